@@ -1,0 +1,105 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// swift-engage: six services, each a library target (the logic, tested directly) plus a thin
+// executable, over shared libraries in Shared/. See README.md and docs/architecture.md.
+
+let sharedRuntime: [Target.Dependency] = [
+    "Contracts", "Kafka", "Persistence", "ServiceKit",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "PostgresNIO", package: "postgres-nio"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "Metrics", package: "swift-metrics"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+]
+
+/// One service = `<Name>Core` library in Services/<Folder>/Core + executable `<exe>` in Services/<Folder>/Main.
+struct ServiceSpec {
+    let folder: String
+    let core: String
+    let executable: String
+    var extraDependencies: [Target.Dependency] = []
+}
+
+let services: [ServiceSpec] = [
+    ServiceSpec(folder: "Profiles", core: "ProfilesCore", executable: "profiles",
+                extraDependencies: [
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "CompressNIO", package: "compress-nio"),
+                ]),
+    ServiceSpec(folder: "Subscriptions", core: "SubscriptionsCore", executable: "subscriptions"),
+    ServiceSpec(folder: "Audiences", core: "AudiencesCore", executable: "audiences"),
+    ServiceSpec(folder: "Journeys", core: "JourneysCore", executable: "journeys"),
+    ServiceSpec(folder: "MessagingSend", core: "MessagingSendCore", executable: "messaging-send"),
+    ServiceSpec(folder: "EventsSource", core: "EventsSourceCore", executable: "events-source"),
+]
+
+var targets: [Target] = [
+    .target(name: "Contracts", path: "Shared/Contracts"),
+    .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
+                   providers: [.apt(["librdkafka-dev"])]),
+    .target(name: "Kafka", dependencies: [
+        "CRdKafka", "Contracts",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ], path: "Shared/Kafka"),
+    .target(name: "Persistence", dependencies: [
+        "Contracts", "Kafka",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ], path: "Shared/Persistence"),
+    .target(name: "ServiceKit", dependencies: [
+        "Contracts", "Kafka", "Persistence",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+    ], path: "Shared/ServiceKit"),
+    .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests"),
+    .testTarget(name: "SharedIntegrationTests", dependencies: [
+        "Contracts", "Kafka", "Persistence",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ], path: "Tests/SharedIntegrationTests"),
+    .testTarget(name: "ProfilesTests", dependencies: [
+        "ProfilesCore", "Contracts",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+    ], path: "Tests/ProfilesTests"),
+]
+
+var products: [Product] = []
+for service in services {
+    targets.append(.target(name: service.core, dependencies: sharedRuntime + service.extraDependencies,
+                           path: "Services/\(service.folder)/Core"))
+    targets.append(.executableTarget(name: "\(service.core.dropLast(4))Main", dependencies: [
+        .byName(name: service.core), "ServiceKit",
+    ], path: "Services/\(service.folder)/Main"))
+    products.append(.executable(name: service.executable, targets: ["\(service.core.dropLast(4))Main"]))
+}
+
+let package = Package(
+    name: "swift-engage",
+    platforms: [.macOS(.v14)],
+    products: products,
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+import AudiencesCore
+
+try await AudiencesService.run()

@@ -1,0 +1,3 @@
+import EventsSourceCore
+
+try await EventsSourceService.run()

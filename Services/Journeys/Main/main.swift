@@ -1,0 +1,3 @@
+import JourneysCore
+
+try await JourneysService.run()

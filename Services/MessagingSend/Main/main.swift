@@ -1,0 +1,3 @@
+import MessagingSendCore
+
+try await MessagingSendService.run()

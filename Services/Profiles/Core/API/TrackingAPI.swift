@@ -1,0 +1,183 @@
+import CompressNIO
+import Contracts
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import Metrics
+import ServiceKit
+
+/// Segment's HTTP tracking API: `/v1/identify|track|page|screen|group|alias|batch`, the short paths
+/// analytics.js uses (`/v1/i`, `/v1/t`, ... `/v1/b`) and `/v1/import`. Answers only after the broker
+/// acknowledged every message onto the tracking topic.
+public struct TrackingAPI: Sendable {
+    let directory: SpaceDirectory
+    let producer: KafkaProducer
+    private let accepted = Counter(label: "engage_tracking_messages_accepted_total")
+    private let rejected = Counter(label: "engage_tracking_requests_rejected_total")
+
+    public init(directory: SpaceDirectory, producer: KafkaProducer) {
+        self.directory = directory
+        self.producer = producer
+    }
+
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        for type in SegmentMessageType.allCases {
+            let short = String(type.rawValue.prefix(1))
+            for path in ["/v1/\(type.rawValue)", "/v1/\(short)"] {
+                router.post(RouterPath(path)) { request, context in
+                    try await self.handle(request, context: context, impliedType: type)
+                }
+            }
+        }
+        for path in ["/v1/batch", "/v1/b", "/v1/import"] {
+            router.post(RouterPath(path)) { request, context in
+                try await self.handle(request, context: context, impliedType: nil)
+            }
+        }
+        // Browsers send an Authorization header, so they ask first.
+        router.on("/v1/{call}", method: .options) { _, _ in
+            Response(status: .noContent, headers: [
+                .accessControlAllowOrigin: "*", .accessControlAllowMethods: "POST, OPTIONS",
+                .accessControlAllowHeaders: "Authorization, Content-Type, X-Retry-Count, Content-Encoding",
+                .accessControlMaxAge: "86400",
+            ])
+        }
+    }
+
+    /// `impliedType` nil: a batch body.
+    func handle<Context: RequestContext>(_ request: Request, context: Context, impliedType: SegmentMessageType?) async throws -> Response {
+        do {
+            let limit = impliedType == nil ? SegmentNormalizer.maxBatchBytes : SegmentNormalizer.maxEventBytes
+            let body = try await readBody(request, limit: limit)
+            let object = try parse(body)
+            let source = try await authenticate(request, body: object)
+            let receivedAt = Date()
+            let messages = try normalize(object, impliedType: impliedType, bodySize: body.readableBytes, receivedAt: receivedAt)
+            do {
+                try await producer.send(try messages.map { try TrackingRecord.make($0, source: source) })
+            } catch {
+                context.logger.error("tracking publish failed", metadata: ["error": "\(error)"])
+                throw APIError.unavailable("the event could not be stored; retry")
+            }
+            accepted.increment(by: messages.count)
+            var response = try JSONBody.response(["success": true])
+            response.headers[.accessControlAllowOrigin] = "*"
+            return response
+        } catch let error as APIError {
+            rejected.increment()
+            throw error
+        }
+    }
+
+    private func readBody(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        var buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw tooLarge(limit)
+        }
+        if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding.contains("gzip") {
+            do {
+                buffer = try buffer.decompress(with: .gzip(), maxSize: limit)
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                throw tooLarge(limit)
+            } catch {
+                throw APIError.badRequest("the body is not valid gzip")
+            }
+        }
+        return buffer
+    }
+
+    private func tooLarge(_ limit: Int) -> APIError {
+        APIError.badRequest("the request is larger than \(limit / 1024) KB, the limit for this endpoint", code: "request_too_large")
+    }
+
+    private func parse(_ body: ByteBuffer) throws -> [String: JSONValue] {
+        do {
+            return try TrackingRecord.parseObject(body.readableBytesView)
+        } catch {
+            throw APIError.badRequest(error.reason)
+        }
+    }
+
+    /// The write key as the Basic-auth username (with or without the colon), or `writeKey` in the body.
+    private func authenticate(_ request: Request, body: [String: JSONValue]) async throws -> SourceRef {
+        var writeKey: String?
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "basic",
+               let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)) {
+                let text = String(decoding: decoded, as: UTF8.self)
+                let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+                if !user.isEmpty { writeKey = user }
+            }
+        }
+        if writeKey == nil, let key = body["writeKey"]?.stringValue, !key.isEmpty { writeKey = key }
+        guard let writeKey else {
+            throw APIError.unauthorized("a write key is required: send it as the Basic auth username or as writeKey in the body")
+        }
+        guard let source = try await directory.source(writeKey: writeKey) else {
+            throw APIError.unauthorized("invalid write key")
+        }
+        return source
+    }
+
+    private func normalize(_ object: [String: JSONValue], impliedType: SegmentMessageType?, bodySize: Int, receivedAt: Date) throws -> [SegmentMessage] {
+        guard impliedType == nil else {
+            do {
+                return [try SegmentNormalizer.normalize(object, impliedType: impliedType, receivedAt: receivedAt)]
+            } catch {
+                throw APIError.badRequest(error.reason)
+            }
+        }
+        guard case .array(let items)? = object["batch"] else {
+            throw APIError.badRequest("batch is required and must be an array of messages")
+        }
+        guard !items.isEmpty else { throw APIError.badRequest("batch is empty") }
+        guard items.count <= SegmentNormalizer.maxBatchEvents else {
+            throw APIError.badRequest("batch has \(items.count) messages; the limit is \(SegmentNormalizer.maxBatchEvents)")
+        }
+        let sharedContext = object["context"]?.objectValue
+        let sharedIntegrations = object["integrations"]?.objectValue
+        let sentAt = object["sentAt"]
+        var messages: [SegmentMessage] = []
+        var problems: [String] = []
+        let encoder = JSONEncoder()
+        for (index, item) in items.enumerated() {
+            guard case .object(var message) = item else {
+                problems.append("batch[\(index)]: must be a JSON object")
+                continue
+            }
+            // Batch-level context/integrations/sentAt apply to every item that lacks its own.
+            if let sharedContext {
+                var context = sharedContext
+                for (key, value) in message["context"]?.objectValue ?? [:] { context[key] = value }
+                message["context"] = .object(context)
+            }
+            if let sharedIntegrations {
+                var integrations = sharedIntegrations
+                for (key, value) in message["integrations"]?.objectValue ?? [:] { integrations[key] = value }
+                message["integrations"] = .object(integrations)
+            }
+            if message["sentAt"] == nil, let sentAt { message["sentAt"] = sentAt }
+            if bodySize > SegmentNormalizer.maxEventBytes, let size = try? encoder.encode(item).count, size > SegmentNormalizer.maxEventBytes {
+                problems.append("batch[\(index)]: message is \(size) bytes; the limit is \(SegmentNormalizer.maxEventBytes)")
+                continue
+            }
+            do {
+                messages.append(try SegmentNormalizer.normalize(message, impliedType: nil, receivedAt: receivedAt))
+            } catch {
+                problems.append("batch[\(index)]: \(error.reason)")
+            }
+        }
+        guard problems.isEmpty else {
+            // All or nothing: a batch is accepted whole or not at all, so a client never has to
+            // work out which of its messages were kept.
+            let shown = problems.prefix(20).joined(separator: "; ")
+            let more = problems.count > 20 ? " (and \(problems.count - 20) more)" : ""
+            throw APIError.badRequest("\(problems.count) invalid message(s) in batch, none accepted: \(shown)\(more)")
+        }
+        return messages
+    }
+}

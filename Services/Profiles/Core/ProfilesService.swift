@@ -1,0 +1,4 @@
+import ServiceKit
+public enum ProfilesService {
+    public static func run() async throws {}
+}

@@ -1,0 +1,123 @@
+import Persistence
+
+/// The `profiles` schema. Append new versions; never edit an applied one.
+public enum ProfilesMigrations {
+    public static let all: [Migration] = [
+        Migration(version: 100, name: "spaces, sources, tokens, identity rules", statements: [
+            """
+            CREATE TABLE spaces (
+                id text PRIMARY KEY,
+                name text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE sources (
+                id text PRIMARY KEY,
+                space_id text NOT NULL REFERENCES spaces(id),
+                name text NOT NULL,
+                write_key_hash text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE access_tokens (
+                id text PRIMARY KEY,
+                space_id text NOT NULL REFERENCES spaces(id),
+                name text NOT NULL,
+                token_hash text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE identifier_rules (
+                space_id text NOT NULL REFERENCES spaces(id),
+                type text NOT NULL,
+                priority integer NOT NULL CHECK (priority > 0),
+                value_limit integer NOT NULL CHECK (value_limit > 0),
+                window_seconds bigint CHECK (window_seconds > 0),
+                trait_key text,
+                property_key text,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (space_id, type)
+            )
+            """,
+        ]),
+        Migration(version: 101, name: "profiles, identifiers, traits, events, merges", statements: [
+            """
+            CREATE TABLE profiles (
+                id text PRIMARY KEY,
+                space_id text NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                merged_into text,
+                first_message_id text,
+                first_source_id text,
+                last_message_id text,
+                last_source_id text
+            )
+            """,
+            "CREATE INDEX profiles_merged_into ON profiles (merged_into) WHERE merged_into IS NOT NULL",
+            """
+            CREATE TABLE identifiers (
+                space_id text NOT NULL,
+                type text NOT NULL,
+                value text NOT NULL,
+                profile_id text NOT NULL,
+                created_at timestamptz NOT NULL,
+                source_id text,
+                first_message_id text,
+                PRIMARY KEY (space_id, type, value)
+            )
+            """,
+            "CREATE INDEX identifiers_profile ON identifiers (profile_id)",
+            """
+            CREATE TABLE traits (
+                profile_id text NOT NULL,
+                key text NOT NULL,
+                value jsonb NOT NULL,
+                updated_at timestamptz NOT NULL,
+                source_id text,
+                message_id text,
+                PRIMARY KEY (profile_id, key)
+            )
+            """,
+            """
+            CREATE TABLE events (
+                space_id text NOT NULL,
+                message_id text NOT NULL,
+                profile_id text NOT NULL,
+                source_id text NOT NULL,
+                type text NOT NULL,
+                event text,
+                occurred_at timestamptz NOT NULL,
+                received_at timestamptz NOT NULL,
+                seq bigserial,
+                message text NOT NULL,
+                PRIMARY KEY (space_id, message_id)
+            )
+            """,
+            "CREATE INDEX events_profile_time ON events (profile_id, occurred_at DESC, seq DESC)",
+            """
+            CREATE TABLE merges (
+                id bigserial PRIMARY KEY,
+                space_id text NOT NULL,
+                from_profile_id text NOT NULL,
+                into_profile_id text NOT NULL,
+                message_id text,
+                merged_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE identity_conflicts (
+                id bigserial PRIMARY KEY,
+                space_id text NOT NULL,
+                message_id text NOT NULL,
+                profile_id text NOT NULL,
+                dropped text[] NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+        ]),
+    ]
+}

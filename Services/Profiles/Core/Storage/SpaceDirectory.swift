@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+import Synchronization
+
+public struct SourceRef: Sendable, Hashable {
+    public var sourceId: String
+    public var spaceId: String
+}
+
+public struct SpaceRecord: Codable, Sendable {
+    public var id: String
+    public var name: String
+    public var createdAt: Date
+}
+
+public struct SourceRecord: Codable, Sendable {
+    public var id: String
+    public var spaceId: String
+    public var name: String
+    public var createdAt: Date
+    /// Only in the answer that created it: it is stored hashed and cannot be shown again.
+    public var writeKey: String?
+}
+
+public struct AccessTokenRecord: Codable, Sendable {
+    public var id: String
+    public var spaceId: String
+    public var name: String
+    public var createdAt: Date
+    /// Only in the answer that created it.
+    public var token: String?
+}
+
+/// Spaces, sources, Profile API tokens and identity rules, with short-lived caches for the lookups
+/// on the ingestion path (write key -> source, space -> rules). Secrets are stored as hashes.
+public final class SpaceDirectory: Sendable {
+    private let db: PostgresClient
+    private let logger: Logger
+    private let ttl: TimeInterval
+    private let sources = Mutex<[String: (SourceRef?, Date)]>([:])
+    private let rules = Mutex<[String: ([IdentifierRule], Date)]>([:])
+
+    public init(db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5) {
+        self.db = db
+        self.logger = logger
+        self.ttl = cacheTTL
+    }
+
+    // MARK: admin
+
+    public func createSpace(name: String) async throws -> SpaceRecord {
+        let space = SpaceRecord(id: Secrets.id("spa_"), name: name, createdAt: Date())
+        try await db.withTransaction(logger: logger) { connection in
+            try await connection.query("INSERT INTO spaces (id, name, created_at) VALUES (\(space.id), \(space.name), \(space.createdAt))", logger: logger)
+            for rule in IdentifierRule.defaults {
+                try await insert(rule, spaceId: space.id, on: connection)
+            }
+        }
+        return space
+    }
+
+    public func listSpaces() async throws -> [SpaceRecord] {
+        var result: [SpaceRecord] = []
+        for try await (id, name, createdAt) in try await db.query("SELECT id, name, created_at FROM spaces ORDER BY created_at, id", logger: logger)
+            .decode((String, String, Date).self) {
+            result.append(SpaceRecord(id: id, name: name, createdAt: createdAt))
+        }
+        return result
+    }
+
+    public func spaceExists(_ spaceId: String) async throws -> Bool {
+        for try await _ in try await db.query("SELECT 1 FROM spaces WHERE id = \(spaceId)", logger: logger) { return true }
+        return false
+    }
+
+    public func createSource(spaceId: String, name: String) async throws -> SourceRecord {
+        let writeKey = Secrets.token()
+        let source = SourceRecord(id: Secrets.id("src_"), spaceId: spaceId, name: name, createdAt: Date(), writeKey: writeKey)
+        try await db.query("""
+            INSERT INTO sources (id, space_id, name, write_key_hash, created_at)
+            VALUES (\(source.id), \(spaceId), \(name), \(Secrets.hash(writeKey)), \(source.createdAt))
+            """, logger: logger)
+        return source
+    }
+
+    public func listSources(spaceId: String) async throws -> [SourceRecord] {
+        var result: [SourceRecord] = []
+        for try await (id, name, createdAt) in try await db.query(
+            "SELECT id, name, created_at FROM sources WHERE space_id = \(spaceId) ORDER BY created_at, id", logger: logger
+        ).decode((String, String, Date).self) {
+            result.append(SourceRecord(id: id, spaceId: spaceId, name: name, createdAt: createdAt))
+        }
+        return result
+    }
+
+    public func createAccessToken(spaceId: String, name: String) async throws -> AccessTokenRecord {
+        let token = Secrets.token()
+        let record = AccessTokenRecord(id: Secrets.id("tok_"), spaceId: spaceId, name: name, createdAt: Date(), token: token)
+        try await db.query("""
+            INSERT INTO access_tokens (id, space_id, name, token_hash, created_at)
+            VALUES (\(record.id), \(spaceId), \(name), \(Secrets.hash(token)), \(record.createdAt))
+            """, logger: logger)
+        return record
+    }
+
+    public func listAccessTokens(spaceId: String) async throws -> [AccessTokenRecord] {
+        var result: [AccessTokenRecord] = []
+        for try await (id, name, createdAt) in try await db.query(
+            "SELECT id, name, created_at FROM access_tokens WHERE space_id = \(spaceId) ORDER BY created_at, id", logger: logger
+        ).decode((String, String, Date).self) {
+            result.append(AccessTokenRecord(id: id, spaceId: spaceId, name: name, createdAt: createdAt))
+        }
+        return result
+    }
+
+    /// The space an access token belongs to, or nil.
+    public func spaceId(forAccessToken token: String) async throws -> String? {
+        for try await spaceId in try await db.query(
+            "SELECT space_id FROM access_tokens WHERE token_hash = \(Secrets.hash(token))", logger: logger
+        ).decode(String.self) {
+            return spaceId
+        }
+        return nil
+    }
+
+    // MARK: identity rules
+
+    public func identifierRules(spaceId: String) async throws -> [IdentifierRule] {
+        let now = Date()
+        if let (cached, at) = rules.withLock({ $0[spaceId] }), now.timeIntervalSince(at) < ttl { return cached }
+        var loaded: [IdentifierRule] = []
+        for try await (type, priority, limit, window, traitKey, propertyKey) in try await db.query("""
+            SELECT type, priority, value_limit, window_seconds, trait_key, property_key
+            FROM identifier_rules WHERE space_id = \(spaceId) ORDER BY priority, type
+            """, logger: logger).decode((String, Int, Int, Int64?, String?, String?).self) {
+            let source: IdentifierSource = traitKey.map { .trait($0) } ?? propertyKey.map { .property($0) } ?? .builtIn
+            loaded.append(IdentifierRule(type: type, priority: priority, limit: limit, window: window.map { TimeInterval($0) }, source: source))
+        }
+        rules.withLock { $0[spaceId] = (loaded, now) }
+        return loaded
+    }
+
+    /// Adds or changes a rule; takes effect on every instance within the cache TTL.
+    public func upsert(_ rule: IdentifierRule, spaceId: String) async throws {
+        try await db.withConnection { connection in try await insert(rule, spaceId: spaceId, on: connection) }
+        _ = rules.withLock { $0.removeValue(forKey: spaceId) }
+    }
+
+    private func insert(_ rule: IdentifierRule, spaceId: String, on connection: PostgresConnection) async throws {
+        var traitKey: String?
+        var propertyKey: String?
+        switch rule.source {
+        case .builtIn: break
+        case .trait(let key): traitKey = key
+        case .property(let key): propertyKey = key
+        }
+        let window = rule.window.map { Int64($0) }
+        try await connection.query("""
+            INSERT INTO identifier_rules (space_id, type, priority, value_limit, window_seconds, trait_key, property_key)
+            VALUES (\(spaceId), \(rule.type), \(rule.priority), \(rule.limit), \(window), \(traitKey), \(propertyKey))
+            ON CONFLICT (space_id, type) DO UPDATE SET priority = excluded.priority, value_limit = excluded.value_limit,
+                window_seconds = excluded.window_seconds, trait_key = excluded.trait_key,
+                property_key = excluded.property_key, updated_at = now()
+            """, logger: logger)
+    }
+
+    // MARK: sources on the ingestion path
+
+    public func source(writeKey: String) async throws -> SourceRef? {
+        try await cachedSource("key:" + Secrets.hash(writeKey)) {
+            try await self.db.query("SELECT id, space_id FROM sources WHERE write_key_hash = \(Secrets.hash(writeKey))", logger: self.logger)
+        }
+    }
+
+    public func source(id: String) async throws -> SourceRef? {
+        try await cachedSource("id:" + id) {
+            try await self.db.query("SELECT id, space_id FROM sources WHERE id = \(id)", logger: self.logger)
+        }
+    }
+
+    private func cachedSource(_ cacheKey: String, load: () async throws -> PostgresRowSequence) async throws -> SourceRef? {
+        let now = Date()
+        if let (cached, at) = sources.withLock({ $0[cacheKey] }), now.timeIntervalSince(at) < ttl { return cached }
+        var found: SourceRef?
+        for try await (id, spaceId) in try await load().decode((String, String).self) {
+            found = SourceRef(sourceId: id, spaceId: spaceId)
+        }
+        sources.withLock { $0[cacheKey] = (found, now) }
+        return found
+    }
+}

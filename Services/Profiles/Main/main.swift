@@ -1,0 +1,3 @@
+import ProfilesCore
+
+try await ProfilesService.run()

@@ -1,0 +1,3 @@
+import SubscriptionsCore
+
+try await SubscriptionsService.run()

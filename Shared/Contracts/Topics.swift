@@ -1,0 +1,44 @@
+/// Kafka topic names: the only coupling between services.
+public enum Topic {
+    /// Segment-spec messages in: from the tracking API and from internal systems. Key: userId or anonymousId.
+    public static let tracking = "engage.tracking"
+    /// Every resolved message with its canonical profile id. Key: profile id.
+    public static let profileEvents = "engage.profile-events"
+    /// Trait, identifier and merge changes of profiles. Key: profile id.
+    public static let profileUpdates = "engage.profile-updates"
+    public static let subscriptionCommands = "engage.subscription-commands"
+    public static let subscriptionChanges = "engage.subscription-changes"
+    public static let audienceMembership = "engage.audience-membership"
+    public static let messageRequests = "engage.message-requests"
+    public static let messageEvents = "engage.message-events"
+    public static let journeyEvents = "engage.journey-events"
+    public static let sourceEvents = "engage.source-events"
+
+    public static let all = [
+        tracking, profileEvents, profileUpdates, subscriptionCommands, subscriptionChanges,
+        audienceMembership, messageRequests, messageEvents, journeyEvents, sourceEvents,
+    ]
+
+    /// Every topic and its dead-letter topic: what services create at startup.
+    public static var allWithDeadLetters: [String] { all + all.map(deadLetter(of:)) }
+
+    /// Where a record that cannot be processed goes, with the reason in its headers and body.
+    public static func deadLetter(of topic: String) -> String { "\(topic).dlq" }
+}
+
+/// Header names used on the platform's topics.
+public enum Header {
+    /// Tracking topic: the source the message came through (set by the tracking API; internal
+    /// publishers may set it instead of `write-key`).
+    public static let sourceId = "source-id"
+    /// Tracking topic: a source's write key, for internal publishers.
+    public static let writeKey = "write-key"
+    public static let spaceId = "space-id"
+    /// Every platform event: the contract type and its schema version, e.g. `profile-event/1`.
+    public static let contract = "contract"
+    /// Dead letters: why the record was refused, and where it came from.
+    public static let dlqReason = "dlq-reason"
+    public static let dlqTopic = "dlq-original-topic"
+    public static let dlqPartition = "dlq-original-partition"
+    public static let dlqOffset = "dlq-original-offset"
+}

@@ -1,0 +1,343 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// Every librdkafka call of the platform lives in this file.
+///
+/// `@unchecked Sendable`: an `rd_kafka_t` handle is thread-safe by librdkafka's contract; the Swift
+/// state here is immutable or guarded by a Mutex. Calls that block (poll, flush, commit, close,
+/// metadata) run on this client's own dispatch queue or poll thread, never on the Swift cooperative
+/// pool or on NIO event loops.
+final class RdKafkaClient: @unchecked Sendable {
+    enum Kind { case producer, consumer }
+
+    let handle: OpaquePointer
+    let kind: Kind
+    let logger: Logger
+    /// Serialises the blocking calls and keeps them off the cooperative pool.
+    private let blockingQueue: DispatchQueue
+    private let rebalanceContext: Unmanaged<RebalanceContext>?
+
+    init(kind: Kind, properties: [String: String], logger: Logger) throws {
+        let conf = rd_kafka_conf_new()!
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError(code: -1, message: "invalid setting \(key): \(String(cString: errorText))")
+            }
+        }
+        var context: Unmanaged<RebalanceContext>?
+        switch kind {
+        case .producer:
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+                guard let message, let opaque = message.pointee._private else { return }
+                let tracker = Unmanaged<DeliveryTracker>.fromOpaque(opaque).takeRetainedValue()
+                let code = message.pointee.err
+                if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    tracker.delivered()
+                } else {
+                    tracker.failed(KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code))))
+                }
+            }
+        case .consumer:
+            let box = Unmanaged.passRetained(RebalanceContext(logger: logger))
+            context = box
+            rd_kafka_conf_set_opaque(conf, box.toOpaque())
+            rd_kafka_conf_set_rebalance_cb(conf) { handle, code, partitions, opaque in
+                guard let handle, let opaque else { return }
+                let context = Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue()
+                let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+                let names = RdKafkaClient.describe(partitions)
+                if code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                    context.logger.info("partitions assigned", metadata: ["partitions": "\(names)"])
+                    if cooperative {
+                        if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
+                    } else {
+                        rd_kafka_assign(handle, partitions)
+                    }
+                } else {
+                    // Offsets are committed after every processed batch, so nothing is owed here;
+                    // a batch still in flight for a revoked partition is idempotent on redelivery.
+                    context.logger.info("partitions revoked", metadata: ["partitions": "\(names)"])
+                    if cooperative {
+                        if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
+                    } else {
+                        rd_kafka_assign(handle, nil)
+                    }
+                }
+            }
+        }
+        guard let handle = rd_kafka_new(kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            context?.release()
+            throw KafkaError(code: -1, message: "cannot create client: \(String(cString: errorText))")
+        }
+        self.handle = handle
+        self.kind = kind
+        self.logger = logger
+        self.rebalanceContext = context
+        self.blockingQueue = DispatchQueue(label: "engage.kafka.\(kind)")
+        if kind == .consumer {
+            rd_kafka_poll_set_consumer(handle)
+        }
+    }
+
+    deinit {
+        rd_kafka_destroy(handle)
+        rebalanceContext?.release()
+    }
+
+    /// Runs a blocking librdkafka call on this client's own queue.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            blockingQueue.async {
+                continuation.resume(with: Result { try body() })
+            }
+        }
+    }
+
+    // MARK: producing
+
+    enum EnqueueOutcome { case enqueued, queueFull }
+
+    /// Hands one record to librdkafka; the tracker hears of its delivery report.
+    func enqueue(_ record: OutgoingRecord, tracker: DeliveryTracker) throws -> EnqueueOutcome {
+        let headers: OpaquePointer? = record.headers.isEmpty ? nil : rd_kafka_headers_new(record.headers.count)
+        for (name, value) in record.headers {
+            let bytes = Array(value.utf8)
+            _ = bytes.withUnsafeBytes { rd_kafka_header_add(headers, name, -1, $0.baseAddress, $0.count) }
+        }
+        let opaque = Unmanaged.passRetained(tracker).toOpaque()
+        let error: OpaquePointer? = record.value.withUnsafeBytes { value in
+            if let key = record.key {
+                return key.withUnsafeBytes { key in
+                    engage_produce(handle, record.topic, key.baseAddress ?? UnsafeRawPointer(bitPattern: 1), key.count,
+                                   value.baseAddress, value.count, headers, opaque)
+                }
+            }
+            return engage_produce(handle, record.topic, nil, 0, value.baseAddress, value.count, headers, opaque)
+        }
+        guard let error else { return .enqueued }
+        Unmanaged<DeliveryTracker>.fromOpaque(opaque).release()
+        if let headers { rd_kafka_headers_destroy(headers) }
+        let code = rd_kafka_error_code(error)
+        let message = String(cString: rd_kafka_error_string(error))
+        rd_kafka_error_destroy(error)
+        if code == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
+        throw KafkaError(code: code.rawValue, message: message)
+    }
+
+    /// Serves delivery reports; called by the producer's poll thread only.
+    func pollEvents(timeoutMs: Int32) {
+        rd_kafka_poll(handle, timeoutMs)
+    }
+
+    func flush(timeoutMs: Int32) -> Bool {
+        rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    /// Creates topics, leaving existing ones alone.
+    func createTopics(_ names: [String], partitions: Int32, replicationFactor: Int32, timeoutMs: Int32) throws {
+        var errorText = [CChar](repeating: 0, count: 512)
+        var newTopics: [OpaquePointer?] = []
+        defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
+        for name in names {
+            guard let topic = rd_kafka_NewTopic_new(name, partitions, replicationFactor, &errorText, errorText.count) else {
+                throw KafkaError(code: -1, message: "topic \(name): \(String(cString: errorText))")
+            }
+            newTopics.append(topic)
+        }
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errorText, errorText.count)
+        newTopics.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_CreateTopics(handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
+            throw KafkaError(code: -1, message: "timed out creating topics")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
+        }
+        guard let result = rd_kafka_event_CreateTopics_result(event) else { return }
+        var count = 0
+        guard let topics = rd_kafka_CreateTopics_result_topics(result, &count) else { return }
+        var failures: [String] = []
+        for index in 0..<count {
+            let topic = topics[index]
+            let code = rd_kafka_topic_result_error(topic)
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+                let name = String(cString: rd_kafka_topic_result_name(topic))
+                let reason = rd_kafka_topic_result_error_string(topic).map { String(cString: $0) } ?? "\(code)"
+                failures.append("\(name): \(reason)")
+            }
+        }
+        if !failures.isEmpty {
+            throw KafkaError(code: -1, message: "cannot create topics: \(failures.joined(separator: "; "))")
+        }
+    }
+
+    /// True when a broker answers a metadata request in time.
+    func brokerReachable(timeoutMs: Int32) -> Bool {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMs)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    // MARK: consuming
+
+    func subscribe(_ topics: [String]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, -1) }
+        let code = rd_kafka_subscribe(handle, list)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+        }
+    }
+
+    /// Up to `maxRecords` records: waits up to `timeoutMs` for the first, then takes what is already there.
+    func consumeBatch(maxRecords: Int, timeoutMs: Int32) -> [ConsumedRecord] {
+        var records: [ConsumedRecord] = []
+        var wait = timeoutMs
+        while records.count < maxRecords, let message = rd_kafka_consumer_poll(handle, wait) {
+            defer { rd_kafka_message_destroy(message) }
+            wait = 0
+            let code = message.pointee.err
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                if code != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    logger.warning("consumer error", metadata: ["error": "\(String(cString: rd_kafka_err2str(code)))"])
+                }
+                continue
+            }
+            records.append(Self.copy(message))
+        }
+        return records
+    }
+
+    private static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
+        let raw = message.pointee
+        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
+        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
+        var headers: [String: String] = [:]
+        var headerList: OpaquePointer?
+        if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var valuePointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let name {
+                    let bytes = valuePointer.map { UnsafeRawBufferPointer(start: $0, count: size) }
+                    headers[String(cString: name)] = bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                }
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return ConsumedRecord(
+            topic: String(cString: rd_kafka_topic_name(raw.rkt)), partition: raw.partition, offset: raw.offset,
+            key: key, value: value, headers: headers,
+            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+    }
+
+    /// Commits, synchronously, the offset after the last record of each partition in `records`.
+    func commit(_ records: [ConsumedRecord]) throws {
+        var next: [String: [Int32: Int64]] = [:]
+        for record in records {
+            next[record.topic, default: [:]][record.partition] = max(next[record.topic]?[record.partition] ?? 0, record.offset + 1)
+        }
+        guard !next.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(records.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (topic, partitions) in next {
+            for (partition, offset) in partitions {
+                rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = offset
+            }
+        }
+        let code = rd_kafka_commit(handle, list, 0)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+        }
+    }
+
+    /// Leaves the group cleanly (revokes partitions, commits nothing more).
+    func closeConsumer() {
+        _ = rd_kafka_consumer_close(handle)
+    }
+
+    private static func describe(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> String {
+        guard let list else { return "" }
+        var parts: [String] = []
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            parts.append("\(String(cString: element.topic))[\(element.partition)]")
+        }
+        return parts.joined(separator: ",")
+    }
+}
+
+/// Carries the logger into librdkafka's rebalance callback.
+final class RebalanceContext: Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+}
+
+/// Counts outstanding delivery reports for one `send` call and resumes it when all have arrived.
+final class DeliveryTracker: Sendable {
+    private struct State {
+        var remaining: Int
+        var firstError: KafkaError?
+        var continuation: CheckedContinuation<Void, Error>?
+        var finished = false
+    }
+    private let state: Mutex<State>
+
+    init(expected: Int) {
+        state = Mutex(State(remaining: expected))
+    }
+
+    func attach(_ continuation: CheckedContinuation<Void, Error>) {
+        let ready: (CheckedContinuation<Void, Error>, KafkaError?)? = state.withLock { state in
+            if state.remaining == 0 && !state.finished {
+                state.finished = true
+                return (continuation, state.firstError)
+            }
+            state.continuation = continuation
+            return nil
+        }
+        if let (continuation, error) = ready { Self.resume(continuation, error) }
+    }
+
+    func delivered() { complete(nil) }
+    func failed(_ error: KafkaError) { complete(error) }
+
+    /// A record that was never enqueued will not get a report.
+    func cancel(count: Int, error: KafkaError) {
+        for _ in 0..<count { complete(error) }
+    }
+
+    private func complete(_ error: KafkaError?) {
+        let ready: (CheckedContinuation<Void, Error>, KafkaError?)? = state.withLock { state in
+            state.remaining -= 1
+            if state.firstError == nil, let error { state.firstError = error }
+            if state.remaining == 0, let continuation = state.continuation, !state.finished {
+                state.finished = true
+                return (continuation, state.firstError)
+            }
+            return nil
+        }
+        if let (continuation, error) = ready { Self.resume(continuation, error) }
+    }
+
+    private static func resume(_ continuation: CheckedContinuation<Void, Error>, _ error: KafkaError?) {
+        if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+    }
+}

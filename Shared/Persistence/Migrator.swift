@@ -1,0 +1,72 @@
+import Logging
+import PostgresNIO
+
+/// One versioned step of a schema. Statements run in order, in one transaction with the version row.
+public struct Migration: Sendable {
+    public var version: Int
+    public var name: String
+    public var statements: [String]
+
+    public init(version: Int, name: String, statements: [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
+}
+
+/// Applies a service's migrations at startup: creates its schema, skips versions already applied,
+/// and serialises concurrent instances with an advisory lock so two starting replicas do not race.
+public enum Migrator {
+    public static func migrate(_ migrations: [Migration], schema: String, client: PostgresClient, logger: Logger) async throws {
+        precondition(schema.allSatisfy { $0.isLetter || $0 == "_" }, "schema names are plain identifiers")
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("engage-migrations:" + schema), 0))", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """), logger: logger)
+            var applied = Set<Int>()
+            for try await version in try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT version FROM \(schema).schema_migrations"), logger: logger
+            ).decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+                logger.info("applying migration", metadata: ["schema": "\(schema)", "version": "\(migration.version)", "name": "\(migration.name)"])
+                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: logger)
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO \(unescaped: schema).schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    logger: logger)
+            }
+        }
+    }
+
+    /// The platform tables every service schema has: the transactional outbox and the consumer inbox.
+    public static let platformTables = Migration(version: 1, name: "outbox and inbox", statements: [
+        """
+        CREATE TABLE outbox (
+            id bigserial PRIMARY KEY,
+            topic text NOT NULL,
+            key text,
+            payload bytea NOT NULL,
+            headers jsonb NOT NULL DEFAULT '{}',
+            created_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+        """
+        CREATE TABLE inbox (
+            consumer text NOT NULL,
+            message_id text NOT NULL,
+            processed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, message_id)
+        )
+        """,
+    ])
+}

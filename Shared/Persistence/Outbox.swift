@@ -1,0 +1,59 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+
+/// An event to publish once the transaction that wrote it commits.
+public struct OutboxMessage: Sendable {
+    public var topic: String
+    public var key: String?
+    public var payload: String
+    public var headers: [String: String]
+
+    public init(topic: String, key: String?, payload: String, headers: [String: String] = [:]) {
+        self.topic = topic
+        self.key = key
+        self.payload = payload
+        self.headers = headers
+    }
+
+    /// A platform contract value as JSON, with its contract header.
+    public init<Event: Encodable>(topic: String, key: String?, event: Event, contract: String, headers: [String: String] = [:]) throws {
+        var headers = headers
+        headers[Header.contract] = contract
+        self.init(topic: topic, key: key,
+                  payload: String(decoding: try JSONEncoder.engage().encode(event), as: UTF8.self), headers: headers)
+    }
+}
+
+/// The platform's one pattern for "state change and event publication are atomic": write outbox
+/// rows in the same transaction as the state change; `OutboxRelay` publishes them after commit.
+public enum Outbox {
+    public static func enqueue(_ messages: [OutboxMessage], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !messages.isEmpty else { return }
+        let topics = messages.map(\.topic)
+        let keys = messages.map { $0.key ?? "" }
+        let payloads = messages.map(\.payload)
+        let headers = try messages.map { String(decoding: try JSONEncoder().encode($0.headers), as: UTF8.self) }
+        try await connection.query("""
+            INSERT INTO outbox (topic, key, payload, headers)
+            SELECT t, NULLIF(k, ''), p, h::jsonb
+            FROM unnest(\(topics)::text[], \(keys)::text[], \(payloads)::text[], \(headers)::text[]) WITH ORDINALITY AS m(t, k, p, h, n)
+            ORDER BY n
+            """, logger: logger)
+    }
+}
+
+/// At-most-once consumption: remember a message id in the same transaction as its effect.
+public enum Inbox {
+    /// True when `messageId` is new for `consumer` (and is now recorded); false for a redelivery.
+    public static func claim(consumer: String, messageId: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO inbox (consumer, message_id) VALUES (\(consumer), \(messageId))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

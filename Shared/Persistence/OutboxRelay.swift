@@ -1,0 +1,108 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// Publishes outbox rows in id order and deletes them once the broker acknowledged them.
+///
+/// One relay publishes at a time per schema (a transaction-scoped advisory lock), which keeps the
+/// per-key order of the outbox on the topics even with several replicas running. A crash between
+/// the broker's acknowledgement and the delete republishes those rows: consumers dedupe by the
+/// event's `id`, so delivery is at-least-once with stable ids.
+public final class OutboxRelay: Service, Sendable {
+    private let client: PostgresClient
+    private let producer: KafkaProducer
+    private let schema: String
+    private let batchSize: Int
+    private let idleInterval: Duration
+    private let logger: Logger
+    private let wakeups: AsyncStream<Void>
+    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let published: Counter
+    private let lag: Timer
+
+    public init(client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
+                idleInterval: Duration = .milliseconds(250), logger: Logger) {
+        self.client = client
+        self.producer = producer
+        self.schema = schema
+        self.batchSize = batchSize
+        self.idleInterval = idleInterval
+        self.logger = logger
+        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        published = Counter(label: "engage_outbox_published_total")
+        lag = Timer(label: "engage_outbox_publish_lag_seconds")
+    }
+
+    /// Tells the relay that rows were just committed, so it need not wait for its next tick.
+    public func wake() {
+        wakeupContinuation.yield()
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { [wakeupContinuation, idleInterval] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: idleInterval)
+                        wakeupContinuation.yield()
+                    }
+                }
+                for await _ in wakeups {
+                    await drain()
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [wakeupContinuation] in
+            wakeupContinuation.finish()
+        }
+        await drain()
+        logger.info("outbox relay stopped")
+    }
+
+    private func drain() async {
+        while true {
+            do {
+                let count = try await publishBatch()
+                if count < batchSize { return }
+            } catch {
+                logger.error("outbox publish failed", metadata: ["error": "\(String(reflecting: error))"])
+                return
+            }
+        }
+    }
+
+    /// Publishes up to `batchSize` rows; returns how many.
+    public func publishBatch() async throws -> Int {
+        try await client.withTransaction(logger: logger) { connection in
+            let lockKey = "engage-outbox:" + schema
+            let lockRows = try await connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: logger)
+            var locked = false
+            for try await value in lockRows.decode(Bool.self) { locked = value }
+            guard locked else { return 0 }
+
+            var ids: [Int64] = []
+            var records: [OutgoingRecord] = []
+            var oldest: Date?
+            let rows = try await connection.query("""
+                SELECT id, topic, key, payload, headers::text, created_at FROM outbox ORDER BY id LIMIT \(batchSize)
+                """, logger: logger)
+            for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode((Int64, String, String?, String, String, Date).self) {
+                ids.append(id)
+                let headers = (try? JSONDecoder().decode([String: String].self, from: Data(headersJSON.utf8))) ?? [:]
+                records.append(OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
+                                              headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }))
+                if oldest == nil { oldest = createdAt }
+            }
+            guard !ids.isEmpty else { return 0 }
+            try await producer.send(records)
+            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: logger)
+            published.increment(by: ids.count)
+            if let oldest { lag.recordNanoseconds(Int64(Date().timeIntervalSince(oldest) * 1e9)) }
+            return ids.count
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Contracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The one error every HTTP API of the platform returns. The body carries `code` and `message` both
+/// at the top level (what Segment's tracking clients read) and under `error` (the Profile API's shape):
+/// `{"code": "...", "message": "...", "error": {"code": "...", "message": "..."}}`.
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public static func badRequest(_ message: String, code: String = "invalid_request_error") -> APIError {
+        APIError(.badRequest, code: code, message: message)
+    }
+    public static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, code: "authentication_error", message: message,
+                 headers: [.wwwAuthenticate: "Basic realm=\"swift-engage\""])
+    }
+    public static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: message)
+    }
+    public static func conflict(_ message: String) -> APIError {
+        APIError(.conflict, code: "conflict", message: message)
+    }
+    public static func unavailable(_ message: String) -> APIError {
+        APIError(.serviceUnavailable, code: "unavailable", message: message, headers: [.retryAfter: "1"])
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = ErrorBody(code: code, message: message, error: .init(code: code, message: message))
+        var response = try JSONBody.response(body, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+}
+
+struct ErrorBody: Encodable {
+    struct Inner: Encodable {
+        var code: String
+        var message: String
+    }
+    var code: String
+    var message: String
+    var error: Inner
+}
+
+/// JSON responses with the platform's encoder (ISO-8601 dates, sorted keys).
+public enum JSONBody {
+    public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONEncoder.engage().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Decodes a request body, answering 400 with the decoder's reason when it does not fit.
+    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, maxSize: Int = 1_048_576) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxSize)
+        } catch {
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body is larger than \(maxSize) bytes")
+        }
+        do {
+            return try JSONDecoder.engage().decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw APIError.badRequest("invalid JSON body: \(DecodingErrorDescription.describe(error))")
+        } catch {
+            throw APIError.badRequest("invalid JSON body")
+        }
+    }
+}
+
+/// A readable one-line reason for a DecodingError, naming the field path.
+public enum DecodingErrorDescription {
+    public static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [CodingKey]) -> String {
+            let text = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return text.isEmpty ? "body" : String(text.drop(while: { $0 == "." }))
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
+        case .typeMismatch(_, let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Kafka
+import Logging
+import Persistence
+
+/// The settings every service has. Variables and defaults are listed in docs/configuration.md.
+public struct CommonConfig: Sendable {
+    public var serviceName: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var database: DatabaseConfig
+    public var kafka: KafkaConfig
+    public var consumerGroup: String
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+
+    public enum LogFormat: String, Sendable { case json, text }
+
+    public static func fromEnvironment(
+        service: String, schema: String, defaultPort: Int, env: EnvironmentVariables = EnvironmentVariables()
+    ) throws -> CommonConfig {
+        let levelText = env.string("ENGAGE_LOG_LEVEL", default: "info")
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ServiceConfigError("ENGAGE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        let formatText = env.string("ENGAGE_LOG_FORMAT", default: "json")
+        guard let format = LogFormat(rawValue: formatText) else {
+            throw ServiceConfigError("ENGAGE_LOG_FORMAT must be json or text")
+        }
+        let database = try DatabaseConfig(
+            url: env.string("ENGAGE_DATABASE_URL", default: "postgres://postgres@127.0.0.1:54329/engage"),
+            schema: env.string("ENGAGE_DB_SCHEMA", default: schema),
+            maxConnections: try env.int("ENGAGE_DB_MAX_CONNECTIONS", default: 10))
+        let kafka = KafkaConfig(
+            brokers: env.string("ENGAGE_KAFKA_BROKERS", default: "127.0.0.1:19092"),
+            clientId: "engage-\(service)",
+            topicPartitions: Int32(try env.int("ENGAGE_KAFKA_TOPIC_PARTITIONS", default: 3)),
+            replicationFactor: Int32(try env.int("ENGAGE_KAFKA_REPLICATION_FACTOR", default: 1)),
+            sessionTimeoutMs: try env.int("ENGAGE_KAFKA_SESSION_TIMEOUT_MS", default: 6_000),
+            maxPollIntervalMs: try env.int("ENGAGE_KAFKA_MAX_POLL_INTERVAL_MS", default: 30_000),
+            heartbeatIntervalMs: try env.int("ENGAGE_KAFKA_HEARTBEAT_INTERVAL_MS", default: 1_000),
+            properties: try env.pairs("ENGAGE_KAFKA_PROPERTIES"))
+        return CommonConfig(
+            serviceName: service,
+            httpHost: env.string("ENGAGE_HTTP_HOST", default: "127.0.0.1"),
+            httpPort: try env.int("ENGAGE_HTTP_PORT", default: defaultPort),
+            database: database,
+            kafka: kafka,
+            consumerGroup: env.string("ENGAGE_CONSUMER_GROUP", default: "engage-\(service)"),
+            logLevel: level,
+            logFormat: format)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kafka
+import Logging
+import PostgresNIO
+
+/// `/health` (the process is alive), `/ready` (Postgres and the broker answer), `/metrics` (Prometheus).
+public enum OperationalRoutes {
+    public static func add<Context: RequestContext>(
+        to router: Router<Context>, database: PostgresClient, producer: KafkaProducer, logger: Logger
+    ) {
+        router.get("/health") { _, _ in
+            try JSONBody.response(["status": "ok"])
+        }
+        router.get("/ready") { _, _ in
+            async let postgresOK = databaseReachable(database, logger: logger)
+            async let brokerOK = producer.isBrokerReachable()
+            let checks = ["postgres": await postgresOK ? "ok" : "unreachable", "broker": await brokerOK ? "ok" : "unreachable"]
+            let ready = checks.values.allSatisfy { $0 == "ok" }
+            return try JSONBody.response(ReadinessBody(status: ready ? "ready" : "not_ready", checks: checks),
+                                         status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
+        }
+    }
+
+    static func databaseReachable(_ client: PostgresClient, logger: Logger) async -> Bool {
+        do {
+            return try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await client.query("SELECT 1", logger: logger)
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(2))
+                    return false
+                }
+                let first = try await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+        } catch {
+            return false
+        }
+    }
+}
+
+struct ReadinessBody: Encodable {
+    var status: String
+    var checks: [String: String]
+}
+
+/// Adds a `Request-Id` to every response (the caller's `X-Request-Id`/`Request-Id` when sent) and
+/// puts it in the request's log metadata.
+public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let requestId = request.headers[HTTPField.Name("X-Request-Id")!] ?? request.headers[HTTPField.Name("Request-Id")!]
+            ?? UUID().uuidString.lowercased()
+        var context = context
+        context.logger[metadataKey: "request_id"] = "\(requestId)"
+        do {
+            var response = try await next(request, context)
+            response.headers[HTTPField.Name("Request-Id")!] = requestId
+            return response
+        } catch let error as HTTPResponseError {
+            var response = try error.response(from: request, context: context)
+            response.headers[HTTPField.Name("Request-Id")!] = requestId
+            return response
+        }
+    }
+}

