@@ -55,7 +55,7 @@ public enum Migrator {
             id bigserial PRIMARY KEY,
             topic text NOT NULL,
             key text,
-            payload bytea NOT NULL,
+            payload text NOT NULL,
             headers jsonb NOT NULL DEFAULT '{}',
             created_at timestamptz NOT NULL DEFAULT now()
         )

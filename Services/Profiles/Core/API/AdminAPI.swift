@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import Hummingbird
+import ServiceKit
+
+/// Operator endpoints under `/admin`, protected by the admin token (`Authorization: Bearer ...`):
+/// spaces, sources (write keys), Profile API access tokens, and identity-resolution rules.
+public struct AdminAPI: Sendable {
+    let directory: SpaceDirectory
+    let adminToken: String
+
+    public init(directory: SpaceDirectory, adminToken: String) {
+        self.directory = directory
+        self.adminToken = adminToken
+    }
+
+    struct NameBody: Decodable { var name: String }
+
+    struct RuleBody: Decodable {
+        var priority: Int
+        var limit: Int
+        var windowSeconds: Int?
+        var traitKey: String?
+        var propertyKey: String?
+    }
+
+    struct RuleView: Encodable {
+        var type: String
+        var priority: Int
+        var limit: Int
+        var windowSeconds: Int?
+        var traitKey: String?
+        var propertyKey: String?
+
+        init(_ rule: IdentifierRule) {
+            type = rule.type
+            priority = rule.priority
+            limit = rule.limit
+            windowSeconds = rule.window.map { Int($0) }
+            switch rule.source {
+            case .builtIn: break
+            case .trait(let key): traitKey = key
+            case .property(let key): propertyKey = key
+            }
+        }
+    }
+
+    struct ListBody<Item: Encodable>: Encodable { var data: [Item] }
+
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
+        admin.post("/spaces") { request, _ in
+            let body = try await JSONBody.decode(NameBody.self, from: request)
+            return try JSONBody.response(try await directory.createSpace(name: try Self.name(body.name)), status: .created)
+        }
+        admin.get("/spaces") { _, _ in
+            try JSONBody.response(ListBody(data: try await directory.listSpaces()))
+        }
+        admin.post("/spaces/:space_id/sources") { request, context in
+            let spaceId = try await existingSpace(context)
+            let body = try await JSONBody.decode(NameBody.self, from: request)
+            return try JSONBody.response(try await directory.createSource(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
+        }
+        admin.get("/spaces/:space_id/sources") { _, context in
+            try JSONBody.response(ListBody(data: try await directory.listSources(spaceId: try await existingSpace(context))))
+        }
+        admin.post("/spaces/:space_id/access-tokens") { request, context in
+            let spaceId = try await existingSpace(context)
+            let body = try await JSONBody.decode(NameBody.self, from: request)
+            return try JSONBody.response(try await directory.createAccessToken(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
+        }
+        admin.get("/spaces/:space_id/access-tokens") { _, context in
+            try JSONBody.response(ListBody(data: try await directory.listAccessTokens(spaceId: try await existingSpace(context))))
+        }
+        admin.get("/spaces/:space_id/identity-rules") { _, context in
+            let rules = try await directory.identifierRules(spaceId: try await existingSpace(context))
+            return try JSONBody.response(ListBody(data: rules.map(RuleView.init)))
+        }
+        admin.put("/spaces/:space_id/identity-rules/:type") { request, context in
+            let spaceId = try await existingSpace(context)
+            let type = try context.parameters.require("type")
+            let body = try await JSONBody.decode(RuleBody.self, from: request)
+            let rule = try Self.rule(type: type, body: body)
+            try await directory.upsert(rule, spaceId: spaceId)
+            return try JSONBody.response(RuleView(rule))
+        }
+    }
+
+    private func existingSpace(_ context: some RequestContext) async throws -> String {
+        let spaceId = try context.parameters.require("space_id")
+        guard try await directory.spaceExists(spaceId) else { throw APIError.notFound("space \(spaceId) does not exist") }
+        return spaceId
+    }
+
+    static func name(_ name: String) throws -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 200 else { throw APIError.badRequest("name must be 1 to 200 characters") }
+        return trimmed
+    }
+
+    static func rule(type: String, body: RuleBody) throws -> IdentifierRule {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_.")
+        guard !type.isEmpty, type.count <= 64, type.allSatisfy({ allowed.contains($0) }) else {
+            throw APIError.badRequest("identifier type must be 1 to 64 characters of a-z, 0-9, _ and .")
+        }
+        guard (1...1_000).contains(body.priority) else { throw APIError.badRequest("priority must be from 1 to 1000") }
+        guard (1...1_000).contains(body.limit) else { throw APIError.badRequest("limit must be from 1 to 1000") }
+        if let window = body.windowSeconds, window < 60 { throw APIError.badRequest("windowSeconds must be at least 60") }
+        guard body.traitKey == nil || body.propertyKey == nil else {
+            throw APIError.badRequest("set traitKey or propertyKey, not both")
+        }
+        let builtIn = ["user_id", "anonymous_id", "email", "phone"].contains(type)
+        let source: IdentifierSource
+        if let key = body.traitKey, !key.isEmpty {
+            source = .trait(key)
+        } else if let key = body.propertyKey, !key.isEmpty {
+            source = .property(key)
+        } else {
+            // A custom type without a key is read from context.externalIds only.
+            source = .builtIn
+        }
+        if builtIn, source != .builtIn { throw APIError.badRequest("\(type) is a built-in identifier; it cannot be read from another key") }
+        return IdentifierRule(type: type, priority: body.priority, limit: body.limit, window: body.windowSeconds.map { TimeInterval($0) }, source: source)
+    }
+}
+
+/// `Authorization: Bearer <admin token>`, compared in constant time.
+struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError.unauthorized("the admin token is required as Authorization: Bearer <token>")
+        }
+        let given = SHA256.hash(data: Data(header.dropFirst("Bearer ".count).utf8))
+        let expected = SHA256.hash(data: Data(token.utf8))
+        guard given == expected else { throw APIError.unauthorized("invalid admin token") }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,199 @@
+import Contracts
+import Foundation
+import Hummingbird
+import ServiceKit
+
+/// Segment's Profile API: `GET /v1/spaces/{space_id}/collections/users/profiles/{type}:{value}/{traits|external_ids|events|metadata|links}`,
+/// authenticated by a space access token as the Basic-auth username.
+public struct ProfileAPI: Sendable {
+    let directory: SpaceDirectory
+    let reader: ProfileReader
+
+    public init(directory: SpaceDirectory, reader: ProfileReader) {
+        self.directory = directory
+        self.reader = reader
+    }
+
+    static let maxLimit = 200
+
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let base = "/v1/spaces/:space_id/collections/users/profiles/:identifier"
+        router.get(RouterPath(base + "/traits")) { request, context in
+            let profileId = try await self.profile(request, context)
+            return try await self.traits(request, profileId: profileId)
+        }
+        router.get(RouterPath(base + "/external_ids")) { request, context in
+            let profileId = try await self.profile(request, context)
+            return try await self.externalIds(request, profileId: profileId)
+        }
+        router.get(RouterPath(base + "/events")) { request, context in
+            let profileId = try await self.profile(request, context)
+            return try await self.events(request, profileId: profileId)
+        }
+        router.get(RouterPath(base + "/metadata")) { request, context in
+            let profileId = try await self.profile(request, context)
+            return try await self.metadata(profileId: profileId)
+        }
+        router.get(RouterPath(base + "/links")) { request, context in
+            let profileId = try await self.profile(request, context)
+            let merged = try await reader.mergedProfileIds(profileId: profileId)
+            let data: [JSONValue] = merged.map { ["type": "merged_profile", "id": .string($0)] }
+            return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: nil)])
+        }
+    }
+
+    /// Authenticates and finds the canonical profile named by the path, or answers 401/403/404.
+    private func profile<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> String {
+        let spaceId = try context.parameters.require("space_id")
+        guard let token = Self.basicUser(request) else {
+            throw APIError.unauthorized("an access token is required as the Basic auth username")
+        }
+        guard let tokenSpace = try await directory.spaceId(forAccessToken: token) else {
+            throw APIError.unauthorized("invalid access token")
+        }
+        guard tokenSpace == spaceId else {
+            throw APIError(.forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
+        }
+        let raw = try context.parameters.require("identifier")
+        let decoded = raw.removingPercentEncoding ?? raw
+        guard let colon = decoded.firstIndex(of: ":"), colon != decoded.startIndex else {
+            throw APIError.notFound("Profile was not found.")
+        }
+        let type = decoded[..<colon].lowercased()
+        let value = String(decoded[decoded.index(after: colon)...])
+        guard !value.isEmpty, let profileId = try await reader.profileId(spaceId: spaceId, type: type, value: value) else {
+            throw APIError.notFound("Profile was not found.")
+        }
+        return profileId
+    }
+
+    static func basicUser(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])) else { return nil }
+        let user = String(decoding: data, as: UTF8.self).split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return user.isEmpty ? nil : String(user)
+    }
+
+    static func limit(_ request: Request, default defaultLimit: Int = 10) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return defaultLimit }
+        guard let value = Int(text), value >= 1, value <= maxLimit else {
+            throw APIError(.badRequest, code: "validation_error", message: "limit must be an integer from 1 to \(maxLimit)")
+        }
+        return value
+    }
+
+    static func list(_ request: Request, _ name: String) -> [String]? {
+        guard let text = request.uri.queryParameters.get(name), !text.isEmpty else { return nil }
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    static func cursor(_ request: Request, next: String?) -> JSONValue {
+        var url = ""
+        if let next {
+            var components = URLComponents()
+            components.path = request.uri.path
+            var items = request.uri.queryParameters.filter { $0.key != "next" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+            items.append(URLQueryItem(name: "next", value: next))
+            components.queryItems = items
+            url = components.string ?? ""
+        }
+        return ["url": .string(url), "has_more": .bool(next != nil), "next": .string(next ?? "")]
+    }
+
+    private func traits(_ request: Request, profileId: String) async throws -> Response {
+        let limit = try Self.limit(request)
+        let verbose = request.uri.queryParameters.get("verbose") == "true"
+        var rows = try await reader.traits(profileId: profileId, include: Self.list(request, "include"),
+                                           afterKey: request.uri.queryParameters.get("next").map { String($0) }, limit: limit)
+        let hasMore = rows.count > limit
+        rows = Array(rows.prefix(limit))
+        var traits: [String: JSONValue] = [:]
+        for row in rows {
+            traits[row.key] = verbose
+                ? ["value": row.value, "source_id": row.sourceId.map(JSONValue.string) ?? .null, "updated_at": .string(Timestamp.format(row.updatedAt))]
+                : row.value
+        }
+        return try JSONBody.response(["traits": JSONValue.object(traits), "cursor": Self.cursor(request, next: hasMore ? rows.last?.key : nil)])
+    }
+
+    private func externalIds(_ request: Request, profileId: String) async throws -> Response {
+        let limit = try Self.limit(request, default: 25)
+        let offset = request.uri.queryParameters.get("next").flatMap { Int($0) } ?? 0
+        var rows = try await reader.externalIds(profileId: profileId, include: Self.list(request, "include"), offset: offset, limit: limit)
+        let hasMore = rows.count > limit
+        rows = Array(rows.prefix(limit))
+        let data: [JSONValue] = rows.map { row in
+            [
+                "source_id": row.sourceId.map(JSONValue.string) ?? .null, "collection": "users", "id": .string(row.id),
+                "type": .string(row.type), "created_at": .string(Timestamp.format(row.createdAt)), "encoding": "none",
+                "first_message_id": row.firstMessageId.map(JSONValue.string) ?? .null,
+            ]
+        }
+        return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: hasMore ? String(offset + limit) : nil)])
+    }
+
+    private func events(_ request: Request, profileId: String) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        func date(_ name: String) throws -> Date? {
+            guard let text = parameters.get(name) else { return nil }
+            guard let value = Timestamp.parse(String(text)) else {
+                throw APIError(.badRequest, code: "validation_error", message: "\(name) must be an ISO-8601 timestamp")
+            }
+            return value
+        }
+        let sort = parameters.get("sort").map { String($0) } ?? "desc"
+        guard sort == "asc" || sort == "desc" else {
+            throw APIError(.badRequest, code: "validation_error", message: "sort must be asc or desc")
+        }
+        var after: (Date, Int64)?
+        if let next = parameters.get("next") {
+            let parts = next.split(separator: "_")
+            guard parts.count == 2, let micros = Int64(parts[0]), let seq = Int64(parts[1]) else {
+                throw APIError(.badRequest, code: "validation_error", message: "next is not a cursor this API returned")
+            }
+            after = (Date(timeIntervalSince1970: Double(micros) / 1_000_000), seq)
+        }
+        let limit = try Self.limit(request)
+        let query = ProfileReader.EventQuery(
+            start: try date("start"), end: try date("end"), include: Self.list(request, "include"),
+            exclude: Self.list(request, "exclude"), ascending: sort == "asc", after: after, limit: limit)
+        var rows = try await reader.events(profileId: profileId, query: query)
+        let hasMore = rows.count > limit
+        rows = Array(rows.prefix(limit))
+        let data = rows.map { Self.eventJSON($0, profileId: profileId) }
+        let next = hasMore ? rows.last.map { "\(Int64(($0.message.timestamp.timeIntervalSince1970 * 1_000_000).rounded()))_\($0.seq)" } : nil
+        return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: next)])
+    }
+
+    static func eventJSON(_ row: ProfileReader.EventRow, profileId: String) -> JSONValue {
+        let message = row.message
+        var externalIds: [JSONValue] = []
+        if let userId = message.userId {
+            externalIds.append(["collection": "users", "type": "user_id", "id": .string(userId), "encoding": "none"])
+        }
+        if let anonymousId = message.anonymousId {
+            externalIds.append(["collection": "users", "type": "anonymous_id", "id": .string(anonymousId), "encoding": "none"])
+        }
+        var object: [String: JSONValue] = [
+            "external_ids": .array(externalIds), "context": .object(message.context ?? [:]), "type": .string(message.type.rawValue),
+            "message_id": .string(message.messageId), "source_id": .string(row.sourceId),
+            "timestamp": .string(Timestamp.format(message.timestamp)), "related": ["users": .string(profileId)],
+        ]
+        if let event = message.event { object["event"] = .string(event) }
+        if let name = message.name { object["name"] = .string(name) }
+        if let properties = message.properties { object["properties"] = .object(properties) }
+        if let traits = message.traits { object["traits"] = .object(traits) }
+        return .object(object)
+    }
+
+    private func metadata(profileId: String) async throws -> Response {
+        guard let metadata = try await reader.metadata(profileId: profileId) else { throw APIError.notFound("Profile was not found.") }
+        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        return try JSONBody.response(["metadata": JSONValue.object([
+            "created_at": .string(Timestamp.format(metadata.createdAt)), "updated_at": .string(Timestamp.format(metadata.updatedAt)),
+            "expires_at": .null, "first_message_id": text(metadata.firstMessageId), "first_source_id": text(metadata.firstSourceId),
+            "last_message_id": text(metadata.lastMessageId), "last_source_id": text(metadata.lastSourceId),
+        ])])
+    }
+}

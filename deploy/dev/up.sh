@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole suite locally: installs what is missing, starts Postgres and the broker,
+# builds, starts every service, creates a default space with a source and an access token.
+# State (data, logs, PIDs) lives in .dev/ (git-ignored). Stop everything with deploy/dev/down.sh.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ENGAGE_ROOT"
+
+STATE="$ENGAGE_ROOT/.dev"
+PG_PORT="${ENGAGE_DEV_PG_PORT:-54329}"
+KAFKA_PORT="${ENGAGE_DEV_KAFKA_PORT:-19092}"
+CONFIG="${ENGAGE_BUILD_CONFIG:-debug}"
+export ENGAGE_ADMIN_TOKEN="${ENGAGE_ADMIN_TOKEN:-dev-admin-token}"
+mkdir -p "$STATE/run" "$STATE/logs"
+
+bash deploy/dev/install-deps.sh
+start_postgres "$STATE/pg" "$PG_PORT"
+start_tansu "$KAFKA_PORT" "$STATE/run/broker.pid" "$STATE/logs/broker.log"
+
+log "building ($CONFIG)"
+swift build -c "$CONFIG" >/dev/null
+BIN="$(swift build -c "$CONFIG" --show-bin-path)"
+
+export ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage"
+export ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+for entry in $ENGAGE_SERVICES; do
+  name=${entry%%:*}; port=${entry##*:}
+  pidfile="$STATE/run/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "$name already running"; continue
+  fi
+  ENGAGE_HTTP_PORT=$port "$BIN/$name" >>"$STATE/logs/$name.log" 2>&1 &
+  echo $! > "$pidfile"
+done
+for entry in $ENGAGE_SERVICES; do
+  name=${entry%%:*}; port=${entry##*:}
+  wait_until 60 "$name /ready" curl -fsS "http://127.0.0.1:$port/ready"
+done
+
+# A default space with a source and a Profile API token, created once.
+if [ ! -f "$STATE/default-space.env" ]; then
+  admin=(-fsS -H "Authorization: Bearer $ENGAGE_ADMIN_TOKEN" -H 'Content-Type: application/json')
+  space=$(curl "${admin[@]}" -d '{"name":"Default"}' http://127.0.0.1:8081/admin/spaces)
+  space_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$space")
+  source=$(curl "${admin[@]}" -d '{"name":"Default source"}' "http://127.0.0.1:8081/admin/spaces/$space_id/sources")
+  token=$(curl "${admin[@]}" -d '{"name":"Default token"}' "http://127.0.0.1:8081/admin/spaces/$space_id/access-tokens")
+  python3 - "$space_id" "$source" "$token" > "$STATE/default-space.env" <<'PY'
+import json, sys
+space_id, source, token = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+print(f"SPACE_ID={space_id}\nSOURCE_ID={source['id']}\nWRITE_KEY={source['writeKey']}\nACCESS_TOKEN={token['token']}")
+PY
+fi
+source "$STATE/default-space.env"
+
+cat <<MSG
+
+swift-engage is running.
+  Tracking API      http://127.0.0.1:8081/v1/track   (write key as Basic auth username)
+  Profile API       http://127.0.0.1:8081/v1/spaces/$SPACE_ID/collections/users/profiles/<type>:<value>/traits
+  Admin API         http://127.0.0.1:8081/admin/spaces   (Authorization: Bearer $ENGAGE_ADMIN_TOKEN)
+  Services          $(for e in $ENGAGE_SERVICES; do printf '%s=http://127.0.0.1:%s ' "${e%%:*}" "${e##*:}"; done)
+  Kafka broker      127.0.0.1:$KAFKA_PORT      Postgres  postgres://postgres@127.0.0.1:$PG_PORT/engage
+  Space id          $SPACE_ID
+  Write key         $WRITE_KEY
+  Profile API token $ACCESS_TOKEN
+  Logs              .dev/logs/      Stop with: deploy/dev/down.sh
+MSG
