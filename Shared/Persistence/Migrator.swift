@@ -18,7 +18,13 @@ public struct Migration: Sendable {
 /// and serialises concurrent instances with an advisory lock so two starting replicas do not race.
 public enum Migrator {
     public static func migrate(_ migrations: [Migration], schema: String, client: PostgresClient, logger: Logger) async throws {
-        precondition(schema.allSatisfy { $0.isLetter || $0 == "_" }, "schema names are plain identifiers")
+        // The schema name is spliced into DDL, so it must be a plain lower-case identifier.
+        guard let first = schema.unicodeScalars.first, first.properties.isLowercase || first == "_",
+              schema.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }),
+              schema.count <= 63
+        else {
+            throw ConfigurationError("schema name \"\(schema)\" must be a lower-case identifier (a-z, 0-9, _)")
+        }
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("engage-migrations:" + schema), 0))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)

@@ -1,0 +1,80 @@
+import Contracts
+import Foundation
+import Kafka
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+import Testing
+
+@Suite(.serialized, .enabled(if: TestEnvironment.available, "needs ENGAGE_TEST_* from deploy/dev/test.sh"))
+struct PersistenceTests {
+    let logger = TestEnvironment.logger
+
+    @Test(.timeLimit(.minutes(1)))
+    func migrationsApplyOnceEvenWhenInstancesStartTogether() async throws {
+        try await TestEnvironment.withDatabase { client, schema in
+            let migrations = [Migration(version: 10, name: "widgets", statements: [
+                "CREATE TABLE widgets (id integer PRIMARY KEY)", "INSERT INTO widgets VALUES (1)",
+            ])]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { try await Migrator.migrate([Migrator.platformTables] + migrations, schema: schema, client: client, logger: logger) }
+                }
+                try await group.waitForAll()
+            }
+            try await Migrator.migrate([Migrator.platformTables] + migrations, schema: schema, client: client, logger: logger)
+            var versions: [Int] = []
+            for try await version in try await client.query("SELECT version FROM \(unescaped: schema).schema_migrations ORDER BY version").decode(Int.self) {
+                versions.append(version)
+            }
+            #expect(versions == [1, 10])
+            var widgets = 0
+            for try await count in try await client.query("SELECT count(*)::int FROM \(unescaped: schema).widgets").decode(Int.self) { widgets = count }
+            #expect(widgets == 1)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func outboxPublishesCommittedRowsInOrderAndNothingFromARollback() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.")
+        try await TestEnvironment.withDatabase { client, schema in
+            try await Migrator.migrate([Migrator.platformTables], schema: schema, client: client, logger: logger)
+            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
+            try await producer.createTopics([topic])
+            try await client.withTransaction(logger: logger) { connection in
+                try await Outbox.enqueue((0..<3).map { OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\($0)}", headers: ["contract": "t/1"]) },
+                                         on: connection, logger: logger)
+            }
+            struct Abort: Error {}
+            await #expect(throws: PostgresTransactionError.self) {
+                try await client.withTransaction(logger: logger) { connection in
+                        try await Outbox.enqueue([OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":99}")], on: connection, logger: logger)
+                    throw Abort()
+                }
+            }
+            let relay = OutboxRelay(client: client, producer: producer, schema: schema, logger: logger)
+            let published = try await relay.publishBatch()
+            #expect(published == 3)
+            let records = try await TestEnvironment.consume(topic, count: 3)
+            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"])
+            #expect(records.allSatisfy { $0.headers["contract"] == "t/1" && $0.keyString == "p1" })
+            let left = try await relay.publishBatch()
+            #expect(left == 0)
+            await producer.shutdown()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func inboxClaimsAMessageIdOnce() async throws {
+        try await TestEnvironment.withDatabase { client, schema in
+            try await Migrator.migrate([Migrator.platformTables], schema: schema, client: client, logger: logger)
+            let results = try await client.withConnection { connection in
+                let first = try await Inbox.claim(consumer: "c", messageId: "m1", on: connection, logger: logger)
+                let again = try await Inbox.claim(consumer: "c", messageId: "m1", on: connection, logger: logger)
+                let other = try await Inbox.claim(consumer: "d", messageId: "m1", on: connection, logger: logger)
+                return [first, again, other]
+            }
+            #expect(results == [true, false, true])
+        }
+    }
+}
