@@ -36,7 +36,7 @@ public struct TrackingAPI: Sendable {
             }
         }
         // Browsers send an Authorization header, so they ask first.
-        router.on("/v1/{call}", method: .options) { _, _ in
+        router.on("/v1/:call", method: .options) { _, _ in
             Response(status: .noContent, headers: [
                 .accessControlAllowOrigin: "*", .accessControlAllowMethods: "POST, OPTIONS",
                 .accessControlAllowHeaders: "Authorization, Content-Type, X-Retry-Count, Content-Encoding",
@@ -79,12 +79,14 @@ public struct TrackingAPI: Sendable {
         }
         if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding.contains("gzip") {
             do {
-                buffer = try buffer.decompress(with: .gzip(), maxSize: limit)
+                buffer = try buffer.decompress(with: .gzip(), maxSize: limit + 1)
             } catch let error as CompressNIOError where error == .bufferOverflow {
                 throw tooLarge(limit)
             } catch {
                 throw APIError.badRequest("the body is not valid gzip")
             }
+            // The limits apply to the JSON, not to its compressed form.
+            if buffer.readableBytes > limit { throw tooLarge(limit) }
         }
         return buffer
     }

@@ -1,0 +1,28 @@
+import os
+import tempfile
+
+import pytest
+
+from engage_harness import BIN_PATH, BROKERS, DATABASE_URL, ServiceProcess
+
+
+@pytest.fixture(scope="session")
+def log_dir():
+    path = os.environ.get("ENGAGE_E2E_LOG_DIR") or tempfile.mkdtemp(prefix="engage-e2e-")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def profiles(log_dir):
+    if not (BIN_PATH and DATABASE_URL and BROKERS):
+        pytest.fail("run through deploy/dev/test.sh: ENGAGE_BIN_PATH, ENGAGE_TEST_DATABASE_URL, ENGAGE_TEST_KAFKA_BROKERS are unset")
+    service = ServiceProcess("profiles", log_dir).start()
+    yield service
+    service.terminate()
+
+
+def pytest_runtest_logreport(report):
+    # On failure, point at the service logs: they hold the reason.
+    if report.failed and os.environ.get("ENGAGE_E2E_LOG_DIR"):
+        report.sections.append(("service logs", f"see {os.environ['ENGAGE_E2E_LOG_DIR']}"))

@@ -1,0 +1,132 @@
+"""Runs the real executables against the Postgres and broker that deploy/dev/test.sh started."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+import base64
+
+import requests
+
+BIN_PATH = os.environ.get("ENGAGE_BIN_PATH", "")
+DATABASE_URL = os.environ.get("ENGAGE_TEST_DATABASE_URL", "")
+BROKERS = os.environ.get("ENGAGE_TEST_KAFKA_BROKERS", "")
+ADMIN_TOKEN = "e2e-admin-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout=30.0, interval=0.1, what="condition"):
+    """Polls `condition` until it returns something truthy, or fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def psql(sql):
+    """Runs SQL against the test database and returns rows as lists of strings."""
+    out = subprocess.run(["psql", DATABASE_URL, "-At", "-F", "\t", "-c", sql], check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+class ServiceProcess:
+    """One service executable, started with its own port, stoppable by SIGTERM or SIGKILL."""
+
+    def __init__(self, name, log_dir, extra_env=None):
+        self.name = name
+        self.port = free_port()
+        self.log_path = os.path.join(log_dir, f"{name}.log")
+        self.env = dict(os.environ)
+        self.env.update({
+            "ENGAGE_HTTP_PORT": str(self.port),
+            "ENGAGE_DATABASE_URL": DATABASE_URL,
+            "ENGAGE_KAFKA_BROKERS": BROKERS,
+            "ENGAGE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "ENGAGE_KAFKA_MAX_POLL_INTERVAL_MS": "10000",
+            "ENGAGE_LOG_LEVEL": "info",
+        })
+        self.env.update(extra_env or {})
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([os.path.join(BIN_PATH, self.name)], env=self.env, stdout=log, stderr=log)
+        wait_for(self._ready, timeout=60, what=f"{self.name} /ready")
+        return self
+
+    def _ready(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+        try:
+            return requests.get(self.url + "/ready", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def kill9(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout=30):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(timeout=timeout)
+        return self.process.returncode if self.process else None
+
+
+class Space:
+    """A space with a source and a Profile API token, created through the admin API."""
+
+    def __init__(self, profiles_url):
+        self.url = profiles_url
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        space = requests.post(profiles_url + "/admin/spaces", json={"name": "e2e " + uuid.uuid4().hex[:6]}, headers=admin)
+        assert space.status_code == 201, space.text
+        self.id = space.json()["id"]
+        source = requests.post(f"{profiles_url}/admin/spaces/{self.id}/sources", json={"name": "e2e"}, headers=admin)
+        assert source.status_code == 201, source.text
+        self.source_id = source.json()["id"]
+        self.write_key = source.json()["writeKey"]
+        token = requests.post(f"{profiles_url}/admin/spaces/{self.id}/access-tokens", json={"name": "e2e"}, headers=admin)
+        assert token.status_code == 201, token.text
+        self.token = token.json()["token"]
+        self.admin = admin
+
+    def write_auth(self):
+        return {"Authorization": "Basic " + base64.b64encode(f"{self.write_key}:".encode()).decode()}
+
+    def profile(self, identifier, endpoint, **params):
+        quoted = requests.utils.quote(identifier, safe=":")
+        return requests.get(f"{self.url}/v1/spaces/{self.id}/collections/users/profiles/{quoted}/{endpoint}",
+                            params=params, auth=(self.token, ""))
+
+    def all_events(self, identifier):
+        """Every event of the profile through the Profile API's cursor pagination."""
+        events, cursor = [], None
+        while True:
+            params = {"limit": 200}
+            if cursor:
+                params["next"] = cursor
+            response = self.profile(identifier, "events", **params)
+            if response.status_code == 404:
+                return []
+            assert response.status_code == 200, response.text
+            body = response.json()
+            events += body["data"]
+            if not body["cursor"]["has_more"]:
+                return events
+            cursor = body["cursor"]["next"]
