@@ -21,27 +21,25 @@ public struct TrackingAPI: Sendable {
         self.producer = producer
     }
 
+    /// Every path the tracking API answers, with the message type it implies (nil: a batch body).
+    static let paths: [(String, SegmentMessageType?)] =
+        SegmentMessageType.allCases.flatMap { type in
+            [("/v1/\(type.rawValue)", type), ("/v1/\(type.rawValue.prefix(1))", type)]
+        } + [("/v1/batch", nil), ("/v1/b", nil), ("/v1/import", nil)]
+
     public func register<Context: RequestContext>(on router: Router<Context>) {
-        for type in SegmentMessageType.allCases {
-            let short = String(type.rawValue.prefix(1))
-            for path in ["/v1/\(type.rawValue)", "/v1/\(short)"] {
-                router.post(RouterPath(path)) { request, context in
-                    try await self.handle(request, context: context, impliedType: type)
-                }
-            }
-        }
-        for path in ["/v1/batch", "/v1/b", "/v1/import"] {
+        for (path, type) in Self.paths {
             router.post(RouterPath(path)) { request, context in
-                try await self.handle(request, context: context, impliedType: nil)
+                try await self.handle(request, context: context, impliedType: type)
             }
-        }
-        // Browsers send an Authorization header, so they ask first.
-        router.on("/v1/:call", method: .options) { _, _ in
-            Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: "*", .accessControlAllowMethods: "POST, OPTIONS",
-                .accessControlAllowHeaders: "Authorization, Content-Type, X-Retry-Count, Content-Encoding",
-                .accessControlMaxAge: "86400",
-            ])
+            // Browsers send an Authorization header, so they ask first.
+            router.on(RouterPath(path), method: .options) { _, _ in
+                Response(status: .noContent, headers: [
+                    .accessControlAllowOrigin: "*", .accessControlAllowMethods: "POST, OPTIONS",
+                    .accessControlAllowHeaders: "Authorization, Content-Type, X-Retry-Count, Content-Encoding",
+                    .accessControlMaxAge: "86400",
+                ])
+            }
         }
     }
 

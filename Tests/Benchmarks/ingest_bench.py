@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Ingestion benchmark: drives POST /v1/batch from this (separate) process and measures, per event,
+the time from sending its request to its resolved event arriving on engage.profile-events (which
+the profiles service publishes only after the event and its profile are committed to Postgres).
+
+Not a test: it asserts nothing and prints figures. Run it through deploy/dev/bench.sh, which starts
+a private Postgres, broker and a release build of the profiles service.
+"""
+import argparse
+import base64
+import json
+import statistics
+import threading
+import time
+import uuid
+
+import requests
+from confluent_kafka import Consumer
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--write-key", required=True)
+    parser.add_argument("--brokers", required=True)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--users", type=int, default=20_000, help="distinct people the events belong to")
+    args = parser.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    latencies_ms, request_ms = [], []
+    received = set()
+    done = threading.Event()
+    assigned = threading.Event()
+    last_arrival = [0.0]
+
+    consumer = Consumer({"bootstrap.servers": args.brokers, "group.id": "bench-" + run, "auto.offset.reset": "latest",
+                         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "enable.auto.commit": False})
+    consumer.subscribe(["engage.profile-events"], on_assign=lambda c, p: assigned.set())
+
+    def consume():
+        while not done.is_set():
+            for message in consumer.consume(1000, 0.2):
+                if message.error():
+                    continue
+                event = json.loads(message.value())
+                properties = event["message"].get("properties") or {}
+                if properties.get("run") != run or event["id"] in received:
+                    continue
+                received.add(event["id"])
+                now = time.time()
+                latencies_ms.append((now - properties["sent"]) * 1000)
+                last_arrival[0] = now
+                if len(received) >= args.events:
+                    done.set()
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    while not assigned.is_set():
+        time.sleep(0.05)  # the reader's poll drives the group join; wait for its assignment
+    time.sleep(1)
+
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{args.write_key}:".encode()).decode(),
+            "Content-Type": "application/json"}
+    batches = args.events // args.batch
+    next_batch = [0]
+    lock = threading.Lock()
+    errors = [0]
+
+    def send():
+        session = requests.Session()
+        while True:
+            with lock:
+                index = next_batch[0]
+                next_batch[0] += 1
+            if index >= batches:
+                return
+            sent = time.time()
+            body = {"batch": [{
+                "type": "track" if n % 5 else "identify",
+                "userId": f"user-{(index * args.batch + n) % args.users}",
+                "event": "Product Viewed",
+                "traits": {"plan": "pro", "seen": index},
+                "properties": {"run": run, "sent": sent, "sku": f"sku-{n}", "price": 9.99},
+                "messageId": f"{run}-{index}-{n}",
+            } for n in range(args.batch)]}
+            while True:
+                start = time.time()
+                response = session.post(args.url + "/v1/batch", data=json.dumps(body), headers=auth, timeout=30)
+                request_ms.append((time.time() - start) * 1000)
+                if response.status_code == 200:
+                    break
+                errors[0] += 1
+                time.sleep(0.1)
+
+    started = time.time()
+    senders = [threading.Thread(target=send) for _ in range(args.concurrency)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    sent_done = time.time()
+    done.wait(timeout=300)
+    done.set()
+    reader.join(timeout=5)
+    consumer.close()
+
+    total = batches * args.batch
+    elapsed = (last_arrival[0] or time.time()) - started
+    print(json.dumps({
+        "events": total,
+        "received_on_profile_events": len(received),
+        "batch_size": args.batch,
+        "concurrency": args.concurrency,
+        "ingest_seconds": round(sent_done - started, 2),
+        "accepted_events_per_second": round(total / (sent_done - started)),
+        "end_to_end_seconds": round(elapsed, 2),
+        "end_to_end_events_per_second": round(len(received) / elapsed),
+        "event_latency_ms": {"p50": round(percentile(latencies_ms, 0.5), 1), "p99": round(percentile(latencies_ms, 0.99), 1),
+                             "max": round(max(latencies_ms), 1)} if latencies_ms else None,
+        "request_latency_ms": {"p50": round(percentile(request_ms, 0.5), 1), "p99": round(percentile(request_ms, 0.99), 1)},
+        "http_errors_retried": errors[0],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

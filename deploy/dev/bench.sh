@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Ingestion benchmark: a private Postgres and broker on free ports, a release build of the profiles
+# service, and Tests/Benchmarks/ingest_bench.py as the separate load process. Extra arguments go to
+# the load process (e.g. --events 200000 --concurrency 8). Stops everything it started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ENGAGE_ROOT"
+
+bash deploy/dev/install-deps.sh
+log "building release"
+swift build -c release --product profiles >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+
+WORK=$(mktemp -d /tmp/engage-bench.XXXXXX)
+chmod 755 "$WORK"
+PG_PORT=$(free_port); KAFKA_PORT=$(free_port); HTTP_PORT=$(free_port)
+cleanup() {
+  stop_pid "$WORK/profiles.pid"
+  stop_pid "$WORK/broker.pid"
+  stop_postgres "$WORK/pg"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+start_postgres "$WORK/pg" "$PG_PORT"
+start_tansu "$KAFKA_PORT" "$WORK/broker.pid" "$WORK/broker.log"
+
+ENGAGE_HTTP_PORT=$HTTP_PORT ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
+  ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \
+  "$BIN/profiles" >"$WORK/profiles.log" 2>&1 &
+echo $! > "$WORK/profiles.pid"
+wait_until 60 "profiles /ready" curl -fsS "http://127.0.0.1:$HTTP_PORT/ready"
+
+admin=(-fsS -H "Authorization: Bearer bench" -H 'Content-Type: application/json')
+space_id=$(curl "${admin[@]}" -d '{"name":"bench"}' "http://127.0.0.1:$HTTP_PORT/admin/spaces" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+write_key=$(curl "${admin[@]}" -d '{"name":"bench"}' "http://127.0.0.1:$HTTP_PORT/admin/spaces/$space_id/sources" | python3 -c 'import json,sys; print(json.load(sys.stdin)["writeKey"])')
+
+log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; load process: Tests/Benchmarks/ingest_bench.py $*"
+python3 Tests/Benchmarks/ingest_bench.py --url "http://127.0.0.1:$HTTP_PORT" --write-key "$write_key" \
+  --brokers "127.0.0.1:$KAFKA_PORT" "$@"
