@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// Every librdkafka call of the platform lives in this file.
@@ -42,9 +43,19 @@ final class RdKafkaClient: @unchecked Sendable {
                 }
             }
         case .consumer:
-            let box = Unmanaged.passRetained(RebalanceContext(logger: logger))
+            let box = Unmanaged.passRetained(RebalanceContext(logger: logger, groupId: properties["group.id"] ?? ""))
             context = box
             rd_kafka_conf_set_opaque(conf, box.toOpaque())
+            // Consumer lag per partition, from librdkafka's statistics (served by our poll calls).
+            if properties["statistics.interval.ms"] == nil {
+                _ = rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", &errorText, errorText.count)
+            }
+            rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+                guard let json, let opaque else { return 0 }
+                let context = Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue()
+                context.recordLag(statistics: Data(bytes: json, count: length))
+                return 0  // librdkafka frees the JSON
+            }
             rd_kafka_conf_set_rebalance_cb(conf) { handle, code, partitions, opaque in
                 guard let handle, let opaque else { return }
                 let context = Unmanaged<RebalanceContext>.fromOpaque(opaque).takeUnretainedValue()
@@ -284,10 +295,29 @@ final class RdKafkaClient: @unchecked Sendable {
     }
 }
 
-/// Carries the logger into librdkafka's rebalance callback.
+/// What librdkafka's consumer callbacks (rebalance, statistics) need: a logger and the group id.
 final class RebalanceContext: Sendable {
     let logger: Logger
-    init(logger: Logger) { self.logger = logger }
+    let groupId: String
+
+    init(logger: Logger, groupId: String) {
+        self.logger = logger
+        self.groupId = groupId
+    }
+
+    /// Publishes `engage_consumer_lag{group,topic,partition}` from a statistics JSON document.
+    func recordLag(statistics: Data) {
+        guard let root = try? JSONSerialization.jsonObject(with: statistics) as? [String: Any],
+              let topics = root["topics"] as? [String: Any] else { return }
+        for (topic, value) in topics {
+            guard let partitions = (value as? [String: Any])?["partitions"] as? [String: Any] else { continue }
+            for (partition, stats) in partitions where partition != "-1" {
+                guard let lag = (stats as? [String: Any])?["consumer_lag"] as? Int, lag >= 0 else { continue }
+                Gauge(label: "engage_consumer_lag", dimensions: [("group", groupId), ("topic", topic), ("partition", partition)])
+                    .record(lag)
+            }
+        }
+    }
 }
 
 /// Counts outstanding delivery reports for one `send` call and resumes it when all have arrived.

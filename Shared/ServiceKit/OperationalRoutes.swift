@@ -53,8 +53,8 @@ struct ReadinessBody: Encodable {
     var checks: [String: String]
 }
 
-/// Adds a `Request-Id` to every response (the caller's `X-Request-Id`/`Request-Id` when sent) and
-/// puts it in the request's log metadata.
+/// Adds a `Request-Id` to every response (the caller's `X-Request-Id`/`Request-Id` when sent), puts
+/// it in the request's log metadata, and turns unexpected errors into a JSON 500 without internals.
 public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -69,6 +69,13 @@ public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         } catch let error as HTTPResponseError {
             var response = try error.response(from: request, context: context)
+            response.headers[HTTPField.Name("Request-Id")!] = requestId
+            return response
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            let unexpected = APIError(.internalServerError, code: "internal_error",
+                                    message: "the request could not be completed; quote request id \(requestId)")
+            var response = try unexpected.response(from: request, context: context)
             response.headers[HTTPField.Name("Request-Id")!] = requestId
             return response
         }

@@ -2,7 +2,11 @@
 # Everything started here is recorded by PID under a state directory and stopped by that PID only.
 
 ENGAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+# The newest installed Postgres server; looked up when needed, since install-deps.sh may have just installed it.
+pg_bin() {
+  [ -n "${PG_BIN:-}" ] && { echo "$PG_BIN"; return; }
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
 
 log() { printf '[engage] %s\n' "$*" >&2; }
 
@@ -23,7 +27,8 @@ wait_until() {
 
 # start_postgres DATA_DIR PORT: initialises (once) and starts a private Postgres as the postgres user.
 start_postgres() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 PG_BIN
+  PG_BIN=$(pg_bin)
   mkdir -p "$dir"
   chown -R postgres:postgres "$dir" 2>/dev/null || true
   if [ ! -f "$dir/PG_VERSION" ]; then
@@ -48,7 +53,8 @@ CONF
 }
 
 stop_postgres() {
-  local dir=$1
+  local dir=$1 PG_BIN
+  PG_BIN=$(pg_bin)
   [ -f "$dir/PG_VERSION" ] || return 0
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
 }
