@@ -40,6 +40,28 @@ public struct ProfileEvent: Codable, Sendable, Hashable {
     }
 }
 
+extension ProfileEvent {
+    private struct Head: Encodable {
+        var schemaVersion: Int
+        var id: String
+        var spaceId: String
+        var sourceId: String
+        var profileId: String
+        var occurredAt: Date
+        var externalIds: [ExternalID]
+    }
+
+    /// The event's JSON around a message that is already encoded (the hot path encodes each message
+    /// once, for the event history and for this). Decodes as a `ProfileEvent`.
+    public func json(encodedMessage: String, encoder: JSONEncoder) throws -> String {
+        let head = Head(schemaVersion: schemaVersion, id: id, spaceId: spaceId, sourceId: sourceId, profileId: profileId,
+                        occurredAt: occurredAt, externalIds: externalIds)
+        var text = String(decoding: try encoder.encode(head), as: UTF8.self)
+        text.removeLast()  // the closing brace
+        return text + ",\"message\":" + encodedMessage + "}"
+    }
+}
+
 /// `engage.profile-updates`: what changed on a profile. `id` is deterministic per change, so
 /// redelivery can be deduplicated.
 public struct ProfileUpdate: Codable, Sendable, Hashable {

@@ -23,6 +23,8 @@ public protocol BatchHandler: Sendable {
 }
 
 /// The one consume loop: poll a batch, handle it, dead-letter refused records, commit, repeat.
+/// The records of each partition in a batch are handled concurrently with the other partitions'
+/// (in order within a partition), so a service uses more than one core and database connection.
 /// On graceful shutdown it finishes the batch in hand, commits it and leaves the group.
 public final class ConsumerService: Service, Sendable {
     private let consumer: KafkaConsumer
@@ -77,7 +79,7 @@ public final class ConsumerService: Service, Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                return try await handler.handle(batch)
+                return try await handleByPartition(batch)
             } catch {
                 retried.increment()
                 logger.error("batch failed, retrying", metadata: [
@@ -88,6 +90,20 @@ public final class ConsumerService: Service, Sendable {
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
+        }
+    }
+
+    private func handleByPartition(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
+        var byPartition: [String: [ConsumedRecord]] = [:]
+        for record in batch { byPartition["\(record.topic)/\(record.partition)", default: []].append(record) }
+        if byPartition.count == 1 { return try await handler.handle(batch) }
+        return try await withThrowingTaskGroup(of: [RecordFailure].self) { group in
+            for records in byPartition.values {
+                group.addTask { try await self.handler.handle(records) }
+            }
+            var failures: [RecordFailure] = []
+            for try await partitionFailures in group { failures += partitionFailures }
+            return failures
         }
     }
 

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Synchronization
@@ -23,7 +24,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [String: String] = [
-            "ts": Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+            "ts": Timestamp.format(Date()),
             "level": event.level.rawValue, "service": service, "logger": label, "msg": "\(event.message)",
         ]
         for (key, value) in metadata { fields[key] = "\(value)" }

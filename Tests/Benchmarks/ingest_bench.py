@@ -32,6 +32,8 @@ def main():
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--users", type=int, default=20_000, help="distinct people the events belong to")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="target events/s (open loop: batches start on schedule); 0 sends as fast as acknowledgements allow")
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
@@ -82,6 +84,11 @@ def main():
                 next_batch[0] += 1
             if index >= batches:
                 return
+            if args.rate:
+                due = started + index * args.batch / args.rate
+                delay = due - time.time()
+                if delay > 0:
+                    time.sleep(delay)
             sent = time.time()
             body = {"batch": [{
                 "type": "track" if n % 5 else "identify",
@@ -118,6 +125,7 @@ def main():
         "events": total,
         "received_on_profile_events": len(received),
         "batch_size": args.batch,
+        "target_rate": args.rate or "unlimited",
         "concurrency": args.concurrency,
         "ingest_seconds": round(sent_done - started, 2),
         "accepted_events_per_second": round(total / (sent_done - started)),

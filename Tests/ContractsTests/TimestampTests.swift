@@ -56,3 +56,50 @@ import Testing
         #expect(first.id == again.id)
     }
 }
+
+extension Int64 {
+    func quotientAndRemainderFloored(_ divisor: Int64) -> (Int64, Int64) {
+        let remainder = ((self % divisor) + divisor) % divisor
+        return ((self - remainder) / divisor, remainder)
+    }
+}
+
+@Suite struct CalendarArithmeticTests {
+    @Test func formatAndParseAgreeWithFoundationAcrossCenturies() throws {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            // 1900 to 2200, millisecond precision.
+            let millis = Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(millis) / 1_000)
+            let text = Timestamp.format(date)
+            // Foundation truncates the binary fraction (x.983 may print as .982); compare whole seconds
+            // with it and the milliseconds with the integer they came from.
+            let wholeSeconds = Date(timeIntervalSince1970: Double(millis.quotientAndRemainderFloored(1_000).0))
+            #expect(text.prefix(19) == wholeSeconds.formatted(style).prefix(19))
+            #expect(text.dropFirst(20).prefix(3) == String(format: "%03lld", millis.quotientAndRemainderFloored(1_000).1))
+            let parsed = try #require(Timestamp.parse(text))
+            #expect(abs(parsed.timeIntervalSince(date)) < 0.000_5)
+        }
+    }
+
+    @Test func refusesDaysThatDoNotExist() {
+        #expect(Timestamp.parse("2026-02-29T00:00:00Z") == nil)
+        #expect(Timestamp.parse("2024-02-29T00:00:00Z") != nil)
+        #expect(Timestamp.parse("2026-04-31T00:00:00Z") == nil)
+    }
+}
+
+@Suite struct ProfileEventJSONTests {
+    @Test func theSplicedJSONDecodesAsTheSameEvent() throws {
+        let now = Date(timeIntervalSince1970: 1_795_334_400.5)
+        let message = SegmentMessage(type: .identify, messageId: "m-1", userId: "u", traits: ["email": "a@b.c", "n": 3],
+                                     context: ["ip": "1.2.3.4"], timestamp: now, receivedAt: now)
+        let event = ProfileEvent(spaceId: "spa", sourceId: "src", profileId: "use_1",
+                                 externalIds: [ExternalID(type: "user_id", id: "u")], message: message)
+        let encoder = JSONEncoder.engage()
+        let body = String(decoding: try encoder.encode(message), as: UTF8.self)
+        let spliced = try event.json(encodedMessage: body, encoder: encoder)
+        #expect(try JSONDecoder.engage().decode(ProfileEvent.self, from: Data(spliced.utf8)) == event)
+    }
+}

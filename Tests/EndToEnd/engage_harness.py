@@ -46,7 +46,7 @@ class ServiceProcess:
     def __init__(self, name, log_dir, extra_env=None):
         self.name = name
         self.port = free_port()
-        self.log_path = os.path.join(log_dir, f"{name}.log")
+        self.log_path = os.path.join(log_dir, f"{name}-{self.port}.log")
         self.env = dict(os.environ)
         self.env.update({
             "ENGAGE_HTTP_PORT": str(self.port),

@@ -21,7 +21,7 @@ public enum ProfilesService {
             Config(
                 common: try CommonConfig.fromEnvironment(service: "profiles", schema: schema, defaultPort: defaultPort, env: env),
                 adminToken: env.string("ENGAGE_ADMIN_TOKEN", default: "dev-admin-token"),
-                consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 500))
+                consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 1_500))
         }
     }
 

@@ -145,11 +145,13 @@ struct ChangeSet {
                                        causedByMessageId: change.messageId, traits: change.traits)
             messages.append(try update.outbox())
         }
+        let encoder = JSONEncoder.engage()
         for row in events {
             let event = ProfileEvent(spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
                                      externalIds: externalIds[row.profileId] ?? [], message: row.message)
-            messages.append(try OutboxMessage(topic: Topic.profileEvents, key: row.profileId, event: event, contract: ProfileEvent.contract,
-                                              headers: [Header.spaceId: row.spaceId]))
+            messages.append(OutboxMessage(topic: Topic.profileEvents, key: row.profileId,
+                                          payload: try event.json(encodedMessage: row.body, encoder: encoder),
+                                          headers: [Header.contract: ProfileEvent.contract, Header.spaceId: row.spaceId]))
         }
         return messages
     }
