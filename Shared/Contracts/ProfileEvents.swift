@@ -41,24 +41,24 @@ public struct ProfileEvent: Codable, Sendable, Hashable {
 }
 
 extension ProfileEvent {
-    private struct Head: Encodable {
-        var schemaVersion: Int
-        var id: String
-        var spaceId: String
-        var sourceId: String
-        var profileId: String
-        var occurredAt: Date
-        var externalIds: [ExternalID]
-    }
-
     /// The event's JSON around a message that is already encoded (the hot path encodes each message
     /// once, for the event history and for this). Decodes as a `ProfileEvent`.
-    public func json(encodedMessage: String, encoder: JSONEncoder) throws -> String {
-        let head = Head(schemaVersion: schemaVersion, id: id, spaceId: spaceId, sourceId: sourceId, profileId: profileId,
-                        occurredAt: occurredAt, externalIds: externalIds)
-        var text = String(decoding: try encoder.encode(head), as: UTF8.self)
-        text.removeLast()  // the closing brace
-        return text + ",\"message\":" + encodedMessage + "}"
+    public func json(encodedMessage: String) -> String {
+        var writer = JSONWriter()
+        writer.object { members in
+            members.member("schemaVersion", schemaVersion)
+            members.member("id", id)
+            members.member("spaceId", spaceId)
+            members.member("sourceId", sourceId)
+            members.member("profileId", profileId)
+            members.member("occurredAt", occurredAt)
+            var ids = JSONWriter(capacity: 128)
+            ids.write(JSONValue.array(externalIds.map { ["type": .string($0.type), "id": .string($0.id),
+                                                         "collection": .string($0.collection), "encoding": .string($0.encoding)] }))
+            members.member("externalIds", json: ids.string)
+            members.member("message", json: encodedMessage)
+        }
+        return writer.string
     }
 }
 

@@ -35,7 +35,7 @@ public enum Outbox {
         let topics = messages.map(\.topic)
         let keys = messages.map { $0.key ?? "" }
         let payloads = messages.map(\.payload)
-        let headers = try messages.map { String(decoding: try JSONEncoder().encode($0.headers), as: UTF8.self) }
+        let headers = messages.map { JSONValue.object($0.headers.mapValues(JSONValue.string)).json }
         try await connection.query("""
             INSERT INTO outbox (topic, key, payload, headers)
             SELECT t, NULLIF(k, ''), p, h::jsonb

@@ -92,7 +92,7 @@ public final class OutboxRelay: Service, Sendable {
                 """, logger: logger)
             for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode((Int64, String, String?, String, String, Date).self) {
                 ids.append(id)
-                let headers = (try? JSONDecoder().decode([String: String].self, from: Data(headersJSON.utf8))) ?? [:]
+                let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(\.stringValue)
                 records.append(OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
                                               headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }))
                 if oldest == nil { oldest = createdAt }

@@ -99,7 +99,7 @@ extension Int64 {
                                  externalIds: [ExternalID(type: "user_id", id: "u")], message: message)
         let encoder = JSONEncoder.engage()
         let body = String(decoding: try encoder.encode(message), as: UTF8.self)
-        let spliced = try event.json(encodedMessage: body, encoder: encoder)
+        let spliced = event.json(encodedMessage: body)
         #expect(try JSONDecoder.engage().decode(ProfileEvent.self, from: Data(spliced.utf8)) == event)
     }
 }

@@ -53,7 +53,7 @@ public struct TrackingAPI: Sendable {
             let receivedAt = Date()
             let messages = try normalize(object, impliedType: impliedType, bodySize: body.readableBytes, receivedAt: receivedAt)
             do {
-                try await producer.send(try messages.map { try TrackingRecord.make($0, source: source) })
+                try await producer.send(messages.map { TrackingRecord.make($0, source: source) })
             } catch {
                 context.logger.error("tracking publish failed", metadata: ["error": "\(error)"])
                 throw APIError.unavailable("the event could not be stored; retry")

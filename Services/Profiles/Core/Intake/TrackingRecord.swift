@@ -8,10 +8,10 @@ import Kafka
 /// - headers: `source-id` (a source's id) or `write-key` (its write key), or `writeKey` in the body;
 /// - key: the message's userId, else its anonymousId (keeps one person's messages in order).
 public enum TrackingRecord {
-    public static func make(_ message: SegmentMessage, source: SourceRef) throws -> OutgoingRecord {
+    public static func make(_ message: SegmentMessage, source: SourceRef) -> OutgoingRecord {
         OutgoingRecord(
             topic: Topic.tracking, key: message.userId ?? message.anonymousId,
-            value: Array(try JSONEncoder.engage().encode(message)),
+            value: Array(message.json.utf8),
             headers: [(Header.sourceId, source.sourceId), (Header.spaceId, source.spaceId)])
     }
 
@@ -19,14 +19,9 @@ public enum TrackingRecord {
     public static func parseObject(_ bytes: some Collection<UInt8>) throws(InvalidMessage) -> [String: JSONValue] {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            if case .dataCorrupted(let context) = error, let underlying = context.underlyingError {
-                throw InvalidMessage("malformed JSON: \((underlying as NSError).userInfo[NSDebugDescriptionErrorKey] ?? underlying.localizedDescription)")
-            }
-            throw InvalidMessage("malformed JSON")
+            value = try JSONParser.parse(bytes)
         } catch {
-            throw InvalidMessage("malformed JSON")
+            throw InvalidMessage("malformed JSON: \(error)")
         }
         guard case .object(let object) = value else { throw InvalidMessage("the body must be a JSON object") }
         return object

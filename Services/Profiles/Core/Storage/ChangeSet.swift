@@ -44,7 +44,6 @@ struct ChangeSet {
 
     init(resolved: [(IncomingMessage, IdentityGraph.Resolution)], graphs: [String: IdentityGraph], now: Date) {
         self.now = now
-        let encoder = JSONEncoder.engage()
         func canonical(_ spaceId: String, _ id: String) -> String { graphs[spaceId]!.canonical(id) }
 
         // Merges: only losers that already existed need rows moved; those created in this batch
@@ -91,7 +90,7 @@ struct ChangeSet {
                     let slot = "\(profileId)|\(key)"
                     let write = TraitWrite(
                         spaceId: spaceId, profileId: profileId, key: key, value: value,
-                        valueJSON: String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self),
+                        valueJSON: value.json,
                         updatedAt: message.timestamp, sourceId: incoming.sourceId, messageId: message.messageId)
                     if let existing = newestTrait[slot] {
                         if write.updatedAt >= existing.updatedAt { newestTrait[slot] = write }
@@ -101,7 +100,7 @@ struct ChangeSet {
                     }
                 }
             }
-            let body = String(decoding: (try? encoder.encode(message)) ?? Data("{}".utf8), as: UTF8.self)
+            let body = message.json
             events.append(EventRow(
                 spaceId: spaceId, messageId: message.messageId, profileId: profileId, sourceId: incoming.sourceId,
                 type: message.type.rawValue, event: message.event ?? "", occurredAt: message.timestamp, receivedAt: message.receivedAt,
@@ -145,12 +144,11 @@ struct ChangeSet {
                                        causedByMessageId: change.messageId, traits: change.traits)
             messages.append(try update.outbox())
         }
-        let encoder = JSONEncoder.engage()
         for row in events {
             let event = ProfileEvent(spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
                                      externalIds: externalIds[row.profileId] ?? [], message: row.message)
             messages.append(OutboxMessage(topic: Topic.profileEvents, key: row.profileId,
-                                          payload: try event.json(encodedMessage: row.body, encoder: encoder),
+                                          payload: event.json(encodedMessage: row.body),
                                           headers: [Header.contract: ProfileEvent.contract, Header.spaceId: row.spaceId]))
         }
         return messages

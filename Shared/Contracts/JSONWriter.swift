@@ -1,0 +1,170 @@
+import Foundation
+
+/// Writes JSON text directly: the hot path's counterpart of `JSONParser`. Output decodes with any
+/// JSON reader, and with this module's Codable types.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    public mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null: raw("null")
+        case .bool(let flag): raw(flag ? "true" : "false")
+        case .number(let number): write(number)
+        case .string(let text): write(text)
+        case .array(let items):
+            bytes.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(item)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            write(members)
+        }
+    }
+
+    public mutating func write(_ members: [String: JSONValue]) {
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in members {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            write(key)
+            bytes.append(UInt8(ascii: ":"))
+            write(value)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    public mutating func write(_ number: Double) {
+        if number.rounded() == number, abs(number) < 9_007_199_254_740_992 {
+            raw(String(Int64(number)))
+        } else {
+            raw(number.isFinite ? "\(number)" : "null")
+        }
+    }
+
+    public mutating func write(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                raw("\\u00")
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func write(_ date: Date) {
+        write(Timestamp.format(date))
+    }
+
+    /// Appends text that is already JSON.
+    public mutating func raw(_ json: String) {
+        bytes.append(contentsOf: json.utf8)
+    }
+
+    /// An object whose members are written in order; `nil` values are left out, as Codable does.
+    public mutating func object(_ body: (inout ObjectWriter) -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        var members = ObjectWriter(writer: self)
+        self = JSONWriter(capacity: 0)  // `members` owns the buffer while it writes: no copy
+        body(&members)
+        self = members.writer
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    public struct ObjectWriter {
+        var writer: JSONWriter
+        var first = true
+
+        mutating func key(_ key: String) {
+            if !first { writer.bytes.append(UInt8(ascii: ",")) }
+            first = false
+            writer.write(key)
+            writer.bytes.append(UInt8(ascii: ":"))
+        }
+
+        public mutating func member(_ key: String, _ value: String?) {
+            guard let value else { return }
+            self.key(key)
+            writer.write(value)
+        }
+
+        public mutating func member(_ key: String, _ value: Date?) {
+            guard let value else { return }
+            self.key(key)
+            writer.write(value)
+        }
+
+        public mutating func member(_ key: String, _ value: Int) {
+            self.key(key)
+            writer.raw(String(value))
+        }
+
+        public mutating func member(_ key: String, _ value: [String: JSONValue]?) {
+            guard let value else { return }
+            self.key(key)
+            writer.write(value)
+        }
+
+        /// A member whose value is already JSON text.
+        public mutating func member(_ key: String, json: String) {
+            self.key(key)
+            writer.raw(json)
+        }
+    }
+}
+
+extension SegmentMessage {
+    /// The message as JSON, with the same members as its Codable encoding.
+    public var json: String {
+        var writer = JSONWriter()
+        writer.object { members in
+            members.member("type", type.rawValue)
+            members.member("messageId", messageId)
+            members.member("userId", userId)
+            members.member("anonymousId", anonymousId)
+            members.member("event", event)
+            members.member("name", name)
+            members.member("category", category)
+            members.member("groupId", groupId)
+            members.member("previousId", previousId)
+            members.member("traits", traits)
+            members.member("properties", properties)
+            members.member("context", context)
+            members.member("integrations", integrations)
+            members.member("timestamp", timestamp)
+            members.member("originalTimestamp", originalTimestamp)
+            members.member("sentAt", sentAt)
+            members.member("receivedAt", receivedAt)
+        }
+        return writer.string
+    }
+}
+
+extension JSONValue {
+    /// This value as JSON text.
+    public var json: String {
+        var writer = JSONWriter(capacity: 64)
+        writer.write(self)
+        return writer.string
+    }
+}
