@@ -36,6 +36,8 @@ public final class ConsumerService: Service, Sendable {
     private let processed: Counter
     private let deadLettered: Counter
     private let retried: Counter
+    private let batchDuration: Timer
+    private let batchSize: Recorder
 
     public init(consumer: KafkaConsumer, deadLetters: KafkaProducer, handler: any BatchHandler, maxBatch: Int = 500, logger: Logger) {
         self.consumer = consumer
@@ -49,6 +51,8 @@ public final class ConsumerService: Service, Sendable {
         processed = Counter(label: "engage_consumer_records_processed_total", dimensions: dimensions)
         deadLettered = Counter(label: "engage_consumer_records_dead_lettered_total", dimensions: dimensions)
         retried = Counter(label: "engage_consumer_batch_retries_total", dimensions: dimensions)
+        batchDuration = Timer(label: "engage_consumer_batch_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        batchSize = Recorder(label: "engage_consumer_batch_records", dimensions: dimensions)
     }
 
     public func run() async throws {
@@ -65,12 +69,15 @@ public final class ConsumerService: Service, Sendable {
         while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
             let batch = try await consumer.poll(maxRecords: maxBatch)
             guard !batch.isEmpty else { continue }
+            let started = ContinuousClock.now
             guard let failures = await handleWithRetry(batch) else { return }
             if !failures.isEmpty {
                 try await deadLetter(failures)
             }
             try await commit(batch)
             processed.increment(by: batch.count - failures.count)
+            batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+            batchSize.record(batch.count)
         }
     }
 

@@ -55,6 +55,9 @@ public struct KafkaConfig: Sendable {
             "session.timeout.ms": String(sessionTimeoutMs),
             "max.poll.interval.ms": String(maxPollIntervalMs),
             "heartbeat.interval.ms": String(heartbeatIntervalMs),
+            // Apache Kafka answers a fetch as soon as data arrives; the Tansu broker used in
+            // development waits out the full interval, which would add up to 500 ms per hop.
+            "fetch.wait.max.ms": "100",
         ]
         for (key, value) in properties { settings[key] = value }
         return settings

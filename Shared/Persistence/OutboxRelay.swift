@@ -23,6 +23,7 @@ public final class OutboxRelay: Service, Sendable {
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let published: Counter
     private let lag: Timer
+    private let batchDuration: Timer
 
     public init(client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
                 idleInterval: Duration = .milliseconds(250), logger: Logger) {
@@ -34,7 +35,8 @@ public final class OutboxRelay: Service, Sendable {
         self.logger = logger
         (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         published = Counter(label: "engage_outbox_published_total")
-        lag = Timer(label: "engage_outbox_publish_lag_seconds")
+        lag = Timer(label: "engage_outbox_publish_lag_seconds", preferredDisplayUnit: .seconds)
+        batchDuration = Timer(label: "engage_outbox_batch_seconds", preferredDisplayUnit: .seconds)
     }
 
     /// Tells the relay that rows were just committed, so it need not wait for its next tick.
@@ -77,7 +79,9 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Publishes up to `batchSize` rows; returns how many.
     public func publishBatch() async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        let started = ContinuousClock.now
+        defer { batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1))) }
+        return try await client.withTransaction(logger: logger) { connection in
             let lockKey = "engage-outbox:" + schema
             let lockRows = try await connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: logger)
             var locked = false

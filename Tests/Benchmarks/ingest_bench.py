@@ -32,6 +32,8 @@ def main():
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--users", type=int, default=20_000, help="distinct people the events belong to")
+    parser.add_argument("--fetch-wait-ms", type=int, default=500,
+                        help="this consumer's fetch.wait.max.ms (librdkafka's default is 500)")
     parser.add_argument("--rate", type=float, default=0,
                         help="target events/s (open loop: batches start on schedule); 0 sends as fast as acknowledgements allow")
     args = parser.parse_args()
@@ -44,7 +46,8 @@ def main():
     last_arrival = [0.0]
 
     consumer = Consumer({"bootstrap.servers": args.brokers, "group.id": "bench-" + run, "auto.offset.reset": "latest",
-                         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "enable.auto.commit": False})
+                         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "enable.auto.commit": False,
+                         "fetch.wait.max.ms": args.fetch_wait_ms})
     consumer.subscribe(["engage.profile-events"], on_assign=lambda c, p: assigned.set())
 
     def consume():
@@ -126,6 +129,7 @@ def main():
         "received_on_profile_events": len(received),
         "batch_size": args.batch,
         "target_rate": args.rate or "unlimited",
+        "fetch_wait_ms": args.fetch_wait_ms,
         "concurrency": args.concurrency,
         "ingest_seconds": round(sent_done - started, 2),
         "accepted_events_per_second": round(total / (sent_done - started)),

@@ -15,6 +15,9 @@ WORK=$(mktemp -d /tmp/engage-bench.XXXXXX)
 chmod 755 "$WORK"
 PG_PORT=$(free_port); KAFKA_PORT=$(free_port); HTTP_PORT=$(free_port)
 cleanup() {
+  # Where the time went, from the service's own histograms (sum/count = mean).
+  curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null \
+    | grep -E '^engage_(consumer_batch_seconds|consumer_batch_records|outbox_batch_seconds|outbox_publish_lag_seconds)_(sum|count)' >&2 || true
   stop_pid "$WORK/profiles.pid"
   stop_pid "$WORK/broker.pid"
   stop_postgres "$WORK/pg"
@@ -26,6 +29,7 @@ start_tansu "$KAFKA_PORT" "$WORK/broker.pid" "$WORK/broker.log"
 
 ENGAGE_HTTP_PORT=$HTTP_PORT ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
   ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \
+  ENGAGE_KAFKA_PROPERTIES="${ENGAGE_KAFKA_PROPERTIES:-}" \
   "$BIN/profiles" >"$WORK/profiles.log" 2>&1 &
 echo $! > "$WORK/profiles.pid"
 wait_until 60 "profiles /ready" curl -fsS "http://127.0.0.1:$HTTP_PORT/ready"
