@@ -11,21 +11,16 @@ log "building release"
 swift build -c release --product profiles >/dev/null
 BIN="$(swift build -c release --show-bin-path)"
 
-WORK=$(mktemp -d /tmp/engage-bench.XXXXXX)
-chmod 755 "$WORK"
-PG_PORT=$(free_port); KAFKA_PORT=$(free_port); HTTP_PORT=$(free_port)
+HTTP_PORT=$(free_port)
 cleanup() {
   # Where the time went, from the service's own histograms (sum/count = mean).
   curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null \
     | grep -E '^engage_(consumer_batch_seconds|consumer_batch_records|outbox_batch_seconds|outbox_publish_lag_seconds)_(sum|count)' >&2 || true
   stop_pid "$WORK/profiles.pid"
-  stop_pid "$WORK/broker.pid"
-  stop_postgres "$WORK/pg"
-  rm -rf "$WORK"
+  stop_private_infra
 }
 trap cleanup EXIT
-start_postgres "$WORK/pg" "$PG_PORT"
-start_tansu "$KAFKA_PORT" "$WORK/broker.pid" "$WORK/broker.log"
+start_private_infra engage-bench
 
 ENGAGE_HTTP_PORT=$HTTP_PORT ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
   ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \

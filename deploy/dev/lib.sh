@@ -89,5 +89,24 @@ stop_pid() {
   rm -f "$pidfile"
 }
 
+# start_private_infra PREFIX: a throwaway Postgres and broker on free ports, for a test or benchmark
+# run. Sets WORK (their directory), PG_PORT and KAFKA_PORT; stop_private_infra removes it all.
+start_private_infra() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  chmod 755 "$WORK"  # the postgres user needs to reach its data directory
+  PG_PORT=$(free_port)
+  KAFKA_PORT=$(free_port)
+  start_postgres "$WORK/pg" "$PG_PORT"
+  start_tansu "$KAFKA_PORT" "$WORK/broker.pid" "$WORK/broker.log"
+  log "postgres on $PG_PORT, broker on $KAFKA_PORT"
+}
+
+stop_private_infra() {
+  [ -n "${WORK:-}" ] || return 0
+  stop_pid "$WORK/broker.pid"
+  stop_postgres "$WORK/pg"
+  rm -rf "$WORK"
+}
+
 # The six services: executable name and default HTTP port.
 ENGAGE_SERVICES="profiles:8081 subscriptions:8082 audiences:8083 journeys:8084 messaging-send:8085 events-source:8086"

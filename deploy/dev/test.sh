@@ -11,20 +11,8 @@ bash deploy/dev/install-deps.sh
 log "building"
 swift build --build-tests
 
-WORK=$(mktemp -d /tmp/engage-test.XXXXXX)
-chmod 755 "$WORK"
-PG_PORT=$(free_port)
-KAFKA_PORT=$(free_port)
-cleanup() {
-  stop_pid "$WORK/broker.pid"
-  stop_postgres "$WORK/pg"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-start_postgres "$WORK/pg" "$PG_PORT"
-start_tansu "$KAFKA_PORT" "$WORK/broker.pid" "$WORK/broker.log"
-log "postgres on $PG_PORT, broker on $KAFKA_PORT"
+trap stop_private_infra EXIT
+start_private_infra engage-test
 
 export ENGAGE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage"
 export ENGAGE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
