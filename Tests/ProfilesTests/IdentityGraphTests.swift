@@ -114,3 +114,42 @@ import Testing
         #expect(extractor.identifiers(of: message, aliasPreviousType: "user_id").contains(Identifier(type: "user_id", value: "old-id")))
     }
 }
+
+@Suite struct IdentityCapTests {
+    let extractor = IdentifierExtractor(rules: IdentifierRule.defaults + [IdentifierRule(type: "device", priority: 9, limit: 5_000, source: .builtIn)])
+    let now = Date(timeIntervalSince1970: 1_795_334_400)
+
+    @Test func pastOneHundredMergesNothingMoreIsJoined() {
+        let old = now.addingTimeInterval(-60)
+        let hub = IdentityGraph.Profile(id: "hub", createdAt: old, identifiers: [Identifier(type: "email", value: "shared@example.com"): old],
+                                        mergeCount: IdentityGraph.maxMerges)
+        let other = IdentityGraph.Profile(id: "other", createdAt: now, identifiers: [Identifier(type: "device", value: "d1"): now])
+        var graph = IdentityGraph(profiles: [hub, other]) { "new" }
+        let result = graph.resolve([Identifier(type: "email", value: "shared@example.com"), Identifier(type: "device", value: "d1")],
+                                   extractor: extractor, now: now)
+        #expect(result.profileId == "hub")
+        #expect(result.merged.isEmpty)
+        #expect(result.dropped == [Identifier(type: "device", value: "d1")])
+        #expect(graph.owners[Identifier(type: "device", value: "d1")] == "other")
+    }
+
+    @Test func mergesAddUpTheirCounts() {
+        let a = IdentityGraph.Profile(id: "a", createdAt: now, identifiers: [Identifier(type: "device", value: "x"): now], mergeCount: 3)
+        let b = IdentityGraph.Profile(id: "b", createdAt: now.addingTimeInterval(1), identifiers: [Identifier(type: "device", value: "y"): now],
+                                      mergeCount: 2)
+        var graph = IdentityGraph(profiles: [a, b]) { "new" }
+        let result = graph.resolve([Identifier(type: "device", value: "x"), Identifier(type: "device", value: "y")], extractor: extractor, now: now)
+        #expect(result.merged == ["b"])
+        #expect(graph.profiles["a"]?.mergeCount == 6)
+    }
+
+    @Test func pastOneThousandIdentifiersNothingMoreIsAttached() {
+        let identifiers = Dictionary(uniqueKeysWithValues: (0..<IdentityGraph.maxIdentifiers).map { (Identifier(type: "device", value: "d\($0)"), now) })
+        var graph = IdentityGraph(profiles: [IdentityGraph.Profile(id: "full", createdAt: now, identifiers: identifiers)]) { "new" }
+        let result = graph.resolve([Identifier(type: "device", value: "d0"), Identifier(type: "device", value: "one-more")],
+                                   extractor: extractor, now: now)
+        #expect(result.profileId == "full")
+        #expect(result.added.isEmpty)
+        #expect(result.dropped == [Identifier(type: "device", value: "one-more")])
+    }
+}

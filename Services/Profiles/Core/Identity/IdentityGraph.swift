@@ -10,13 +10,21 @@ public struct IdentityGraph: Sendable {
         public var createdAt: Date
         /// Each identifier with when it was added (limits with a window count recent values only).
         public var identifiers: [Identifier: Date]
+        /// How many profiles were merged into this one, directly or through them.
+        public var mergeCount: Int
 
-        public init(id: String, createdAt: Date, identifiers: [Identifier: Date] = [:]) {
+        public init(id: String, createdAt: Date, identifiers: [Identifier: Date] = [:], mergeCount: Int = 0) {
             self.id = id
             self.createdAt = createdAt
             self.identifiers = identifiers
+            self.mergeCount = mergeCount
         }
     }
+
+    /// Segment's caps per profile: past them nothing more is joined or attached; messages still resolve.
+    /// They keep one runaway identifier (a shared device, a bot) from folding everyone into one profile.
+    public static let maxMerges = 100
+    public static let maxIdentifiers = 1_000
 
     /// What one message resolved to.
     public struct Resolution: Sendable, Equatable {
@@ -130,8 +138,15 @@ public struct IdentityGraph: Sendable {
             return left != right ? left < right : lhs < rhs
         }!
         var survivor = profiles[survivorId]!
+        let losers = matched.filter { $0 != survivorId }
+        let mergesAfter = losers.reduce(survivor.mergeCount) { $0 + (profiles[$1]?.mergeCount ?? 0) + 1 }
+        if !losers.isEmpty && mergesAfter > Self.maxMerges {
+            let elsewhere = identifiers.filter { owners[$0] != survivorId }
+            return Resolution(profileId: survivorId, created: false, merged: [], added: [], dropped: dropped + elsewhere)
+        }
+        survivor.mergeCount = mergesAfter
         var merged: [String] = []
-        for loserId in matched where loserId != survivorId {
+        for loserId in losers {
             guard let loser = profiles.removeValue(forKey: loserId) else { continue }
             for (identifier, addedAt) in loser.identifiers {
                 survivor.identifiers[identifier] = min(addedAt, survivor.identifiers[identifier] ?? addedAt)
@@ -141,12 +156,17 @@ public struct IdentityGraph: Sendable {
             merged.append(loserId)
         }
         var added: [Identifier] = []
+        var overCap: [Identifier] = []
         for identifier in identifiers where owners[identifier] == nil {
+            guard survivor.identifiers.count < Self.maxIdentifiers else {
+                overCap.append(identifier)
+                continue
+            }
             survivor.identifiers[identifier] = now
             owners[identifier] = survivorId
             added.append(identifier)
         }
         profiles[survivorId] = survivor
-        return Resolution(profileId: survivorId, created: false, merged: merged, added: added, dropped: dropped)
+        return Resolution(profileId: survivorId, created: false, merged: merged, added: added, dropped: dropped + overCap)
     }
 }

@@ -9,8 +9,9 @@ struct ChangeSet {
     struct NewProfile {
         var id: String, spaceId: String, createdAt: Date
         var firstMessageId: String, firstSourceId: String, lastMessageId: String, lastSourceId: String
+        var mergeCount: Int
     }
-    struct Touched { var id: String, lastMessageId: String, lastSourceId: String }
+    struct Touched { var id: String, lastMessageId: String, lastSourceId: String, mergeCount: Int }
     struct NewIdentifier { var spaceId: String, type: String, value: String, profileId: String, sourceId: String, messageId: String }
     struct TraitWrite {
         var spaceId: String, profileId: String, key: String, value: JSONValue, valueJSON: String
@@ -114,9 +115,11 @@ struct ChangeSet {
                     newProfiles.append(NewProfile(
                         id: profileId, spaceId: spaceId, createdAt: graph.profiles[profileId]?.createdAt ?? now,
                         firstMessageId: entry.first.message.messageId, firstSourceId: entry.first.sourceId,
-                        lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId))
+                        lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
+                        mergeCount: graph.profiles[profileId]?.mergeCount ?? 0))
                 } else {
-                    touchedExisting.append(Touched(id: profileId, lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId))
+                    touchedExisting.append(Touched(id: profileId, lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
+                                                   mergeCount: graph.profiles[profileId]?.mergeCount ?? 0))
                 }
                 let identifiers = graph.profiles[profileId]?.identifiers.keys.sorted { ($0.type, $0.value) < ($1.type, $1.value) } ?? []
                 externalIds[profileId] = identifiers.prefix(100).map(\.externalID)

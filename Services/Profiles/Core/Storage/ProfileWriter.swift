@@ -130,11 +130,11 @@ public final class ProfileWriter: Sendable {
         var profilesBySpace: [String: [IdentityGraph.Profile]] = [:]
         if !profileIds.isEmpty {
             var loaded: [String: (space: String, profile: IdentityGraph.Profile)] = [:]
-            for try await (id, spaceId, createdAt, mergedInto) in try await connection.query("""
-                SELECT id, space_id, created_at, merged_into FROM profiles WHERE id = ANY(\(Array(profileIds))) ORDER BY id FOR UPDATE
-                """, logger: logger).decode((String, String, Date, String?).self) {
+            for try await (id, spaceId, createdAt, mergedInto, mergeCount) in try await connection.query("""
+                SELECT id, space_id, created_at, merged_into, merge_count FROM profiles WHERE id = ANY(\(Array(profileIds))) ORDER BY id FOR UPDATE
+                """, logger: logger).decode((String, String, Date, String?, Int).self) {
                 if mergedInto != nil { throw ConcurrentProfileChange(profileId: id) }
-                loaded[id] = (spaceId, IdentityGraph.Profile(id: id, createdAt: createdAt))
+                loaded[id] = (spaceId, IdentityGraph.Profile(id: id, createdAt: createdAt, mergeCount: mergeCount))
             }
             for try await (type, value, profileId, createdAt) in try await connection.query("""
                 SELECT type, value, profile_id, created_at FROM identifiers WHERE profile_id = ANY(\(Array(loaded.keys)))
@@ -211,18 +211,20 @@ public final class ProfileWriter: Sendable {
         let newProfiles = changes.newProfiles
         if !newProfiles.isEmpty {
             try await connection.query("""
-                INSERT INTO profiles (id, space_id, created_at, updated_at, first_message_id, first_source_id, last_message_id, last_source_id)
-                SELECT id, s, c, c, f, fs, l, ls FROM unnest(
+                INSERT INTO profiles (id, space_id, created_at, updated_at, first_message_id, first_source_id, last_message_id, last_source_id, merge_count)
+                SELECT id, s, c, c, f, fs, l, ls, mc FROM unnest(
                     \(newProfiles.map(\.id))::text[], \(newProfiles.map(\.spaceId))::text[], \(newProfiles.map(\.createdAt))::timestamptz[],
                     \(newProfiles.map(\.firstMessageId))::text[], \(newProfiles.map(\.firstSourceId))::text[],
-                    \(newProfiles.map(\.lastMessageId))::text[], \(newProfiles.map(\.lastSourceId))::text[]) AS n(id, s, c, f, fs, l, ls)
+                    \(newProfiles.map(\.lastMessageId))::text[], \(newProfiles.map(\.lastSourceId))::text[],
+                    \(newProfiles.map(\.mergeCount))::int[]) AS n(id, s, c, f, fs, l, ls, mc)
                 """, logger: logger)
         }
         let touched = changes.touchedExisting
         if !touched.isEmpty {
             try await connection.query("""
-                UPDATE profiles p SET updated_at = \(changes.now), last_message_id = u.m, last_source_id = u.s
-                FROM unnest(\(touched.map(\.id))::text[], \(touched.map(\.lastMessageId))::text[], \(touched.map(\.lastSourceId))::text[]) AS u(id, m, s)
+                UPDATE profiles p SET updated_at = \(changes.now), last_message_id = u.m, last_source_id = u.s, merge_count = u.mc
+                FROM unnest(\(touched.map(\.id))::text[], \(touched.map(\.lastMessageId))::text[], \(touched.map(\.lastSourceId))::text[],
+                            \(touched.map(\.mergeCount))::int[]) AS u(id, m, s, mc)
                 WHERE p.id = u.id
                 """, logger: logger)
         }

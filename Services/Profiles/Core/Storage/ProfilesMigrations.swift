@@ -119,5 +119,8 @@ public enum ProfilesMigrations {
             )
             """,
         ]),
+        Migration(version: 102, name: "merge count per profile", statements: [
+            "ALTER TABLE profiles ADD COLUMN merge_count integer NOT NULL DEFAULT 0",
+        ]),
     ]
 }
