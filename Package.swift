@@ -69,6 +69,7 @@ var targets: [Target] = [
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ], path: "Tests/SharedIntegrationTests"),
+    .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], path: "Tests/ServiceKitTests"),
     .testTarget(name: "ProfilesTests", dependencies: [
         "ProfilesCore", "Contracts",
         .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -71,3 +71,19 @@ def test_profile_api_refusals(profiles):
     wrong_space = requests.get(f"{space.url}/v1/spaces/{space.id}/collections/users/profiles/user_id:x/traits", auth=(other.token, ""))
     assert wrong_space.status_code == 403
     assert space.profile("user_id:x+1@example.com", "traits", limit=0).json()["error"]["code"] == "validation_error"
+
+
+def test_profile_api_answers_429_past_the_rate_limit(profiles, log_dir):
+    from engage_harness import ServiceProcess
+    limited = ServiceProcess("profiles", log_dir, extra_env={"ENGAGE_PROFILE_API_RATE_LIMIT": "5"}).start()
+    try:
+        space = Space(profiles.url)
+        space.url = limited.url
+        answers = [space.profile("user_id:nobody", "traits") for _ in range(12)]
+        limited_answers = [a for a in answers if a.status_code == 429]
+        assert limited_answers, [a.status_code for a in answers]
+        assert limited_answers[0].json()["error"]["code"] == "rate_limit_error"
+        assert int(limited_answers[0].headers["Retry-After"]) >= 1
+        assert {a.status_code for a in answers} <= {404, 429}
+    finally:
+        assert limited.terminate(timeout=30) == 0

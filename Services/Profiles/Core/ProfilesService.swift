@@ -16,12 +16,14 @@ public enum ProfilesService {
         public var common: CommonConfig
         public var adminToken: String
         public var consumerBatchSize: Int
+        public var profileAPIRateLimit: Int
 
         public static func fromEnvironment(_ env: EnvironmentVariables = EnvironmentVariables()) throws -> Config {
             Config(
                 common: try CommonConfig.fromEnvironment(service: "profiles", schema: schema, defaultPort: defaultPort, env: env),
                 adminToken: env.string("ENGAGE_ADMIN_TOKEN", default: "dev-admin-token"),
-                consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 1_500))
+                consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 1_500),
+                profileAPIRateLimit: try env.int("ENGAGE_PROFILE_API_RATE_LIMIT", default: 100))
         }
     }
 
@@ -39,7 +41,8 @@ public enum ProfilesService {
                 handler: TrackingConsumer(directory: directory, writer: writer, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             TrackingAPI(directory: directory, producer: producer).register(on: router)
-            ProfileAPI(directory: directory, reader: ProfileReader(db: database, logger: logger)).register(on: router)
+            ProfileAPI(directory: directory, reader: ProfileReader(db: database, logger: logger),
+                       requestsPerSecond: Double(config.profileAPIRateLimit)).register(on: router)
             AdminAPI(directory: directory, adminToken: config.adminToken).register(on: router)
             return ServiceParts(services: [relay, intake])
         }

@@ -8,10 +8,13 @@ import ServiceKit
 public struct ProfileAPI: Sendable {
     let directory: SpaceDirectory
     let reader: ProfileReader
+    let limiter: RateLimiter
 
-    public init(directory: SpaceDirectory, reader: ProfileReader) {
+    /// `requestsPerSecond` per space, as Segment's Profile API allows (100 by default).
+    public init(directory: SpaceDirectory, reader: ProfileReader, requestsPerSecond: Double = 100) {
         self.directory = directory
         self.reader = reader
+        self.limiter = RateLimiter(rate: requestsPerSecond)
     }
 
     static let maxLimit = 200
@@ -53,6 +56,11 @@ public struct ProfileAPI: Sendable {
         }
         guard tokenSpace == spaceId else {
             throw APIError(.forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
+        }
+        if let wait = limiter.check(spaceId) {
+            throw APIError(.tooManyRequests, code: "rate_limit_error",
+                           message: "more than \(Int(limiter.rate)) requests per second for this space",
+                           headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
         }
         let raw = try context.parameters.require("identifier")
         let decoded = raw.removingPercentEncoding ?? raw
