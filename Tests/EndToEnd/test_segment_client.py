@@ -61,3 +61,22 @@ def test_profile_api_pages_events_newest_first_and_filters(profiles):
     viewed = space.profile("user_id:pager", "events", include="Viewed", limit=200).json()
     assert {e["event"] for e in viewed["data"]} == {"Viewed"} and len(viewed["data"]) == 3
     assert space.profile("user_id:pager", "events", limit=201).status_code == 400
+
+
+def test_event_pages_are_exact_when_timestamps_differ_below_a_millisecond(profiles):
+    import requests
+    from engage_harness import wait_for as wait
+    space = Space(profiles.url)
+    batch = [{"type": "track", "userId": "micro", "event": f"E{n}", "timestamp": f"2026-03-01T10:00:00.000{n}00Z"} for n in range(1, 5)]
+    assert requests.post(f"{space.url}/v1/batch", json={"batch": batch}, headers=space.write_auth()).status_code == 200
+    wait(lambda: len(space.all_events("user_id:micro")) == 4, what="four events")
+    seen, cursor = [], None
+    for _ in range(4):
+        params = {"limit": 1, "sort": "asc"}
+        if cursor:
+            params["next"] = cursor
+        page = space.profile("user_id:micro", "events", **params).json()
+        seen += [e["event"] for e in page["data"]]
+        cursor = page["cursor"]["next"]
+    assert seen == ["E1", "E2", "E3", "E4"]
+    assert cursor == ""

@@ -154,13 +154,13 @@ public struct ProfileAPI: Sendable {
         guard sort == "asc" || sort == "desc" else {
             throw APIError(.badRequest, code: "validation_error", message: "sort must be asc or desc")
         }
-        var after: (Date, Int64)?
+        var after: (Int64, Int64)?
         if let next = parameters.get("next") {
             let parts = next.split(separator: "_")
             guard parts.count == 2, let micros = Int64(parts[0]), let seq = Int64(parts[1]) else {
                 throw APIError(.badRequest, code: "validation_error", message: "next is not a cursor this API returned")
             }
-            after = (Date(timeIntervalSince1970: Double(micros) / 1_000_000), seq)
+            after = (micros, seq)
         }
         let limit = try Self.limit(request)
         let query = ProfileReader.EventQuery(
@@ -170,7 +170,7 @@ public struct ProfileAPI: Sendable {
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
         let data = rows.map { Self.eventJSON($0, profileId: profileId) }
-        let next = hasMore ? rows.last.map { "\(Int64(($0.message.timestamp.timeIntervalSince1970 * 1_000_000).rounded()))_\($0.seq)" } : nil
+        let next = hasMore ? rows.last.map { "\($0.micros)_\($0.seq)" } : nil
         return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: next)])
     }
 

@@ -79,6 +79,9 @@ public struct ProfileReader: Sendable {
     public struct EventRow: Sendable {
         public var message: SegmentMessage
         public var sourceId: String
+        /// The row's position, for the next page's cursor: occurred_at in whole microseconds (as
+        /// stored; the message JSON carries milliseconds only) and the insertion sequence.
+        public var micros: Int64
         public var seq: Int64
     }
 
@@ -88,32 +91,33 @@ public struct ProfileReader: Sendable {
         public var include: [String]?
         public var exclude: [String]?
         public var ascending: Bool
-        /// Position after which to continue: (occurred_at, seq) of the last row already returned.
-        public var after: (Date, Int64)?
+        /// Position after which to continue: (occurred_at in microseconds, seq) of the last row returned.
+        public var after: (Int64, Int64)?
         public var limit: Int
     }
 
     public func events(profileId: String, query: EventQuery) async throws -> [EventRow] {
         let decoder = JSONDecoder.engage()
         var result: [EventRow] = []
-        let afterTime = query.after?.0 ?? Date(timeIntervalSince1970: 0)
+        let afterMicros = query.after?.0 ?? 0
         let afterSeq = query.after?.1 ?? 0
         let hasAfter = query.after != nil
         let start = query.start ?? Date(timeIntervalSince1970: 0)
         let end = query.end ?? Date(timeIntervalSince1970: 32_503_680_000)
         let sql: PostgresQuery = """
-            SELECT message, source_id, seq FROM events
+            SELECT message, source_id, floor(extract(epoch FROM occurred_at) * 1000000)::bigint, seq FROM events
             WHERE profile_id = \(profileId) AND occurred_at >= \(start) AND occurred_at <= \(end)
               AND (\(query.include == nil) OR COALESCE(event, type) = ANY(\(query.include ?? [])))
               AND (\(query.exclude == nil) OR NOT (COALESCE(event, type) = ANY(\(query.exclude ?? []))))
-              AND (NOT \(hasAfter) OR (\(query.ascending) AND (occurred_at, seq) > (\(afterTime), \(afterSeq)))
-                                   OR (NOT \(query.ascending) AND (occurred_at, seq) < (\(afterTime), \(afterSeq))))
+              AND (NOT \(hasAfter)
+                   OR (\(query.ascending) AND (floor(extract(epoch FROM occurred_at) * 1000000)::bigint, seq) > (\(afterMicros), \(afterSeq)))
+                   OR (NOT \(query.ascending) AND (floor(extract(epoch FROM occurred_at) * 1000000)::bigint, seq) < (\(afterMicros), \(afterSeq))))
             ORDER BY occurred_at \(unescaped: query.ascending ? "ASC" : "DESC"), seq \(unescaped: query.ascending ? "ASC" : "DESC")
             LIMIT \(query.limit + 1)
             """
-        for try await (body, sourceId, seq) in try await db.query(sql, logger: logger).decode((String, String, Int64).self) {
+        for try await (body, sourceId, micros, seq) in try await db.query(sql, logger: logger).decode((String, String, Int64, Int64).self) {
             guard let message = try? decoder.decode(SegmentMessage.self, from: Data(body.utf8)) else { continue }
-            result.append(EventRow(message: message, sourceId: sourceId, seq: seq))
+            result.append(EventRow(message: message, sourceId: sourceId, micros: micros, seq: seq))
         }
         return result
     }
