@@ -15,8 +15,9 @@ public struct Identifier: Hashable, Sendable, CustomStringConvertible {
 
     public var externalID: ExternalID { ExternalID(type: type, id: value) }
 
-    /// Values that are never identifiers (Segment's blocked-value list, on by default here):
-    /// empty, `null`, `undefined`, `anonymous`, `-1`, and anything made only of zeros and dashes.
+    /// Values that are never identifiers (Segment's blocked-value list, on by default here, plus
+    /// `nil` and `none`): empty, `null`, `undefined`, `anonymous` in any case, `-1`, and anything
+    /// made only of zeros and dashes.
     public static func isBlocked(_ value: String) -> Bool {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return true }
