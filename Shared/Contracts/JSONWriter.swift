@@ -43,8 +43,8 @@ public struct JSONWriter {
     }
 
     public mutating func write(_ number: Double) {
-        if number.rounded() == number, abs(number) < 9_007_199_254_740_992 {
-            raw(String(Int64(number)))
+        if let integer = JSONValue.exactInteger(number) {
+            raw(String(integer))
         } else {
             raw(number.isFinite ? "\(number)" : "null")
         }

@@ -48,7 +48,7 @@ public struct ProfileAPI: Sendable {
     /// Authenticates and finds the canonical profile named by the path, or answers 401/403/404.
     private func profile<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> String {
         let spaceId = try context.parameters.require("space_id")
-        guard let token = Self.basicUser(request) else {
+        guard let token = BasicAuth.username(request) else {
             throw APIError.unauthorized("an access token is required as the Basic auth username")
         }
         guard let tokenSpace = try await directory.spaceId(forAccessToken: token) else {
@@ -73,14 +73,6 @@ public struct ProfileAPI: Sendable {
             throw APIError.notFound("Profile was not found.")
         }
         return profileId
-    }
-
-    static func basicUser(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "basic", let data = Data(base64Encoded: String(parts[1])) else { return nil }
-        let user = String(decoding: data, as: UTF8.self).split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return user.isEmpty ? nil : String(user)
     }
 
     static func limit(_ request: Request, default defaultLimit: Int = 10) throws -> Int {

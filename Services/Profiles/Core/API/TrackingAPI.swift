@@ -103,16 +103,7 @@ public struct TrackingAPI: Sendable {
 
     /// The write key as the Basic-auth username (with or without the colon), or `writeKey` in the body.
     private func authenticate(_ request: Request, body: [String: JSONValue]) async throws -> SourceRef {
-        var writeKey: String?
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "basic",
-               let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)) {
-                let text = String(decoding: decoded, as: UTF8.self)
-                let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-                if !user.isEmpty { writeKey = user }
-            }
-        }
+        var writeKey = BasicAuth.username(request)
         if writeKey == nil, let key = body["writeKey"]?.stringValue, !key.isEmpty { writeKey = key }
         guard let writeKey else {
             throw APIError.unauthorized("a write key is required: send it as the Basic auth username or as writeKey in the body")
