@@ -63,21 +63,18 @@ public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
             ?? UUID().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request_id"] = "\(requestId)"
+        var response: Response
         do {
-            var response = try await next(request, context)
-            response.headers[HTTPField.Name("Request-Id")!] = requestId
-            return response
+            response = try await next(request, context)
         } catch let error as HTTPResponseError {
-            var response = try error.response(from: request, context: context)
-            response.headers[HTTPField.Name("Request-Id")!] = requestId
-            return response
+            response = try error.response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            let unexpected = APIError(.internalServerError, code: "internal_error",
+            response = try APIError(.internalServerError, code: "internal_error",
                                     message: "the request could not be completed; quote request id \(requestId)")
-            var response = try unexpected.response(from: request, context: context)
-            response.headers[HTTPField.Name("Request-Id")!] = requestId
-            return response
+                .response(from: request, context: context)
         }
+        response.headers[HTTPField.Name("Request-Id")!] = requestId
+        return response
     }
 }

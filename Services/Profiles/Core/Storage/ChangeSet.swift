@@ -109,21 +109,22 @@ struct ChangeSet {
         }
         traitWrites = traitOrder.compactMap { newestTrait[$0] }
 
-        for (spaceId, graph) in graphs {
-            for (profileId, entry) in firstLast where entry.first.spaceId == spaceId {
-                if graph.createdProfiles.contains(profileId) {
-                    newProfiles.append(NewProfile(
-                        id: profileId, spaceId: spaceId, createdAt: graph.profiles[profileId]?.createdAt ?? now,
-                        firstMessageId: entry.first.message.messageId, firstSourceId: entry.first.sourceId,
-                        lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
-                        mergeCount: graph.profiles[profileId]?.mergeCount ?? 0))
-                } else {
-                    touchedExisting.append(Touched(id: profileId, lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
-                                                   mergeCount: graph.profiles[profileId]?.mergeCount ?? 0))
-                }
-                let identifiers = graph.profiles[profileId]?.identifiers.keys.sorted { ($0.type, $0.value) < ($1.type, $1.value) } ?? []
-                externalIds[profileId] = identifiers.prefix(100).map(\.externalID)
+        for (profileId, entry) in firstLast {
+            let spaceId = entry.first.spaceId
+            let graph = graphs[spaceId]!
+            let profile = graph.profiles[profileId]
+            if graph.createdProfiles.contains(profileId) {
+                newProfiles.append(NewProfile(
+                    id: profileId, spaceId: spaceId, createdAt: profile?.createdAt ?? now,
+                    firstMessageId: entry.first.message.messageId, firstSourceId: entry.first.sourceId,
+                    lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
+                    mergeCount: profile?.mergeCount ?? 0))
+            } else {
+                touchedExisting.append(Touched(id: profileId, lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
+                                               mergeCount: profile?.mergeCount ?? 0))
             }
+            let identifiers = profile?.identifiers.keys.sorted { ($0.type, $0.value) < ($1.type, $1.value) } ?? []
+            externalIds[profileId] = identifiers.prefix(100).map(\.externalID)
         }
         newProfiles.sort { $0.id < $1.id }
         touchedExisting.sort { $0.id < $1.id }
