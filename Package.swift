@@ -62,6 +62,7 @@ var targets: [Target] = [
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
     ], path: "Shared/ServiceKit"),
     .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests"),
     .testTarget(name: "SharedIntegrationTests", dependencies: [
@@ -74,6 +75,9 @@ var targets: [Target] = [
         "ProfilesCore", "Contracts",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
     ], path: "Tests/ProfilesTests"),
+    .testTarget(name: "SubscriptionsTests", dependencies: [
+        "SubscriptionsCore", "Contracts",
+    ], path: "Tests/SubscriptionsTests"),
 ]
 
 var products: [Product] = []

@@ -6,8 +6,16 @@ public enum Topic {
     public static let profileEvents = "engage.profile-events"
     /// Trait, identifier and merge changes of profiles. Key: profile id.
     public static let profileUpdates = "engage.profile-updates"
+    /// Spaces and their access-token hashes (published by profiles). Key: space id.
+    public static let spaces = "engage.spaces"
+    /// Batches of subscription commands (CSV uploads, STOP replies, unsubscribe links...).
     public static let subscriptionCommands = "engage.subscription-commands"
+    /// Outcomes of command batches that asked for one (CSV uploads). Key: correlation id.
+    public static let subscriptionCommandResults = "engage.subscription-command-results"
+    /// Every effective subscription change. Key: `spaceId|channel|contact`.
     public static let subscriptionChanges = "engage.subscription-changes"
+    /// Email subscription groups (full records). Key: `spaceId|groupId`.
+    public static let subscriptionGroups = "engage.subscription-groups"
     public static let audienceMembership = "engage.audience-membership"
     public static let messageRequests = "engage.message-requests"
     public static let messageEvents = "engage.message-events"
@@ -15,7 +23,8 @@ public enum Topic {
     public static let sourceEvents = "engage.source-events"
 
     public static let all = [
-        tracking, profileEvents, profileUpdates, subscriptionCommands, subscriptionChanges,
+        tracking, spaces, profileEvents, profileUpdates, subscriptionCommands, subscriptionCommandResults,
+        subscriptionChanges, subscriptionGroups,
         audienceMembership, messageRequests, messageEvents, journeyEvents, sourceEvents,
     ]
 

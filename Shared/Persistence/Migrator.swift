@@ -75,4 +75,21 @@ public enum Migrator {
         )
         """,
     ])
+
+    /// The replica of spaces and their access-token hashes (from `engage.spaces`), for API auth.
+    public static let spaceAccessTable = Migration(version: 2, name: "space access replica", statements: [
+        """
+        CREATE TABLE space_access (
+            space_id text PRIMARY KEY,
+            name text NOT NULL,
+            token_hashes text[] NOT NULL,
+            revision bigint NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+        "CREATE INDEX space_access_tokens ON space_access USING gin (token_hashes)",
+    ])
+
+    /// Every platform migration, applied before a service's own (which start at 100).
+    public static let platform = [platformTables, spaceAccessTable]
 }

@@ -19,8 +19,7 @@ public final class OutboxRelay: Service, Sendable {
     private let batchSize: Int
     private let idleInterval: Duration
     private let logger: Logger
-    private let wakeups: AsyncStream<Void>
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let wakeups = Wakeups()
     private let published: Counter
     private let lag: Timer
     private let batchDuration: Timer
@@ -33,7 +32,6 @@ public final class OutboxRelay: Service, Sendable {
         self.batchSize = batchSize
         self.idleInterval = idleInterval
         self.logger = logger
-        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         published = Counter(label: "engage_outbox_published_total")
         lag = Timer(label: "engage_outbox_publish_lag_seconds", preferredDisplayUnit: .seconds)
         batchDuration = Timer(label: "engage_outbox_batch_seconds", preferredDisplayUnit: .seconds)
@@ -41,26 +39,11 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Tells the relay that rows were just committed, so it need not wait for its next tick.
     public func wake() {
-        wakeupContinuation.yield()
+        wakeups.wake()
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                group.addTask { [wakeupContinuation, idleInterval] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: idleInterval)
-                        wakeupContinuation.yield()
-                    }
-                }
-                for await _ in wakeups {
-                    await drain()
-                }
-                group.cancelAll()
-            }
-        } onGracefulShutdown: { [wakeupContinuation] in
-            wakeupContinuation.finish()
-        }
+        await wakeups.run(every: idleInterval) { await self.drain() }
         await drain()
         logger.info("outbox relay stopped")
     }

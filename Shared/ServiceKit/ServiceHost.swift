@@ -19,7 +19,7 @@ public enum ServiceHost {
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await client.run() }
             do {
-                try await Migrator.migrate([Migrator.platformTables] + migrations, schema: config.database.schema,
+                try await Migrator.migrate(Migrator.platform + migrations, schema: config.database.schema,
                                            client: client, logger: logger)
                 let result = try await body(client)
                 group.cancelAll()

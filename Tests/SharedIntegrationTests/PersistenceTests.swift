@@ -18,11 +18,11 @@ struct PersistenceTests {
             ])]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<3 {
-                    group.addTask { try await Migrator.migrate([Migrator.platformTables] + migrations, schema: schema, client: client, logger: logger) }
+                    group.addTask { try await Migrator.migrate(Migrator.platform + migrations, schema: schema, client: client, logger: logger) }
                 }
                 try await group.waitForAll()
             }
-            try await Migrator.migrate([Migrator.platformTables] + migrations, schema: schema, client: client, logger: logger)
+            try await Migrator.migrate(Migrator.platform + migrations, schema: schema, client: client, logger: logger)
             var versions: [Int] = []
             for try await version in try await client.query("SELECT version FROM \(unescaped: schema).schema_migrations ORDER BY version").decode(Int.self) {
                 versions.append(version)
@@ -38,7 +38,7 @@ struct PersistenceTests {
     func outboxPublishesCommittedRowsInOrderAndNothingFromARollback() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.")
         try await TestEnvironment.withDatabase { client, schema in
-            try await Migrator.migrate([Migrator.platformTables], schema: schema, client: client, logger: logger)
+            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
             let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
             try await producer.createTopics([topic])
             try await client.withTransaction(logger: logger) { connection in
@@ -67,7 +67,7 @@ struct PersistenceTests {
     @Test(.timeLimit(.minutes(1)))
     func inboxClaimsAMessageIdOnce() async throws {
         try await TestEnvironment.withDatabase { client, schema in
-            try await Migrator.migrate([Migrator.platformTables], schema: schema, client: client, logger: logger)
+            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
             let results = try await client.withConnection { connection in
                 let first = try await Inbox.claim(consumer: "c", messageId: "m1", on: connection, logger: logger)
                 let again = try await Inbox.claim(consumer: "c", messageId: "m1", on: connection, logger: logger)

@@ -1,14 +1,6 @@
 import Contracts
 import Foundation
 
-/// Why a Segment message was refused. The text goes back to the caller (HTTP 400) or into the
-/// dead-letter record, so it names the field and the rule.
-public struct InvalidMessage: Error, Equatable, CustomStringConvertible, Sendable {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
-}
-
 /// Validates and normalises Segment-spec messages, the same way for the tracking API and the
 /// tracking topic. Normalising an already normalised message changes nothing, so the topic consumer
 /// can apply it to what the API produced.

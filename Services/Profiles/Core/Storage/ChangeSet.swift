@@ -101,6 +101,7 @@ struct ChangeSet {
                     }
                 }
             }
+            guard incoming.recordsEvent else { continue }
             let body = message.json
             events.append(EventRow(
                 spaceId: spaceId, messageId: message.messageId, profileId: profileId, sourceId: incoming.sourceId,

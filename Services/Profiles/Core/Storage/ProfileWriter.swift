@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import ServiceKit
 import Logging
 import Metrics
 import Persistence
@@ -10,11 +11,16 @@ public struct IncomingMessage: Sendable {
     public var spaceId: String
     public var sourceId: String
     public var message: SegmentMessage
+    /// False for imports (CSV rows): they change identity and traits but are not events, so they
+    /// are neither in the event history nor on profile-events, and re-importing emits nothing.
+    /// Their idempotence comes from the importer's progress, committed in the same transaction.
+    public var recordsEvent: Bool
 
-    public init(spaceId: String, sourceId: String, message: SegmentMessage) {
+    public init(spaceId: String, sourceId: String, message: SegmentMessage, recordsEvent: Bool = true) {
         self.spaceId = spaceId
         self.sourceId = sourceId
         self.message = message
+        self.recordsEvent = recordsEvent
     }
 }
 
@@ -51,6 +57,16 @@ public final class ProfileWriter: Sendable {
 
     public func write(_ messages: [IncomingMessage]) async throws -> Outcome {
         guard !messages.isEmpty else { return Outcome(stored: 0, duplicates: 0) }
+        let outcome = try await db.withTransaction(logger: logger) { connection in
+            try await write(messages, on: connection)
+        }
+        onCommit()
+        return outcome
+    }
+
+    /// The same, inside the caller's transaction (which must then wake the outbox relay).
+    public func write(_ messages: [IncomingMessage], on connection: PostgresConnection) async throws -> Outcome {
+        guard !messages.isEmpty else { return Outcome(stored: 0, duplicates: 0) }
         var extractors: [String: IdentifierExtractor] = [:]
         for spaceId in Set(messages.map(\.spaceId)) {
             extractors[spaceId] = IdentifierExtractor(rules: try await directory.identifierRules(spaceId: spaceId))
@@ -64,10 +80,7 @@ public final class ProfileWriter: Sendable {
             }
             return Plan(incoming: incoming, identifiers: identifiers, aliasAsUser: aliasAsUser)
         }
-        let outcome = try await db.withTransaction(logger: logger) { connection in
-            try await store(plans, extractors: extractors, on: connection)
-        }
-        onCommit()
+        let outcome = try await store(plans, extractors: extractors, on: connection)
         storedCounter.increment(by: outcome.stored)
         duplicateCounter.increment(by: outcome.duplicates)
         return outcome
@@ -111,12 +124,15 @@ public final class ProfileWriter: Sendable {
 
         // 2. Messages already stored are redeliveries.
         var stored = Set<String>()
-        let rows = try await connection.query("""
-            SELECT e.space_id, e.message_id FROM events e
-            JOIN unnest(\(plans.map(\.incoming.spaceId))::text[], \(plans.map(\.incoming.message.messageId))::text[]) AS q(s, m)
-              ON e.space_id = q.s AND e.message_id = q.m
-            """, logger: logger)
-        for try await (spaceId, messageId) in rows.decode((String, String).self) { stored.insert("\(spaceId)|\(messageId)") }
+        let eventPlans = plans.filter(\.incoming.recordsEvent)
+        if !eventPlans.isEmpty {
+            let rows = try await connection.query("""
+                SELECT e.space_id, e.message_id FROM events e
+                JOIN unnest(\(eventPlans.map(\.incoming.spaceId))::text[], \(eventPlans.map(\.incoming.message.messageId))::text[]) AS q(s, m)
+                  ON e.space_id = q.s AND e.message_id = q.m
+                """, logger: logger)
+            for try await (spaceId, messageId) in rows.decode((String, String).self) { stored.insert("\(spaceId)|\(messageId)") }
+        }
 
         // 3. The profiles these identifiers belong to, locked, with all their identifiers.
         var profileIds = Set<String>()
@@ -244,6 +260,7 @@ public final class ProfileWriter: Sendable {
         let changedTraits = try await upsertTraits(changes.traitWrites, on: connection)
 
         let events = changes.events
+        if !events.isEmpty {
         try await connection.query("""
             INSERT INTO events (space_id, message_id, profile_id, source_id, type, event, occurred_at, received_at, message)
             SELECT s, m, p, src, t, NULLIF(e, ''), o, r, body FROM unnest(
@@ -253,6 +270,7 @@ public final class ProfileWriter: Sendable {
             ) AS n(s, m, p, src, t, e, o, r, body)
             ON CONFLICT DO NOTHING
             """, logger: logger)
+        }
 
         if !changes.conflicts.isEmpty {
             for conflict in changes.conflicts {

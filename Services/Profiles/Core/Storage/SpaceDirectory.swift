@@ -1,5 +1,7 @@
+import Contracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 import ServiceKit
 import Synchronization
@@ -42,10 +44,14 @@ public final class SpaceDirectory: Sendable {
     private let sources = Mutex<[String: (SourceRef?, Date)]>([:])
     private let rules = Mutex<[String: ([IdentifierRule], Date)]>([:])
 
-    public init(db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5) {
+    private let onChange: @Sendable () -> Void
+
+    /// `onChange` runs after a change that queued outbox rows (to wake the relay).
+    public init(db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5, onChange: @escaping @Sendable () -> Void = {}) {
         self.db = db
         self.logger = logger
         self.ttl = cacheTTL
+        self.onChange = onChange
     }
 
     // MARK: admin
@@ -57,7 +63,9 @@ public final class SpaceDirectory: Sendable {
             for rule in IdentifierRule.defaults {
                 try await insert(rule, spaceId: space.id, on: connection)
             }
+            try await publishAccess(spaceId: space.id, on: connection)
         }
+        onChange()
         return space
     }
 
@@ -98,10 +106,14 @@ public final class SpaceDirectory: Sendable {
     public func createAccessToken(spaceId: String, name: String) async throws -> AccessTokenRecord {
         let token = Secrets.token()
         let record = AccessTokenRecord(id: Secrets.id("tok_"), spaceId: spaceId, name: name, createdAt: Date(), token: token)
-        try await db.query("""
-            INSERT INTO access_tokens (id, space_id, name, token_hash, created_at)
-            VALUES (\(record.id), \(spaceId), \(name), \(Secrets.hash(token)), \(record.createdAt))
-            """, logger: logger)
+        try await db.withTransaction(logger: logger) { connection in
+            try await connection.query("""
+                INSERT INTO access_tokens (id, space_id, name, token_hash, created_at)
+                VALUES (\(record.id), \(spaceId), \(name), \(Secrets.hash(token)), \(record.createdAt))
+                """, logger: logger)
+            try await publishAccess(spaceId: spaceId, on: connection)
+        }
+        onChange()
         return record
     }
 
@@ -123,6 +135,35 @@ public final class SpaceDirectory: Sendable {
             return spaceId
         }
         return nil
+    }
+
+    // MARK: replication to the other services
+
+    /// Queues the space's current access record for `engage.spaces` (in the caller's transaction).
+    /// The revision is the commit-order clock in microseconds, so replicas keep the newest.
+    private func publishAccess(spaceId: String, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query("""
+            SELECT s.name, COALESCE(array_agg(t.token_hash ORDER BY t.token_hash) FILTER (WHERE t.token_hash IS NOT NULL), '{}'),
+                   (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+            FROM spaces s LEFT JOIN access_tokens t ON t.space_id = s.id
+            WHERE s.id = \(spaceId) GROUP BY s.id, s.name
+            """, logger: logger)
+        for try await (name, hashes, revision) in rows.decode((String, [String], Int64).self) {
+            let access = SpaceAccess(spaceId: spaceId, name: name, accessTokenHashes: hashes, revision: revision)
+            try await Outbox.enqueue([try OutboxMessage(topic: Topic.spaces, key: spaceId, event: access, contract: SpaceAccess.contract)],
+                                     on: connection, logger: logger)
+        }
+    }
+
+    /// Publishes every space's access record again (at startup): a service whose replica was
+    /// created after the topic's retention dropped old records still learns every space.
+    public func republishAllSpaces() async throws {
+        try await db.withTransaction(logger: logger) { connection in
+            var ids: [String] = []
+            for try await id in try await connection.query("SELECT id FROM spaces ORDER BY id", logger: logger).decode(String.self) { ids.append(id) }
+            for id in ids { try await publishAccess(spaceId: id, on: connection) }
+        }
+        onChange()
     }
 
     // MARK: identity rules

@@ -1,0 +1,64 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Persistence
+import ServiceKit
+
+/// Consumes `engage.subscription-commands` (and the `engage.spaces` replica feed): a record that is
+/// not a valid command batch goes to the dead-letter topic with the reason; the valid batches of a
+/// poll are applied in one transaction, so a crash before the commit redoes them and the command
+/// order makes the redo change nothing.
+public struct CommandConsumer: BatchHandler {
+    public static let maxCommandsPerBatch = 10_000
+    let applier: SubscriptionApplier
+    let spaces: SpaceAccessReplica
+    let logger: Logger
+
+    public init(applier: SubscriptionApplier, spaces: SpaceAccessReplica, logger: Logger) {
+        self.applier = applier
+        self.spaces = spaces
+        self.logger = logger
+    }
+
+    public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
+        var failures: [RecordFailure] = []
+        var commands: [SubscriptionCommandBatch] = []
+        var access: [SpaceAccess] = []
+        for record in batch {
+            do {
+                if record.topic == Topic.spaces {
+                    access.append(try SpaceAccessReplica.decode(record.value))
+                } else {
+                    commands.append(try Self.decode(record.value))
+                }
+            } catch {
+                failures.append(RecordFailure(record: record, reason: error.reason))
+            }
+        }
+        if !access.isEmpty { try await spaces.apply(access) }
+        if !commands.isEmpty { _ = try await applier.apply(commands) }
+        return failures
+    }
+
+    /// Decodes and checks a command batch; contacts and groups are checked per command when applied.
+    public static func decode(_ value: [UInt8]?) throws(InvalidMessage) -> SubscriptionCommandBatch {
+        guard let value, !value.isEmpty else { throw InvalidMessage("empty record") }
+        let batch: SubscriptionCommandBatch
+        do {
+            batch = try JSONDecoder.engage().decode(SubscriptionCommandBatch.self, from: Data(value))
+        } catch let error as DecodingError {
+            throw InvalidMessage("not a \(SubscriptionCommandBatch.contract) record: \(DecodingErrorDescription.describe(error))")
+        } catch {
+            throw InvalidMessage("not a \(SubscriptionCommandBatch.contract) record: \(error)")
+        }
+        guard batch.schemaVersion == 1 else { throw InvalidMessage("schemaVersion \(batch.schemaVersion) is not supported (expected 1)") }
+        guard !batch.id.isEmpty else { throw InvalidMessage("id is empty") }
+        guard !batch.spaceId.isEmpty else { throw InvalidMessage("spaceId is empty") }
+        guard batch.commands.count <= maxCommandsPerBatch else {
+            throw InvalidMessage("\(batch.commands.count) commands; a batch holds at most \(maxCommandsPerBatch)")
+        }
+        if let index = batch.commands.firstIndex(where: { $0.id.isEmpty }) { throw InvalidMessage("commands[\(index)].id is empty") }
+        return batch
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Hummingbird
+import Persistence
+
+/// Authenticates space-scoped API calls with a space access token (created in the profiles
+/// service's admin API and replicated through `engage.spaces`): `Authorization: Bearer <token>`,
+/// or Segment's style, the token as the Basic-auth username.
+public struct SpaceTokenAuth: Sendable {
+    let replica: SpaceAccessReplica
+
+    public init(replica: SpaceAccessReplica) { self.replica = replica }
+
+    /// The token from the request, or nil.
+    public static func token(_ request: Request) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                let token = parts[1].trimmingCharacters(in: .whitespaces)
+                return token.isEmpty ? nil : token
+            }
+        }
+        return BasicAuth.username(request)
+    }
+
+    /// Checks that the request's token opens `spaceId`: 401 without a valid token, 403 for another space.
+    public func authorize(_ request: Request, spaceId: String) async throws {
+        guard let token = Self.token(request) else {
+            throw APIError.unauthorized("a space access token is required: Authorization: Bearer <token>")
+        }
+        guard let tokenSpace = try await replica.spaceId(forTokenHash: Secrets.hash(token)) else {
+            throw APIError.unauthorized("invalid access token (a token created moments ago may take a few seconds to reach this service)")
+        }
+        guard tokenSpace == spaceId else {
+            throw APIError(.forbidden, code: "forbidden", message: "the access token does not belong to space \(spaceId)")
+        }
+    }
+}
