@@ -17,13 +17,17 @@ public enum ProfilesService {
         public var adminToken: String
         public var consumerBatchSize: Int
         public var profileAPIRateLimit: Int
+        public var csvMaxBytes: Int64
+        public var csvRowsPerTransaction: Int
 
         public static func fromEnvironment(_ env: EnvironmentVariables = EnvironmentVariables()) throws -> Config {
             Config(
                 common: try CommonConfig.fromEnvironment(service: "profiles", schema: schema, defaultPort: defaultPort, env: env),
                 adminToken: env.string("ENGAGE_ADMIN_TOKEN", default: "dev-admin-token"),
                 consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 1_500),
-                profileAPIRateLimit: try env.int("ENGAGE_PROFILE_API_RATE_LIMIT", default: 100))
+                profileAPIRateLimit: try env.int("ENGAGE_PROFILE_API_RATE_LIMIT", default: 100),
+                csvMaxBytes: Int64(try env.int("ENGAGE_CSV_MAX_BYTES", default: 1 << 30)),
+                csvRowsPerTransaction: try env.int("ENGAGE_CSV_ROWS_PER_TRANSACTION", default: 2_000))
         }
     }
 
@@ -32,7 +36,8 @@ public enum ProfilesService {
         let logger = Observability.bootstrap(config.common)
         try await ServiceHost.run(config.common, migrations: ProfilesMigrations.all, logger: logger) { router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: config.common.database.schema, logger: logger)
-            let directory = SpaceDirectory(db: database, logger: logger)
+            let directory = SpaceDirectory(db: database, logger: logger, onChange: { relay.wake() })
+            try await directory.republishAllSpaces()
             let writer = ProfileWriter(db: database, directory: directory, logger: logger, onCommit: { relay.wake() })
             let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
                                              topics: [Topic.tracking], logger: logger)
@@ -40,11 +45,19 @@ public enum ProfilesService {
                 consumer: consumer, deadLetters: producer,
                 handler: TrackingConsumer(directory: directory, writer: writer, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
+            let feedbackConsumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup + "-feedback",
+                                                     topics: [Topic.subscriptionGroups, Topic.subscriptionCommandResults], logger: logger)
+            let feedback = ConsumerService(consumer: feedbackConsumer, deadLetters: producer,
+                                           handler: SubscriptionFeedbackConsumer(db: database, logger: logger), maxBatch: 500, logger: logger)
+            let uploads = CSVUploadStore(db: database, logger: logger)
+            let importer = CSVImportWorker(store: uploads, writer: writer, rowsPerTransaction: config.csvRowsPerTransaction, logger: logger,
+                                           onCommit: { relay.wake() })
+            CSVUploadAPI(directory: directory, store: uploads, maxBytes: config.csvMaxBytes).register(on: router)
             TrackingAPI(directory: directory, producer: producer).register(on: router)
             ProfileAPI(directory: directory, reader: ProfileReader(db: database, logger: logger),
                        requestsPerSecond: Double(config.profileAPIRateLimit)).register(on: router)
             AdminAPI(directory: directory, adminToken: config.adminToken).register(on: router)
-            return ServiceParts(services: [relay, intake])
+            return ServiceParts(services: [relay, intake, feedback, importer])
         }
     }
 }

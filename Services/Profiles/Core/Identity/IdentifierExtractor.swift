@@ -59,10 +59,15 @@ public struct IdentifierExtractor: Sendable {
         return lhs.value < rhs.value
     }
 
-    /// Emails match whatever their case and surrounding spaces.
+    /// Emails match whatever their case and surrounding spaces; phone numbers that can be read as
+    /// E.164 are stored as such (the form subscriptions and messaging use), others as given.
     func normalize(type: String, value: String) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        return type == "email" ? trimmed.lowercased() : trimmed
+        switch type {
+        case "email": return trimmed.lowercased()
+        case "phone": return (try? ContactNormalizer.phone(trimmed)) ?? trimmed
+        default: return trimmed
+        }
     }
 
     /// `context.externalIds` entries that have all four keys (Segment requires them).

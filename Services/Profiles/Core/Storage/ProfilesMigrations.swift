@@ -122,5 +122,67 @@ public enum ProfilesMigrations {
         Migration(version: 102, name: "merge count per profile", statements: [
             "ALTER TABLE profiles ADD COLUMN merge_count integer NOT NULL DEFAULT 0",
         ]),
+        Migration(version: 103, name: "CSV uploads and the subscription-group replica", statements: [
+            """
+            CREATE TABLE csv_uploads (
+                id text PRIMARY KEY,
+                space_id text NOT NULL REFERENCES spaces(id),
+                filename text NOT NULL,
+                status text NOT NULL,
+                layout jsonb,
+                bytes bigint NOT NULL DEFAULT 0,
+                rows_total integer NOT NULL DEFAULT 0,
+                rows_read integer NOT NULL DEFAULT 0,
+                rows_accepted integer NOT NULL DEFAULT 0,
+                rows_rejected integer NOT NULL DEFAULT 0,
+                next_offset bigint NOT NULL DEFAULT 0,
+                next_row integer NOT NULL DEFAULT 2,
+                batches_sent integer NOT NULL DEFAULT 0,
+                batches_done integer NOT NULL DEFAULT 0,
+                error text,
+                created_at timestamptz NOT NULL,
+                started_at timestamptz,
+                finished_at timestamptz,
+                lease_until timestamptz
+            )
+            """,
+            "CREATE INDEX csv_uploads_by_space ON csv_uploads (space_id, created_at DESC)",
+            "CREATE INDEX csv_uploads_pending ON csv_uploads (created_at) WHERE status IN ('queued', 'processing')",
+            """
+            CREATE TABLE csv_upload_chunks (
+                upload_id text NOT NULL REFERENCES csv_uploads(id) ON DELETE CASCADE,
+                seq integer NOT NULL,
+                data bytea NOT NULL,
+                PRIMARY KEY (upload_id, seq)
+            )
+            """,
+            """
+            CREATE TABLE csv_upload_errors (
+                upload_id text NOT NULL REFERENCES csv_uploads(id) ON DELETE CASCADE,
+                row_number integer NOT NULL,
+                code text NOT NULL,
+                message text NOT NULL,
+                seq bigserial,
+                PRIMARY KEY (upload_id, row_number, seq)
+            )
+            """,
+            """
+            CREATE TABLE csv_upload_batches (
+                upload_id text NOT NULL REFERENCES csv_uploads(id) ON DELETE CASCADE,
+                batch_id text NOT NULL,
+                PRIMARY KEY (upload_id, batch_id)
+            )
+            """,
+            """
+            CREATE TABLE subscription_groups (
+                space_id text NOT NULL,
+                id text NOT NULL,
+                name text NOT NULL,
+                deleted boolean NOT NULL,
+                revision bigint NOT NULL,
+                PRIMARY KEY (space_id, id)
+            )
+            """,
+        ]),
     ]
 }

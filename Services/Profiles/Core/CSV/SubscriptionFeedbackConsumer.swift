@@ -1,0 +1,78 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceKit
+
+/// What the subscriptions service tells this one: its groups (a replica, to check CSV headers and
+/// build the template) and the outcome of each CSV command batch (to finish uploads and add the
+/// commands it refused, such as GLOBAL_STATE_NOT_SUBSCRIBED, to the error report).
+public struct SubscriptionFeedbackConsumer: BatchHandler {
+    let db: PostgresClient
+    let logger: Logger
+
+    public init(db: PostgresClient, logger: Logger) {
+        self.db = db
+        self.logger = logger
+    }
+
+    public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
+        var failures: [RecordFailure] = []
+        var groups: [SubscriptionGroupRecord] = []
+        var results: [SubscriptionCommandResult] = []
+        let decoder = JSONDecoder.engage()
+        for record in batch {
+            do {
+                guard let value = record.value, !value.isEmpty else { throw InvalidMessage("empty record") }
+                if record.topic == Topic.subscriptionGroups {
+                    groups.append(try decoder.decode(SubscriptionGroupRecord.self, from: Data(value)))
+                } else {
+                    results.append(try decoder.decode(SubscriptionCommandResult.self, from: Data(value)))
+                }
+            } catch let error as DecodingError {
+                failures.append(RecordFailure(record: record, reason: "not a valid record of \(record.topic): \(DecodingErrorDescription.describe(error))"))
+            } catch {
+                failures.append(RecordFailure(record: record, reason: "\(error)"))
+            }
+        }
+        try await db.withTransaction(logger: logger) { connection in
+            for group in groups {
+                try await connection.query("""
+                    INSERT INTO subscription_groups (space_id, id, name, deleted, revision)
+                    VALUES (\(group.spaceId), \(group.id), \(group.name), \(group.deleted), \(group.revision))
+                    ON CONFLICT (space_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted, revision = excluded.revision
+                    WHERE subscription_groups.revision < excluded.revision
+                    """, logger: logger)
+            }
+            for result in results { try await apply(result, on: connection) }
+        }
+        return failures
+    }
+
+    private func apply(_ result: SubscriptionCommandResult, on connection: PostgresConnection) async throws {
+        let uploadId = result.correlationId
+        var isNew = false
+        for try await _ in try await connection.query("""
+            INSERT INTO csv_upload_batches (upload_id, batch_id)
+            SELECT id, \(result.batchId) FROM csv_uploads WHERE id = \(uploadId)
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger) { isNew = true }
+        guard isNew else { return } // a redelivered result, or not an upload of this service
+        let rejected = result.rejected.compactMap { rejection in Int(rejection.reference ?? "").map { ($0, rejection) } }
+        if !rejected.isEmpty {
+            try await connection.query("""
+                INSERT INTO csv_upload_errors (upload_id, row_number, code, message)
+                SELECT \(uploadId), r, c, m FROM unnest(\(rejected.map(\.0))::int[], \(rejected.map(\.1.code.rawValue))::text[],
+                                                        \(rejected.map(\.1.message))::text[]) AS e(r, c, m)
+                """, logger: logger)
+        }
+        let rows = Set(rejected.map(\.0)).count
+        try await connection.query("""
+            UPDATE csv_uploads SET batches_done = batches_done + 1, rows_accepted = rows_accepted - \(rows), rows_rejected = rows_rejected + \(rows),
+                status = CASE WHEN status = 'applying' AND batches_done + 1 >= batches_sent THEN 'completed' ELSE status END,
+                finished_at = CASE WHEN status = 'applying' AND batches_done + 1 >= batches_sent THEN now() ELSE finished_at END
+            WHERE id = \(uploadId)
+            """, logger: logger)
+    }
+}
