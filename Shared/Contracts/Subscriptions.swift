@@ -198,6 +198,28 @@ public struct SubscriptionChange: Codable, Sendable, Hashable {
     }
 
     public var key: String { "\(spaceId)|\(channel.rawValue)|\(contact)" }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, id, spaceId, channel, contact, group, previousStatus, status, source, origin, commandId, occurredAt, recordedAt
+    }
+
+    /// Absent values are explicit nulls: downstream tools in any language read every key.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(id, forKey: .id)
+        try container.encode(spaceId, forKey: .spaceId)
+        try container.encode(channel, forKey: .channel)
+        try container.encode(contact, forKey: .contact)
+        try container.encode(group, forKey: .group)
+        try container.encode(previousStatus, forKey: .previousStatus)
+        try container.encode(status, forKey: .status)
+        try container.encode(source, forKey: .source)
+        try container.encode(origin, forKey: .origin)
+        try container.encode(commandId, forKey: .commandId)
+        try container.encode(occurredAt, forKey: .occurredAt)
+        try container.encode(recordedAt, forKey: .recordedAt)
+    }
 }
 
 /// `engage.subscription-groups`: the full current record of an email subscription group, published

@@ -22,6 +22,13 @@ def profiles(log_dir):
     service.terminate()
 
 
+@pytest.fixture(scope="session")
+def subscriptions(log_dir, profiles):
+    service = ServiceProcess("subscriptions", log_dir).start()
+    yield service
+    service.terminate()
+
+
 def pytest_runtest_logreport(report):
     # On failure, point at the service logs: they hold the reason.
     if report.failed and os.environ.get("ENGAGE_E2E_LOG_DIR"):

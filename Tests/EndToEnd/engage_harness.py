@@ -130,3 +130,48 @@ class Space:
             if not body["cursor"]["has_more"]:
                 return events
             cursor = body["cursor"]["next"]
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_for_token(service_url, space):
+    """A new space's token reaches the other services through engage.spaces within seconds."""
+    wait_for(lambda: requests.get(f"{service_url}/spaces/{space.id}/subscription-groups", headers=bearer(space.token)).status_code == 200,
+             timeout=60, what="the space's token to reach the subscriptions service")
+
+
+def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0):
+    """Reads `topic` from the beginning with a fresh consumer group and returns the JSON values that
+    `match` accepts. With `expected`: waits for that many, then reads one more second so that extra
+    records show. Without: stops after `idle` seconds without a record (once partitions are assigned)."""
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": BROKERS, "group.id": "e2e-" + uuid.uuid4().hex, "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    found, deadline, quiet_since, stop_at = [], time.monotonic() + timeout, None, None
+    try:
+        while time.monotonic() < deadline and (stop_at is None or time.monotonic() < stop_at):
+            message = consumer.poll(0.3)
+            if message is not None and not message.error():
+                quiet_since = None
+                value = json.loads(message.value())
+                if match(value):
+                    found.append(value)
+                if expected is not None and len(found) >= expected and stop_at is None:
+                    stop_at = time.monotonic() + 1.0
+            elif expected is None and consumer.assignment():
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > idle:
+                    break
+        return found
+    finally:
+        consumer.close()
+
+
+def produce(topic, key, value, headers=None):
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": BROKERS, "enable.idempotence": True})
+    producer.produce(topic, key=key, value=value if isinstance(value, (bytes, str)) else json.dumps(value), headers=headers or [])
+    assert producer.flush(10) == 0

@@ -34,6 +34,21 @@ public struct StateReader: Sendable {
         public var origin: String?
         public var commandId: String?
         public var groups: [GroupState]?
+
+        enum CodingKeys: String, CodingKey { case type, status, optedOutByReply, changedAt, source, origin, commandId, groups }
+
+        /// "No status" is an explicit null, so readers need not know which keys may be missing.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(status, forKey: .status)
+            try container.encode(optedOutByReply, forKey: .optedOutByReply)
+            try container.encode(changedAt, forKey: .changedAt)
+            try container.encode(source, forKey: .source)
+            try container.encode(origin, forKey: .origin)
+            try container.encode(commandId, forKey: .commandId)
+            try container.encodeIfPresent(groups, forKey: .groups)
+        }
     }
 
     public struct ContactStates: Encodable, Sendable {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CSV import benchmark (issue: 1,000,000 rows end to end, >= 20,000 rows/s, each service < 200 MB
+# peak RSS): a private Postgres and broker, release builds of profiles and subscriptions, and
+# Tests/Benchmarks/csv_import_bench.py generating the file, uploading it and timing until the
+# upload is completed (rows in profiles, states in subscriptions). Arguments go to the script
+# (e.g. --rows 200000). Stops everything it started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ENGAGE_ROOT"
+
+bash deploy/dev/install-deps.sh
+log "building release"
+swift build -c release --product profiles >/dev/null
+swift build -c release --product subscriptions >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+
+PROFILES_PORT=$(free_port)
+SUBSCRIPTIONS_PORT=$(free_port)
+cleanup() {
+  stop_pid "$WORK/profiles.pid"
+  stop_pid "$WORK/subscriptions.pid"
+  stop_private_infra
+}
+trap cleanup EXIT
+start_private_infra engage-bench-csv
+
+start_service() { # name port
+  ENGAGE_HTTP_PORT=$2 ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
+    ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \
+    "$BIN/$1" >"$WORK/$1.log" 2>&1 &
+  echo $! > "$WORK/$1.pid"
+  wait_until 60 "$1 /ready" curl -fsS "http://127.0.0.1:$2/ready"
+}
+start_service profiles "$PROFILES_PORT"
+start_service subscriptions "$SUBSCRIPTIONS_PORT"
+
+log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/csv_import_bench.py $*"
+python3 Tests/Benchmarks/csv_import_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \
+  --subscriptions "http://127.0.0.1:$SUBSCRIPTIONS_PORT" --admin-token bench \
+  --pids "profiles=$(cat "$WORK/profiles.pid"),subscriptions=$(cat "$WORK/subscriptions.pid")" \
+  --work "$WORK" "$@"
