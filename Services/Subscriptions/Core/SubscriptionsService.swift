@@ -16,7 +16,7 @@ public enum SubscriptionsService {
 
         public static func fromEnvironment(_ env: EnvironmentVariables) throws -> Config {
             Config(common: try CommonConfig.fromEnvironment(service: "subscriptions", schema: schema, defaultPort: defaultPort, env: env),
-                   consumerBatchSize: try env.int("ENGAGE_SUBSCRIPTIONS_BATCH_SIZE", default: 50))
+                   consumerBatchSize: try env.int("ENGAGE_SUBSCRIPTIONS_BATCH_SIZE", default: 10))
         }
     }
 

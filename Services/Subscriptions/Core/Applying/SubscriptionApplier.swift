@@ -119,6 +119,7 @@ public final class SubscriptionApplier: Sendable {
 
         // 3. Decide in order.
         var changes: [SubscriptionChange] = []
+        var pendingChange: [Key: Int] = [:]
         for (commandIndex, item) in prepared {
             let batch = batches[item.batchIndex]
             let command = item.command
@@ -145,14 +146,26 @@ public final class SubscriptionApplier: Sendable {
                 rows[item.key] = Row(snapshot: StateSnapshot(status: status, optedOutByReply: byReply, order: item.order),
                                      statusChangedAt: command.occurredAt, statusSource: batch.source.rawValue, statusOrigin: batch.origin,
                                      statusCommandId: command.id, existed: current?.existed ?? false, dirty: true)
-                changes.append(SubscriptionChange(spaceId: batch.spaceId, channel: command.channel, contact: command.contact, group: item.group,
-                                                  previousStatus: previous, status: status, source: batch.source, origin: batch.origin,
-                                                  commandId: command.id, occurredAt: command.occurredAt, recordedAt: now))
+                let change = SubscriptionChange(spaceId: batch.spaceId, channel: command.channel, contact: command.contact, group: item.group,
+                                                previousStatus: previous, status: status, source: batch.source, origin: batch.origin,
+                                                commandId: command.id, occurredAt: command.occurredAt, recordedAt: now)
+                // Changes of one state within one transaction coalesce into one (from the state
+                // before it to the state after it), so nobody sees a state no reader could observe.
+                if let index = pendingChange[item.key] {
+                    let first = changes[index].previousStatus
+                    changes[index] = change
+                    changes[index].previousStatus = first
+                } else {
+                    pendingChange[item.key] = changes.count
+                    changes.append(change)
+                }
                 outcome.kind = .applied
                 outcome.status = status
             }
             outcomes[item.batchIndex][commandIndex] = outcome
         }
+
+        changes.removeAll { $0.previousStatus == $0.status }
 
         // 4. Write states, history and outbox together.
         try await writeStates(rows, now: now, on: connection)

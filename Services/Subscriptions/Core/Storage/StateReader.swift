@@ -103,6 +103,22 @@ public struct StateReader: Sendable {
         public var commandId: String
         public var occurredAt: Date
         public var recordedAt: Date
+
+        enum CodingKeys: String, CodingKey { case id, type, group, previousStatus, status, source, origin, commandId, occurredAt, recordedAt }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(type, forKey: .type)
+            try container.encode(group, forKey: .group)
+            try container.encode(previousStatus, forKey: .previousStatus)
+            try container.encode(status, forKey: .status)
+            try container.encode(source, forKey: .source)
+            try container.encode(origin, forKey: .origin)
+            try container.encode(commandId, forKey: .commandId)
+            try container.encode(occurredAt, forKey: .occurredAt)
+            try container.encode(recordedAt, forKey: .recordedAt)
+        }
     }
 
     /// Newest first; `before` is the `id` of the last entry of the previous page.
