@@ -87,6 +87,8 @@ public enum ContactNormalizer {
 extension String {
     /// Trims ASCII and Unicode whitespace (including a BOM and non-breaking spaces) at both ends.
     public func trimmingWhitespace() -> String {
+        // Fast path: nothing to trim when both ends are printable ASCII (the usual case).
+        if let first = utf8.first, let last = utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F { return self }
         let isSpace: (Character) -> Bool = { $0.isWhitespace || $0 == "\u{FEFF}" }
         guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(self[start...end])

@@ -125,6 +125,49 @@ public struct JSONWriter {
             writer.write(value)
         }
 
+        public mutating func member(_ key: String, _ value: Int64) {
+            self.key(key)
+            writer.raw(String(value))
+        }
+
+        public mutating func member(_ key: String, _ value: Bool) {
+            self.key(key)
+            writer.raw(value ? "true" : "false")
+        }
+
+        /// A member written as `null` when absent (where readers expect every key).
+        public mutating func member(_ key: String, orNull value: String?) {
+            self.key(key)
+            if let value { writer.write(value) } else { writer.raw("null") }
+        }
+
+        public mutating func member(_ key: String, _ values: [String]?) {
+            guard let values else { return }
+            self.key(key)
+            writer.write(JSONValue.array(values.map(JSONValue.string)))
+        }
+
+        /// A nested object; `nil` writes `null` when `orNull`, else nothing.
+        public mutating func member<T>(_ key: String, _ value: T?, orNull: Bool = false, object body: (inout ObjectWriter, T) -> Void) {
+            guard let value else {
+                if orNull { self.key(key); writer.raw("null") }
+                return
+            }
+            self.key(key)
+            writer.object { body(&$0, value) }
+        }
+
+        /// An array of objects.
+        public mutating func member<T>(_ key: String, array values: [T], each body: (inout ObjectWriter, T) -> Void) {
+            self.key(key)
+            writer.bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                writer.object { body(&$0, value) }
+            }
+            writer.bytes.append(UInt8(ascii: "]"))
+        }
+
         /// A member whose value is already JSON text.
         public mutating func member(_ key: String, json: String) {
             self.key(key)

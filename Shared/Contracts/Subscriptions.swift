@@ -26,6 +26,7 @@ public enum SubscriptionStatus: String, Codable, Sendable, CaseIterable, Hashabl
 
     /// Accepts `subscribed`, `SUBSCRIBED`, `did_not_subscribe`, `DID-NOT-SUBSCRIBE`, `did not subscribe`.
     public init?(loose text: String) {
+        if let exact = SubscriptionStatus(rawValue: text) { self = exact; return }
         let folded = text.trimmingCharacters(in: .whitespaces).lowercased()
             .replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: " ", with: "_")
         self.init(rawValue: folded)
@@ -77,7 +78,7 @@ public struct SubscriptionCommand: Codable, Sendable, Hashable {
 /// `engage.subscription-commands`: a batch of commands from one producer. A STOP reply is a batch
 /// of one keyed by its contact; a CSV chunk is one batch keyed by its upload. Ordering between
 /// batches does not matter: each state keeps the newest command by (`occurredAt`, `sequence`).
-public struct SubscriptionCommandBatch: Codable, Sendable {
+public struct SubscriptionCommandBatch: Codable, Sendable, Hashable {
     public static let contract = "subscription-command-batch/1"
     public var schemaVersion: Int = 1
     public var id: String
@@ -240,5 +241,57 @@ public struct SubscriptionGroupRecord: Codable, Sendable, Hashable {
         self.name = name
         self.deleted = deleted
         self.revision = revision
+    }
+}
+
+extension SubscriptionCommandBatch {
+    /// The same JSON as its Codable encoding, without JSONEncoder's cost (hot path of CSV imports).
+    public var json: String {
+        var writer = JSONWriter(capacity: 128 + commands.count * 200)
+        writer.object { members in
+            members.member("schemaVersion", schemaVersion)
+            members.member("id", id)
+            members.member("spaceId", spaceId)
+            members.member("source", source.rawValue)
+            members.member("origin", origin)
+            members.member("correlationId", correlationId)
+            members.member("commands", array: commands) { item, command in
+                item.member("id", command.id)
+                item.member("channel", command.channel.rawValue)
+                item.member("contact", command.contact)
+                item.member("group", command.group)
+                item.member("status", command.status.rawValue)
+                item.member("occurredAt", command.occurredAt)
+                item.member("sequence", command.sequence)
+                item.member("reference", command.reference)
+            }
+        }
+        return writer.string
+    }
+}
+
+extension SubscriptionChange {
+    /// The same JSON as `encode(to:)` (explicit nulls), without JSONEncoder's cost.
+    public var json: String {
+        var writer = JSONWriter(capacity: 400)
+        writer.object { members in
+            members.member("schemaVersion", schemaVersion)
+            members.member("id", id)
+            members.member("spaceId", spaceId)
+            members.member("channel", channel.rawValue)
+            members.member("contact", contact)
+            members.member("group", group, orNull: true) { item, group in
+                item.member("id", group.id)
+                item.member("name", group.name)
+            }
+            members.member("previousStatus", orNull: previousStatus?.rawValue)
+            members.member("status", status.rawValue)
+            members.member("source", source.rawValue)
+            members.member("origin", orNull: origin)
+            members.member("commandId", commandId)
+            members.member("occurredAt", occurredAt)
+            members.member("recordedAt", recordedAt)
+        }
+        return writer.string
     }
 }

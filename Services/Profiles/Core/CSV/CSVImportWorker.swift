@@ -130,9 +130,9 @@ public final class CSVImportWorker: Service, Sendable {
                         let batch = SubscriptionCommandBatch(
                             id: "\(upload.id):\(rows[0].number)", spaceId: upload.spaceId, source: .csv, origin: "csv-upload:\(upload.id)",
                             correlationId: upload.id, commands: commands)
-                        try await Outbox.enqueue([try OutboxMessage(topic: Topic.subscriptionCommands, key: upload.id, event: batch,
-                                                                    contract: SubscriptionCommandBatch.contract,
-                                                                    headers: [Header.spaceId: upload.spaceId])],
+                        try await Outbox.enqueue([OutboxMessage(topic: Topic.subscriptionCommands, key: upload.id, payload: batch.json,
+                                                                headers: [Header.contract: SubscriptionCommandBatch.contract,
+                                                                          Header.spaceId: upload.spaceId])],
                                                  on: connection, logger: logger)
                     }
                     if !errors.isEmpty {

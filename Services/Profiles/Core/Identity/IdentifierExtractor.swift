@@ -62,7 +62,7 @@ public struct IdentifierExtractor: Sendable {
     /// Emails match whatever their case and surrounding spaces; phone numbers that can be read as
     /// E.164 are stored as such (the form subscriptions and messaging use), others as given.
     func normalize(type: String, value: String) -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmingWhitespace()
         switch type {
         case "email": return trimmed.lowercased()
         case "phone": return (try? ContactNormalizer.phone(trimmed)) ?? trimmed

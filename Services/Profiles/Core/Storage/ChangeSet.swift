@@ -137,17 +137,17 @@ struct ChangeSet {
         for (index, loser) in mergeLosers.enumerated() {
             let update = ProfileUpdate(spaceId: mergeSpaces[index], profileId: mergeSurvivors[index], kind: .merged, occurredAt: now,
                                        causedByMessageId: mergeMessageIds[index], mergedProfileIds: [loser])
-            messages.append(try update.outbox())
+            messages.append(update.outbox())
         }
         for added in identifiersAdded {
             let update = ProfileUpdate(spaceId: added.spaceId, profileId: added.profileId, kind: .identifiersAdded, occurredAt: added.at,
                                        causedByMessageId: added.messageId, identifiers: added.identifiers.map(\.externalID))
-            messages.append(try update.outbox())
+            messages.append(update.outbox())
         }
         for (profileId, change) in changedTraits.sorted(by: { $0.key < $1.key }) {
             let update = ProfileUpdate(spaceId: change.spaceId, profileId: profileId, kind: .traitsChanged, occurredAt: change.at,
                                        causedByMessageId: change.messageId, traits: change.traits)
-            messages.append(try update.outbox())
+            messages.append(update.outbox())
         }
         for row in events {
             let event = ProfileEvent(spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
@@ -161,8 +161,8 @@ struct ChangeSet {
 }
 
 extension ProfileUpdate {
-    func outbox() throws -> OutboxMessage {
-        try OutboxMessage(topic: Topic.profileUpdates, key: profileId, event: self, contract: ProfileUpdate.contract,
-                          headers: [Header.spaceId: spaceId])
+    func outbox() -> OutboxMessage {
+        OutboxMessage(topic: Topic.profileUpdates, key: profileId, payload: json,
+                      headers: [Header.contract: ProfileUpdate.contract, Header.spaceId: spaceId])
     }
 }

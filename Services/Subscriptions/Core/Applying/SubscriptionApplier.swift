@@ -114,8 +114,8 @@ public final class SubscriptionApplier: Sendable {
             }
         }
 
-        // 2. Lock the existing states concerned, in one global order.
-        var rows = try await lockStates(keys.sorted(), on: connection)
+        // 2. Lock the existing states concerned, in one global order (the query's ORDER BY).
+        var rows = try await lockStates(Array(keys), on: connection)
 
         // 3. Decide in order.
         var changes: [SubscriptionChange] = []
@@ -170,9 +170,9 @@ public final class SubscriptionApplier: Sendable {
         // 4. Write states, history and outbox together.
         try await writeStates(rows, now: now, on: connection)
         try await insertHistory(changes, on: connection)
-        var outbox = try changes.map { change in
-            try OutboxMessage(topic: Topic.subscriptionChanges, key: change.key, event: change, contract: SubscriptionChange.contract,
-                              headers: [Header.spaceId: change.spaceId])
+        var outbox = changes.map { change in
+            OutboxMessage(topic: Topic.subscriptionChanges, key: change.key, payload: change.json,
+                          headers: [Header.contract: SubscriptionChange.contract, Header.spaceId: change.spaceId])
         }
         let final = outcomes.map { $0.map { $0! } }
         for (index, batch) in batches.enumerated() {
@@ -222,7 +222,7 @@ public final class SubscriptionApplier: Sendable {
     }
 
     private func writeStates(_ rows: [Key: Row], now: Date, on connection: PostgresConnection) async throws {
-        let dirty = rows.filter(\.value.dirty).sorted { $0.key < $1.key }
+        let dirty = rows.filter(\.value.dirty)
         let existing = dirty.filter(\.value.existed), created = dirty.filter { !$0.value.existed }
         for (list, isNew) in [(existing, false), (created, true)] where !list.isEmpty {
             let spaces = list.map(\.key.spaceId), channels = list.map(\.key.channel.rawValue), contacts = list.map(\.key.contact)
