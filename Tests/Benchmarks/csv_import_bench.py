@@ -17,12 +17,17 @@ def generate(path, rows):
             f.write(f"user-{i},person{i}@example.com,+1415{i:07d},subscribed,{'subscribed' if i % 2 else 'unsubscribed'},plan-{i % 7}\n")
 
 
-def peak_rss_mb(pid):
+def rss_mb(pid, field="VmHWM"):
+    """VmHWM: peak resident set size; VmRSS: current."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_summary(pids):
+    return " ".join(f"{name}={rss_mb(pid, 'VmRSS'):.0f}MB" for name, pid in pids.items())
 
 
 def main():
@@ -52,14 +57,15 @@ def main():
     assert response.status_code == 202, response.text
     uploaded = time.monotonic()
     upload_id = response.json()["data"]["id"]
-    print(f"upload accepted after {uploaded - started:.1f} s ({size / 1e6 / (uploaded - started):.0f} MB/s, file checked while streaming)")
+    print(f"upload accepted after {uploaded - started:.1f} s ({size / 1e6 / (uploaded - started):.0f} MB/s, file checked while streaming); "
+          f"RSS {rss_summary(pids)}")
 
     last_print = 0.0
     while True:
         body = requests.get(f"{args.profiles}/v1/spaces/{space}/csv-uploads/{upload_id}", headers=auth).json()["data"]
         now = time.monotonic()
         if now - last_print > 10:
-            print(f"  {now - started:6.1f} s  status={body['status']} rows_read={body['rowsRead']}")
+            print(f"  {now - started:6.1f} s  status={body['status']} rows_read={body['rowsRead']}  RSS {rss_summary(pids)}")
             last_print = now
         if body["status"] == "completed":
             break
@@ -69,7 +75,7 @@ def main():
     print(f"completed: {rows} rows ({body['rowsAccepted']} accepted, {body['rowsRejected']} rejected) in {elapsed:.1f} s "
           f"= {rows / elapsed:,.0f} rows/s end to end")
     for name, pid in pids.items():
-        print(f"peak RSS {name}: {peak_rss_mb(pid):.0f} MB")
+        print(f"peak RSS {name}: {rss_mb(pid):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -31,11 +31,19 @@ public final class CSVImportWorker: Service, Sendable {
     public func run() async throws {
         await store.wakeups.run(every: .seconds(1)) {
             do {
-                while let upload = try await self.claim() { try await self.importRows(of: upload) }
+                try await self.dropAbandonedUploads()
+                while !Task.isShuttingDownGracefully, let upload = try await self.claim() { try await self.importRows(of: upload) }
             } catch {
                 self.logger.error("CSV import failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
+    }
+
+    /// An upload whose sender went away (or whose instance died) mid-stream never becomes `queued`.
+    func dropAbandonedUploads() async throws {
+        try await store.db.query("""
+            DELETE FROM csv_uploads WHERE status = 'receiving' AND created_at < now() - interval '6 hours'
+            """, logger: logger)
     }
 
     struct Claimed {
@@ -89,6 +97,12 @@ public final class CSVImportWorker: Service, Sendable {
             onCommit()
             if let final = rows.last { offset = final.endOffset }
             if last { break }
+            if Task.isShuttingDownGracefully {
+                // Hand the upload back at once: the next instance (or this one restarted) resumes here.
+                try await store.db.query("UPDATE csv_uploads SET lease_until = now() WHERE id = \(upload.id)", logger: logger)
+                log.info("CSV import paused for shutdown", metadata: ["offset": "\(offset)"])
+                return
+            }
         }
         log.info("CSV rows imported")
     }
@@ -142,6 +156,10 @@ public final class CSVImportWorker: Service, Sendable {
                             """, logger: logger)
                     }
                     let sent = commands.isEmpty ? 0 : 1
+                    if finished {
+                        // Every row is in; the file itself is no longer needed.
+                        try await connection.query("DELETE FROM csv_upload_chunks WHERE upload_id = \(upload.id)", logger: logger)
+                    }
                     try await connection.query("""
                         UPDATE csv_uploads SET rows_read = rows_read + \(rows.count), rows_accepted = rows_accepted + \(messages.count),
                             rows_rejected = rows_rejected + \(errors.count), batches_sent = batches_sent + \(sent),

@@ -23,7 +23,7 @@ public final class JobWorker: Service, Sendable {
     public func run() async throws {
         await store.wakeups.run(every: .seconds(1)) {
             do {
-                while let job = try await self.claim() { try await self.process(job) }
+                while !Task.isShuttingDownGracefully, let job = try await self.claim() { try await self.process(job) }
             } catch {
                 self.logger.error("subscription job failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
             }
@@ -104,6 +104,11 @@ public final class JobWorker: Service, Sendable {
                 return done
             }
             applier.wakeRelay()
+            if !finished && Task.isShuttingDownGracefully {
+                // Hand the job back at once; the next instance resumes at the committed item.
+                try await store.db.query("UPDATE jobs SET lease_until = now() WHERE id = \(job.id)", logger: logger)
+                return
+            }
         }
         logger.info("subscription job completed", metadata: ["job_id": "\(job.id)"])
     }
