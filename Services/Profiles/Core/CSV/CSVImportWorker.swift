@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import Persistence
 import PostgresNIO
+import ServiceKit
 import ServiceLifecycle
 
 /// Imports queued uploads. Each transaction takes the next rows of one upload: resolves them into
@@ -95,6 +96,7 @@ public final class CSVImportWorker: Service, Sendable {
             }
             rowsCounter.increment(by: rows.count)
             onCommit()
+            FreedMemory.returnToSystem()
             if let final = rows.last { offset = final.endOffset }
             if last { break }
             if Task.isShuttingDownGracefully {

@@ -37,7 +37,10 @@ public struct CommandConsumer: BatchHandler {
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }
-        if !commands.isEmpty { _ = try await applier.apply(commands) }
+        if !commands.isEmpty {
+            _ = try await applier.apply(commands)
+            FreedMemory.returnToSystem()
+        }
         return failures
     }
 
