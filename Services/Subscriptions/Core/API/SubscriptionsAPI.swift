@@ -153,6 +153,8 @@ public struct SubscriptionsAPI: Sendable {
         } catch {
             throw APIError.badRequest("malformed JSON: \(error)")
         }
+        // Postgres text and jsonb cannot hold NUL; refuse it here with a reason rather than fail later.
+        if containsNUL(body) { throw APIError.badRequest("the body contains a NUL character (\\u0000)") }
         guard let items = body["subscriptions"]?.arrayValue else {
             throw APIError.badRequest("the body must be an object with a \"subscriptions\" array")
         }
@@ -161,6 +163,15 @@ public struct SubscriptionsAPI: Sendable {
             throw APIError.badRequest("\(items.count) items; this call takes at most \(max) (use /messaging-subscriptions/jobs for more)")
         }
         return items
+    }
+
+    static func containsNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): return text.utf8.contains(0)
+        case .array(let items): return items.contains(where: containsNUL)
+        case .object(let members): return members.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
+        default: return false
+        }
     }
 
     static func key(_ request: Request) throws -> String {

@@ -62,6 +62,10 @@ public struct CommandConsumer: BatchHandler {
             throw InvalidMessage("\(batch.commands.count) commands; a batch holds at most \(maxCommandsPerBatch)")
         }
         if let index = batch.commands.firstIndex(where: { $0.id.isEmpty }) { throw InvalidMessage("commands[\(index)].id is empty") }
+        // Postgres text cannot hold NUL: such a batch would fail its transaction on every retry.
+        let texts = [batch.id, batch.spaceId, batch.origin ?? "", batch.correlationId ?? ""]
+            + batch.commands.flatMap { [$0.id, $0.contact, $0.group ?? "", $0.reference ?? ""] }
+        if texts.contains(where: { $0.utf8.contains(0) }) { throw InvalidMessage("a text field contains a NUL character") }
         return batch
     }
 }
