@@ -56,6 +56,14 @@ def test_replace_read_history_and_the_rules(profiles, subscriptions):
     assert states(subscriptions, space, "+14155550100")["SMS"]["status"] == "subscribed"
     assert states(subscriptions, space, "+14155550100")["WHATSAPP"]["status"] is None  # no status
 
+    # A body that cannot be stored is refused whole, with the reason.
+    nul = requests.put(f"{subscriptions.url}/spaces/{space.id}/messaging-subscriptions",
+                       json={"subscriptions": [{"key": "x\u0000@example.com", "type": "EMAIL", "status": "SUBSCRIBED"}]},
+                       headers=bearer(space.token))
+    assert nul.status_code == 400 and "NUL" in nul.json()["error"]["message"], nul.text
+    not_json = requests.put(f"{subscriptions.url}/spaces/{space.id}/messaging-subscriptions", data="{", headers=bearer(space.token))
+    assert not_json.status_code == 400 and not_json.json()["error"]["message"].startswith("malformed JSON")
+
     # Same again: nothing changes.
     again = put(subscriptions, space, [{"key": "ada@example.com", "type": "EMAIL", "status": "subscribed"}])
     assert again["unchanged"] == 1

@@ -120,6 +120,7 @@ public final class SubscriptionApplier: Sendable {
         // 3. Decide in order.
         var changes: [SubscriptionChange] = []
         var pendingChange: [Key: Int] = [:]
+        var rowBefore: [Key: Row?] = [:]
         for (commandIndex, item) in prepared {
             let batch = batches[item.batchIndex]
             let command = item.command
@@ -158,6 +159,7 @@ public final class SubscriptionApplier: Sendable {
                 } else {
                     pendingChange[item.key] = changes.count
                     changes.append(change)
+                    rowBefore[item.key] = current
                 }
                 outcome.kind = .applied
                 outcome.status = status
@@ -165,6 +167,14 @@ public final class SubscriptionApplier: Sendable {
             outcomes[item.batchIndex][commandIndex] = outcome
         }
 
+        // Changes that cancelled out are no change: the state keeps its last real change's metadata.
+        for (key, index) in pendingChange where changes[index].previousStatus == changes[index].status {
+            guard let before = rowBefore[key] ?? nil else { continue }
+            rows[key]!.statusChangedAt = before.statusChangedAt
+            rows[key]!.statusSource = before.statusSource
+            rows[key]!.statusOrigin = before.statusOrigin
+            rows[key]!.statusCommandId = before.statusCommandId
+        }
         changes.removeAll { $0.previousStatus == $0.status }
 
         // 4. Write states, history and outbox together.
