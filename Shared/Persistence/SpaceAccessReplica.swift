@@ -20,16 +20,9 @@ public final class SpaceAccessReplica: Sendable {
 
     /// Parses a record of the spaces topic; a precise reason when it is not one.
     public static func decode(_ value: [UInt8]?) throws(InvalidMessage) -> SpaceAccess {
-        guard let value, !value.isEmpty else { throw InvalidMessage("empty record") }
-        do {
-            let access = try JSONDecoder.engage().decode(SpaceAccess.self, from: Data(value))
-            guard !access.spaceId.isEmpty else { throw InvalidMessage("spaceId is empty") }
-            return access
-        } catch let invalid as InvalidMessage {
-            throw invalid
-        } catch {
-            throw InvalidMessage("not a \(SpaceAccess.contract) record: \(error)")
-        }
+        let access = try InvalidMessage.decodeRecord(SpaceAccess.self, contract: SpaceAccess.contract, from: value)
+        guard !access.spaceId.isEmpty else { throw InvalidMessage("spaceId is empty") }
+        return access
     }
 
     public func apply(_ records: [SpaceAccess], on connection: PostgresConnection) async throws {

@@ -56,6 +56,12 @@ struct ErrorBody: Encodable {
     var error: Inner
 }
 
+/// The platform APIs' envelope: `{"data": ...}`.
+public struct DataEnvelope<T: Encodable>: Encodable {
+    public var data: T
+    public init(data: T) { self.data = data }
+}
+
 /// JSON responses with the platform's encoder (ISO-8601 dates, sorted keys).
 public enum JSONBody {
     public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -78,23 +84,6 @@ public enum JSONBody {
             throw APIError.badRequest("invalid JSON body: \(DecodingErrorDescription.describe(error))")
         } catch {
             throw APIError.badRequest("invalid JSON body")
-        }
-    }
-}
-
-/// A readable one-line reason for a DecodingError, naming the field path.
-public enum DecodingErrorDescription {
-    public static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [CodingKey]) -> String {
-            let text = codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return text.isEmpty ? "body" : String(text.drop(while: { $0 == "." }))
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
-        case .typeMismatch(_, let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-        case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
-        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
         }
     }
 }

@@ -3,12 +3,23 @@ import Hummingbird
 import Persistence
 
 /// Authenticates space-scoped API calls with a space access token (created in the profiles
-/// service's admin API and replicated through `engage.spaces`): `Authorization: Bearer <token>`,
-/// or Segment's style, the token as the Basic-auth username.
+/// service's admin API): `Authorization: Bearer <token>`, or Segment's style, the token as the
+/// Basic-auth username. Profiles looks tokens up in its own tables; the other services in their
+/// replica of `engage.spaces`.
 public struct SpaceTokenAuth: Sendable {
-    let replica: SpaceAccessReplica
+    let spaceForTokenHash: @Sendable (String) async throws -> String?
+    let unknownTokenMessage: String
 
-    public init(replica: SpaceAccessReplica) { self.replica = replica }
+    public init(spaceForTokenHash: @escaping @Sendable (String) async throws -> String?, unknownTokenMessage: String = "invalid access token") {
+        self.spaceForTokenHash = spaceForTokenHash
+        self.unknownTokenMessage = unknownTokenMessage
+    }
+
+    /// For services that learn tokens through `engage.spaces`.
+    public init(replica: SpaceAccessReplica) {
+        self.init(spaceForTokenHash: { try await replica.spaceId(forTokenHash: $0) },
+                  unknownTokenMessage: "invalid access token (a token created moments ago may take a few seconds to reach this service)")
+    }
 
     /// The token from the request, or nil.
     public static func token(_ request: Request) -> String? {
@@ -25,13 +36,13 @@ public struct SpaceTokenAuth: Sendable {
     /// Checks that the request's token opens `spaceId`: 401 without a valid token, 403 for another space.
     public func authorize(_ request: Request, spaceId: String) async throws {
         guard let token = Self.token(request) else {
-            throw APIError.unauthorized("a space access token is required: Authorization: Bearer <token>")
+            throw APIError.unauthorized("a space access token is required: Authorization: Bearer <token>, or as the Basic auth username")
         }
-        guard let tokenSpace = try await replica.spaceId(forTokenHash: Secrets.hash(token)) else {
-            throw APIError.unauthorized("invalid access token (a token created moments ago may take a few seconds to reach this service)")
+        guard let tokenSpace = try await spaceForTokenHash(Secrets.hash(token)) else {
+            throw APIError.unauthorized(unknownTokenMessage)
         }
         guard tokenSpace == spaceId else {
-            throw APIError(.forbidden, code: "forbidden", message: "the access token does not belong to space \(spaceId)")
+            throw APIError(.forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
         }
     }
 }

@@ -8,11 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ENGAGE_ROOT"
 
-bash deploy/dev/install-deps.sh
-log "building release"
-swift build -c release --product profiles >/dev/null
-swift build -c release --product subscriptions >/dev/null
-BIN="$(swift build -c release --show-bin-path)"
+BIN=$(build_release profiles subscriptions)
 
 PROFILES_PORT=$(free_port)
 SUBSCRIPTIONS_PORT=$(free_port)

@@ -6,10 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ENGAGE_ROOT"
 
-bash deploy/dev/install-deps.sh
-log "building release"
-swift build -c release --product profiles >/dev/null
-BIN="$(swift build -c release --show-bin-path)"
+BIN=$(build_release profiles)
 
 HTTP_PORT=$(free_port)
 cleanup() {

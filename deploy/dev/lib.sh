@@ -110,3 +110,12 @@ stop_private_infra() {
 
 # The six services: executable name and default HTTP port.
 ENGAGE_SERVICES="profiles:8081 subscriptions:8082 audiences:8083 journeys:8084 messaging-send:8085 events-source:8086"
+
+# build_release PRODUCT...: installs what is missing, builds the products in release mode, prints the bin path.
+build_release() {
+  bash "$ENGAGE_ROOT/deploy/dev/install-deps.sh" >&2
+  log "building release: $*"
+  local product
+  for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
+  swift build -c release --show-bin-path
+}

@@ -44,8 +44,6 @@ public struct AdminAPI: Sendable {
         }
     }
 
-    struct ListBody<Item: Encodable>: Encodable { var data: [Item] }
-
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
         admin.post("/spaces") { request, _ in
@@ -53,7 +51,7 @@ public struct AdminAPI: Sendable {
             return try JSONBody.response(try await directory.createSpace(name: try Self.name(body.name)), status: .created)
         }
         admin.get("/spaces") { _, _ in
-            try JSONBody.response(ListBody(data: try await directory.listSpaces()))
+            try JSONBody.response(DataEnvelope(data: try await directory.listSpaces()))
         }
         admin.post("/spaces/:space_id/sources") { request, context in
             let spaceId = try await existingSpace(context)
@@ -61,7 +59,7 @@ public struct AdminAPI: Sendable {
             return try JSONBody.response(try await directory.createSource(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
         }
         admin.get("/spaces/:space_id/sources") { _, context in
-            try JSONBody.response(ListBody(data: try await directory.listSources(spaceId: try await existingSpace(context))))
+            try JSONBody.response(DataEnvelope(data: try await directory.listSources(spaceId: try await existingSpace(context))))
         }
         admin.post("/spaces/:space_id/access-tokens") { request, context in
             let spaceId = try await existingSpace(context)
@@ -69,11 +67,11 @@ public struct AdminAPI: Sendable {
             return try JSONBody.response(try await directory.createAccessToken(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
         }
         admin.get("/spaces/:space_id/access-tokens") { _, context in
-            try JSONBody.response(ListBody(data: try await directory.listAccessTokens(spaceId: try await existingSpace(context))))
+            try JSONBody.response(DataEnvelope(data: try await directory.listAccessTokens(spaceId: try await existingSpace(context))))
         }
         admin.get("/spaces/:space_id/identity-rules") { _, context in
             let rules = try await directory.identifierRules(spaceId: try await existingSpace(context))
-            return try JSONBody.response(ListBody(data: rules.map(RuleView.init)))
+            return try JSONBody.response(DataEnvelope(data: rules.map(RuleView.init)))
         }
         admin.put("/spaces/:space_id/identity-rules/:type") { request, context in
             let spaceId = try await existingSpace(context)

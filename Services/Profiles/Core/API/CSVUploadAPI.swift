@@ -10,14 +10,14 @@ public struct CSVUploadAPI: Sendable {
     let directory: SpaceDirectory
     let store: CSVUploadStore
     let maxBytes: Int64
+    let auth: SpaceTokenAuth
 
     public init(directory: SpaceDirectory, store: CSVUploadStore, maxBytes: Int64) {
         self.directory = directory
         self.store = store
         self.maxBytes = maxBytes
+        auth = SpaceTokenAuth(spaceForTokenHash: { try await directory.spaceId(forAccessTokenHash: $0) })
     }
-
-    struct DataBody<T: Encodable>: Encodable { var data: T }
 
     static let acceptedTypes = ["text/csv", "application/csv", "text/plain", "application/octet-stream", "application/vnd.ms-excel"]
 
@@ -36,19 +36,19 @@ public struct CSVUploadAPI: Sendable {
             let rules = try await directory.identifierRules(spaceId: spaceId)
             do {
                 let upload = try await store.receive(spaceId: spaceId, filename: String(filename.prefix(255)), body: request.body, maxBytes: maxBytes,
-                                                     rules: rules, groups: try await groups(spaceId))
-                return try JSONBody.response(DataBody(data: upload), status: .accepted)
+                                                     rules: rules, groups: try await store.groupNames(spaceId: spaceId))
+                return try JSONBody.response(DataEnvelope(data: upload), status: .accepted)
             } catch let error as CSVFileError {
                 throw APIError(.unprocessableContent, code: "invalid_csv", message: error.message)
             }
         }
         space.get("/csv-uploads") { request, context in
             let spaceId = try await authorized(request, context)
-            return try JSONBody.response(DataBody(data: try await store.list(spaceId: spaceId, limit: 100)))
+            return try JSONBody.response(DataEnvelope(data: try await store.list(spaceId: spaceId, limit: 100)))
         }
         space.get("/csv-uploads/:upload_id") { request, context in
             let spaceId = try await authorized(request, context)
-            return try JSONBody.response(DataBody(data: try await upload(spaceId, context)))
+            return try JSONBody.response(DataEnvelope(data: try await upload(spaceId, context)))
         }
         space.get("/csv-uploads/:upload_id/errors") { request, context in
             let spaceId = try await authorized(request, context)
@@ -63,7 +63,7 @@ public struct CSVUploadAPI: Sendable {
         }
         space.get("/csv-template") { request, context in
             let spaceId = try await authorized(request, context)
-            let header = CSVLayout.template(rules: try await directory.identifierRules(spaceId: spaceId), groups: try await groups(spaceId))
+            let header = CSVLayout.template(rules: try await directory.identifierRules(spaceId: spaceId), groups: try await store.groupNames(spaceId: spaceId))
             return Response(status: .ok, headers: [
                 .contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"profiles-template.csv\"",
             ], body: ResponseBody(byteBuffer: ByteBuffer(string: header.map(CSVUploadStore.csvField).joined(separator: ",") + "\r\n")))
@@ -76,24 +76,10 @@ public struct CSVUploadAPI: Sendable {
         return upload
     }
 
-    /// The live subscription groups of the space, from the replica, oldest first.
-    private func groups(_ spaceId: String) async throws -> [String] {
-        var names: [String] = []
-        for try await name in try await store.db.query(
-            "SELECT name FROM subscription_groups WHERE space_id = \(spaceId) AND NOT deleted ORDER BY revision, id", logger: store.logger
-        ).decode(String.self) { names.append(name) }
-        return names
-    }
 
     private func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
         let spaceId = try context.parameters.require("space_id")
-        guard let token = SpaceTokenAuth.token(request) else {
-            throw APIError.unauthorized("a space access token is required: Authorization: Bearer <token>, or as the Basic auth username")
-        }
-        guard let tokenSpace = try await directory.spaceId(forAccessToken: token) else { throw APIError.unauthorized("invalid access token") }
-        guard tokenSpace == spaceId else {
-            throw APIError(.forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
-        }
+        try await auth.authorize(request, spaceId: spaceId)
         return spaceId
     }
 }

@@ -110,6 +110,15 @@ public final class CSVUploadStore: Sendable {
             """, logger: logger)
     }
 
+    /// The space's live subscription groups, from the replica the feedback consumer keeps, oldest first.
+    public func groupNames(spaceId: String) async throws -> [String] {
+        var names: [String] = []
+        for try await name in try await db.query(
+            "SELECT name FROM subscription_groups WHERE space_id = \(spaceId) AND NOT deleted ORDER BY revision, id", logger: logger
+        ).decode(String.self) { names.append(name) }
+        return names
+    }
+
     static let columns = """
         id, filename, status, bytes, rows_total, rows_read, rows_accepted, rows_rejected, layout::text, created_at, started_at, finished_at
         """

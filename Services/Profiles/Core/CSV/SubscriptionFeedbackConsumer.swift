@@ -21,19 +21,17 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
         var failures: [RecordFailure] = []
         var groups: [SubscriptionGroupRecord] = []
         var results: [SubscriptionCommandResult] = []
-        let decoder = JSONDecoder.engage()
         for record in batch {
             do {
-                guard let value = record.value, !value.isEmpty else { throw InvalidMessage("empty record") }
                 if record.topic == Topic.subscriptionGroups {
-                    groups.append(try decoder.decode(SubscriptionGroupRecord.self, from: Data(value)))
+                    groups.append(try InvalidMessage.decodeRecord(SubscriptionGroupRecord.self, contract: SubscriptionGroupRecord.contract,
+                                                                  from: record.value))
                 } else {
-                    results.append(try decoder.decode(SubscriptionCommandResult.self, from: Data(value)))
+                    results.append(try InvalidMessage.decodeRecord(SubscriptionCommandResult.self, contract: SubscriptionCommandResult.contract,
+                                                                   from: record.value))
                 }
-            } catch let error as DecodingError {
-                failures.append(RecordFailure(record: record, reason: "not a valid record of \(record.topic): \(DecodingErrorDescription.describe(error))"))
             } catch {
-                failures.append(RecordFailure(record: record, reason: "\(error)"))
+                failures.append(RecordFailure(record: record, reason: error.reason))
             }
         }
         try await db.withTransaction(logger: logger) { connection in

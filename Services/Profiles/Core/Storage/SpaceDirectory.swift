@@ -129,8 +129,12 @@ public final class SpaceDirectory: Sendable {
 
     /// The space an access token belongs to, or nil.
     public func spaceId(forAccessToken token: String) async throws -> String? {
+        try await spaceId(forAccessTokenHash: Secrets.hash(token))
+    }
+
+    public func spaceId(forAccessTokenHash tokenHash: String) async throws -> String? {
         for try await spaceId in try await db.query(
-            "SELECT space_id FROM access_tokens WHERE token_hash = \(Secrets.hash(token))", logger: logger
+            "SELECT space_id FROM access_tokens WHERE token_hash = \(tokenHash)", logger: logger
         ).decode(String.self) {
             return spaceId
         }

@@ -55,6 +55,37 @@ public enum SubscriptionItems {
         return .success(commands)
     }
 
+    /// Items (with their index) turned into one ordered command list, remembering which item each
+    /// command came from; invalid items keep their error.
+    public struct Plan: Sendable {
+        public var items: [(index: Int, item: JSONValue)]
+        public var commands: [SubscriptionCommand] = []
+        var commandItem: [Int] = []
+        var errors: [Int: ItemError] = [:]
+
+        public init(items: [(index: Int, item: JSONValue)], idPrefix: String, at time: Date) {
+            self.items = items
+            for (index, item) in items {
+                switch SubscriptionItems.commands(of: item, index: index, idPrefix: idPrefix, at: time) {
+                case .success(let itemCommands):
+                    commands += itemCommands
+                    commandItem += Array(repeating: index, count: itemCommands.count)
+                case .failure(let error):
+                    errors[index] = error
+                }
+            }
+        }
+
+        /// Each item's result from the outcomes of `commands` (in the same order).
+        public func results(_ outcomes: [CommandOutcome]) -> [ItemResult] {
+            var byItem: [Int: [CommandOutcome]] = [:]
+            for (position, outcome) in outcomes.enumerated() { byItem[commandItem[position], default: []].append(outcome) }
+            return items.map { index, item in
+                SubscriptionItems.result(index: index, item: item, error: errors[index], outcomes: byItem[index] ?? [])
+            }
+        }
+    }
+
     /// The result of one item, from the outcomes of its commands.
     public struct ItemResult: Encodable, Equatable {
         public var index: Int

@@ -21,8 +21,6 @@ public struct SubscriptionsAPI: Sendable {
         self.jobs = jobs
     }
 
-    struct DataBody<T: Encodable>: Encodable { var data: T }
-
     struct ReplaceResult: Encodable {
         var applied: Int, unchanged: Int, rejected: Int
         var results: [SubscriptionItems.ItemResult]
@@ -35,18 +33,18 @@ public struct SubscriptionsAPI: Sendable {
         space.put("/messaging-subscriptions") { request, context in
             let spaceId = try await authorized(request, context)
             let items = try await Self.items(request, max: SubscriptionItems.maxItemsPerCall)
-            return try JSONBody.response(DataBody(data: try await replace(spaceId: spaceId, items: items)))
+            return try JSONBody.response(DataEnvelope(data: try await replace(spaceId: spaceId, items: items)))
         }
         space.post("/messaging-subscriptions/jobs") { request, context in
             let spaceId = try await authorized(request, context)
             let items = try await Self.items(request, max: SubscriptionItems.maxItemsPerJob)
-            return try JSONBody.response(DataBody(data: try await jobs.create(spaceId: spaceId, items: items)), status: .accepted)
+            return try JSONBody.response(DataEnvelope(data: try await jobs.create(spaceId: spaceId, items: items)), status: .accepted)
         }
         space.get("/messaging-subscriptions/jobs/:job_id") { request, context in
             let spaceId = try await authorized(request, context)
             let jobId = try context.parameters.require("job_id")
             guard let job = try await jobs.job(spaceId: spaceId, id: jobId) else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
-            return try JSONBody.response(DataBody(data: job))
+            return try JSONBody.response(DataEnvelope(data: job))
         }
         space.get("/messaging-subscriptions/jobs/:job_id/results") { request, context in
             let spaceId = try await authorized(request, context)
@@ -54,12 +52,12 @@ public struct SubscriptionsAPI: Sendable {
             guard try await jobs.job(spaceId: spaceId, id: jobId) != nil else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
             let offset = try Self.intParameter(request, "offset", default: 0, range: 0...Int.max)
             let limit = try Self.intParameter(request, "limit", default: 100, range: 1...1_000)
-            return try JSONBody.response(DataBody(data: try await jobs.results(jobId: jobId, offset: offset, limit: limit)))
+            return try JSONBody.response(DataEnvelope(data: try await jobs.results(jobId: jobId, offset: offset, limit: limit)))
         }
         space.get("/messaging-subscriptions") { request, context in
             let spaceId = try await authorized(request, context)
             let key = try Self.key(request)
-            return try JSONBody.response(DataBody(data: try await Self.contact { try await reader.states(spaceId: spaceId, key: key) }))
+            return try JSONBody.response(DataEnvelope(data: try await Self.contact { try await reader.states(spaceId: spaceId, key: key) }))
         }
         space.get("/messaging-subscriptions/history") { request, context in
             let spaceId = try await authorized(request, context)
@@ -74,13 +72,13 @@ public struct SubscriptionsAPI: Sendable {
         }
         space.get("/subscription-groups") { request, context in
             let spaceId = try await authorized(request, context)
-            return try JSONBody.response(DataBody(data: try await groups.list(spaceId: spaceId)))
+            return try JSONBody.response(DataEnvelope(data: try await groups.list(spaceId: spaceId)))
         }
         space.post("/subscription-groups") { request, context in
             let spaceId = try await authorized(request, context)
             let body = try await JSONBody.decode(GroupBody.self, from: request)
             guard let name = body.name else { throw APIError.badRequest("name is required") }
-            return try JSONBody.response(DataBody(data: try await Self.group {
+            return try JSONBody.response(DataEnvelope(data: try await Self.group {
                 try await groups.create(spaceId: spaceId, name: name, description: body.description ?? "")
             }), status: .created)
         }
@@ -88,7 +86,7 @@ public struct SubscriptionsAPI: Sendable {
             let spaceId = try await authorized(request, context)
             let body = try await JSONBody.decode(GroupBody.self, from: request)
             let id = try context.parameters.require("group_id")
-            return try JSONBody.response(DataBody(data: try await Self.group {
+            return try JSONBody.response(DataEnvelope(data: try await Self.group {
                 try await groups.rename(spaceId: spaceId, id: id, name: body.name, description: body.description)
             }))
         }
@@ -114,28 +112,13 @@ public struct SubscriptionsAPI: Sendable {
     /// Applies the items synchronously, all at the time of the call, in item order.
     func replace(spaceId: String, items: [JSONValue]) async throws -> ReplaceResult {
         let callId = Secrets.id("put_")
-        let now = Date()
-        var commands: [SubscriptionCommand] = [], commandItem: [Int] = []
-        var errors: [Int: SubscriptionItems.ItemError] = [:]
-        for (index, item) in items.enumerated() {
-            switch SubscriptionItems.commands(of: item, index: index, idPrefix: callId, at: now) {
-            case .success(let itemCommands):
-                commands += itemCommands
-                commandItem += Array(repeating: index, count: itemCommands.count)
-            case .failure(let error):
-                errors[index] = error
-            }
+        let plan = SubscriptionItems.Plan(items: items.enumerated().map { ($0.offset, $0.element) }, idPrefix: callId, at: Date())
+        var outcomes: [CommandOutcome] = []
+        if !plan.commands.isEmpty {
+            let batch = SubscriptionCommandBatch(id: callId, spaceId: spaceId, source: .api, origin: "api:\(callId)", commands: plan.commands)
+            outcomes = try await applier.apply([batch])[0]
         }
-        var byItem: [Int: [CommandOutcome]] = [:]
-        if !commands.isEmpty {
-            let batch = SubscriptionCommandBatch(id: callId, spaceId: spaceId, source: .api, origin: "api:\(callId)", commands: commands)
-            for (position, outcome) in try await applier.apply([batch])[0].enumerated() {
-                byItem[commandItem[position], default: []].append(outcome)
-            }
-        }
-        let results = items.enumerated().map { index, item in
-            SubscriptionItems.result(index: index, item: item, error: errors[index], outcomes: byItem[index] ?? [])
-        }
+        let results = plan.results(outcomes)
         return ReplaceResult(applied: results.count { $0.result == "applied" }, unchanged: results.count { $0.result == "unchanged" },
                              rejected: results.count { $0.result == "rejected" }, results: results)
     }

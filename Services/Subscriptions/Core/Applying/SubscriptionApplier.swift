@@ -52,11 +52,8 @@ public final class SubscriptionApplier: Sendable {
         }
     }
 
-    struct Key: Hashable, Comparable {
+    struct Key: Hashable {
         var spaceId: String, channel: SubscriptionChannel, contact: String, groupId: String
-        static func < (a: Key, b: Key) -> Bool {
-            (a.spaceId, a.channel.rawValue, a.contact, a.groupId) < (b.spaceId, b.channel.rawValue, b.contact, b.groupId)
-        }
     }
 
     struct Row {

@@ -46,15 +46,7 @@ public struct CommandConsumer: BatchHandler {
 
     /// Decodes and checks a command batch; contacts and groups are checked per command when applied.
     public static func decode(_ value: [UInt8]?) throws(InvalidMessage) -> SubscriptionCommandBatch {
-        guard let value, !value.isEmpty else { throw InvalidMessage("empty record") }
-        let batch: SubscriptionCommandBatch
-        do {
-            batch = try JSONDecoder.engage().decode(SubscriptionCommandBatch.self, from: Data(value))
-        } catch let error as DecodingError {
-            throw InvalidMessage("not a \(SubscriptionCommandBatch.contract) record: \(DecodingErrorDescription.describe(error))")
-        } catch {
-            throw InvalidMessage("not a \(SubscriptionCommandBatch.contract) record: \(error)")
-        }
+        let batch = try InvalidMessage.decodeRecord(SubscriptionCommandBatch.self, contract: SubscriptionCommandBatch.contract, from: value)
         guard batch.schemaVersion == 1 else { throw InvalidMessage("schemaVersion \(batch.schemaVersion) is not supported (expected 1)") }
         guard !batch.id.isEmpty else { throw InvalidMessage("id is empty") }
         guard !batch.spaceId.isEmpty else { throw InvalidMessage("spaceId is empty") }

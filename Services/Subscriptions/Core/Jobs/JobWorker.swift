@@ -59,35 +59,16 @@ public final class JobWorker: Service, Sendable {
                     items.append((index, try JSONParser.parse(text.utf8)))
                 }
                 // Items are ordered by their index within the job, all at the job's creation time.
-                var commands: [SubscriptionCommand] = []
-                var itemErrors: [Int: SubscriptionItems.ItemError] = [:]
-                var commandItem: [Int] = []
-                for (index, item) in items {
-                    switch SubscriptionItems.commands(of: item, index: index, idPrefix: job.id, at: job.createdAt) {
-                    case .success(let itemCommands):
-                        commands += itemCommands
-                        commandItem += Array(repeating: index, count: itemCommands.count)
-                    case .failure(let error):
-                        itemErrors[index] = error
-                    }
-                }
+                let plan = SubscriptionItems.Plan(items: items.map { (index: $0.0, item: $0.1) }, idPrefix: job.id, at: job.createdAt)
                 let batch = SubscriptionCommandBatch(id: "\(job.id):\(next)", spaceId: job.spaceId, source: .api, origin: "job:\(job.id)",
-                                                     commands: commands)
-                let outcomes = commands.isEmpty ? [] : try await applier.apply([batch], on: connection)[0]
-                var byItem: [Int: [CommandOutcome]] = [:]
-                for (position, outcome) in outcomes.enumerated() { byItem[commandItem[position], default: []].append(outcome) }
-                var results: [String] = [], indexes: [Int] = []
-                var applied = 0, unchanged = 0, rejected = 0
-                for (index, item) in items {
-                    let result = SubscriptionItems.result(index: index, item: item, error: itemErrors[index], outcomes: byItem[index] ?? [])
-                    switch result.result {
-                    case "applied": applied += 1
-                    case "rejected": rejected += 1
-                    default: unchanged += 1
-                    }
-                    indexes.append(index)
-                    results.append(String(decoding: try JSONEncoder.engage().encode(result), as: UTF8.self))
-                }
+                                                     commands: plan.commands)
+                let outcomes = plan.commands.isEmpty ? [] : try await applier.apply([batch], on: connection)[0]
+                let itemResults = plan.results(outcomes)
+                let applied = itemResults.count { $0.result == "applied" }, rejected = itemResults.count { $0.result == "rejected" }
+                let unchanged = itemResults.count - applied - rejected
+                let indexes = itemResults.map(\.index)
+                let encoder = JSONEncoder.engage()
+                let results = try itemResults.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
                 try await connection.query("""
                     UPDATE job_items j SET result = r.result::jsonb FROM unnest(\(indexes)::int[], \(results)::text[]) AS r(index, result)
                     WHERE j.job_id = \(job.id) AND j.index = r.index
