@@ -135,3 +135,37 @@ def test_async_job_and_a_bad_command_record(profiles, subscriptions):
                             lambda v: space.id in json.dumps(v) and "id is required" in v.get("reason", ""), expected=1)
     assert len(letters) == 1, letters
     wait_for(lambda: states(subscriptions, space, "job0@example.com")["EMAIL"]["status"] == "unsubscribed", what="the next command")
+
+
+def test_groups_lifecycle_cap_pagination_and_token_scope(profiles, subscriptions):
+    space, other = Space(profiles.url), Space(profiles.url)
+    wait_for_token(subscriptions.url, space)
+    wait_for_token(subscriptions.url, other)
+    groups_url = f"{subscriptions.url}/spaces/{space.id}/subscription-groups"
+    assert requests.get(groups_url, headers=bearer(other.token)).status_code == 403
+
+    news = requests.post(groups_url, json={"name": "News"}, headers=bearer(space.token)).json()["data"]
+    deals = requests.post(groups_url, json={"name": "Deals"}, headers=bearer(space.token)).json()["data"]
+    assert requests.patch(f"{groups_url}/{deals['id']}", json={"name": "news"}, headers=bearer(space.token)).status_code == 409
+    renamed = requests.patch(f"{groups_url}/{deals['id']}", json={"name": "Offers"}, headers=bearer(space.token))
+    assert renamed.status_code == 200 and renamed.json()["data"]["name"] == "Offers"
+    assert requests.post(groups_url, json={"name": "email"}, headers=bearer(space.token)).status_code == 400
+    assert requests.delete(f"{groups_url}/{news['id']}", headers=bearer(space.token)).status_code == 204
+    assert [g["name"] for g in requests.get(groups_url, headers=bearer(space.token)).json()["data"]] == ["Offers"]
+    gone = put(subscriptions, space, [{"key": "g@example.com", "type": "EMAIL", "groups": [{"name": "News", "status": "SUBSCRIBED"}]}])
+    assert gone["results"][0]["errors"][0]["code"] == "UNKNOWN_GROUP"
+
+    # The cap: 200 live groups per space.
+    for i in range(199):
+        assert requests.post(groups_url, json={"name": f"g{i}"}, headers=bearer(space.token)).status_code == 201
+    over = requests.post(groups_url, json={"name": "one-too-many"}, headers=bearer(space.token))
+    assert over.status_code == 409 and "200" in over.json()["error"]["message"]
+
+    # History pages newest first, through `next`.
+    for status in ["SUBSCRIBED", "UNSUBSCRIBED", "SUBSCRIBED"]:
+        put(subscriptions, space, [{"key": "h@example.com", "type": "EMAIL", "status": status}])
+    history_url = f"{subscriptions.url}/spaces/{space.id}/messaging-subscriptions/history"
+    first = requests.get(history_url, params={"key": "h@example.com", "limit": 2}, headers=bearer(space.token)).json()
+    assert [h["status"] for h in first["data"]] == ["subscribed", "unsubscribed"] and first["next"]
+    rest = requests.get(history_url, params={"key": "h@example.com", "limit": 2, "before": first["next"]}, headers=bearer(space.token)).json()
+    assert [h["status"] for h in rest["data"]] == ["subscribed"] and rest.get("next") is None
