@@ -31,7 +31,12 @@ let services: [ServiceSpec] = [
     ServiceSpec(folder: "Subscriptions", core: "SubscriptionsCore", executable: "subscriptions"),
     ServiceSpec(folder: "Audiences", core: "AudiencesCore", executable: "audiences"),
     ServiceSpec(folder: "Journeys", core: "JourneysCore", executable: "journeys"),
-    ServiceSpec(folder: "MessagingSend", core: "MessagingSendCore", executable: "messaging-send"),
+    ServiceSpec(folder: "MessagingSend", core: "MessagingSendCore", executable: "messaging-send",
+                extraDependencies: [
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "Stencil", package: "Stencil"),
+                ]),
     ServiceSpec(folder: "EventsSource", core: "EventsSourceCore", executable: "events-source"),
 ]
 
@@ -78,6 +83,9 @@ var targets: [Target] = [
     .testTarget(name: "SubscriptionsTests", dependencies: [
         "SubscriptionsCore", "Contracts",
     ], path: "Tests/SubscriptionsTests"),
+    .testTarget(name: "MessagingSendTests", dependencies: [
+        "MessagingSendCore", "Contracts",
+    ], path: "Tests/MessagingSendTests"),
 ]
 
 var products: [Product] = []
@@ -104,6 +112,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/stencilproject/Stencil.git", from: "0.15.1"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

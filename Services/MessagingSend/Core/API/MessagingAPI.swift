@@ -1,0 +1,252 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import ServiceKit
+
+/// The messaging API under `/spaces/{space_id}`, authenticated with a space access token:
+/// templates (versioned), preview and test sends, provider settings with verification, "send
+/// now", and message status.
+public struct MessagingAPI: Sendable {
+    let auth: SpaceTokenAuth
+    let templates: TemplateStore
+    let providers: ProviderStore
+    let verifier: ProviderVerifier
+    let replicas: ReplicaStore
+    let messages: MessageStore
+    let producer: KafkaProducer
+    let publicURL: String
+
+    public init(auth: SpaceTokenAuth, templates: TemplateStore, providers: ProviderStore, verifier: ProviderVerifier, replicas: ReplicaStore,
+                messages: MessageStore, producer: KafkaProducer, publicURL: String) {
+        self.auth = auth
+        self.templates = templates
+        self.providers = providers
+        self.verifier = verifier
+        self.replicas = replicas
+        self.messages = messages
+        self.producer = producer
+        self.publicURL = publicURL
+    }
+
+    struct TemplateBody: Decodable {
+        var name: String?
+        var channel: String?
+        var purpose: String?
+        var content: TemplateContent?
+    }
+
+    struct PreviewBody: Decodable {
+        var profileId: String?
+        var version: Int?
+        var traits: [String: JSONValue]?
+    }
+
+    struct SendBody: Decodable {
+        var id: String?
+        var profileId: String?
+        var channel: String?
+        var templateId: String?
+        var templateVersion: Int?
+        var purpose: String?
+        var group: String?
+        var journeyId: String?
+        var journeyStepId: String?
+        var broadcastId: String?
+    }
+
+    struct Accepted: Encodable { var messageId: String }
+    struct Preview: Encodable { var templateId: String; var version: Int; var rendered: RenderedContent }
+    /// The platform's error shape plus every problem with its field and position.
+    struct ProblemBody: Encodable {
+        struct Inner: Encodable { var code: String; var message: String }
+        var code = "invalid_template"
+        var message: String
+        var error: Inner
+        var problems: [TemplateProblem]
+        init(message: String, problems: [TemplateProblem]) {
+            self.message = message
+            self.error = Inner(code: code, message: message)
+            self.problems = problems
+        }
+    }
+
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        let space = router.group("/spaces/:space_id")
+        space.post("/templates") { request, context in
+            let spaceId = try await authorized(request, context)
+            let body = try await JSONBody.decode(TemplateBody.self, from: request)
+            guard let name = body.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name.count <= 200 else {
+                throw APIError.badRequest("name is required (at most 200 characters)")
+            }
+            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+            let purpose = try Self.purpose(body.purpose)
+            guard let content = body.content else { throw APIError.badRequest("content is required") }
+            let checked = try Self.checked(content, channel: channel, purpose: purpose)
+            do {
+                let record = try await templates.create(spaceId: spaceId, name: name, channel: channel, purpose: purpose, content: checked)
+                return try JSONBody.response(DataEnvelope(data: record), status: .created)
+            } catch TemplateStore.StoreError.duplicateName(let name) {
+                throw APIError.conflict("a \(channel.rawValue) template named \"\(name)\" already exists")
+            }
+        }
+        space.get("/templates") { request, context in
+            let spaceId = try await authorized(request, context)
+            let channel = try request.uri.queryParameters["channel"].map { text in
+                guard let channel = SubscriptionChannel(loose: String(text)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+                return channel
+            }
+            return try JSONBody.response(DataEnvelope(data: try await templates.list(spaceId: spaceId, channel: channel)))
+        }
+        space.get("/templates/:template_id") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("template_id")
+            let version = try request.uri.queryParameters["version"].map { text in
+                guard let version = Int(String(text)), version > 0 else { throw APIError.badRequest("version must be a positive integer") }
+                return version
+            }
+            guard let record = try await templates.record(spaceId: spaceId, id: id, version: version) else {
+                throw APIError.notFound("no template \(id)\(version.map { " version \($0)" } ?? "") in space \(spaceId)")
+            }
+            return try JSONBody.response(DataEnvelope(data: record))
+        }
+        space.get("/templates/:template_id/versions") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("template_id")
+            let list = try await templates.versionList(spaceId: spaceId, id: id)
+            guard !list.isEmpty else { throw APIError.notFound("no template \(id) in space \(spaceId)") }
+            return try JSONBody.response(DataEnvelope(data: list))
+        }
+        space.put("/templates/:template_id") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("template_id")
+            let body = try await JSONBody.decode(TemplateBody.self, from: request)
+            guard let existing = try await templates.record(spaceId: spaceId, id: id, version: nil) else {
+                throw APIError.notFound("no template \(id) in space \(spaceId)")
+            }
+            if let channel = body.channel, SubscriptionChannel(loose: channel) != existing.channel {
+                throw APIError.badRequest("a template's channel cannot change (it is \(existing.channel.rawValue))")
+            }
+            guard let content = body.content else { throw APIError.badRequest("content is required: an edit writes a new version") }
+            let checked = try Self.checked(content, channel: existing.channel, purpose: existing.purpose)
+            do {
+                guard let record = try await templates.update(spaceId: spaceId, id: id, name: body.name, content: checked) else {
+                    throw APIError.notFound("no template \(id) in space \(spaceId)")
+                }
+                return try JSONBody.response(DataEnvelope(data: record))
+            } catch TemplateStore.StoreError.duplicateName(let name) {
+                throw APIError.conflict("a template named \"\(name)\" already exists")
+            }
+        }
+        space.delete("/templates/:template_id") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("template_id")
+            guard try await templates.delete(spaceId: spaceId, id: id) else { throw APIError.notFound("no template \(id) in space \(spaceId)") }
+            return Response(status: .noContent)
+        }
+        space.post("/templates/:template_id/preview") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("template_id")
+            let body = try await JSONBody.decode(PreviewBody.self, from: request)
+            guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
+                throw APIError.notFound("no template \(id) in space \(spaceId)")
+            }
+            var profile = ProfileSnapshot(profileId: "preview")
+            if let profileId = body.profileId {
+                guard let found = try await replicas.profiles(spaceId: spaceId, ids: [profileId])[profileId] else {
+                    throw APIError.notFound("profile \(profileId) is not known to the messaging service")
+                }
+                profile = found
+            }
+            for (name, value) in body.traits ?? [:] { profile.traits[name] = value }
+            let links = Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "\(publicURL)/u/preview") })
+            let rendered: RenderedContent
+            do throws(TemplateProblem) {
+                rendered = try record.content.render(MergeContext(profile: profile, links: links))
+            } catch {
+                throw APIError(.unprocessableContent, code: "template_error", message: error.description)
+            }
+            return try JSONBody.response(DataEnvelope(data: Preview(templateId: id, version: record.version, rendered: rendered)))
+        }
+        space.post("/templates/:template_id/test-sends") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("template_id")
+            let body = try await JSONBody.decode(PreviewBody.self, from: request)
+            guard let profileId = body.profileId else { throw APIError.badRequest("profileId (the test profile) is required") }
+            guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
+                throw APIError.notFound("no template \(id) in space \(spaceId)")
+            }
+            let request = MessageRequest(id: "test_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
+                                         channel: record.channel, templateId: id, templateVersion: record.version, purpose: record.purpose,
+                                         test: true, occurredAt: Date())
+            try await publish(request)
+            return try JSONBody.response(DataEnvelope(data: Accepted(messageId: request.id)), status: .accepted)
+        }
+        space.post("/messages") { request, context in
+            let spaceId = try await authorized(request, context)
+            let body = try await JSONBody.decode(SendBody.self, from: request)
+            guard let profileId = body.profileId else { throw APIError.badRequest("profileId is required") }
+            guard let templateId = body.templateId else { throw APIError.badRequest("templateId is required") }
+            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+            let message = MessageRequest(id: body.id ?? "msg_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
+                                         channel: channel, templateId: templateId, templateVersion: body.templateVersion,
+                                         purpose: try Self.purpose(body.purpose), group: body.group, journeyId: body.journeyId,
+                                         journeyStepId: body.journeyStepId, broadcastId: body.broadcastId, occurredAt: Date())
+            do throws(InvalidMessage) { try MessagingConsumer.check(message) } catch { throw APIError.badRequest(error.reason) }
+            try await publish(message)
+            return try JSONBody.response(DataEnvelope(data: Accepted(messageId: message.id)), status: .accepted)
+        }
+        space.get("/messages/:message_id") { request, context in
+            let spaceId = try await authorized(request, context)
+            let id = try context.parameters.require("message_id")
+            guard let details = try await messages.details(spaceId: spaceId, id: id) else {
+                throw APIError.notFound("no message \(id) in space \(spaceId) (a request just sent may take a moment to arrive)")
+            }
+            return try JSONBody.response(DataEnvelope(data: details))
+        }
+        ProviderRoutes(auth: auth, providers: providers, verifier: verifier).register(on: space)
+    }
+
+    func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
+        let spaceId = try context.parameters.require("space_id")
+        try await auth.authorize(request, spaceId: spaceId)
+        return spaceId
+    }
+
+    /// Acknowledged only once the broker has the request (acks=all).
+    func publish(_ request: MessageRequest) async throws {
+        let value = try JSONEncoder.engage().encode(request)
+        do {
+            try await producer.send(OutgoingRecord(topic: Topic.messageRequests, key: request.profileId, value: Array(value),
+                                                   headers: [(Header.contract, MessageRequest.contract), (Header.spaceId, request.spaceId)]))
+        } catch {
+            throw APIError.unavailable("the message request could not be queued: \(error)")
+        }
+    }
+
+    static func purpose(_ text: String?) throws -> MessagePurpose {
+        guard let text else { return .marketing }
+        guard let purpose = MessagePurpose(rawValue: text.lowercased()) else { throw APIError.badRequest("purpose must be marketing or transactional") }
+        return purpose
+    }
+
+    static func checked(_ content: TemplateContent, channel: SubscriptionChannel, purpose: MessagePurpose) throws -> TemplateContent {
+        do {
+            return try content.validated(channel: channel, purpose: purpose)
+        } catch {
+            throw TemplateRejection(problems: error.problems)
+        }
+    }
+}
+
+/// 422 with every problem of a template, each with its field and position.
+struct TemplateRejection: Error, HTTPResponseError {
+    var problems: [TemplateProblem]
+    var status: HTTPResponse.Status { .unprocessableContent }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let message = problems.map(\.description).joined(separator: "; ")
+        return try JSONBody.response(MessagingAPI.ProblemBody(message: message, problems: problems), status: status)
+    }
+}

@@ -1,0 +1,88 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceKit
+
+/// Consumes message requests and the feeds of this service's replicas (spaces, profile updates,
+/// subscription changes). A record that is not a valid contract value goes to the dead-letter
+/// topic with the reason; the rest of a partition's batch is applied in one transaction, so a
+/// crash before the commit redoes it, and redoing it changes nothing (requests by id, replicas
+/// by upsert).
+public struct MessagingConsumer: BatchHandler {
+    let db: PostgresClient
+    let spaces: SpaceAccessReplica
+    let replicas: ReplicaStore
+    let messages: MessageStore
+    let onRequests: @Sendable () -> Void
+    let logger: Logger
+
+    public init(db: PostgresClient, spaces: SpaceAccessReplica, replicas: ReplicaStore, messages: MessageStore,
+                onRequests: @escaping @Sendable () -> Void, logger: Logger) {
+        self.db = db
+        self.spaces = spaces
+        self.replicas = replicas
+        self.messages = messages
+        self.onRequests = onRequests
+        self.logger = logger
+    }
+
+    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.subscriptionChanges, Topic.messageRequests]
+
+    public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
+        var failures: [RecordFailure] = []
+        var access: [SpaceAccess] = []
+        var updates: [ProfileUpdate] = []
+        var changes: [SubscriptionChange] = []
+        var requests: [MessageRequest] = []
+        for record in batch {
+            do {
+                switch record.topic {
+                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
+                case Topic.profileUpdates:
+                    updates.append(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value))
+                case Topic.subscriptionChanges:
+                    changes.append(try InvalidMessage.decodeRecord(SubscriptionChange.self, contract: SubscriptionChange.contract, from: record.value))
+                default: requests.append(try Self.decodeRequest(record.value))
+                }
+            } catch {
+                failures.append(RecordFailure(record: record, reason: error.reason))
+            }
+        }
+        if !access.isEmpty { try await spaces.apply(access) }
+        guard !updates.isEmpty || !changes.isEmpty || !requests.isEmpty else { return failures }
+        let inserted = try await db.transaction(logger: logger) { connection in
+            for update in updates { try await replicas.apply(update, on: connection) }
+            for change in changes { try await replicas.apply(change, on: connection) }
+            return try await messages.insert(requests, on: connection)
+        }
+        if inserted > 0 { onRequests() }
+        if requests.count > inserted {
+            logger.info("repeated message requests ignored", metadata: ["count": "\(requests.count - inserted)"])
+        }
+        return failures
+    }
+
+    /// Decodes and checks a message request: what the send path relies on.
+    public static func decodeRequest(_ value: [UInt8]?) throws(InvalidMessage) -> MessageRequest {
+        let request = try InvalidMessage.decodeRecord(MessageRequest.self, contract: MessageRequest.contract, from: value)
+        try check(request)
+        return request
+    }
+
+    public static func check(_ request: MessageRequest) throws(InvalidMessage) {
+        guard request.schemaVersion == 1 else { throw InvalidMessage("schemaVersion \(request.schemaVersion) is not supported (expected 1)") }
+        for (field, value) in [("id", request.id), ("spaceId", request.spaceId), ("profileId", request.profileId), ("templateId", request.templateId)] {
+            guard !value.trimmingCharacters(in: .whitespaces).isEmpty else { throw InvalidMessage("\(field) is empty") }
+            guard value.utf8.count <= 200 else { throw InvalidMessage("\(field) is longer than 200 bytes") }
+        }
+        if let version = request.templateVersion, version < 1 { throw InvalidMessage("templateVersion must be 1 or more") }
+        if request.group != nil && request.channel != .email { throw InvalidMessage("group applies to EMAIL messages only") }
+        // Postgres text cannot hold NUL: such a request would fail its transaction on every retry.
+        let texts = [request.id, request.spaceId, request.profileId, request.templateId, request.group ?? "", request.journeyId ?? "",
+                     request.journeyStepId ?? "", request.broadcastId ?? ""]
+        if texts.contains(where: { $0.utf8.contains(0) }) { throw InvalidMessage("a text field contains a NUL character") }
+    }
+}

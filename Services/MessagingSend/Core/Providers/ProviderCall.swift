@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// How one provider call ended, as the message state machine needs it.
+public enum SendOutcome: Sendable, Equatable {
+    /// The provider took the message: its id, and the status it reported (Twilio's `queued`...).
+    case accepted(providerMessageId: String, status: String?)
+    /// Not taken, and safe to try again (429, 5xx, no connection made): after `after` if the provider said.
+    case retry(after: Duration?, code: String, message: String)
+    /// Refused for good (4xx): the provider's error code and message.
+    case failed(code: String, message: String)
+    /// The request may have reached the provider but no answer came: never re-sent blindly.
+    case unknown(String)
+}
+
+/// The HTTP part shared by the provider clients: one call, with the transport errors classified.
+struct ProviderHTTP: Sendable {
+    let client: HTTPClient
+    let timeout: Duration
+
+    struct Answer {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+    }
+
+    enum CallError: Error {
+        /// The connection was never made: nothing reached the provider.
+        case notConnected(String)
+        /// Sent (or maybe sent) without an answer.
+        case noAnswer(String)
+    }
+
+    func call(_ request: HTTPClientRequest) async throws(CallError) -> Answer {
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                                                                                     + timeout.components.attoseconds / 1_000_000_000))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
+        } catch {
+            if Self.isConnectFailure(error) { throw .notConnected("\(error)") }
+            throw .noAnswer("\(error)")
+        }
+    }
+
+    /// Connection refused, DNS failure or connect timeout: the request never left this process.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        if let client = error as? HTTPClientError, client == .connectTimeout { return true }
+        let text = String(reflecting: error)
+        return text.contains("NIOConnectionError") || text.contains("connectionRefused") || text.contains("Connection refused")
+            || text.contains("connectTimeout")
+    }
+
+    /// Exponential backoff with jitter for the `attempt`-th retry, at least the provider's `Retry-After`.
+    static func backoff(attempt: Int, retryAfter: Duration?, base: Duration = .seconds(1), cap: Duration = .seconds(300)) -> Duration {
+        let exponent = min(max(attempt - 1, 0), 16)
+        let ceiling = min(base * (1 << exponent), cap)
+        // Half fixed, half random: spreads retries of a burst without ever retrying at once.
+        let jittered = ceiling / 2 + ceiling / 2 * Double.random(in: 0...1)
+        return max(jittered, retryAfter ?? .zero)
+    }
+
+    /// `Retry-After` in seconds (the form both providers use).
+    static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
+        headers.first(name: "Retry-After").flatMap(Double.init).map { .milliseconds(Int64($0 * 1000)) }
+    }
+}

@@ -1,0 +1,221 @@
+import Contracts
+import Foundation
+import Logging
+import Metrics
+import Persistence
+import ServiceLifecycle
+
+/// Sends due messages: claim a batch (`preparing`), decide each (skip, later, send), mark the
+/// sends `sending` and commit, then call the providers concurrently and record each outcome with
+/// its event. A provider call only ever starts from a committed `sending` row, and nothing turns
+/// `sending` back into `pending`: at most one call per message, whatever crashes.
+public final class Dispatcher: Service, Sendable {
+    public struct Settings: Sendable {
+        public var batchSize = 100
+        /// Batches in flight at once (each with its provider calls concurrent).
+        public var workers = 4
+        public var providerTimeout: Duration = .seconds(10)
+        public var maxAttempts = 8
+        public var pollInterval: Duration = .milliseconds(500)
+        public init() {}
+    }
+
+    let store: MessageStore
+    let preparer: SendPreparer
+    let sendGrid: SendGridClient
+    let twilio: TwilioClient
+    let settings: Settings
+    let logger: Logger
+    let wakeups = Wakeups()
+    private let sent = Counter(label: "engage_messages_sent_total")
+    private let skipped = Counter(label: "engage_messages_skipped_total")
+    private let failed = Counter(label: "engage_messages_failed_total")
+    private let retried = Counter(label: "engage_messages_retried_total")
+    private let unknown = Counter(label: "engage_messages_unknown_total")
+    private let callDuration = Timer(label: "engage_provider_call_seconds", preferredDisplayUnit: .seconds)
+    private let requestToProvider = Timer(label: "engage_message_request_to_provider_seconds", preferredDisplayUnit: .seconds)
+
+    init(store: MessageStore, preparer: SendPreparer, sendGrid: SendGridClient, twilio: TwilioClient, settings: Settings, logger: Logger) {
+        self.store = store
+        self.preparer = preparer
+        self.sendGrid = sendGrid
+        self.twilio = twilio
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func wake() { wakeups.wake() }
+
+    /// Seconds the `sending` lease lasts: the call's timeout plus time to record its outcome.
+    var sendingLease: Double { Double(settings.providerTimeout.components.seconds) + 5 }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                // Leases are swept on their own clock: a busy dispatcher must still notice lost workers.
+                try? await cancelWhenGracefulShutdown {
+                    while true {
+                        await self.sweep()
+                        try await Task.sleep(for: .seconds(2))
+                    }
+                }
+            }
+            await wakeups.run(every: settings.pollInterval) {
+                await withDiscardingTaskGroup { workers in
+                    for _ in 0..<self.settings.workers {
+                        workers.addTask { await self.drain() }
+                    }
+                }
+            }
+        }
+        logger.info("dispatcher stopped")
+    }
+
+    private func sweep() async {
+        do {
+            let swept = try await store.sweepExpiredLeases()
+            if swept.unknown > 0 {
+                unknown.increment(by: swept.unknown)
+                logger.warning("messages with an unknown outcome after a lost worker; waiting for provider callbacks",
+                               metadata: ["count": "\(swept.unknown)"])
+            }
+        } catch {
+            logger.error("lease sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Claims and processes batches until none is due (or shutdown begins).
+    private func drain() async {
+        while !Task.isShuttingDownGracefully {
+            do {
+                let rows = try await store.claim(limit: settings.batchSize, lease: sendingLease + 30)
+                if rows.isEmpty { return }
+                try await process(rows)
+            } catch {
+                logger.error("dispatch failed; claimed messages return to pending when their lease ends",
+                             metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
+                return
+            }
+        }
+    }
+
+    func process(_ rows: [MessageRow]) async throws {
+        let decisions = try await preparer.prepare(rows)
+        var transitions: [Transition] = []
+        var events: [MessageEvent] = []
+        var sends: [PreparedSend] = []
+        let now = Date()
+        for decision in decisions {
+            switch decision {
+            case .skip(let row, let reason, let detail):
+                transitions.append(Transition(spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "skipped", reason: reason, errorMessage: detail))
+                var event = row.event(MessageEventName.skipped(row.channel), id: "skipped", at: now)
+                event.reason = reason
+                event.errorMessage = detail
+                events.append(event)
+                skipped.increment()
+                logger.info("message skipped", metadata: ["message_id": "\(row.id)", "reason": "\(reason)", "detail": "\(detail)"])
+            case .later(let row, let wait):
+                transitions.append(Transition(spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: Self.seconds(wait)))
+            case .send(let send):
+                transitions.append(Transition(spaceId: send.row.spaceId, id: send.row.id, from: ["preparing"], to: "sending", lease: sendingLease,
+                                              provider: send.request.provider, sender: send.sender, recipient: send.recipient,
+                                              templateVersion: send.version, countAttempt: true))
+                sends.append(send)
+            }
+        }
+        let marked = try await store.apply(transitions, events: events)
+        let toCall = sends.filter { marked.contains($0.row.id) }
+        guard !toCall.isEmpty else { return }
+
+        let outcomes = await withTaskGroup(of: (PreparedSend, SendOutcome).self, returning: [(PreparedSend, SendOutcome)].self) { group in
+            for send in toCall {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    let outcome: SendOutcome
+                    switch send.request {
+                    case .email(let email, let settings, let secrets): outcome = await self.sendGrid.send(email, settings: settings, secrets: secrets)
+                    case .twilio(let message, let settings, let secrets): outcome = await self.twilio.send(message, settings: settings, secrets: secrets)
+                    }
+                    let elapsed = ContinuousClock.now - started
+                    self.callDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                    self.requestToProvider.recordSeconds(Date().timeIntervalSince(send.row.requestedAt))
+                    return (send, outcome)
+                }
+            }
+            var all: [(PreparedSend, SendOutcome)] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        try await record(outcomes)
+    }
+
+    /// Each outcome's transition and event, in one transaction. An outcome arriving after the
+    /// sweeper declared the message `unknown` still counts: it is the provider's answer.
+    func record(_ outcomes: [(PreparedSend, SendOutcome)]) async throws {
+        var transitions: [Transition] = []
+        var events: [MessageEvent] = []
+        let now = Date()
+        for (send, outcome) in outcomes {
+            var row = send.row
+            row.provider = send.request.provider
+            row.recipient = send.recipient
+            row.templateVersion = send.version
+            let attempt = row.attempts + 1
+            let base = Transition(spaceId: row.spaceId, id: row.id, from: ["sending", "unknown"], to: "")
+            switch outcome {
+            case .accepted(let providerId, let status):
+                var transition = base
+                transition.to = "sent"
+                transition.providerMessageId = providerId
+                transition.deliveryStatus = status ?? "accepted"
+                transitions.append(transition)
+                row.providerMessageId = providerId
+                // SendGrid's own `processed` event gets the same id, so the two are one downstream.
+                let name = row.channel == .email ? "Email Processed" : (MessageEventName.twilio(row.channel, status: status ?? "queued") ?? MessageEventName.name(row.channel, "Queued"))
+                events.append(row.event(name, id: row.channel == .email ? "processed" : (status ?? "queued"), at: now))
+                sent.increment()
+                logger.info("message sent", metadata: ["message_id": "\(row.id)", "provider_message_id": "\(providerId)"])
+            case .retry(let after, let code, let message) where attempt < settings.maxAttempts:
+                var transition = base
+                transition.from = ["sending"]
+                transition.to = "pending"
+                transition.delay = Self.seconds(ProviderHTTP.backoff(attempt: attempt, retryAfter: after))
+                transition.errorCode = code
+                transition.errorMessage = message
+                transitions.append(transition)
+                retried.increment()
+                logger.warning("provider call will be retried", metadata: ["message_id": "\(row.id)", "code": "\(code)", "attempt": "\(attempt)"])
+            case .retry(_, let code, let message), .failed(let code, let message):
+                var transition = base
+                transition.to = "failed"
+                transition.reason = "provider_error"
+                transition.errorCode = code
+                transition.errorMessage = message
+                transitions.append(transition)
+                var event = row.event(MessageEventName.name(row.channel, "Failed"), id: "failed", at: now)
+                event.reason = "provider_error"
+                event.errorCode = code
+                event.errorMessage = message
+                events.append(event)
+                failed.increment()
+                logger.warning("message failed", metadata: ["message_id": "\(row.id)", "code": "\(code)", "error": "\(message)"])
+            case .unknown(let reason):
+                var transition = base
+                transition.from = ["sending"]
+                transition.to = "unknown"
+                transition.reason = "outcome_unknown"
+                transition.errorMessage = reason
+                transitions.append(transition)
+                unknown.increment()
+                logger.warning("provider outcome unknown; waiting for its callback", metadata: ["message_id": "\(row.id)", "error": "\(reason)"])
+            }
+        }
+        try await store.apply(transitions, events: events)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

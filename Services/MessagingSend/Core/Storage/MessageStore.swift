@@ -1,0 +1,270 @@
+import Contracts
+import Foundation
+import Logging
+import Persistence
+import PostgresNIO
+
+/// A message as the send path reads it.
+public struct MessageRow: Sendable, Hashable {
+    public var spaceId: String
+    public var id: String
+    public var profileId: String
+    public var channel: SubscriptionChannel
+    public var templateId: String
+    public var templateVersion: Int?
+    public var purpose: MessagePurpose
+    public var group: String?
+    public var journeyId: String?
+    public var journeyStepId: String?
+    public var broadcastId: String?
+    public var test: Bool
+    public var requestedAt: Date
+    public var attempts: Int
+    public var state: String
+    public var provider: String?
+    public var recipient: String?
+    public var providerMessageId: String?
+
+    /// An event about this message, with its correlation fields filled in.
+    func event(_ name: String, id suffix: String, at occurredAt: Date, now: Date = Date()) -> MessageEvent {
+        var event = MessageEvent(id: "\(id):\(suffix)", spaceId: spaceId, event: name, channel: channel, messageId: id,
+                                 profileId: profileId, contact: recipient, occurredAt: occurredAt, recordedAt: now)
+        event.templateId = templateId
+        event.templateVersion = templateVersion
+        event.purpose = purpose
+        event.journeyId = journeyId
+        event.journeyStepId = journeyStepId
+        event.broadcastId = broadcastId
+        event.test = test
+        event.provider = provider
+        event.providerMessageId = providerMessageId
+        return event
+    }
+}
+
+/// One state change of one message. Empty strings and negative numbers mean "keep".
+struct Transition: Sendable {
+    var spaceId: String
+    var id: String
+    /// The states the message must be in for the change to apply (others are left alone).
+    var from: [String]
+    var to: String
+    /// Seconds from now until the next attempt (pending), or -1.
+    var delay: Double = -1
+    /// Seconds from now the lease lasts, or -1 for no lease.
+    var lease: Double = -1
+    var provider = ""
+    var sender = ""
+    var recipient = ""
+    var templateVersion = -1
+    var providerMessageId = ""
+    var deliveryStatus = ""
+    var reason = ""
+    var errorCode = ""
+    var errorMessage = ""
+    var countAttempt = false
+}
+
+/// The `messages` table: requests in, claims, state transitions with their events (outbox, same
+/// transaction), the lease sweeper, and reads for the API and the webhooks.
+public struct MessageStore: Sendable {
+    let db: PostgresClient
+    let logger: Logger
+    let onCommit: @Sendable () -> Void
+
+    public init(db: PostgresClient, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}) {
+        self.db = db
+        self.logger = logger
+        self.onCommit = onCommit
+    }
+
+    static let columns = """
+        space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id, journey_step_id, \
+        broadcast_id, test, requested_at, attempts, state, provider, recipient, provider_message_id
+        """
+
+    typealias RowTuple = (String, String, String, String, String, Int?, String, String?, String?, String?, String?, Bool, Date, Int, String,
+                          String?, String?, String?)
+
+    static func row(_ t: RowTuple) -> MessageRow {
+        MessageRow(spaceId: t.0, id: t.1, profileId: t.2, channel: SubscriptionChannel(rawValue: t.3) ?? .email, templateId: t.4,
+                   templateVersion: t.5, purpose: MessagePurpose(rawValue: t.6) ?? .marketing, group: t.7, journeyId: t.8,
+                   journeyStepId: t.9, broadcastId: t.10, test: t.11, requestedAt: t.12, attempts: t.13, state: t.14, provider: t.15,
+                   recipient: t.16, providerMessageId: t.17)
+    }
+
+    /// New requests become pending messages; a request seen before changes nothing.
+    func insert(_ requests: [MessageRequest], on connection: PostgresConnection) async throws -> Int {
+        guard !requests.isEmpty else { return 0 }
+        let rows = try await connection.query("""
+            INSERT INTO messages (space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id,
+                journey_step_id, broadcast_id, test, requested_at, state, next_attempt_at)
+            SELECT s, i, p, c, t, NULLIF(v, -1), u, NULLIF(g, ''), NULLIF(j, ''), NULLIF(js, ''), NULLIF(b, ''), x, r, 'pending', now()
+            FROM unnest(\(requests.map(\.spaceId))::text[], \(requests.map(\.id))::text[], \(requests.map(\.profileId))::text[],
+                        \(requests.map(\.channel.rawValue))::text[], \(requests.map(\.templateId))::text[],
+                        \(requests.map { $0.templateVersion ?? -1 })::int[], \(requests.map(\.purpose.rawValue))::text[],
+                        \(requests.map { $0.group ?? "" })::text[], \(requests.map { $0.journeyId ?? "" })::text[],
+                        \(requests.map { $0.journeyStepId ?? "" })::text[], \(requests.map { $0.broadcastId ?? "" })::text[],
+                        \(requests.map(\.test))::boolean[], \(requests.map(\.occurredAt))::timestamptz[])
+                 AS q(s, i, p, c, t, v, u, g, j, js, b, x, r)
+            ON CONFLICT (space_id, id) DO NOTHING
+            RETURNING 1
+            """, logger: logger)
+        var inserted = 0
+        for try await _ in rows { inserted += 1 }
+        return inserted
+    }
+
+    /// Takes up to `limit` due messages for this worker (`preparing`, leased for `lease` seconds).
+    func claim(limit: Int, lease: Double) async throws -> [MessageRow] {
+        var claimed: [MessageRow] = []
+        let rows = try await db.query("""
+            UPDATE messages m SET state = 'preparing', lease_until = now() + \(lease) * interval '1 second', updated_at = now()
+            FROM (SELECT space_id, id FROM messages WHERE state = 'pending' AND next_attempt_at <= now()
+                  ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) due
+            WHERE m.space_id = due.space_id AND m.id = due.id
+            RETURNING m.space_id, m.id, m.profile_id, m.channel, m.template_id, m.template_version, m.purpose, m.group_name,
+                m.journey_id, m.journey_step_id, m.broadcast_id, m.test, m.requested_at, m.attempts, m.state, m.provider, m.recipient,
+                m.provider_message_id
+            """, logger: logger)
+        for try await tuple in rows.decode(RowTuple.self) { claimed.append(Self.row(tuple)) }
+        return claimed
+    }
+
+    /// Applies transitions and queues their events in one transaction; returns the ids that changed.
+    @discardableResult
+    func apply(_ transitions: [Transition], events: [MessageEvent], extra: [OutboxMessage] = []) async throws -> Set<String> {
+        guard !transitions.isEmpty || !events.isEmpty || !extra.isEmpty else { return [] }
+        let changed = try await db.transaction(logger: logger) { connection in
+            let changed = try await apply(transitions, on: connection)
+            let applied = events.filter { event in event.messageId.map { changed.contains($0) } ?? true }
+            try await Outbox.enqueue(applied.map(Self.outbox) + extra, on: connection, logger: logger)
+            return changed
+        }
+        onCommit()
+        return changed
+    }
+
+    func apply(_ transitions: [Transition], on connection: PostgresConnection) async throws -> Set<String> {
+        guard !transitions.isEmpty else { return [] }
+        var changed: Set<String> = []
+        let t = transitions
+        let rows = try await connection.query("""
+            UPDATE messages m SET state = t.next,
+                next_attempt_at = CASE WHEN t.delay < 0 THEN m.next_attempt_at ELSE now() + t.delay * interval '1 second' END,
+                lease_until = CASE WHEN t.lease < 0 THEN NULL ELSE now() + t.lease * interval '1 second' END,
+                provider = coalesce(NULLIF(t.provider, ''), m.provider), sender = coalesce(NULLIF(t.sender, ''), m.sender),
+                recipient = coalesce(NULLIF(t.recipient, ''), m.recipient),
+                template_version = CASE WHEN t.version < 0 THEN m.template_version ELSE t.version END,
+                provider_message_id = coalesce(NULLIF(t.pmid, ''), m.provider_message_id),
+                delivery_status = coalesce(NULLIF(t.dstatus, ''), m.delivery_status),
+                reason = coalesce(NULLIF(t.reason, ''), m.reason), error_code = coalesce(NULLIF(t.code, ''), m.error_code),
+                error_message = coalesce(NULLIF(t.message, ''), m.error_message),
+                attempts = m.attempts + CASE WHEN t.count THEN 1 ELSE 0 END, updated_at = now()
+            FROM unnest(\(t.map(\.spaceId))::text[], \(t.map(\.id))::text[], \(t.map { $0.from.joined(separator: ",") })::text[],
+                        \(t.map(\.to))::text[], \(t.map(\.delay))::float8[], \(t.map(\.lease))::float8[], \(t.map(\.provider))::text[],
+                        \(t.map(\.sender))::text[], \(t.map(\.recipient))::text[], \(t.map(\.templateVersion))::int[],
+                        \(t.map(\.providerMessageId))::text[], \(t.map(\.deliveryStatus))::text[], \(t.map(\.reason))::text[],
+                        \(t.map(\.errorCode))::text[], \(t.map(\.errorMessage))::text[], \(t.map(\.countAttempt))::boolean[])
+                 AS t(space_id, id, expected, next, delay, lease, provider, sender, recipient, version, pmid, dstatus, reason, code, message, count)
+            WHERE m.space_id = t.space_id AND m.id = t.id AND m.state = ANY(string_to_array(t.expected, ','))
+            RETURNING m.id
+            """, logger: logger)
+        for try await id in rows.decode(String.self) { changed.insert(id) }
+        return changed
+    }
+
+    static func outbox(_ event: MessageEvent) -> OutboxMessage {
+        OutboxMessage(topic: Topic.messageEvents, key: event.key, payload: event.json,
+                      headers: [Header.contract: MessageEvent.contract, Header.spaceId: event.spaceId])
+    }
+
+    /// Leases that ran out: a `preparing` message made no call and is pending again; a `sending`
+    /// one may have reached the provider, so it becomes `unknown` and waits for a callback.
+    func sweepExpiredLeases() async throws -> (requeued: Int, unknown: Int) {
+        var requeued = 0, unknown = 0
+        for try await _ in try await db.query("""
+            UPDATE messages SET state = 'pending', lease_until = NULL, updated_at = now()
+            WHERE state = 'preparing' AND lease_until < now() RETURNING 1
+            """, logger: logger) { requeued += 1 }
+        for try await _ in try await db.query("""
+            UPDATE messages SET state = 'unknown', lease_until = NULL, reason = 'outcome_unknown',
+                error_message = 'the worker stopped during the provider call; the outcome comes from the provider callback', updated_at = now()
+            WHERE state = 'sending' AND lease_until < now() RETURNING 1
+            """, logger: logger) { unknown += 1 }
+        return (requeued, unknown)
+    }
+
+    func message(spaceId: String, id: String) async throws -> MessageRow? {
+        for try await tuple in try await db.query(
+            "SELECT \(unescaped: Self.columns) FROM messages WHERE space_id = \(spaceId) AND id = \(id)", logger: logger
+        ).decode(RowTuple.self) {
+            return Self.row(tuple)
+        }
+        return nil
+    }
+
+    /// The message a provider id belongs to (Twilio callbacks without our id; SendGrid's prefix).
+    func message(spaceId: String, providerMessageId: String) async throws -> MessageRow? {
+        for try await tuple in try await db.query("""
+            SELECT \(unescaped: Self.columns) FROM messages WHERE provider_message_id = \(providerMessageId) AND space_id = \(spaceId)
+            """, logger: logger).decode(RowTuple.self) {
+            return Self.row(tuple)
+        }
+        return nil
+    }
+
+    /// The API's view of a message.
+    struct Details: Encodable, Sendable {
+        var id: String
+        var profileId: String
+        var channel: String
+        var templateId: String
+        var templateVersion: Int?
+        var purpose: String
+        var group: String?
+        var test: Bool
+        var state: String
+        var attempts: Int
+        var provider: String?
+        var sender: String?
+        var recipient: String?
+        var providerMessageId: String?
+        var deliveryStatus: String?
+        var reason: String?
+        var errorCode: String?
+        var errorMessage: String?
+        var journeyId: String?
+        var journeyStepId: String?
+        var broadcastId: String?
+        var requestedAt: Date
+        var updatedAt: Date
+    }
+
+    func details(spaceId: String, id: String) async throws -> Details? {
+        let rows = try await db.query("""
+            SELECT id, profile_id, channel, template_id, template_version, purpose, group_name, test, state, attempts, provider, sender,
+                recipient, provider_message_id, delivery_status, reason, error_code, error_message, journey_id, journey_step_id,
+                broadcast_id, requested_at, updated_at
+            FROM messages WHERE space_id = \(spaceId) AND id = \(id)
+            """, logger: logger)
+        for try await r in rows.decode((String, String, String, String, Int?, String, String?, Bool, String, Int, String?, String?, String?,
+                                        String?, String?, String?, String?, String?, String?, String?, String?, Date, Date).self) {
+            return Details(id: r.0, profileId: r.1, channel: r.2, templateId: r.3, templateVersion: r.4, purpose: r.5, group: r.6, test: r.7,
+                           state: r.8, attempts: r.9, provider: r.10, sender: r.11, recipient: r.12, providerMessageId: r.13,
+                           deliveryStatus: r.14, reason: r.15, errorCode: r.16, errorMessage: r.17, journeyId: r.18, journeyStepId: r.19,
+                           broadcastId: r.20, requestedAt: r.21, updatedAt: r.22)
+        }
+        return nil
+    }
+
+    /// True once per provider event id: webhooks are retried by providers, effects happen once.
+    func firstDelivery(spaceId: String, eventId: String, on connection: PostgresConnection) async throws -> Bool {
+        for try await _ in try await connection.query("""
+            INSERT INTO provider_events (space_id, event_id) VALUES (\(spaceId), \(eventId)) ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger) {
+            return true
+        }
+        return false
+    }
+}

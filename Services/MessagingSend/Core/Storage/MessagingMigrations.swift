@@ -1,0 +1,118 @@
+import Persistence
+
+/// The messaging-send schema: templates with immutable versions, provider settings (secrets sealed
+/// with the service's key), replicas of profiles and subscription states, and one row per message
+/// whose `state` is the at-most-once guarantee: a provider call only ever starts from `sending`,
+/// and a `sending` row whose worker vanished becomes `unknown`, never `pending` again.
+public enum MessagingMigrations {
+    public static let all: [Migration] = [
+        Migration(version: 100, name: "templates, providers, replicas, messages", statements: [
+            """
+            CREATE TABLE templates (
+                space_id text NOT NULL,
+                id text NOT NULL,
+                channel text NOT NULL,
+                name text NOT NULL,
+                purpose text NOT NULL,
+                current_version int NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                deleted_at timestamptz,
+                PRIMARY KEY (space_id, id)
+            )
+            """,
+            "CREATE UNIQUE INDEX templates_live_name ON templates (space_id, channel, lower(name)) WHERE deleted_at IS NULL",
+            """
+            CREATE TABLE template_versions (
+                space_id text NOT NULL,
+                template_id text NOT NULL,
+                version int NOT NULL,
+                content jsonb NOT NULL,
+                created_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, template_id, version)
+            )
+            """,
+            """
+            CREATE TABLE providers (
+                space_id text NOT NULL,
+                provider text NOT NULL,
+                settings jsonb NOT NULL,
+                sealed_secrets bytea NOT NULL,
+                updated_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, provider)
+            )
+            """,
+            """
+            CREATE TABLE profiles (
+                space_id text NOT NULL,
+                profile_id text NOT NULL,
+                traits jsonb NOT NULL DEFAULT '{}',
+                email text,
+                phone text,
+                user_id text,
+                merged_into text,
+                updated_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, profile_id)
+            )
+            """,
+            "CREATE INDEX profiles_phone ON profiles (space_id, phone) WHERE phone IS NOT NULL",
+            """
+            CREATE TABLE subscription_states (
+                space_id text NOT NULL,
+                channel text NOT NULL,
+                contact text NOT NULL,
+                group_name text NOT NULL DEFAULT '',
+                status text NOT NULL,
+                recorded_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, channel, contact, group_name)
+            )
+            """,
+            """
+            CREATE TABLE messages (
+                space_id text NOT NULL,
+                id text NOT NULL,
+                profile_id text NOT NULL,
+                channel text NOT NULL,
+                template_id text NOT NULL,
+                template_version int,
+                purpose text NOT NULL,
+                group_name text,
+                journey_id text,
+                journey_step_id text,
+                broadcast_id text,
+                test boolean NOT NULL DEFAULT false,
+                requested_at timestamptz NOT NULL,
+                -- pending -> preparing -> sending -> sent | failed | unknown; pending -> skipped
+                state text NOT NULL,
+                attempts int NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz NOT NULL,
+                lease_until timestamptz,
+                provider text,
+                sender text,
+                recipient text,
+                provider_message_id text,
+                -- the last status a provider reported (delivered, bounce, read...)
+                delivery_status text,
+                reason text,
+                error_code text,
+                error_message text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (space_id, id)
+            )
+            """,
+            "CREATE INDEX messages_due ON messages (next_attempt_at) WHERE state = 'pending'",
+            "CREATE INDEX messages_leased ON messages (lease_until) WHERE state IN ('preparing', 'sending')",
+            "CREATE INDEX messages_provider_id ON messages (provider_message_id) WHERE provider_message_id IS NOT NULL",
+            "CREATE INDEX messages_profile ON messages (space_id, profile_id, created_at)",
+            """
+            CREATE TABLE provider_events (
+                space_id text NOT NULL,
+                event_id text NOT NULL,
+                received_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (space_id, event_id)
+            )
+            """,
+        ]),
+    ]
+}

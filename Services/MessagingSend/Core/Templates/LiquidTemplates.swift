@@ -1,0 +1,111 @@
+import Contracts
+import Foundation
+@preconcurrency import Stencil
+
+/// Where and why a template text cannot be used: shown to the author on save.
+public struct TemplateProblem: Error, Sendable, Equatable, Encodable {
+    /// The template field, e.g. `subject`, `html`, `body`.
+    public var field: String
+    public var line: Int?
+    public var column: Int?
+    public var reason: String
+
+    public var description: String {
+        if let line, let column { return "\(field), line \(line), column \(column): \(reason)" }
+        return "\(field): \(reason)"
+    }
+}
+
+/// Merge tags in the Liquid style Engage uses (`{{profile.traits.first_name | default: "there"}}`),
+/// rendered by Stencil: its variable, filter (`name: arg` with or without the space) and
+/// `{% if %}`/`{% for %}` syntax is the same, it reports unknown filters and tags with their line,
+/// and it resolves dotted paths through dictionaries. Filters Liquid spells differently are added
+/// under Liquid's names, and `default` follows Liquid (also replaces empty text and false).
+///
+/// A `Template` is lexed per render and never shared: Stencil's tokens initialise a lazy property
+/// while parsing, so one instance must not be rendered on two threads at once.
+public enum LiquidTemplates {
+    /// Names a template may use besides `profile.*`.
+    public static let linkVariables = ["unsubscribe_link", "manage_preferences_link"]
+
+    static func environment() -> Environment {
+        let liquid = Extension()
+        liquid.registerFilter("default") { value, arguments in
+            if isBlank(value) { return arguments.first ?? nil }
+            return value
+        }
+        liquid.registerFilter("upcase") { ($0.map { "\($0)" })?.uppercased() }
+        liquid.registerFilter("downcase") { ($0.map { "\($0)" })?.lowercased() }
+        liquid.registerFilter("capitalize") { value in
+            guard let text = value.map({ "\($0)" }), let first = text.first else { return value }
+            return first.uppercased() + text.dropFirst()
+        }
+        liquid.registerFilter("strip") { ($0.map { "\($0)" })?.trimmingCharacters(in: .whitespacesAndNewlines) }
+        liquid.registerFilter("escape") { ($0.map { "\($0)" }).map(escapeHTML) }
+        liquid.registerFilter("url_encode") { value in
+            value.map { "\($0)" }?.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed)
+        }
+        return Environment(extensions: [liquid])
+    }
+
+    static func isBlank(_ value: Any?) -> Bool {
+        guard let value else { return true }
+        if let text = value as? String { return text.isEmpty }
+        if let flag = value as? Bool { return !flag }
+        if value is NSNull { return true }
+        return String(describing: value) == "nil"
+    }
+
+    /// Checks a text by rendering it against a sample context: unknown filters and tags, unclosed
+    /// blocks and bad syntax all fail here, with their position.
+    public static func check(_ source: String, field: String) throws(TemplateProblem) {
+        _ = try render(source, field: field, context: MergeContext.sample.values)
+    }
+
+    public static func render(_ source: String, field: String, context: [String: Any]) throws(TemplateProblem) -> String {
+        // Plain text (most subjects and many bodies) needs no template at all.
+        guard source.contains("{{") || source.contains("{%") || source.contains("{#") else { return source }
+        let template = Template(templateString: source, environment: environment())
+        do {
+            return try template.render(context)
+        } catch let error as TemplateSyntaxError {
+            let location = error.token?.sourceMap.location
+            let line = location.map { Int($0.lineNumber) }.flatMap { $0 > 0 ? $0 : nil }
+            throw TemplateProblem(field: field, line: line, column: line == nil ? nil : location.map { $0.lineOffset + 1 },
+                                  reason: error.reason)
+        } catch {
+            throw TemplateProblem(field: field, line: nil, column: nil, reason: "\(error)")
+        }
+    }
+
+    /// Whether a text has a merge tag for one of `names` (a static check of its tags).
+    public static func references(_ source: String, anyOf names: [String]) -> Bool {
+        Template(templateString: source).tokens.contains { token in
+            token.kind == .variable && names.contains { token.contents.contains($0) }
+        }
+    }
+
+    public static func escapeHTML(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+extension CharacterSet {
+    static let urlQueryValueAllowed: CharacterSet = {
+        var set = CharacterSet.alphanumerics
+        set.insert(charactersIn: "-._~")
+        return set
+    }()
+}

@@ -1,0 +1,59 @@
+import Contracts
+import Foundation
+
+/// What a profile looks like to this service: the replica of `engage.profile-updates`.
+public struct ProfileSnapshot: Sendable, Hashable {
+    public var profileId: String
+    public var userId: String?
+    public var email: String?
+    public var phone: String?
+    public var traits: [String: JSONValue]
+
+    public init(profileId: String, userId: String? = nil, email: String? = nil, phone: String? = nil, traits: [String: JSONValue] = [:]) {
+        self.profileId = profileId
+        self.userId = userId
+        self.email = email
+        self.phone = phone
+        self.traits = traits
+    }
+}
+
+/// The variables a template sees: `profile.id`, `profile.user_id`, `profile.email`,
+/// `profile.phone`, `profile.traits.<name>`, and the links the platform provides.
+public struct MergeContext: Sendable {
+    public var profile: ProfileSnapshot
+    public var links: [String: String]
+
+    public init(profile: ProfileSnapshot, links: [String: String]) {
+        self.profile = profile
+        self.links = links
+    }
+
+    /// Used to check templates on save: every variable a real send can have.
+    public static let sample = MergeContext(
+        profile: ProfileSnapshot(profileId: "prf_sample", userId: "user-1", email: "person@example.com", phone: "+14155550100",
+                                 traits: ["first_name": "Ada"]),
+        links: Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "https://example.com/\($0)") }))
+
+    public var values: [String: Any] {
+        var profileValues: [String: Any] = ["id": profile.profileId, "traits": profile.traits.mapValues(Self.plain)]
+        if let userId = profile.userId { profileValues["user_id"] = userId }
+        if let email = profile.email { profileValues["email"] = email }
+        if let phone = profile.phone { profileValues["phone"] = phone }
+        var values: [String: Any] = ["profile": profileValues]
+        for (name, url) in links { values[name] = url }
+        return values
+    }
+
+    /// JSON values as the Foundation values Stencil resolves and prints (whole numbers without `.0`).
+    static func plain(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: return ""  // prints as nothing; `default` replaces it
+        case .bool(let flag): return flag
+        case .number(let number): return JSONValue.exactInteger(number).map { $0 as Any } ?? number
+        case .string(let text): return text
+        case .array(let items): return items.map(plain)
+        case .object(let members): return members.mapValues(plain)
+        }
+    }
+}

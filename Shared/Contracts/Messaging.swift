@@ -1,0 +1,182 @@
+import Foundation
+
+/// Whether a message needs the recipient's consent. Marketing goes only to `subscribed` contacts;
+/// transactional messages (receipts, password resets) go to any known address.
+public enum MessagePurpose: String, Codable, Sendable, CaseIterable {
+    case marketing
+    case transactional
+}
+
+/// `engage.message-requests`: "send this template to this profile". Key: profile id.
+/// `id` is the idempotency key: however often a request is delivered, the messaging service makes
+/// at most one provider call for it, and the message it creates has the same id.
+public struct MessageRequest: Codable, Sendable, Hashable {
+    public static let contract = "message-request/1"
+    public var schemaVersion: Int = 1
+    public var id: String
+    public var spaceId: String
+    public var profileId: String
+    public var channel: SubscriptionChannel
+    public var templateId: String
+    /// nil: the template's current version when the request is processed.
+    public var templateVersion: Int?
+    public var purpose: MessagePurpose
+    /// For marketing email: the subscription group the message belongs to (it must be subscribed too).
+    public var group: String?
+    public var journeyId: String?
+    public var journeyStepId: String?
+    public var broadcastId: String?
+    /// A test send from the template editor: marked as such on every event.
+    public var test: Bool
+    public var occurredAt: Date
+
+    public init(id: String, spaceId: String, profileId: String, channel: SubscriptionChannel, templateId: String,
+                templateVersion: Int? = nil, purpose: MessagePurpose, group: String? = nil, journeyId: String? = nil,
+                journeyStepId: String? = nil, broadcastId: String? = nil, test: Bool = false, occurredAt: Date) {
+        self.id = id
+        self.spaceId = spaceId
+        self.profileId = profileId
+        self.channel = channel
+        self.templateId = templateId
+        self.templateVersion = templateVersion
+        self.purpose = purpose
+        self.group = group
+        self.journeyId = journeyId
+        self.journeyStepId = journeyStepId
+        self.broadcastId = broadcastId
+        self.test = test
+        self.occurredAt = occurredAt
+    }
+}
+
+/// `engage.message-events`: one thing that happened to one message (or one inbound message), named
+/// as Engage names it (`Email Delivered`, `SMS Undelivered`, `WhatsApp Message Read`...). Key: profile
+/// id (the contact for inbound messages of unknown people). `id` is deterministic per provider event,
+/// so a redelivered webhook or a re-published outbox row can be deduplicated downstream.
+public struct MessageEvent: Codable, Sendable, Hashable {
+    public static let contract = "message-event/1"
+    public var schemaVersion: Int = 1
+    public var id: String
+    public var spaceId: String
+    /// The Engage event name.
+    public var event: String
+    public var channel: SubscriptionChannel
+    /// nil for an inbound message that answers no message of ours.
+    public var messageId: String?
+    public var profileId: String?
+    /// The recipient (or, inbound, the sender): an email address, `+E164`, or `whatsapp:+E164`.
+    public var contact: String?
+    public var templateId: String?
+    public var templateVersion: Int?
+    public var purpose: MessagePurpose?
+    public var journeyId: String?
+    public var journeyStepId: String?
+    public var broadcastId: String?
+    public var test: Bool
+    public var provider: String?
+    public var providerMessageId: String?
+    /// Why a message was skipped or failed, e.g. `not_subscribed`, or the provider's error code.
+    public var reason: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    /// The clicked link of `Email Link Clicked`; the body of an inbound message.
+    public var url: String?
+    public var body: String?
+    public var occurredAt: Date
+    public var recordedAt: Date
+
+    public init(id: String, spaceId: String, event: String, channel: SubscriptionChannel, messageId: String?, profileId: String?,
+                contact: String?, occurredAt: Date, recordedAt: Date) {
+        self.id = id
+        self.spaceId = spaceId
+        self.event = event
+        self.channel = channel
+        self.messageId = messageId
+        self.profileId = profileId
+        self.contact = contact
+        self.test = false
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+    }
+
+    public var key: String { profileId ?? contact ?? messageId ?? id }
+
+    /// Every key is written, absent values as null: downstream tools in any language read every key.
+    public var json: String {
+        var writer = JSONWriter(capacity: 600)
+        writer.object { members in
+            members.member("schemaVersion", schemaVersion)
+            members.member("id", id)
+            members.member("spaceId", spaceId)
+            members.member("event", event)
+            members.member("channel", channel.rawValue)
+            members.member("messageId", orNull: messageId)
+            members.member("profileId", orNull: profileId)
+            members.member("contact", orNull: contact)
+            members.member("templateId", orNull: templateId)
+            if let templateVersion { members.member("templateVersion", templateVersion) } else { members.member("templateVersion", json: "null") }
+            members.member("purpose", orNull: purpose?.rawValue)
+            members.member("journeyId", orNull: journeyId)
+            members.member("journeyStepId", orNull: journeyStepId)
+            members.member("broadcastId", orNull: broadcastId)
+            members.member("test", test)
+            members.member("provider", orNull: provider)
+            members.member("providerMessageId", orNull: providerMessageId)
+            members.member("reason", orNull: reason)
+            members.member("errorCode", orNull: errorCode)
+            members.member("errorMessage", orNull: errorMessage)
+            members.member("url", orNull: url)
+            members.member("body", orNull: body)
+            members.member("occurredAt", occurredAt)
+            members.member("recordedAt", recordedAt)
+        }
+        return writer.string
+    }
+}
+
+/// Engage's event names (Engage Events Source tables) for provider statuses, plus the platform's
+/// own `Skipped` and `Email Failed`, which have no provider counterpart.
+public enum MessageEventName {
+    /// `Email Delivered`, `SMS Undelivered`, `WhatsApp Message Read`: the channel prefix + a status word.
+    public static func name(_ channel: SubscriptionChannel, _ status: String) -> String {
+        switch channel {
+        case .email: "Email \(status)"
+        case .sms: "SMS \(status)"
+        case .whatsapp: "WhatsApp Message \(status)"
+        }
+    }
+
+    /// A Twilio message status as an Engage event name (nil for a status Engage does not name).
+    public static func twilio(_ channel: SubscriptionChannel, status: String) -> String? {
+        let words: [String: String] = [
+            "queued": "Queued", "accepted": "Accepted", "sending": "Sending", "sent": "Sent", "failed": "Failed",
+            "delivered": "Delivered", "undelivered": "Undelivered", "receiving": "Receiving", "received": "Received",
+            "read": "Read", "canceled": "Failed",
+        ]
+        guard var word = words[status.lowercased()] else { return nil }
+        // Engage names SMS acceptance by a Messaging Service "queued"; WhatsApp has its own "Accepted".
+        if channel == .sms && word == "Accepted" { word = "Queued" }
+        return name(channel, word)
+    }
+
+    /// A SendGrid event type as an Engage event name (nil for one Engage does not name).
+    public static func sendGrid(event: String, machineOpen: Bool) -> String? {
+        switch event {
+        case "processed": "Email Processed"
+        case "deferred": "Email Deferred"
+        case "delivered": "Email Delivered"
+        case "open": machineOpen ? "Email Machine Opened" : "Email Opened"
+        case "click": "Email Link Clicked"
+        case "bounce": "Email Bounced"
+        case "dropped": "Email Dropped"
+        case "spamreport": "Email Marked as Spam"
+        case "unsubscribe": "Email Unsubscribed"
+        // Engage's table spells it "Unsusbcribed"; downstream tools match the documented name.
+        case "group_unsubscribe": "Email Group Unsusbcribed"
+        case "group_resubscribe": "Email Group Subscribed"
+        default: nil
+        }
+    }
+
+    public static func skipped(_ channel: SubscriptionChannel) -> String { name(channel, "Skipped") }
+}
