@@ -84,7 +84,7 @@ var targets: [Target] = [
         "SubscriptionsCore", "Contracts",
     ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [
-        "MessagingSendCore", "Contracts",
+        "MessagingSendCore", "Contracts", .product(name: "Crypto", package: "swift-crypto"),
     ], path: "Tests/MessagingSendTests"),
 ]
 

@@ -3,7 +3,7 @@ import tempfile
 
 import pytest
 
-from engage_harness import BIN_PATH, BROKERS, DATABASE_URL, ServiceProcess
+from engage_harness import BIN_PATH, BROKERS, DATABASE_URL, SECRETS_KEY, ProviderFakes, ServiceProcess
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +25,25 @@ def profiles(log_dir):
 @pytest.fixture(scope="session")
 def subscriptions(log_dir, profiles):
     service = ServiceProcess("subscriptions", log_dir).start()
+    yield service
+    service.terminate()
+
+
+@pytest.fixture(scope="session")
+def fakes(log_dir):
+    process = ProviderFakes(log_dir).start()
+    yield process
+    process.terminate()
+
+
+def messaging_env():
+    return {"ENGAGE_SECRETS_KEY": SECRETS_KEY, "ENGAGE_MESSAGING_PROVIDER_TIMEOUT_MS": "3000",
+            "ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS": "20"}
+
+
+@pytest.fixture(scope="session")
+def messaging(log_dir, profiles, subscriptions, fakes):
+    service = ServiceProcess("messaging-send", log_dir, extra_env=messaging_env()).start()
     yield service
     service.terminate()
 

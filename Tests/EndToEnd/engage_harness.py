@@ -175,3 +175,43 @@ def produce(topic, key, value, headers=None):
     producer = Producer({"bootstrap.servers": BROKERS, "enable.idempotence": True})
     producer.produce(topic, key=key, value=value if isinstance(value, (bytes, str)) else json.dumps(value), headers=headers or [])
     assert producer.flush(10) == 0
+
+
+FAKES_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "Fakes", "provider_fakes.py")
+SECRETS_KEY = base64.b64encode(b"e2e-secrets-key-0123456789abcdef").decode()
+
+
+class ProviderFakes:
+    """The local SendGrid and Twilio fakes (Tests/Fakes/provider_fakes.py) in their own process."""
+
+    def __init__(self, log_dir):
+        self.log_path = os.path.join(log_dir, "provider-fakes.log")
+        self.process = None
+        self.port = None
+
+    def start(self):
+        import sys
+        import tempfile
+        port_file = os.path.join(tempfile.mkdtemp(prefix="fakes-"), "port")
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, FAKES_SCRIPT, "--port-file", port_file], stdout=log, stderr=log)
+        wait_for(lambda: os.path.exists(port_file), timeout=20, what="the provider fakes to listen")
+        self.port = int(open(port_file).read())
+        return self
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def requests(self, kind=None):
+        return requests.get(self.url + "/_fake/requests", params={"kind": kind} if kind else {}).json()
+
+    def control(self, path, body):
+        response = requests.post(f"{self.url}/_fake/{path}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def terminate(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

@@ -50,6 +50,7 @@ python3 -c 'import segment.analytics' 2>/dev/null || pip_need+=("segment-analyti
 python3 -c 'import confluent_kafka' 2>/dev/null || pip_need+=("confluent-kafka==2.16.1")
 python3 -c 'import pytest' 2>/dev/null || pip_need+=("pytest")
 python3 -c 'import requests' 2>/dev/null || pip_need+=("requests")
+python3 -c 'import cryptography' 2>/dev/null || pip_need+=("cryptography")
 if [ ${#pip_need[@]} -gt 0 ]; then
   log "pip install ${pip_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${pip_need[@]}"

@@ -41,6 +41,14 @@ struct SendGridEvent: Sendable {
         return events
     }
 
+    /// When a consent event takes effect. SendGrid stamps events to the second while subscription
+    /// changes are ordered by microsecond, so the event is placed at the end of its second: a person's
+    /// unsubscribe is never ordered before a change made earlier in that same second.
+    var consentTime: Date {
+        let seconds = timestamp.timeIntervalSince1970
+        return seconds.rounded(.down) == seconds ? timestamp.addingTimeInterval(0.999_999) : timestamp
+    }
+
     /// The subscription command a consent event means, if any: unsubscribes and spam reports
     /// unsubscribe from all email; group events change the mapped group.
     func subscriptionCommand(groups: [String: String]) -> (status: SubscriptionStatus, group: String?)? {

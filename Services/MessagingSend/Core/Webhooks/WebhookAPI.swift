@@ -124,7 +124,7 @@ public struct WebhookAPI: Sendable {
                    let contact = try? ContactNormalizer.email(email) {
                     outbox.append(try Self.command(spaceId: spaceId, source: .provider, origin: "sendgrid:\(event.event)",
                                                    commandId: "sendgrid:\(event.eventId)", channel: .email, contact: contact,
-                                                   group: command.group, status: command.status, at: event.timestamp))
+                                                   group: command.group, status: command.status, at: event.consentTime))
                 }
             }
             _ = try await messages.apply(transitions, on: connection)

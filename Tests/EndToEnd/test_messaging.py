@@ -1,0 +1,228 @@
+"""messaging-send with real processes: templates, providers (local strict fakes), consent, at-most-once
+sends, retries, callbacks, STOP replies, unsubscribe links and forged webhooks."""
+import time
+import uuid
+
+import requests
+
+from engage_harness import produce, psql, topic_records, wait_for
+from messaging_helpers import TWILIO, MessagingSpace, form_post, sendgrid_post
+
+UNSUB_HTML = "<p>Hi {{profile.traits.first_name | default: \"there\"}}</p><a href=\"{{unsubscribe_link}}\">Unsubscribe</a>"
+
+
+def test_templates_are_checked_versioned_and_previewed(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    no_link = ms.api("POST", "/templates", {"name": "No link", "channel": "EMAIL", "purpose": "marketing",
+                                            "content": {"subject": "Hi", "html": "<p>Hello</p>"}})
+    assert no_link.status_code == 422
+    assert [p["field"] for p in no_link.json()["problems"]] == ["html"]
+    assert "unsubscribe_link" in no_link.json()["message"]
+
+    bad = ms.api("POST", "/templates", {"name": "Bad", "channel": "EMAIL", "purpose": "transactional",
+                                        "content": {"subject": "Hi {{ profile.traits.first_name | shout }}", "html": "<p>ok</p>\n{% frobnicate %}"}})
+    assert bad.status_code == 422, bad.text
+    problems = {p["field"]: p for p in bad.json()["problems"]}
+    assert "Unknown filter 'shout'" in problems["subject"]["reason"] and problems["subject"]["line"] == 1
+    assert problems["subject"]["column"] > 1
+    assert "frobnicate" in problems["html"]["reason"] and problems["html"]["line"] == 2
+
+    template = ms.template("EMAIL", "Welcome", {"subject": "Hi {{profile.traits.first_name | default: \"there\"}}", "html": UNSUB_HTML})
+    edited = ms.api("PUT", f"/templates/{template}", {"content": {"subject": "Welcome, {{profile.traits.first_name | upcase}}", "html": UNSUB_HTML}})
+    assert edited.status_code == 200 and edited.json()["data"]["version"] == 2
+    assert ms.api("GET", f"/templates/{template}?version=1").json()["data"]["content"]["subject"].startswith("Hi ")
+    assert [v["version"] for v in ms.api("GET", f"/templates/{template}/versions").json()["data"]] == [1, 2]
+
+    preview = ms.api("POST", f"/templates/{template}/preview", {"traits": {"first_name": "ada"}})
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["data"]["rendered"]["subject"] == "Welcome, ADA"
+    v1 = ms.api("POST", f"/templates/{template}/preview", {"version": 1, "traits": {"first_name": ""}}).json()["data"]["rendered"]
+    assert v1["subject"] == "Hi there"
+
+    sms = ms.api("POST", "/templates", {"name": "Promo", "channel": "SMS", "purpose": "marketing", "content": {"body": "20% off today"}})
+    assert sms.status_code == 201 and sms.json()["data"]["content"]["body"] == "20% off today\nReply STOP to unsubscribe."
+    whatsapp = ms.api("POST", "/templates", {"name": "WA", "channel": "WHATSAPP", "content": {"contentSid": "HX123", "body": "x"}})
+    assert whatsapp.status_code == 422 and {p["field"] for p in whatsapp.json()["problems"]} >= {"contentSid"}
+    assert ms.api("POST", "/templates", {"name": "Welcome", "channel": "EMAIL", "content": {"subject": "x", "html": UNSUB_HTML}}).status_code == 409
+    assert requests.get(f"{messaging.url}/spaces/{ms.id}/templates").status_code == 401
+
+
+def test_providers_are_verified_and_secrets_never_leave(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    wrong = ms.api("POST", "/messaging/providers/sendgrid/verify", {"apiKey": "SG.wrong", "baseUrl": fakes.url})
+    assert wrong.status_code == 422 and "refused" in wrong.json()["message"]
+    auth_token_sid = ms.api("PUT", "/messaging/providers/twilio", {**TWILIO, "apiKeySid": TWILIO["accountSid"], "baseUrl": fakes.url,
+                                                                   "fromNumber": "+14155550000"})
+    assert auth_token_sid.status_code == 400 and "API key" in auth_token_sid.json()["message"]
+    bad_secret = ms.api("PUT", "/messaging/providers/twilio", {**TWILIO, "apiKeySecret": "nope", "baseUrl": fakes.url, "fromNumber": "+14155550000"})
+    assert bad_secret.status_code == 422
+    shown = ms.api("GET", "/messaging/providers/twilio").json()["data"]
+    assert shown["apiKeySecretConfigured"] and shown["authTokenConfigured"]
+    text = str(shown) + ms.api("GET", "/messaging/providers/sendgrid").text
+    assert "fake-api-key-secret" not in text and "fake-auth-token" not in text and "SG.fake-key-1" not in text
+    sealed = psql(f"""SELECT count(*) FROM messaging_send.providers WHERE space_id = '{ms.id}'
+                      AND position(convert_to('fake', 'UTF8') in sealed_secrets) = 0 AND position(convert_to('SG.', 'UTF8') in sealed_secrets) = 0""")
+    assert sealed == [["2"]]  # both rows, neither holding a secret in clear
+
+
+def test_only_subscribed_recipients_get_the_rendered_message(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    ada_email, bob_email = f"ada-{uuid.uuid4().hex[:6]}@example.com", f"bob-{uuid.uuid4().hex[:6]}@example.com"
+    ada = ms.person("Ada", email=ada_email)
+    bob = ms.person("Bob", email=bob_email)
+    ms.subscribe([{"key": ada_email, "type": "EMAIL", "status": "SUBSCRIBED"}, {"key": bob_email, "type": "EMAIL", "status": "UNSUBSCRIBED"}])
+    template = ms.template("EMAIL", "Sale", {"subject": "Hi {{profile.traits.first_name}}", "html": UNSUB_HTML, "text": "Sale {{unsubscribe_link}}"})
+    # The replica learns the states from engage.subscription-changes.
+    wait_for(lambda: psql(f"SELECT count(*) FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'")[0][0] == "2",
+             what="subscription states to reach messaging")
+    to_ada = ms.send(ada, "EMAIL", template)
+    to_bob = ms.send(bob, "EMAIL", template)
+    receipt = ms.template("EMAIL", "Receipt", {"subject": "Your receipt", "text": "Thanks"}, purpose="transactional")
+    transactional = ms.send(bob, "EMAIL", receipt, purpose="transactional")
+    # A marketing template stays marketing whatever the request says.
+    relabelled = ms.send(bob, "EMAIL", template, purpose="transactional")
+    assert ms.wait_state(to_ada, "sent")["templateVersion"] == 1
+    skipped = ms.wait_state(to_bob, "skipped")
+    assert skipped["reason"] == "not_subscribed" and "unsubscribed" in skipped["errorMessage"]
+    ms.wait_state(transactional, "sent")
+    assert ms.wait_state(relabelled, "skipped")["reason"] == "not_subscribed"
+
+    mails = [r for r in fakes.requests("sendgrid") if r["body"]["personalizations"][0]["custom_args"]["engage_message_id"] in (to_ada, to_bob)]
+    assert len(mails) == 1 and mails[0]["status"] == 202
+    body = mails[0]["body"]
+    assert body["personalizations"][0]["to"] == [{"email": ada_email}]
+    assert body["subject"] == "Hi Ada" and body["from"] == {"email": "news@shop.example", "name": "Shop"}
+    assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
+    assert body["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert body["headers"]["List-Unsubscribe"].startswith(f"<{messaging.url}/u/")
+    assert "Hi Ada" in body["content"][1]["value"]
+
+    bob_events = ms.events(to_bob, expected=1)
+    assert [(e["event"], e["reason"], e["profileId"]) for e in bob_events] == [("Email Skipped", "not_subscribed", bob)]
+    ada_events = ms.events(to_ada, expected=1)
+    assert ada_events[0]["event"] == "Email Processed" and ada_events[0]["templateVersion"] == 1 and ada_events[0]["contact"] == ada_email
+
+
+def test_provider_errors_retry_then_send_once_or_fail_with_the_code(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    flaky, refused = "+1415555" + str(uuid.uuid4().int)[:4], "+1415556" + str(uuid.uuid4().int)[:4]
+    flaky_id = ms.person("Flaky", phone=flaky)
+    refused_id = ms.person("Refused", phone=refused)
+    template = ms.template("SMS", "Receipt", {"body": "Order shipped, {{profile.traits.first_name}}"}, purpose="transactional")
+    fakes.control("script", {"recipient": flaky, "answers": [500, {"status": 429, "retry_after": 1}, 201]})
+    fakes.control("script", {"recipient": refused, "answers": [{"status": 400, "code": 21211, "message": "Invalid 'To' Phone Number"}]})
+    started = time.monotonic()
+    first = ms.send(flaky_id, "SMS", template, purpose="transactional")
+    second = ms.send(refused_id, "SMS", template, purpose="transactional")
+    sent = ms.wait_state(first, "sent", timeout=60)
+    assert sent["attempts"] == 3 and time.monotonic() - started >= 1.0  # backoff and Retry-After waited
+    failed = ms.wait_state(second, "failed")
+    assert failed["errorCode"] == "21211" and failed["attempts"] == 1
+    calls = [r["status"] for r in fakes.requests("twilio") if r["recipient"] == flaky]
+    assert calls == [500, 429, 201]
+    accepted = [r for r in fakes.requests("twilio") if r["recipient"] == flaky and r["status"] == 201][0]
+    assert accepted["form"]["Body"] == ["Order shipped, Flaky"] and accepted["form"]["From"] == ["+14155550000"]
+    assert accepted["form"]["StatusCallback"][0].startswith(f"{messaging.url}/webhooks/twilio/{ms.id}/status?message_id=")
+    failure = ms.events(second, expected=1)[0]
+    assert failure["event"] == "SMS Failed" and failure["errorCode"] == "21211"
+
+
+def test_a_redelivered_request_and_a_bad_one(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    phone = "+1415557" + str(uuid.uuid4().int)[:4]
+    person = ms.person("Twice", phone=phone)
+    template = ms.template("SMS", "Once", {"body": "once"}, purpose="transactional")
+    request = {"schemaVersion": 1, "id": "req-" + uuid.uuid4().hex, "spaceId": ms.id, "profileId": person, "channel": "SMS",
+               "templateId": template, "purpose": "transactional", "test": False, "occurredAt": "2026-11-23T10:00:00Z"}
+    for _ in range(3):
+        produce("engage.message-requests", person, request)
+    produce("engage.message-requests", person, {**request, "id": "", "channel": "PIGEON"})
+    ms.wait_state(request["id"], "sent")
+    dead = topic_records("engage.message-requests.dlq", lambda d: ms.id in (d.get("value") or ""), expected=1)
+    assert "PIGEON" in dead[0]["reason"] or "channel" in dead[0]["reason"]
+    assert len([r for r in fakes.requests("twilio") if r["recipient"] == phone]) == 1
+
+
+def test_stop_reply_unsubscribes_and_the_next_marketing_sms_is_skipped(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    phone = "+1415558" + str(uuid.uuid4().int)[:4]
+    person = ms.person("Stopper", phone=phone)
+    ms.subscribe([{"key": phone, "type": "SMS", "status": "SUBSCRIBED"}])
+    wait_for(lambda: psql(f"SELECT status FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'") == [["subscribed"]],
+             what="the SMS state to reach messaging")
+    template = ms.template("SMS", "Deals", {"body": "Deals for {{profile.traits.first_name}}"})
+    first = ms.send(person, "SMS", template)
+    sent = ms.wait_state(first, "sent")
+    fakes.control("twilio-callback", {"sid": sent["providerMessageId"], "status": "delivered"})
+    wait_for(lambda: ms.message(first)["deliveryStatus"] == "delivered", what="the delivered callback")
+    assert [e["event"] for e in ms.events(first, expected=2)] == ["SMS Queued", "SMS Delivered"]
+
+    inbound = f"{messaging.url}/webhooks/twilio/{ms.id}/inbound"
+    params = [("MessageSid", "SM" + uuid.uuid4().hex), ("AccountSid", TWILIO["accountSid"]), ("From", phone), ("To", "+14155550000"),
+              ("Body", " stop "), ("NumMedia", "0")]
+    forged = form_post(inbound, params, token="not-the-token")
+    assert forged.status_code == 403
+    assert ms.channel_status(phone, "SMS")["status"] == "subscribed"
+    help_reply = form_post(inbound, [("MessageSid", "SM" + uuid.uuid4().hex), ("AccountSid", TWILIO["accountSid"]), ("From", phone),
+                                     ("To", "+14155550000"), ("Body", "HELP")], token=TWILIO["authToken"])
+    assert help_reply.status_code == 200 and "<Message>Shop: reply STOP to opt out.</Message>" in help_reply.text
+    stop = form_post(inbound, params, token=TWILIO["authToken"])
+    assert stop.status_code == 200, stop.text
+    wait_for(lambda: ms.channel_status(phone, "SMS")["status"] == "unsubscribed", what="the STOP reply to unsubscribe")
+    assert ms.channel_status(phone, "SMS")["source"] == "inbound_reply"
+    wait_for(lambda: psql(f"SELECT status FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'") == [["unsubscribed"]],
+             what="the change to reach messaging")
+    second = ms.send(person, "SMS", template)
+    assert ms.wait_state(second, "skipped")["reason"] == "not_subscribed"
+    assert len([r for r in fakes.requests("twilio") if r["recipient"] == phone]) == 1
+
+
+def test_sendgrid_events_are_verified_and_become_events_and_commands(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    email = f"eve-{uuid.uuid4().hex[:6]}@example.com"
+    person = ms.person("Eve", email=email)
+    ms.subscribe([{"key": email, "type": "EMAIL", "status": "SUBSCRIBED", "groups": [{"name": "Newsletter", "status": "SUBSCRIBED"}]}])
+    wait_for(lambda: len(psql(f"SELECT 1 FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'")) == 2, what="states")
+    template = ms.template("EMAIL", "News", {"subject": "News", "html": UNSUB_HTML})
+    message = ms.send(person, "EMAIL", template, group="Newsletter")
+    sent = ms.wait_state(message, "sent")
+    url = f"{messaging.url}/webhooks/sendgrid/{ms.id}"
+    base = {"email": email, "timestamp": int(time.time()), "sg_message_id": sent["providerMessageId"] + ".filter.1",
+            "engage_message_id": message, "engage_space_id": ms.id}
+    events = [{**base, "event": "delivered", "sg_event_id": "ev-" + uuid.uuid4().hex},
+              {**base, "event": "click", "url": "https://shop.example/sale", "sg_event_id": "ev-" + uuid.uuid4().hex},
+              {**base, "event": "group_unsubscribe", "asm_group_id": 42, "sg_event_id": "ev-" + uuid.uuid4().hex}]
+    tampered = sendgrid_post(url, events, ms.private_pem, tamper=True)
+    assert tampered.status_code == 403
+    unsigned = requests.post(url, json=events)
+    assert unsigned.status_code == 403
+    assert sendgrid_post(url, events, ms.private_pem).status_code == 200
+    assert sendgrid_post(url, events, ms.private_pem).status_code == 200  # SendGrid retries: the effects happen once
+    got = ms.events(message, expected=4)
+    assert sorted(e["event"] for e in got) == ["Email Delivered", "Email Group Unsusbcribed", "Email Link Clicked", "Email Processed"]
+    assert [e["url"] for e in got if e["event"] == "Email Link Clicked"] == ["https://shop.example/sale"]
+    wait_for(lambda: [g["status"] for g in ms.channel_status(email, "EMAIL")["groups"]] == ["unsubscribed"], what="group unsubscribe")
+    assert ms.channel_status(email, "EMAIL")["status"] == "subscribed"
+
+
+def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_one_click_post(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    email = f"uma-{uuid.uuid4().hex[:6]}@example.com"
+    person = ms.person("Uma", email=email)
+    ms.subscribe([{"key": email, "type": "EMAIL", "status": "SUBSCRIBED"}])
+    wait_for(lambda: len(psql(f"SELECT 1 FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'")) == 1, what="state")
+    template = ms.template("EMAIL", "Promo", {"subject": "Promo", "html": UNSUB_HTML})
+    message = ms.send(person, "EMAIL", template)
+    ms.wait_state(message, "sent")
+    mail = [r for r in fakes.requests("sendgrid") if r["body"]["personalizations"][0]["custom_args"]["engage_message_id"] == message][0]
+    link = mail["body"]["headers"]["List-Unsubscribe"].strip("<>")
+    assert link in mail["body"]["content"][0]["value"]
+    page = requests.get(link)
+    assert page.status_code == 200 and "<form method=\"post\">" in page.text and email in page.text
+    assert ms.channel_status(email, "EMAIL")["status"] == "subscribed"  # a GET (or a mail scanner) changes nothing
+    assert requests.post(link[:-3] + "xyz", data="List-Unsubscribe=One-Click").status_code == 404
+    done = requests.post(link, data="List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         allow_redirects=False)
+    assert done.status_code == 200 and "unsubscribed" in done.text
+    wait_for(lambda: ms.channel_status(email, "EMAIL")["status"] == "unsubscribed", what="one-click unsubscribe")
+    assert ms.channel_status(email, "EMAIL")["source"] == "unsubscribe_link"

@@ -1,0 +1,65 @@
+import Contracts
+import Testing
+@testable import MessagingSendCore
+
+@Suite struct LiquidTemplateTests {
+    let ada = MergeContext(profile: ProfileSnapshot(profileId: "p1", userId: "u1", email: "ada@example.com", phone: "+14155550100",
+                                                    traits: ["first_name": "Ada", "visits": 3, "vip": true, "empty": ""]),
+                           links: ["unsubscribe_link": "https://x/u/t", "manage_preferences_link": "https://x/u/t?manage=1"])
+
+    @Test func mergeTagsInTheLiquidStyle() throws {
+        let values = ada.values
+        #expect(try LiquidTemplates.render("Hi {{profile.traits.first_name | default: \"there\"}}", field: "s", context: values) == "Hi Ada")
+        #expect(try LiquidTemplates.render("{{ profile.traits.missing | default: \"there\" }}", field: "s", context: values) == "there")
+        #expect(try LiquidTemplates.render("{{profile.traits.empty | default:\"there\"}}", field: "s", context: values) == "there")
+        #expect(try LiquidTemplates.render("{{profile.traits.visits}} {{profile.email}} {{profile.user_id}}", field: "s", context: values)
+                == "3 ada@example.com u1")
+        #expect(try LiquidTemplates.render("{{profile.traits.first_name | upcase}}{{profile.traits.first_name | downcase}}", field: "s",
+                                           context: values) == "ADAada")
+        #expect(try LiquidTemplates.render("{% if profile.traits.vip %}VIP{% endif %}", field: "s", context: values) == "VIP")
+        #expect(try LiquidTemplates.render("<a href=\"{{unsubscribe_link}}\">", field: "s", context: values) == "<a href=\"https://x/u/t\">")
+        #expect(try LiquidTemplates.render("{{profile.traits.first_name | escape}}", field: "s",
+                                           context: MergeContext(profile: ProfileSnapshot(profileId: "p", traits: ["first_name": "<b>"]), links: [:]).values)
+                == "&lt;b&gt;")
+    }
+
+    @Test func unknownFiltersAndTagsAreRefusedWithTheirPosition() {
+        #expect(throws: TemplateProblem.self) { try LiquidTemplates.check("{{ x | shout }}", field: "subject") }
+        do {
+            try LiquidTemplates.check("line one\n  {% frobnicate %}", field: "html")
+            Issue.record("an unknown tag must be refused")
+        } catch {
+            #expect(error.field == "html")
+            #expect(error.line == 2)
+            #expect(error.column == 6)  // the tag name's column
+            #expect(error.reason.contains("frobnicate"))
+        }
+        #expect(throws: TemplateProblem.self) { try LiquidTemplates.check("{% if x %}never closed", field: "body") }
+    }
+
+    @Test func marketingEmailNeedsAnUnsubscribeOptionAndSMSGetsTheStopNotice() throws {
+        let email = TemplateContent(subject: "Hi", html: "<p>Hello</p>")
+        #expect(throws: TemplateProblems.self) { try email.validated(channel: .email, purpose: .marketing) }
+        _ = try email.validated(channel: .email, purpose: .transactional)
+        _ = try TemplateContent(subject: "Hi", html: "<a href=\"{{ manage_preferences_link }}\">prefs</a>").validated(channel: .email, purpose: .marketing)
+
+        let sms = try TemplateContent(body: "Sale today").validated(channel: .sms, purpose: .marketing)
+        #expect(sms.body == "Sale today\nReply STOP to unsubscribe.")
+        let already = try TemplateContent(body: "Sale. Text stop to opt out").validated(channel: .sms, purpose: .marketing)
+        #expect(already.body == "Sale. Text stop to opt out")
+        #expect(try TemplateContent(body: "Code 1").validated(channel: .sms, purpose: .transactional).body == "Code 1")
+    }
+
+    @Test func whatsappContentTemplatesAndEveryProblemAtOnce() throws {
+        let content = TemplateContent(contentSid: "HX" + String(repeating: "a", count: 32), contentVariables: ["1": "{{profile.traits.first_name}}"])
+        let rendered = try content.validated(channel: .whatsapp, purpose: .marketing).render(ada)
+        #expect(rendered.contentVariables == ["1": "Ada"])
+        do {
+            _ = try TemplateContent(subject: "x", body: String(repeating: "a", count: 1_601), mediaUrls: ["ftp://x"])
+                .validated(channel: .sms, purpose: .transactional)
+            Issue.record("expected problems")
+        } catch {
+            #expect(Set(error.problems.map(\.field)) == ["subject", "body", "mediaUrls[0]"])
+        }
+    }
+}
