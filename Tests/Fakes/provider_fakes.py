@@ -4,8 +4,8 @@ required fields, limits, encodings; see docs/messaging.md and the providers' ref
 in the real shapes (202 + X-Message-Id; 201 + message JSON; the real error bodies; 429 with the
 rate headers), and can send signed callbacks (SendGrid Signed Event Webhook, X-Twilio-Signature).
 
-Run: python3 provider_fakes.py --port 0 --state-file /tmp/fakes.json   (prints the port)
-Control (tests only, under /_fake): GET requests, POST script, POST config, POST reset,
+Run: python3 provider_fakes.py --port 0 [--port-file PATH]   (prints the port)
+Control (tests only, under /_fake): GET requests, GET count, POST script, POST config, POST reset,
 POST twilio-callback, POST sendgrid-events.
 """
 import argparse
@@ -42,8 +42,9 @@ class State:
         self.requests = []          # every provider request, accepted or not: {kind, status, body, ...}
         self.scripts = {}           # recipient -> list of scripted answers (status codes or {"status", "delay", "retry_after"})
         self.callbacks = {}         # twilio sid -> status callback URL
+        # record_bodies false (benchmarks): requests are remembered without their bodies and headers.
         self.config = {"twilio_auto_status": [], "sendgrid_event_url": None, "sendgrid_private_key": None,
-                       "sendgrid_auto_events": []}
+                       "sendgrid_auto_events": [], "record_bodies": True}
         self.pending = set()
 
 
@@ -56,6 +57,14 @@ def sendgrid_error(status, message, field=None, headers=None):
 
 def twilio_error(status, code, message):
     return status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}, {}
+
+
+def remember(record):
+    """Appends the request's record; the caller keeps filling in the same dict."""
+    if not STATE.config["record_bodies"]:
+        record = {k: v for k, v in record.items() if k not in ("body", "form", "headers")}
+    STATE.requests.append(record)
+    return record
 
 
 def scripted(recipient):
@@ -156,8 +165,9 @@ def sendgrid(method, path, headers, raw):
         return sendgrid_error(400, "Bad Request")
     problem = check_mail_send(body)
     recipient = body["personalizations"][0]["to"][0]["email"] if problem is None else None
-    record = {"kind": "sendgrid", "at": time.time(), "body": body, "recipient": recipient, "headers": dict(headers)}
-    STATE.requests.append(record)
+    args = {**(body.get("custom_args") or {}), **(body["personalizations"][0].get("custom_args") or {})} if problem is None else {}
+    record = remember({"kind": "sendgrid", "at": time.time(), "body": body, "recipient": recipient, "headers": dict(headers),
+                       "engage_message_id": args.get("engage_message_id")})
     if problem:
         record["status"] = problem[0]
         return problem
@@ -170,7 +180,6 @@ def sendgrid(method, path, headers, raw):
         return sendgrid_error(answer["status"], answer.get("message", "internal error"))
     message_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")[:22]
     record["message_id"] = message_id
-    args = {**(body.get("custom_args") or {}), **(body["personalizations"][0].get("custom_args") or {})}
     for event in STATE.config["sendgrid_auto_events"]:
         schedule(send_sendgrid_events([sendgrid_event(event, recipient, message_id, args)]))
     return 202, None, {"X-Message-Id": message_id, "_delay": answer.get("delay", 0)}
@@ -247,8 +256,7 @@ def twilio(method, path, headers, raw):
     for name, value in params:
         form.setdefault(name, []).append(value)
     one = lambda name: (form.get(name) or [None])[0]
-    record = {"kind": "twilio", "at": time.time(), "form": form, "recipient": one("To"), "headers": dict(headers)}
-    STATE.requests.append(record)
+    record = remember({"kind": "twilio", "at": time.time(), "form": form, "recipient": one("To"), "headers": dict(headers)})
 
     def refuse(status, code, message):
         record["status"] = status
@@ -350,6 +358,9 @@ def control(method, path, raw, query):
     if path == "/_fake/requests":
         kind = query.get("kind", [None])[0]
         return 200, [r for r in STATE.requests if kind in (None, r["kind"])], {}
+    if path == "/_fake/count":
+        kind = query.get("kind", [None])[0]
+        return 200, {"count": sum(1 for r in STATE.requests if kind in (None, r["kind"]))}, {}
     body = json.loads(raw or b"{}")
     if path == "/_fake/reset":
         STATE.reset()

@@ -4,6 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 STATE="$ENGAGE_ROOT/.dev"
 for entry in $ENGAGE_SERVICES; do stop_pid "$STATE/run/${entry%%:*}.pid"; done
+stop_pid "$STATE/run/provider-fakes.pid"
 stop_pid "$STATE/run/broker.pid"
 stop_postgres "$STATE/pg"
 # The broker keeps topics in memory only, so the ids created for the default space stay valid

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole suite locally: installs what is missing, starts Postgres and the broker,
 # builds, starts every service, creates a default space with a source and an access token.
-# State (data, logs, PIDs) lives in .dev/ (git-ignored). Stop everything with deploy/dev/down.sh.
+# Sandbox mode (ENGAGE_SANDBOX=1, the default) also starts the local SendGrid/Twilio fakes and points
+# the default space's providers at them, so messages can be sent without real accounts.
+# State (data, logs, PIDs, the secrets key) lives in .dev/ (git-ignored). Stop everything with deploy/dev/down.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ENGAGE_ROOT"
@@ -10,12 +12,30 @@ STATE="$ENGAGE_ROOT/.dev"
 PG_PORT="${ENGAGE_DEV_PG_PORT:-54329}"
 KAFKA_PORT="${ENGAGE_DEV_KAFKA_PORT:-19092}"
 CONFIG="${ENGAGE_BUILD_CONFIG:-debug}"
+SANDBOX="${ENGAGE_SANDBOX:-1}"
+FAKES_PORT="${ENGAGE_DEV_FAKES_PORT:-18025}"
 export ENGAGE_ADMIN_TOKEN="${ENGAGE_ADMIN_TOKEN:-dev-admin-token}"
 mkdir -p "$STATE/run" "$STATE/logs"
+# messaging-send seals provider secrets and signs unsubscribe links with this key: made once, kept.
+if [ -z "${ENGAGE_SECRETS_KEY:-}" ]; then
+  [ -f "$STATE/secrets-key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$STATE/secrets-key")
+  ENGAGE_SECRETS_KEY=$(cat "$STATE/secrets-key")
+fi
+export ENGAGE_SECRETS_KEY
 
 bash deploy/dev/install-deps.sh
 start_postgres "$STATE/pg" "$PG_PORT"
 start_tansu "$KAFKA_PORT" "$STATE/run/broker.pid" "$STATE/logs/broker.log"
+
+if [ "$SANDBOX" = 1 ]; then
+  if [ -f "$STATE/run/provider-fakes.pid" ] && kill -0 "$(cat "$STATE/run/provider-fakes.pid")" 2>/dev/null; then
+    log "provider fakes already running"
+  else
+    python3 Tests/Fakes/provider_fakes.py --port "$FAKES_PORT" >>"$STATE/logs/provider-fakes.log" 2>&1 &
+    echo $! > "$STATE/run/provider-fakes.pid"
+    wait_until 30 "provider fakes on $FAKES_PORT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FAKES_PORT"
+  fi
+fi
 
 log "building ($CONFIG)"
 swift build -c "$CONFIG" >/dev/null
@@ -52,6 +72,20 @@ PY
 fi
 source "$STATE/default-space.env"
 
+# Sandbox: the default space's SendGrid and Twilio point at the fakes (their accepted credentials
+# are listed at the top of Tests/Fakes/provider_fakes.py). The space's token reaches messaging-send
+# through engage.spaces, hence the wait.
+if [ "$SANDBOX" = 1 ]; then
+  FAKES="http://127.0.0.1:$FAKES_PORT"
+  space_api=(-fsS -X PUT -H "Authorization: Bearer $ACCESS_TOKEN" -H 'Content-Type: application/json')
+  wait_until 60 "sandbox SendGrid settings" curl "${space_api[@]}" \
+    -d "{\"apiKey\":\"SG.fake-key-1\",\"baseUrl\":\"$FAKES\",\"fromAddress\":\"hello@sandbox.example\",\"fromName\":\"Sandbox\"}" \
+    "http://127.0.0.1:8085/spaces/$SPACE_ID/messaging/providers/sendgrid"
+  wait_until 60 "sandbox Twilio settings" curl "${space_api[@]}" \
+    -d "{\"accountSid\":\"AC11111111111111111111111111111111\",\"apiKeySid\":\"SK22222222222222222222222222222222\",\"apiKeySecret\":\"fake-api-key-secret\",\"authToken\":\"fake-auth-token\",\"baseUrl\":\"$FAKES\",\"messagingServiceSid\":\"MG33333333333333333333333333333333\",\"whatsappFrom\":\"whatsapp:+14155550001\",\"helpText\":\"Sandbox: reply STOP to opt out.\"}" \
+    "http://127.0.0.1:8085/spaces/$SPACE_ID/messaging/providers/twilio"
+fi
+
 cat <<MSG
 
 swift-engage is running.
@@ -63,5 +97,7 @@ swift-engage is running.
   Space id          $SPACE_ID
   Write key         $WRITE_KEY
   Profile API token $ACCESS_TOKEN
+  Messaging         http://127.0.0.1:8085/spaces/$SPACE_ID/templates   (same token; see docs/messaging.md)
+  Provider fakes    $([ "$SANDBOX" = 1 ] && echo "http://127.0.0.1:$FAKES_PORT (sandbox: sent messages at /_fake/requests)" || echo "off (ENGAGE_SANDBOX=0)")
   Logs              .dev/logs/      Stop with: deploy/dev/down.sh
 MSG

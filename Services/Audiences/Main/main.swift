@@ -1,3 +1,4 @@
 import AudiencesCore
+import ServiceKit
 
-try await AudiencesService.run()
+await ServiceMain.run("audiences") { try await AudiencesService.run() }

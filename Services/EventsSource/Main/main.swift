@@ -1,3 +1,4 @@
 import EventsSourceCore
+import ServiceKit
 
-try await EventsSourceService.run()
+await ServiceMain.run("events-source") { try await EventsSourceService.run() }

@@ -1,3 +1,4 @@
 import JourneysCore
+import ServiceKit
 
-try await JourneysService.run()
+await ServiceMain.run("journeys") { try await JourneysService.run() }

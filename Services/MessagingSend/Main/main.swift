@@ -1,3 +1,4 @@
 import MessagingSendCore
+import ServiceKit
 
-try await MessagingSendService.run()
+await ServiceMain.run("messaging-send") { try await MessagingSendService.run() }

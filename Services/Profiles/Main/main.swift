@@ -1,3 +1,4 @@
 import ProfilesCore
+import ServiceKit
 
-try await ProfilesService.run()
+await ServiceMain.run("profiles") { try await ProfilesService.run() }

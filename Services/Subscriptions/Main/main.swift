@@ -1,3 +1,4 @@
 import SubscriptionsCore
+import ServiceKit
 
-try await SubscriptionsService.run()
+await ServiceMain.run("subscriptions") { try await SubscriptionsService.run() }

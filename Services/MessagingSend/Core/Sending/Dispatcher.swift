@@ -26,7 +26,9 @@ public final class Dispatcher: Service, Sendable {
     let twilio: TwilioClient
     let settings: Settings
     let logger: Logger
-    let wakeups = Wakeups()
+    /// One per worker: each worker drains on its own and waits for its own wake-up, so a worker
+    /// kept busy by a steady stream never holds the others idle.
+    let wakeups: [Wakeups]
     private let sent = Counter(label: "engage_messages_sent_total")
     private let skipped = Counter(label: "engage_messages_skipped_total")
     private let failed = Counter(label: "engage_messages_failed_total")
@@ -42,9 +44,10 @@ public final class Dispatcher: Service, Sendable {
         self.twilio = twilio
         self.settings = settings
         self.logger = logger
+        self.wakeups = (0..<max(settings.workers, 1)).map { _ in Wakeups() }
     }
 
-    public func wake() { wakeups.wake() }
+    public func wake() { for wakeup in wakeups { wakeup.wake() } }
 
     /// Seconds the `sending` lease lasts: the call's timeout plus time to record its outcome.
     var sendingLease: Double { Double(settings.providerTimeout.components.seconds) + 5 }
@@ -60,11 +63,9 @@ public final class Dispatcher: Service, Sendable {
                     }
                 }
             }
-            await wakeups.run(every: settings.pollInterval) {
-                await withDiscardingTaskGroup { workers in
-                    for _ in 0..<self.settings.workers {
-                        workers.addTask { await self.drain() }
-                    }
+            for wakeup in wakeups {
+                group.addTask {
+                    await wakeup.run(every: self.settings.pollInterval) { await self.drain() }
                 }
             }
         }

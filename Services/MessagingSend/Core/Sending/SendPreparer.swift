@@ -109,8 +109,9 @@ struct SendPreparer: Sendable {
         let spaceProviders = try await providers.providers(spaceId: row.spaceId)
         let target = UnsubscribeTarget(spaceId: row.spaceId, channel: row.channel, contact: contact, group: row.group, messageId: row.id,
                                        profileId: profile.profileId)
-        let context = MergeContext(profile: profile, links: ["unsubscribe_link": links.unsubscribeURL(for: target),
-                                                              "manage_preferences_link": links.preferencesURL(for: target)])
+        let unsubscribeURL = links.unsubscribeURL(for: target)
+        let context = MergeContext(profile: profile, links: ["unsubscribe_link": unsubscribeURL,
+                                                              "manage_preferences_link": UnsubscribeLinks.preferencesURL(unsubscribeURL: unsubscribeURL)])
         let rendered: RenderedContent
         do {
             rendered = try template.content.render(context)
@@ -130,7 +131,7 @@ struct SendPreparer: Sendable {
             let email = EmailSend(messageId: row.id, spaceId: row.spaceId, to: contact, fromAddress: from,
                                   fromName: rendered.fromName ?? sendGrid.settings.fromName, replyTo: rendered.replyTo,
                                   subject: rendered.subject ?? "", html: rendered.html, text: rendered.text,
-                                  unsubscribeURL: marketing ? links.unsubscribeURL(for: target) : nil,
+                                  unsubscribeURL: marketing ? unsubscribeURL : nil,
                                   categories: [row.test ? "engage-test" : "engage", marketing ? "marketing" : "transactional"])
             return .send(PreparedSend(row: row, version: template.version, sender: from, recipient: contact,
                                       request: .email(email, sendGrid.settings, sendGrid.secrets)))

@@ -15,25 +15,57 @@ public struct ReplicaStore: Sendable {
         self.logger = logger
     }
 
+    /// Serialises profile-replica writes across partitions (and instances) until the transaction
+    /// ends. A merge on one partition also writes the merged profiles, whose own updates arrive on
+    /// other partitions in another order; without one lock, two such batches deadlock, and the
+    /// retried batch meets the same order again.
+    func lockProfiles(on connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('messaging_send:profiles', 0))", logger: logger)
+    }
+
     func apply(_ update: ProfileUpdate, on connection: PostgresConnection) async throws {
         switch update.kind {
         case .traitsChanged:
             let traits = JSONValue.object(update.traits ?? [:]).json
-            try await connection.query("""
-                INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(update.profileId), \(traits)::jsonb, now())
-                ON CONFLICT (space_id, profile_id) DO UPDATE SET traits = profiles.traits || excluded.traits, updated_at = now()
-                """, logger: logger)
+            try await followingMerges(from: update.profileId) { target, isSurvivor in
+                // On the profile itself the new values win; on the profile it was merged into (an
+                // update that arrived after the merge, from another partition) the survivor's own
+                // values win, as in the merge itself.
+                isSurvivor
+                    ? try await connection.query("""
+                        INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(target), \(traits)::jsonb, now())
+                        ON CONFLICT (space_id, profile_id) DO UPDATE SET traits = excluded.traits || profiles.traits, updated_at = now()
+                        RETURNING merged_into
+                        """, logger: logger)
+                    : try await connection.query("""
+                        INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(target), \(traits)::jsonb, now())
+                        ON CONFLICT (space_id, profile_id) DO UPDATE SET traits = profiles.traits || excluded.traits, updated_at = now()
+                        RETURNING merged_into
+                        """, logger: logger)
+            }
         case .identifiersAdded:
             let identifiers = update.identifiers ?? []
             func last(_ type: String) -> String? { identifiers.last(where: { $0.type == type })?.id }
             let email = last("email").map { (try? ContactNormalizer.email($0)) ?? $0 }
             let phone = last("phone").map { (try? ContactNormalizer.phone($0)) ?? $0 }
-            try await connection.query("""
-                INSERT INTO profiles (space_id, profile_id, email, phone, user_id, updated_at)
-                VALUES (\(update.spaceId), \(update.profileId), \(email), \(phone), \(last("user_id")), now())
-                ON CONFLICT (space_id, profile_id) DO UPDATE SET email = coalesce(excluded.email, profiles.email),
-                    phone = coalesce(excluded.phone, profiles.phone), user_id = coalesce(excluded.user_id, profiles.user_id), updated_at = now()
-                """, logger: logger)
+            let userId = last("user_id")
+            try await followingMerges(from: update.profileId) { target, isSurvivor in
+                isSurvivor
+                    ? try await connection.query("""
+                        INSERT INTO profiles (space_id, profile_id, email, phone, user_id, updated_at)
+                        VALUES (\(update.spaceId), \(target), \(email), \(phone), \(userId), now())
+                        ON CONFLICT (space_id, profile_id) DO UPDATE SET email = coalesce(profiles.email, excluded.email),
+                            phone = coalesce(profiles.phone, excluded.phone), user_id = coalesce(profiles.user_id, excluded.user_id), updated_at = now()
+                        RETURNING merged_into
+                        """, logger: logger)
+                    : try await connection.query("""
+                        INSERT INTO profiles (space_id, profile_id, email, phone, user_id, updated_at)
+                        VALUES (\(update.spaceId), \(target), \(email), \(phone), \(userId), now())
+                        ON CONFLICT (space_id, profile_id) DO UPDATE SET email = coalesce(excluded.email, profiles.email),
+                            phone = coalesce(excluded.phone, profiles.phone), user_id = coalesce(excluded.user_id, profiles.user_id), updated_at = now()
+                        RETURNING merged_into
+                        """, logger: logger)
+            }
         case .merged:
             // The survivor keeps its own values and gains the merged profiles' missing ones.
             let losers = update.mergedProfileIds ?? []
@@ -54,6 +86,22 @@ public struct ReplicaStore: Sendable {
                 SELECT \(update.spaceId), unnest(\(losers)::text[]), \(update.profileId), now()
                 ON CONFLICT (space_id, profile_id) DO UPDATE SET merged_into = excluded.merged_into, updated_at = now()
                 """, logger: logger)
+        }
+    }
+
+    /// Applies a write to a profile and, when that profile was merged into another, to the one it
+    /// was merged into, and so on. Updates of one profile and its merge travel on different
+    /// partitions, so an update of a merged-away profile may arrive after the merge; without this
+    /// the survivor (which every lookup reads) would never see it. `write` returns `merged_into`.
+    private func followingMerges(from profileId: String,
+                                 _ write: (_ target: String, _ isSurvivor: Bool) async throws -> PostgresRowSequence) async throws {
+        var target = profileId
+        for depth in 0..<20 {
+            let rows = try await write(target, depth > 0)
+            var next: String?
+            for try await mergedInto in rows.decode(String?.self) { next = mergedInto }
+            guard let next, next != target else { return }
+            target = next
         }
     }
 

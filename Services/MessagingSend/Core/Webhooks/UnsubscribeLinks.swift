@@ -39,7 +39,8 @@ public struct UnsubscribeLinks: Sendable {
     }
 
     public func unsubscribeURL(for target: UnsubscribeTarget) -> String { "\(publicURL)/u/\(token(for: target))" }
-    public func preferencesURL(for target: UnsubscribeTarget) -> String { "\(publicURL)/u/\(token(for: target))?manage=1" }
+    /// The same signed token, showing every channel.
+    public static func preferencesURL(unsubscribeURL: String) -> String { unsubscribeURL + "?manage=1" }
 
     public func target(from token: String) -> UnsubscribeTarget? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -60,9 +61,18 @@ public struct UnsubscribeLinks: Sendable {
         return Self.base64URL(Data(mac).prefix(18))
     }
 
+    /// Base64url without padding, byte by byte: one token per message makes this a hot path.
     static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var bytes = Array(data.base64EncodedData())
+        while bytes.last == UInt8(ascii: "=") { bytes.removeLast() }
+        for index in bytes.indices {
+            switch bytes[index] {
+            case UInt8(ascii: "+"): bytes[index] = UInt8(ascii: "-")
+            case UInt8(ascii: "/"): bytes[index] = UInt8(ascii: "_")
+            default: break
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
