@@ -23,6 +23,41 @@ import Testing
                 == "&lt;b&gt;")
     }
 
+    @Test func nestedTraitsArraysAndWholeObjects() throws {
+        let profile = ProfileSnapshot(profileId: "p", traits: [
+            "address": .object(["city": "Oslo", "zip": .null]), "tags": .array(["gold", "early"]),
+            "orders": .array([.object(["sku": "A1"]), .object(["sku": "B2"])]),
+        ])
+        let values = MergeContext(profile: profile, links: [:]).values
+        #expect(try LiquidTemplates.render("{{profile.traits.address.city}}|{{profile.traits.address.zip | default: \"-\"}}", field: "s",
+                                           context: values) == "Oslo|-")
+        #expect(try LiquidTemplates.render("{{profile.traits.tags.first}} {{profile.traits.tags.count}} {{profile.traits.orders.1.sku}}", field: "s",
+                                           context: values) == "gold 2 B2")
+        #expect(try LiquidTemplates.render("{% for order in profile.traits.orders %}[{{order.sku}}]{% endfor %}", field: "s",
+                                           context: values) == "[A1][B2]")
+        #expect(try LiquidTemplates.render("{{profile.traits.address}}", field: "s", context: values) == #"{"city":"Oslo","zip":null}"#
+                || LiquidTemplates.render("{{profile.traits.address}}", field: "s", context: values) == #"{"zip":null,"city":"Oslo"}"#)
+        #expect(try LiquidTemplates.render("{{profile.traits.nothing.deeper | default: \"none\"}}", field: "s", context: values) == "none")
+    }
+
+    @Test func aParsedTextRendersEachContextOnItsOwnConcurrently() async throws {
+        let source = "Hi {{profile.traits.first_name | upcase}}{% if profile.traits.vip %}!{% endif %}"
+        let names = (0..<200).map { "name\($0)" }
+        let rendered = try await withThrowingTaskGroup(of: (String, String).self) { group in
+            for name in names {
+                group.addTask {
+                    let context = MergeContext(profile: ProfileSnapshot(profileId: name, traits: ["first_name": .string(name), "vip": .bool(name.hasSuffix("7"))]),
+                                               links: [:])
+                    return (name, try LiquidTemplates.render(source, field: "s", context: context.values))
+                }
+            }
+            var all: [String: String] = [:]
+            for try await (name, text) in group { all[name] = text }
+            return all
+        }
+        for name in names { #expect(rendered[name] == "Hi \(name.uppercased())" + (name.hasSuffix("7") ? "!" : "")) }
+    }
+
     @Test func unknownFiltersAndTagsAreRefusedWithTheirPosition() {
         #expect(throws: TemplateProblem.self) { try LiquidTemplates.check("{{ x | shout }}", field: "subject") }
         do {

@@ -29,7 +29,7 @@ public enum MessagingSendService {
             }
             var dispatcher = Dispatcher.Settings()
             dispatcher.batchSize = try env.int("ENGAGE_MESSAGING_BATCH_SIZE", default: 100)
-            dispatcher.workers = try env.int("ENGAGE_MESSAGING_WORKERS", default: 4)
+            dispatcher.workers = try env.int("ENGAGE_MESSAGING_WORKERS", default: 8)
             dispatcher.providerTimeout = .milliseconds(try env.int("ENGAGE_MESSAGING_PROVIDER_TIMEOUT_MS", default: 10_000))
             dispatcher.maxAttempts = try env.int("ENGAGE_MESSAGING_MAX_ATTEMPTS", default: 8)
             let publicURL = env.string("ENGAGE_MESSAGING_PUBLIC_URL", default: "http://127.0.0.1:\(common.httpPort)")

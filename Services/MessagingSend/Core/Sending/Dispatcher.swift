@@ -13,7 +13,7 @@ public final class Dispatcher: Service, Sendable {
     public struct Settings: Sendable {
         public var batchSize = 100
         /// Batches in flight at once (each with its provider calls concurrent).
-        public var workers = 4
+        public var workers = 8
         public var providerTimeout: Duration = .seconds(10)
         public var maxAttempts = 8
         public var pollInterval: Duration = .milliseconds(500)

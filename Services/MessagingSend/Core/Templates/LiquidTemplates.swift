@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 @preconcurrency import Stencil
+import Synchronization
 
 /// Where and why a template text cannot be used: shown to the author on save.
 public struct TemplateProblem: Error, Sendable, Equatable, Encodable {
@@ -22,8 +23,8 @@ public struct TemplateProblem: Error, Sendable, Equatable, Encodable {
 /// and it resolves dotted paths through dictionaries. Filters Liquid spells differently are added
 /// under Liquid's names, and `default` follows Liquid (also replaces empty text and false).
 ///
-/// A `Template` is lexed per render and never shared: Stencil's tokens initialise a lazy property
-/// while parsing, so one instance must not be rendered on two threads at once.
+/// Texts are parsed once and their nodes reused (`ParsedTemplates`): lexing and parsing cost as
+/// much as rendering, and a send renders the same few template versions over and over.
 public enum LiquidTemplates {
     /// Names a template may use besides `profile.*`.
     public static let linkVariables = ["unsubscribe_link", "manage_preferences_link"]
@@ -69,9 +70,9 @@ public enum LiquidTemplates {
     public static func render(_ source: String, field: String, context: [String: Any]) throws(TemplateProblem) -> String {
         // Plain text (most subjects and many bodies) needs no template at all.
         guard source.contains("{{") || source.contains("{%") || source.contains("{#") else { return source }
-        let template = Template(templateString: source, environment: environment)
         do {
-            return try template.render(context)
+            let nodes = try ParsedTemplates.shared.nodes(source, environment: environment)
+            return try renderNodes(nodes, Context(dictionary: context, environment: environment))
         } catch let error as TemplateSyntaxError {
             let location = error.token?.sourceMap.location
             let line = location.map { Int($0.lineNumber) }.flatMap { $0 > 0 ? $0 : nil }
@@ -112,4 +113,30 @@ extension CharacterSet {
         set.insert(charactersIn: "-._~")
         return set
     }()
+}
+
+/// Parsed template texts by source, shared by every render. Stencil's nodes are only read while
+/// rendering (the lazily split token components are touched by the parser alone, which runs under
+/// the lock), so one parse serves concurrent renders. Bounded: when full it starts again.
+final class ParsedTemplates: Sendable {
+    static let shared = ParsedTemplates(capacity: 1_000)
+
+    /// Parsed nodes; immutable once built, see above.
+    private struct Nodes: @unchecked Sendable { let nodes: [NodeType] }
+
+    private let capacity: Int
+    private let cache = Mutex<[String: Nodes]>([:])
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func nodes(_ source: String, environment: Environment) throws -> [NodeType] {
+        try cache.withLock { cache in
+            if let found = cache[source] { return found.nodes }
+            let template = Template(templateString: source, environment: environment)
+            let nodes = try TokenParser(tokens: template.tokens, environment: environment).parse()
+            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+            cache[source] = Nodes(nodes: nodes)
+            return nodes
+        }
+    }
 }

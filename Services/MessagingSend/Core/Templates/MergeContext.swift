@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+@preconcurrency import Stencil
 
 /// What a profile looks like to this service: the replica of `engage.profile-updates`.
 public struct ProfileSnapshot: Sendable, Hashable {
@@ -36,16 +37,16 @@ public struct MergeContext: Sendable {
         links: Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "https://example.com/\($0)") }))
 
     public var values: [String: Any] {
-        var profileValues: [String: Any] = ["id": profile.profileId, "traits": profile.traits.mapValues(Self.plain)]
-        if let userId = profile.userId { profileValues["user_id"] = userId }
-        if let email = profile.email { profileValues["email"] = email }
-        if let phone = profile.phone { profileValues["phone"] = phone }
-        var values: [String: Any] = ["profile": profileValues]
+        var profileMembers: [String: JSONValue] = ["id": .string(profile.profileId), "traits": .object(profile.traits)]
+        if let userId = profile.userId { profileMembers["user_id"] = .string(userId) }
+        if let email = profile.email { profileMembers["email"] = .string(email) }
+        if let phone = profile.phone { profileMembers["phone"] = .string(phone) }
+        var values: [String: Any] = ["profile": MergeObject(members: profileMembers)]
         for (name, url) in links { values[name] = url }
         return values
     }
 
-    /// JSON values as the Foundation values Stencil resolves and prints (whole numbers without `.0`).
+    /// JSON values as the values Stencil resolves and prints (whole numbers without `.0`).
     static func plain(_ value: JSONValue) -> Any {
         switch value {
         case .null: return ""  // prints as nothing; `default` replaces it
@@ -53,7 +54,23 @@ public struct MergeContext: Sendable {
         case .number(let number): return JSONValue.exactInteger(number).map { $0 as Any } ?? number
         case .string(let text): return text
         case .array(let items): return items.map(plain)
-        case .object(let members): return members.mapValues(plain)
+        case .object(let members): return MergeObject(members: members)
         }
     }
+}
+
+/// A JSON object as a template sees it, its members converted one at a time when a tag reaches
+/// them. Stencil copies a `[String: Any]` (recursively) at every step of a dotted path, so a
+/// profile with many traits as a dictionary made `{{profile.traits.first_name}}` cost a copy of
+/// every trait; that copying was most of a send's rendering time.
+struct MergeObject: DynamicMemberLookup, CustomStringConvertible {
+    let members: [String: JSONValue]
+
+    subscript(dynamicMember member: String) -> Any? {
+        if let value = members[member] { return MergeContext.plain(value) }
+        return member == "count" ? members.count : nil
+    }
+
+    /// An object printed whole (`{{profile.traits}}`) shows as JSON.
+    var description: String { JSONValue.object(members).json }
 }
