@@ -45,6 +45,19 @@ struct ProviderHTTP: Sendable {
         }
     }
 
+    /// A send call: the provider's answer as `interpret` reads it, or, without an answer, a retry
+    /// when nothing reached the provider and `unknown` when it may have (never sent again blindly).
+    func send(_ request: HTTPClientRequest, interpret: (Answer) -> SendOutcome) async -> SendOutcome {
+        do {
+            return interpret(try await call(request))
+        } catch {
+            switch error {
+            case .notConnected(let reason): return .retry(after: nil, code: "connection_failed", message: reason)
+            case .noAnswer(let reason): return .unknown(reason)
+            }
+        }
+    }
+
     /// Connection refused, DNS failure or connect timeout: the request never left this process.
     static func isConnectFailure(_ error: any Error) -> Bool {
         if let client = error as? HTTPClientError, client == .connectTimeout { return true }

@@ -34,27 +34,20 @@ struct SendGridClient: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(secrets.apiKey)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: Self.body(email)))
-        let answer: ProviderHTTP.Answer
-        do {
-            answer = try await http.call(request)
-        } catch {
-            switch error {
-            case .notConnected(let reason): return .retry(after: nil, code: "connection_failed", message: reason)
-            case .noAnswer(let reason): return .unknown(reason)
+        return await http.send(request) { answer in
+            switch answer.status {
+            case 200..<300:
+                // SendGrid answers 202 with the message id in a header; webhook events carry it as a prefix of sg_message_id.
+                return .accepted(providerMessageId: answer.headers.first(name: "X-Message-Id") ?? "", status: nil)
+            case 429:
+                let reset = answer.headers.first(name: "X-RateLimit-Reset").flatMap(Double.init)
+                let after = reset.map { Duration.milliseconds(Int64(max(0, $0 - Date().timeIntervalSince1970) * 1000)) }
+                return .retry(after: after ?? ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_429", message: Self.errorMessage(answer.body))
+            case 500...:
+                return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_\(answer.status)", message: Self.errorMessage(answer.body))
+            default:
+                return .failed(code: "sendgrid_\(answer.status)", message: Self.errorMessage(answer.body))
             }
-        }
-        switch answer.status {
-        case 200..<300:
-            // SendGrid answers 202 with the message id in a header; webhook events carry it as a prefix of sg_message_id.
-            return .accepted(providerMessageId: answer.headers.first(name: "X-Message-Id") ?? "", status: nil)
-        case 429:
-            let reset = answer.headers.first(name: "X-RateLimit-Reset").flatMap(Double.init)
-            let after = reset.map { Duration.milliseconds(Int64(max(0, $0 - Date().timeIntervalSince1970) * 1000)) }
-            return .retry(after: after ?? ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_429", message: Self.errorMessage(answer.body))
-        case 500...:
-            return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_\(answer.status)", message: Self.errorMessage(answer.body))
-        default:
-            return .failed(code: "sendgrid_\(answer.status)", message: Self.errorMessage(answer.body))
         }
     }
 

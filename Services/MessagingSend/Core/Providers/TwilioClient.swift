@@ -35,30 +35,23 @@ struct TwilioClient: Sendable {
         request.headers.add(name: "Authorization", value: Self.basic(settings.apiKeySid, secrets.apiKeySecret))
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
-        let answer: ProviderHTTP.Answer
-        do {
-            answer = try await http.call(request)
-        } catch {
-            switch error {
-            case .notConnected(let reason): return .retry(after: nil, code: "connection_failed", message: reason)
-            case .noAnswer(let reason): return .unknown(reason)
+        return await http.send(request) { answer in
+            let json = try? JSONParser.parse(answer.body)
+            switch answer.status {
+            case 200..<300:
+                guard case .object(let members)? = json, case .string(let sid)? = members["sid"] else {
+                    return .unknown("Twilio answered \(answer.status) without a message sid")
+                }
+                var status: String?
+                if case .string(let value)? = members["status"] { status = value }
+                return .accepted(providerMessageId: sid, status: status)
+            case 429:
+                return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: 429), message: Self.message(json, answer.body))
+            case 500...:
+                return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: answer.status), message: Self.message(json, answer.body))
+            default:
+                return .failed(code: Self.code(json, status: answer.status), message: Self.message(json, answer.body))
             }
-        }
-        let json = try? JSONParser.parse(answer.body)
-        switch answer.status {
-        case 200..<300:
-            guard case .object(let members)? = json, case .string(let sid)? = members["sid"] else {
-                return .unknown("Twilio answered \(answer.status) without a message sid")
-            }
-            var status: String?
-            if case .string(let value)? = members["status"] { status = value }
-            return .accepted(providerMessageId: sid, status: status)
-        case 429:
-            return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: 429), message: Self.message(json, answer.body))
-        case 500...:
-            return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: answer.status), message: Self.message(json, answer.body))
-        default:
-            return .failed(code: Self.code(json, status: answer.status), message: Self.message(json, answer.body))
         }
     }
 
