@@ -31,17 +31,12 @@ public struct ReplicaStore: Sendable {
                 // On the profile itself the new values win; on the profile it was merged into (an
                 // update that arrived after the merge, from another partition) the survivor's own
                 // values win, as in the merge itself.
-                isSurvivor
-                    ? try await connection.query("""
-                        INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(target), \(traits)::jsonb, now())
-                        ON CONFLICT (space_id, profile_id) DO UPDATE SET traits = excluded.traits || profiles.traits, updated_at = now()
-                        RETURNING merged_into
-                        """, logger: logger)
-                    : try await connection.query("""
-                        INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(target), \(traits)::jsonb, now())
-                        ON CONFLICT (space_id, profile_id) DO UPDATE SET traits = profiles.traits || excluded.traits, updated_at = now()
-                        RETURNING merged_into
-                        """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(target), \(traits)::jsonb, now())
+                    ON CONFLICT (space_id, profile_id) DO UPDATE SET updated_at = now(),
+                        traits = CASE WHEN \(isSurvivor) THEN excluded.traits || profiles.traits ELSE profiles.traits || excluded.traits END
+                    RETURNING merged_into
+                    """, logger: logger)
             }
         case .identifiersAdded:
             let identifiers = update.identifiers ?? []
@@ -50,21 +45,15 @@ public struct ReplicaStore: Sendable {
             let phone = last("phone").map { (try? ContactNormalizer.phone($0)) ?? $0 }
             let userId = last("user_id")
             try await followingMerges(from: update.profileId) { target, isSurvivor in
-                isSurvivor
-                    ? try await connection.query("""
-                        INSERT INTO profiles (space_id, profile_id, email, phone, user_id, updated_at)
-                        VALUES (\(update.spaceId), \(target), \(email), \(phone), \(userId), now())
-                        ON CONFLICT (space_id, profile_id) DO UPDATE SET email = coalesce(profiles.email, excluded.email),
-                            phone = coalesce(profiles.phone, excluded.phone), user_id = coalesce(profiles.user_id, excluded.user_id), updated_at = now()
-                        RETURNING merged_into
-                        """, logger: logger)
-                    : try await connection.query("""
-                        INSERT INTO profiles (space_id, profile_id, email, phone, user_id, updated_at)
-                        VALUES (\(update.spaceId), \(target), \(email), \(phone), \(userId), now())
-                        ON CONFLICT (space_id, profile_id) DO UPDATE SET email = coalesce(excluded.email, profiles.email),
-                            phone = coalesce(excluded.phone, profiles.phone), user_id = coalesce(excluded.user_id, profiles.user_id), updated_at = now()
-                        RETURNING merged_into
-                        """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO profiles (space_id, profile_id, email, phone, user_id, updated_at)
+                    VALUES (\(update.spaceId), \(target), \(email), \(phone), \(userId), now())
+                    ON CONFLICT (space_id, profile_id) DO UPDATE SET updated_at = now(),
+                        email = CASE WHEN \(isSurvivor) THEN coalesce(profiles.email, excluded.email) ELSE coalesce(excluded.email, profiles.email) END,
+                        phone = CASE WHEN \(isSurvivor) THEN coalesce(profiles.phone, excluded.phone) ELSE coalesce(excluded.phone, profiles.phone) END,
+                        user_id = CASE WHEN \(isSurvivor) THEN coalesce(profiles.user_id, excluded.user_id) ELSE coalesce(excluded.user_id, profiles.user_id) END
+                    RETURNING merged_into
+                    """, logger: logger)
             }
         case .merged:
             // The survivor keeps its own values and gains the merged profiles' missing ones.
