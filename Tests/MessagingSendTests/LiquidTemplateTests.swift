@@ -58,6 +58,17 @@ import Testing
         for name in names { #expect(rendered[name] == "Hi \(name.uppercased())" + (name.hasSuffix("7") ? "!" : "")) }
     }
 
+    @Test func theParsedTextCacheIsBoundedByTheBytesItHolds() throws {
+        let cache = ParsedTemplates(capacityBytes: 100)
+        let environment = LiquidTemplates.environment
+        for index in 0..<10 { _ = try cache.nodes("{{ profile.traits.t\(index) }} ..........", environment: environment) }
+        #expect(cache.count <= 3)  // 30-odd bytes each
+        _ = try cache.nodes("{{ profile.id }}", environment: environment)
+        _ = try cache.nodes("{{ profile.id }}", environment: environment)
+        #expect(cache.count >= 1)
+        #expect(throws: (any Error).self) { try cache.nodes("{{ x | shout }}", environment: environment) }
+    }
+
     @Test func unknownFiltersAndTagsAreRefusedWithTheirPosition() {
         #expect(throws: TemplateProblem.self) { try LiquidTemplates.check("{{ x | shout }}", field: "subject") }
         do {

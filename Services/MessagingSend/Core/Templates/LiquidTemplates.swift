@@ -117,25 +117,34 @@ extension CharacterSet {
 
 /// Parsed template texts by source, shared by every render. Stencil's nodes are only read while
 /// rendering (the lazily split token components are touched by the parser alone, which runs under
-/// the lock), so one parse serves concurrent renders. Bounded: when full it starts again.
+/// the lock), so one parse serves concurrent renders. Bounded by the size of the texts it holds
+/// (HTML bodies can be large): when full it starts again.
 final class ParsedTemplates: Sendable {
-    static let shared = ParsedTemplates(capacity: 1_000)
+    static let shared = ParsedTemplates(capacityBytes: 8 << 20)
 
     /// Parsed nodes; immutable once built, see above.
     private struct Nodes: @unchecked Sendable { let nodes: [NodeType] }
 
-    private let capacity: Int
-    private let cache = Mutex<[String: Nodes]>([:])
+    private struct State {
+        var nodes: [String: Nodes] = [:]
+        var bytes = 0
+    }
 
-    init(capacity: Int) { self.capacity = capacity }
+    private let capacityBytes: Int
+    private let state = Mutex(State())
+
+    init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
+
+    var count: Int { state.withLock { $0.nodes.count } }
 
     func nodes(_ source: String, environment: Environment) throws -> [NodeType] {
-        try cache.withLock { cache in
-            if let found = cache[source] { return found.nodes }
+        try state.withLock { state in
+            if let found = state.nodes[source] { return found.nodes }
             let template = Template(templateString: source, environment: environment)
             let nodes = try TokenParser(tokens: template.tokens, environment: environment).parse()
-            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-            cache[source] = Nodes(nodes: nodes)
+            if state.bytes + source.utf8.count > capacityBytes { state = State() }
+            state.nodes[source] = Nodes(nodes: nodes)
+            state.bytes += source.utf8.count
             return nodes
         }
     }
