@@ -15,12 +15,16 @@ import datetime
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import requests
 from confluent_kafka import Consumer, Producer
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "EndToEnd"))
+from engage_harness import wait_for  # noqa: E402
 
 SENDGRID_KEY = "SG.fake-key-1"
 TEMPLATE_HTML = ("<p>Hi {{ profile.traits.first_name | default: \"there\" }},</p>"
@@ -45,16 +49,6 @@ def psql(database_url, sql):
     return subprocess.run(["psql", database_url, "-AtXqc", sql], check=True, capture_output=True, text=True).stdout.split()
 
 
-def wait_for(check, what, timeout=300, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def iso(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -69,7 +63,7 @@ class Setup:
         token = requests.post(f"{args.profiles}/admin/spaces/{self.space}/access-tokens", json={"name": "bench"}, headers=admin).json()["token"]
         self.auth = {"Authorization": f"Bearer {token}"}
         wait_for(lambda: requests.get(f"{args.messaging}/spaces/{self.space}/messaging/providers/sendgrid", headers=self.auth).status_code == 404,
-                 "the space to reach messaging-send")
+                 timeout=300, interval=0.5, what="the space to reach messaging-send")
         saved = requests.put(f"{args.messaging}/spaces/{self.space}/messaging/providers/sendgrid", headers=self.auth,
                              json={"apiKey": SENDGRID_KEY, "baseUrl": args.fakes, "fromAddress": "news@shop.example", "fromName": "Shop",
                                    "messagesPerSecond": 10_000})
@@ -89,11 +83,12 @@ class Setup:
                                  data="\n".join(lines).encode(), headers={**self.auth, "Content-Type": "text/csv"})
         assert response.status_code == 202, response.text
         url = f"{self.args.profiles}/v1/spaces/{self.space}/csv-uploads/{response.json()['data']['id']}"
-        wait_for(lambda: requests.get(url, headers=self.auth).json()["data"]["status"] == "completed", "the CSV upload")
+        wait_for(lambda: requests.get(url, headers=self.auth).json()["data"]["status"] == "completed",
+                 timeout=300, interval=0.5, what="the CSV upload")
         db, space = self.args.database_url, self.space
         wait_for(lambda: int(psql(db, f"SELECT count(*) FROM messaging_send.profiles WHERE space_id = '{space}' AND email IS NOT NULL")[0]) == count
                  and int(psql(db, f"SELECT count(*) FROM messaging_send.subscription_states WHERE space_id = '{space}' AND status = 'subscribed'")[0]) == count,
-                 "messaging-send's replicas to hold every person and subscription")
+                 timeout=300, interval=0.5, what="messaging-send's replicas to hold every person and subscription")
         ids = psql(db, f"SELECT profile_id FROM messaging_send.profiles WHERE space_id = '{space}' AND merged_into IS NULL ORDER BY profile_id")
         print(f"setup: {count} subscribed people in messaging-send's replicas after {time.monotonic() - started:.1f} s")
         return ids

@@ -114,6 +114,18 @@ class Space:
         return requests.get(f"{self.url}/v1/spaces/{self.id}/collections/users/profiles/{quoted}/{endpoint}",
                             params=params, auth=(self.token, ""))
 
+    def send(self, path, body):
+        """A call to the tracking API (`identify`, `track`, `batch`...) with the source's write key; must succeed."""
+        response = requests.post(f"{self.url}/v1/{path}", json=body, headers=self.write_auth())
+        assert response.status_code == 200, response.text
+
+    def profile_id(self, identifier):
+        """The unified profile id an identifier belongs to (from its newest event), or None before it has one."""
+        response = self.profile(identifier, "events", limit=1)
+        if response.status_code != 200 or not response.json()["data"]:
+            return None
+        return response.json()["data"][0]["related"]["users"]
+
     def all_events(self, identifier):
         """Every event of the profile through the Profile API's cursor pagination."""
         events, cursor = [], None

@@ -4,41 +4,29 @@ import requests
 from engage_harness import Space, wait_for
 
 
-def send(space, path, body):
-    response = requests.post(f"{space.url}/v1/{path}", json=body, headers=space.write_auth())
-    assert response.status_code == 200, response.text
-
-
-def profile_id(space, identifier):
-    response = space.profile(identifier, "events", limit=1)
-    if response.status_code != 200 or not response.json()["data"]:
-        return None
-    return response.json()["data"][0]["related"]["users"]
-
-
 def test_a_second_user_id_does_not_merge_two_people(profiles):
     space = Space(profiles.url)
-    send(space, "identify", {"userId": "alice", "anonymousId": "shared-laptop", "traits": {"name": "Alice"}})
-    alice = wait_for(lambda: profile_id(space, "user_id:alice"), what="alice's profile")
+    space.send("identify", {"userId": "alice", "anonymousId": "shared-laptop", "traits": {"name": "Alice"}})
+    alice = wait_for(lambda: space.profile_id("user_id:alice"), what="alice's profile")
     # Bob signs in on the same laptop: user_id's limit is 1, so he must not become Alice.
-    send(space, "identify", {"userId": "bob", "anonymousId": "shared-laptop", "traits": {"name": "Bob"}})
-    bob = wait_for(lambda: profile_id(space, "user_id:bob"), what="bob's profile")
+    space.send("identify", {"userId": "bob", "anonymousId": "shared-laptop", "traits": {"name": "Bob"}})
+    bob = wait_for(lambda: space.profile_id("user_id:bob"), what="bob's profile")
     assert bob != alice
-    assert profile_id(space, "anonymous_id:shared-laptop") == alice
+    assert space.profile_id("anonymous_id:shared-laptop") == alice
     assert space.profile("user_id:alice", "traits").json()["traits"] == {"name": "Alice"}
     assert space.profile("user_id:bob", "traits").json()["traits"] == {"name": "Bob"}
 
 
 def test_alias_merges_and_lookups_follow_the_merge(profiles):
     space = Space(profiles.url)
-    send(space, "track", {"anonymousId": "visitor-9", "event": "Viewed"})
-    send(space, "identify", {"userId": "customer-9", "traits": {"tier": "gold"}})
-    visitor = wait_for(lambda: profile_id(space, "anonymous_id:visitor-9"), what="visitor profile")
-    customer = wait_for(lambda: profile_id(space, "user_id:customer-9"), what="customer profile")
+    space.send("track", {"anonymousId": "visitor-9", "event": "Viewed"})
+    space.send("identify", {"userId": "customer-9", "traits": {"tier": "gold"}})
+    visitor = wait_for(lambda: space.profile_id("anonymous_id:visitor-9"), what="visitor profile")
+    customer = wait_for(lambda: space.profile_id("user_id:customer-9"), what="customer profile")
     assert visitor != customer
-    send(space, "alias", {"previousId": "visitor-9", "userId": "customer-9"})
-    wait_for(lambda: profile_id(space, "anonymous_id:visitor-9") == profile_id(space, "user_id:customer-9"), what="alias merge")
-    survivor = profile_id(space, "user_id:customer-9")
+    space.send("alias", {"previousId": "visitor-9", "userId": "customer-9"})
+    wait_for(lambda: space.profile_id("anonymous_id:visitor-9") == space.profile_id("user_id:customer-9"), what="alias merge")
+    survivor = space.profile_id("user_id:customer-9")
     merged_away = ({visitor, customer} - {survivor}).pop()
     # The merged-away profile id still answers, with the survivor's data.
     traits = space.profile(f"profile_id:{merged_away}", "traits")
@@ -50,9 +38,9 @@ def test_alias_merges_and_lookups_follow_the_merge(profiles):
 
 def test_a_late_older_identify_does_not_overwrite_a_newer_trait(profiles):
     space = Space(profiles.url)
-    send(space, "identify", {"userId": "late", "traits": {"plan": "enterprise"}, "timestamp": "2026-06-01T00:00:00Z"})
+    space.send("identify", {"userId": "late", "traits": {"plan": "enterprise"}, "timestamp": "2026-06-01T00:00:00Z"})
     wait_for(lambda: space.profile("user_id:late", "traits").status_code == 200, what="profile")
-    send(space, "identify", {"userId": "late", "traits": {"plan": "free", "city": "Oslo"}, "timestamp": "2026-01-01T00:00:00Z"})
+    space.send("identify", {"userId": "late", "traits": {"plan": "free", "city": "Oslo"}, "timestamp": "2026-01-01T00:00:00Z"})
     wait_for(lambda: len(space.all_events("user_id:late")) == 2, what="both events")
     assert space.profile("user_id:late", "traits").json()["traits"] == {"plan": "enterprise", "city": "Oslo"}
     verbose = space.profile("user_id:late", "traits", verbose="true").json()["traits"]
@@ -68,10 +56,10 @@ def test_custom_identifier_configured_through_the_api_joins_profiles(profiles):
     assert {"type": "crm_id", "priority": 5, "limit": 1, "traitKey": "crmId"} in rules
     bad = requests.put(f"{space.url}/admin/spaces/{space.id}/identity-rules/crm_id", headers=space.admin, json={"priority": 0, "limit": 1})
     assert bad.status_code == 400 and "priority" in bad.json()["message"]
-    send(space, "identify", {"anonymousId": "web-1", "traits": {"crmId": "C-1"}})
+    space.send("identify", {"anonymousId": "web-1", "traits": {"crmId": "C-1"}})
     wait_for(lambda: space.profile("crm_id:C-1", "traits").status_code == 200, timeout=30, what="crm_id identifier")
-    send(space, "identify", {"anonymousId": "store-1", "traits": {"crmId": "C-1", "store": "Bergen"}})
-    wait_for(lambda: profile_id(space, "anonymous_id:store-1") == profile_id(space, "anonymous_id:web-1"), what="join by crm_id")
+    space.send("identify", {"anonymousId": "store-1", "traits": {"crmId": "C-1", "store": "Bergen"}})
+    wait_for(lambda: space.profile_id("anonymous_id:store-1") == space.profile_id("anonymous_id:web-1"), what="join by crm_id")
 
 
 def test_admin_api_requires_the_admin_token(profiles):

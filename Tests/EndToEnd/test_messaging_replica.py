@@ -3,39 +3,25 @@ own consumer group) replays engage.profile-updates from the start, partitions in
 merges on one partition write profiles whose own updates sit on other partitions."""
 import uuid
 
-import requests
-
 from engage_harness import SECRETS_KEY, ServiceProcess, Space, psql, wait_for
 
 PEOPLE = 60
 
 
-def post_batch(space, messages):
-    response = requests.post(f"{space.url}/v1/batch", json={"batch": messages}, headers=space.write_auth())
-    assert response.status_code == 200, response.text
-
-
-def profile_id(space, identifier):
-    response = space.profile(identifier, "events", limit=1)
-    if response.status_code != 200 or not response.json()["data"]:
-        return None
-    return response.json()["data"][0]["related"]["users"]
-
-
 def test_a_new_instance_replays_a_backlog_of_merges_without_deadlocks(profiles, log_dir):
     space = Space(profiles.url)
     run = uuid.uuid4().hex[:6]
-    post_batch(space, [message for i in range(PEOPLE) for message in (
+    space.send("batch", {"batch": [message for i in range(PEOPLE) for message in (
         {"type": "track", "anonymousId": f"visitor-{run}-{i}", "event": "Viewed"},
-        {"type": "identify", "userId": f"customer-{run}-{i}", "traits": {"email": f"c{i}-{run}@shop.example"}})])
+        {"type": "identify", "userId": f"customer-{run}-{i}", "traits": {"email": f"c{i}-{run}@shop.example"}})]})
     for i in (0, PEOPLE - 1):
-        wait_for(lambda: profile_id(space, f"anonymous_id:visitor-{run}-{i}") and profile_id(space, f"user_id:customer-{run}-{i}"),
+        wait_for(lambda: space.profile_id(f"anonymous_id:visitor-{run}-{i}") and space.profile_id(f"user_id:customer-{run}-{i}"),
                  what="both profiles of a person")
-    post_batch(space, [message for i in range(PEOPLE) for message in (
+    space.send("batch", {"batch": [message for i in range(PEOPLE) for message in (
         {"type": "alias", "previousId": f"visitor-{run}-{i}", "userId": f"customer-{run}-{i}"},
-        {"type": "identify", "anonymousId": f"visitor-{run}-{i}", "traits": {"first_name": f"P{i}"}})])
+        {"type": "identify", "anonymousId": f"visitor-{run}-{i}", "traits": {"first_name": f"P{i}"}})]})
     for i in range(PEOPLE):
-        wait_for(lambda: profile_id(space, f"anonymous_id:visitor-{run}-{i}") == profile_id(space, f"user_id:customer-{run}-{i}"),
+        wait_for(lambda: space.profile_id(f"anonymous_id:visitor-{run}-{i}") == space.profile_id(f"user_id:customer-{run}-{i}"),
                  what=f"person {i} merged")
 
     schema = f"messaging_replay_{run}"

@@ -21,17 +21,9 @@ trap cleanup EXIT
 start_private_infra engage-bench-csv
 
 # ENGAGE_BENCH_WRAPPER (e.g. "heaptrack -o /tmp/profiles") runs the profiles service under a tool.
-start_service() { # name port [wrapper...]
-  local name=$1 port=$2; shift 2
-  ENGAGE_HTTP_PORT=$port ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
-    ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \
-    "$@" "$BIN/$name" >"$WORK/$name.log" 2>&1 &
-  echo $! > "$WORK/$name.pid"
-  wait_until 120 "$name /ready" curl -fsS "http://127.0.0.1:$port/ready"
-}
 # shellcheck disable=SC2086
-start_service profiles "$PROFILES_PORT" ${ENGAGE_BENCH_WRAPPER:-}
-start_service subscriptions "$SUBSCRIPTIONS_PORT"
+start_bench_service profiles "$PROFILES_PORT" ${ENGAGE_BENCH_WRAPPER:-}
+start_bench_service subscriptions "$SUBSCRIPTIONS_PORT"
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/csv_import_bench.py $*"
 python3 Tests/Benchmarks/csv_import_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \

@@ -31,17 +31,11 @@ wait_until 30 "provider fakes" test -s "$WORK/fakes.port"
 FAKES_URL="http://127.0.0.1:$(cat "$WORK/fakes.port")"
 
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage"
-start_service() { # name port
-  local name=$1 port=$2
-  ENGAGE_HTTP_PORT=$port ENGAGE_DATABASE_URL="$DATABASE_URL" ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
-    ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)" \
-    "$BIN/$name" >"$WORK/$name.log" 2>&1 &
-  echo $! > "$WORK/$name.pid"
-  wait_until 120 "$name /ready" curl -fsS "http://127.0.0.1:$port/ready"
-}
-start_service profiles "$PROFILES_PORT"
-start_service subscriptions "$SUBSCRIPTIONS_PORT"
-start_service messaging-send "$MESSAGING_PORT"
+ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
+export ENGAGE_SECRETS_KEY
+start_bench_service profiles "$PROFILES_PORT"
+start_bench_service subscriptions "$SUBSCRIPTIONS_PORT"
+start_bench_service messaging-send "$MESSAGING_PORT"
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/messaging_bench.py $*"
 python3 Tests/Benchmarks/messaging_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \

@@ -19,12 +19,7 @@ cleanup() {
 trap cleanup EXIT
 start_private_infra engage-bench
 
-ENGAGE_HTTP_PORT=$HTTP_PORT ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
-  ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \
-  ENGAGE_KAFKA_PROPERTIES="${ENGAGE_KAFKA_PROPERTIES:-}" \
-  "$BIN/profiles" >"$WORK/profiles.log" 2>&1 &
-echo $! > "$WORK/profiles.pid"
-wait_until 60 "profiles /ready" curl -fsS "http://127.0.0.1:$HTTP_PORT/ready"
+start_bench_service profiles "$HTTP_PORT"
 
 admin=(-fsS -H "Authorization: Bearer bench" -H 'Content-Type: application/json')
 space_id=$(curl "${admin[@]}" -d '{"name":"bench"}' "http://127.0.0.1:$HTTP_PORT/admin/spaces" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')

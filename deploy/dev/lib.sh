@@ -108,6 +108,18 @@ stop_private_infra() {
   rm -rf "$WORK"
 }
 
+# start_bench_service NAME PORT [WRAPPER...]: a built service ($BIN/NAME) against the private infra
+# of start_private_infra, admin token "bench", warnings only, optionally under a tool (WRAPPER);
+# its PID in $WORK/NAME.pid, its log in $WORK/NAME.log. Returns once /ready answers.
+start_bench_service() {
+  local name=$1 port=$2; shift 2
+  ENGAGE_HTTP_PORT=$port ENGAGE_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage" \
+    ENGAGE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" ENGAGE_ADMIN_TOKEN=bench ENGAGE_LOG_LEVEL=warning \
+    "$@" "$BIN/$name" >"$WORK/$name.log" 2>&1 &
+  echo $! > "$WORK/$name.pid"
+  wait_until 120 "$name /ready" curl -fsS "http://127.0.0.1:$port/ready"
+}
+
 # The six services: executable name and default HTTP port.
 ENGAGE_SERVICES="profiles:8081 subscriptions:8082 audiences:8083 journeys:8084 messaging-send:8085 events-source:8086"
 
