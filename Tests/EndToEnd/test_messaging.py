@@ -1,5 +1,6 @@
 """messaging-send with real processes: templates, providers (local strict fakes), consent, at-most-once
 sends, retries, callbacks, STOP replies, unsubscribe links and forged webhooks."""
+import json
 import time
 import uuid
 
@@ -226,3 +227,51 @@ def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_one_click_post(pro
     assert done.status_code == 200 and "unsubscribed" in done.text
     wait_for(lambda: ms.channel_status(email, "EMAIL")["status"] == "unsubscribed", what="one-click unsubscribe")
     assert ms.channel_status(email, "EMAIL")["source"] == "unsubscribe_link"
+
+
+def test_whatsapp_content_templates_media_and_test_sends(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    phone = "+1415559" + str(uuid.uuid4().int)[:4]
+    email = f"wes-{uuid.uuid4().hex[:6]}@example.com"
+    person = ms.person("Wes", email=email, phone=phone)
+    content_sid = "HX" + "a" * 32
+    whatsapp = ms.template("WHATSAPP", "Order update", {"contentSid": content_sid, "contentVariables": {"1": "{{profile.traits.first_name}}"}},
+                           purpose="transactional")
+    mms = ms.template("SMS", "Picture", {"body": "Look, {{profile.traits.first_name}}", "mediaUrls": ["https://cdn.shop.example/a.png"]},
+                      purpose="transactional")
+    ms.wait_state(ms.send(person, "WHATSAPP", whatsapp, purpose="transactional"), "sent")
+    ms.wait_state(ms.send(person, "SMS", mms, purpose="transactional"), "sent")
+    calls = {r["form"]["To"][0]: r["form"] for r in fakes.requests("twilio") if r["recipient"] in (phone, "whatsapp:" + phone)}
+    assert calls["whatsapp:" + phone]["From"] == ["whatsapp:+14155550001"]
+    assert calls["whatsapp:" + phone]["ContentSid"] == [content_sid]
+    assert json.loads(calls["whatsapp:" + phone]["ContentVariables"][0]) == {"1": "Wes"}
+    assert calls[phone]["Body"] == ["Look, Wes"] and calls[phone]["MediaUrl"] == ["https://cdn.shop.example/a.png"]
+
+    receipt = ms.template("EMAIL", "Receipt", {"subject": "Receipt for {{profile.traits.first_name}}", "text": "Thanks"}, purpose="transactional")
+    test_send = ms.api("POST", f"/templates/{receipt}/test-sends", {"profileId": person})
+    assert test_send.status_code == 202, test_send.text
+    test_id = test_send.json()["data"]["messageId"]
+    assert ms.wait_state(test_id, "sent")["test"] is True
+    mail = [r for r in fakes.requests("sendgrid") if r["body"]["personalizations"][0]["custom_args"]["engage_message_id"] == test_id]
+    assert len(mail) == 1 and mail[0]["body"]["subject"] == "Receipt for Wes" and "engage-test" in mail[0]["body"]["categories"]
+    assert [(e["event"], e["test"]) for e in ms.events(test_id, expected=1)] == [("Email Processed", True)]
+
+
+def test_machine_opens_and_spam_reports(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    email = f"sam-{uuid.uuid4().hex[:6]}@example.com"
+    person = ms.person("Sam", email=email)
+    ms.subscribe([{"key": email, "type": "EMAIL", "status": "SUBSCRIBED"}])
+    wait_for(lambda: len(psql(f"SELECT 1 FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'")) == 1, what="state")
+    message = ms.send(person, "EMAIL", ms.template("EMAIL", "Promo", {"subject": "Promo", "html": UNSUB_HTML}))
+    sent = ms.wait_state(message, "sent")
+    base = {"email": email, "timestamp": int(time.time()), "sg_message_id": sent["providerMessageId"] + ".filter.1",
+            "engage_message_id": message, "engage_space_id": ms.id}
+    events = [{**base, "event": "open", "sg_machine_open": True, "sg_event_id": "ev-" + uuid.uuid4().hex},
+              {**base, "event": "open", "sg_machine_open": False, "sg_event_id": "ev-" + uuid.uuid4().hex},
+              {**base, "event": "spamreport", "sg_event_id": "ev-" + uuid.uuid4().hex}]
+    assert sendgrid_post(f"{messaging.url}/webhooks/sendgrid/{ms.id}", events, ms.private_pem).status_code == 200
+    got = sorted(e["event"] for e in ms.events(message, expected=4))
+    assert got == ["Email Machine Opened", "Email Marked as Spam", "Email Opened", "Email Processed"]
+    # A spam report is the strongest unsubscribe there is.
+    wait_for(lambda: ms.channel_status(email, "EMAIL")["status"] == "unsubscribed", what="the spam report to unsubscribe")
