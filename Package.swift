@@ -83,6 +83,7 @@ var targets: [Target] = [
     .testTarget(name: "SubscriptionsTests", dependencies: [
         "SubscriptionsCore", "Contracts",
     ], path: "Tests/SubscriptionsTests"),
+    .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [
         "MessagingSendCore", "Contracts", .product(name: "Crypto", package: "swift-crypto"),
     ], path: "Tests/MessagingSendTests"),

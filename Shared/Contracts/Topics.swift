@@ -51,3 +51,11 @@ public enum Header {
     public static let dlqPartition = "dlq-original-partition"
     public static let dlqOffset = "dlq-original-offset"
 }
+
+/// Sources inside the platform that publish onto `engage.tracking` without a write key: a record
+/// carries the source id in `source-id` and its space in `space-id`.
+public enum InternalSource {
+    /// The audiences service writing computed trait values back onto profiles.
+    public static let computedTraits = "engage-computed-traits"
+    public static let all: Set<String> = [computedTraits]
+}

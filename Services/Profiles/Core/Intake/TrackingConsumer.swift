@@ -40,7 +40,13 @@ public struct TrackingConsumer: BatchHandler {
         }
         let object = try TrackingRecord.parseObject(value)
         let source: SourceRef?
-        if let sourceId = record.headers[Header.sourceId] {
+        if let sourceId = record.headers[Header.sourceId], InternalSource.all.contains(sourceId) {
+            guard let spaceId = record.headers[Header.spaceId] else {
+                throw InvalidMessage("the internal source \"\(sourceId)\" needs the \(Header.spaceId) header")
+            }
+            source = try await directory.internalSource(id: sourceId, spaceId: spaceId)
+            if source == nil { throw InvalidMessage("unknown space id \"\(spaceId)\" in the \(Header.spaceId) header") }
+        } else if let sourceId = record.headers[Header.sourceId] {
             source = try await directory.source(id: sourceId)
             if source == nil { throw InvalidMessage("unknown source id \"\(sourceId)\" in the \(Header.sourceId) header") }
         } else if let writeKey = record.headers[Header.writeKey] ?? object["writeKey"]?.stringValue {

@@ -225,6 +225,13 @@ public final class SpaceDirectory: Sendable {
         }
     }
 
+    /// A platform-internal source (`InternalSource`) publishing for a space that exists.
+    public func internalSource(id: String, spaceId: String) async throws -> SourceRef? {
+        try await cachedSource("internal:\(id):\(spaceId)") {
+            try await self.db.query("SELECT \(id)::text, id FROM spaces WHERE id = \(spaceId)", logger: self.logger)
+        }
+    }
+
     private func cachedSource(_ cacheKey: String, load: () async throws -> PostgresRowSequence) async throws -> SourceRef? {
         let now = Date()
         if let (cached, at) = sources.withLock({ $0[cacheKey] }), now.timeIntervalSince(at) < ttl { return cached }

@@ -50,8 +50,8 @@ public struct SubscriptionsAPI: Sendable {
             let spaceId = try await authorized(request, context)
             let jobId = try context.parameters.require("job_id")
             guard try await jobs.job(spaceId: spaceId, id: jobId) != nil else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
-            let offset = try Self.intParameter(request, "offset", default: 0, range: 0...Int.max)
-            let limit = try Self.intParameter(request, "limit", default: 100, range: 1...1_000)
+            let offset = try QueryParameters.int(request, "offset", default: 0, range: 0...Int.max)
+            let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
             return try JSONBody.response(DataEnvelope(data: try await jobs.results(jobId: jobId, offset: offset, limit: limit)))
         }
         space.get("/messaging-subscriptions") { request, context in
@@ -62,7 +62,7 @@ public struct SubscriptionsAPI: Sendable {
         space.get("/messaging-subscriptions/history") { request, context in
             let spaceId = try await authorized(request, context)
             let key = try Self.key(request)
-            let limit = try Self.intParameter(request, "limit", default: 100, range: 1...1_000)
+            let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
             let before = try request.uri.queryParameters["before"].map { text in
                 guard let value = Int64(String(text)) else { throw APIError.badRequest("before must be the id of a history entry") }
                 return value
@@ -162,14 +162,6 @@ public struct SubscriptionsAPI: Sendable {
             throw APIError.badRequest("the query parameter key (an email address or phone number) is required")
         }
         return String(key)
-    }
-
-    static func intParameter(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = request.uri.queryParameters[Substring(name)] else { return value }
-        guard let number = Int(String(text)), range.contains(number) else {
-            throw APIError.badRequest("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return number
     }
 
     static func contact<T>(_ body: () async throws -> T) async throws -> T {

@@ -1,0 +1,88 @@
+import Contracts
+import Foundation
+
+/// A comparison of one JSON value (a property or a trait) with the definition's operand.
+public struct Comparison: Sendable, Hashable {
+    public enum Operator: String, Sendable, Hashable, CaseIterable {
+        case equals, notEquals = "not_equals", contains, notContains = "not_contains", oneOf = "in", notIn = "not_in"
+        case greaterThan = "greater_than", greaterOrEqual = "greater_or_equal", lessThan = "less_than", lessOrEqual = "less_or_equal"
+        case before, after, exists, notExists = "not_exists"
+
+        var needsOperand: Bool { self != .exists && self != .notExists }
+    }
+
+    public var op: Operator
+    public var operand: JSONValue
+
+    public init(_ op: Operator, _ operand: JSONValue = .null) {
+        self.op = op
+        self.operand = operand
+    }
+
+    /// Whether the comparison holds for `value` (nil: the property or trait is absent). Absent
+    /// values only pass `not_exists` and the negative operators, as in Segment's builder.
+    public func holds(for value: JSONValue?) -> Bool {
+        var present = value
+        if present == .null { present = Optional.none }
+        switch op {
+        case .exists: return present != nil
+        case .notExists: return present == nil
+        case .notEquals: return present.map { !Self.equal($0, operand) } ?? true
+        case .notContains: return present.map { !Self.contains($0, operand) } ?? true
+        case .notIn: return present.map { value in !(operand.arrayValue ?? []).contains { Self.equal(value, $0) } } ?? true
+        default: break
+        }
+        guard let present else { return false }
+        switch op {
+        case .equals: return Self.equal(present, operand)
+        case .contains: return Self.contains(present, operand)
+        case .oneOf: return (operand.arrayValue ?? []).contains { Self.equal(present, $0) }
+        case .greaterThan, .greaterOrEqual, .lessThan, .lessOrEqual:
+            guard let lhs = Self.number(present), let rhs = Self.number(operand) else { return false }
+            switch op {
+            case .greaterThan: return lhs > rhs
+            case .greaterOrEqual: return lhs >= rhs
+            case .lessThan: return lhs < rhs
+            default: return lhs <= rhs
+            }
+        case .before, .after:
+            guard let lhs = Self.date(present), let rhs = Self.date(operand) else { return false }
+            return op == .before ? lhs < rhs : lhs > rhs
+        default: return false
+        }
+    }
+
+    /// Numbers compare as numbers (also when one side is a numeric string, as CSV and form
+    /// sources send them); strings compare case-sensitively, as Segment does.
+    static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
+        if lhs == rhs { return true }
+        if let left = number(lhs), let right = number(rhs) { return left == right }
+        return false
+    }
+
+    static func contains(_ value: JSONValue, _ operand: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): return operand.stringValue.map { text.localizedCaseInsensitiveContains($0) } ?? false
+        case .array(let items): return items.contains { equal($0, operand) }
+        default: return false
+        }
+    }
+
+    static func number(_ value: JSONValue) -> Double? {
+        switch value {
+        case .number(let number): number
+        case .string(let text): Double(text.trimmingCharacters(in: .whitespaces))
+        case .bool: nil
+        default: nil
+        }
+    }
+
+    static func date(_ value: JSONValue) -> Date? {
+        switch value {
+        case .string(let text): Timestamp.parse(text)
+        // Epoch seconds, or milliseconds when the figure is too large for seconds.
+        case .number(let number): Date(timeIntervalSince1970: number > 100_000_000_000 ? number / 1_000 : number)
+        default: nil
+        }
+    }
+}

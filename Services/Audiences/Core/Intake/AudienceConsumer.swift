@@ -1,0 +1,160 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import Persistence
+import PostgresNIO
+import ServiceKit
+
+/// Consumes profile events, profile updates and subscription changes. A partition's batch is one
+/// transaction: new track events are logged (the log's key makes a redelivered event a no-op),
+/// the touched profiles' state rows are locked, the inputs applied in order, the affected
+/// audiences evaluated, and memberships, history, outbox rows and timers written together.
+public struct AudienceConsumer: BatchHandler {
+    let db: PostgresClient
+    let spaces: SpaceAccessReplica
+    let definitions: DefinitionCache
+    let store: StateStore
+    let onCommit: @Sendable () -> Void
+    let logger: Logger
+    let latency = Metrics.Timer(label: "audiences_event_to_membership_seconds")
+
+    public init(db: PostgresClient, spaces: SpaceAccessReplica, definitions: DefinitionCache, store: StateStore,
+                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+        self.db = db
+        self.spaces = spaces
+        self.definitions = definitions
+        self.store = store
+        self.onCommit = onCommit
+        self.logger = logger
+    }
+
+    public static let topics = [Topic.spaces, Topic.profileEvents, Topic.profileUpdates, Topic.subscriptionChanges]
+
+    enum Input {
+        case event(ProfileEvent)
+        case update(ProfileUpdate)
+        case subscription(SubscriptionChange)
+    }
+
+    public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
+        var failures: [RecordFailure] = []
+        var access: [SpaceAccess] = []
+        var inputs: [Input] = []
+        for record in batch {
+            do {
+                switch record.topic {
+                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
+                case Topic.profileEvents: inputs.append(.event(try Self.decodeEvent(record.value)))
+                case Topic.profileUpdates:
+                    inputs.append(.update(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value)))
+                default:
+                    inputs.append(.subscription(try InvalidMessage.decodeRecord(SubscriptionChange.self, contract: SubscriptionChange.contract, from: record.value)))
+                }
+            } catch {
+                failures.append(RecordFailure(record: record, reason: error.reason))
+            }
+        }
+        if !access.isEmpty { try await spaces.apply(access) }
+        guard !inputs.isEmpty else { return failures }
+        try await db.transaction(logger: logger) { connection in
+            try await DefinitionCache.enterShared(on: connection, logger: logger)
+            let compiled = try await definitions.current(on: connection)
+            let bySpace = Dictionary(grouping: inputs) { input -> String in
+                switch input {
+                case .event(let event): event.spaceId
+                case .update(let update): update.spaceId
+                case .subscription(let change): change.spaceId
+                }
+            }
+            for spaceId in bySpace.keys.sorted() {
+                try await apply(bySpace[spaceId]!, spaceId: spaceId, space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: []), on: connection)
+            }
+        }
+        onCommit()
+        let now = Date()
+        for case .event(let event) in inputs { latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.message.receivedAt)) * 1e9)) }
+        return failures
+    }
+
+    private func apply(_ inputs: [Input], spaceId: String, space: CompiledSpace, on connection: PostgresConnection) async throws {
+        let now = Date()
+        let newEvents = try await logEvents(inputs, spaceId: spaceId, on: connection)
+        var subscriptionProfiles: Set<String> = []
+        let changes = inputs.compactMap { if case .subscription(let change) = $0 { change } else { nil } }
+        if !changes.isEmpty {
+            try await applySubscriptions(changes, spaceId: spaceId, on: connection)
+            if space.usesSubscriptions { subscriptionProfiles = try await profiles(withContacts: changes.map(\.contact), spaceId: spaceId, on: connection) }
+        }
+        var ids = subscriptionProfiles
+        for input in inputs {
+            switch input {
+            case .event(let event): ids.insert(event.profileId)
+            case .update(let update):
+                ids.insert(update.profileId)
+                ids.formUnion(update.mergedProfileIds ?? [])
+            case .subscription: break
+            }
+        }
+        let states = try await store.lock(spaceId: spaceId, profileIds: ids, create: true, on: connection)
+        var work = ProfileWork(spaceId: spaceId, evaluator: Evaluator(space: space), store: store, now: now, states: states)
+        for input in inputs {
+            switch input {
+            case .event(let event): work.apply(event, isNew: newEvents.contains(event.message.messageId))
+            case .update(let update): work.apply(update)
+            case .subscription: break
+            }
+        }
+        for id in subscriptionProfiles { work.touch(id) { $0.subscriptions = true } }
+        try await work.finish(on: connection)
+    }
+
+    /// Stores the new track events in the log; returns the message ids that were new.
+    private func logEvents(_ inputs: [Input], spaceId: String, on connection: PostgresConnection) async throws -> Set<String> {
+        var seen: Set<String> = []
+        let events = inputs.compactMap { input -> ProfileEvent? in
+            guard case .event(let event) = input, event.message.type == .track, event.message.event != nil,
+                  seen.insert(event.profileId + "\u{1F}" + event.message.messageId).inserted else { return nil }
+            return event
+        }
+        guard !events.isEmpty else { return [] }
+        var fresh: Set<String> = []
+        for try await id in try await connection.query("""
+            INSERT INTO event_log (space_id, profile_id, message_id, name, occurred_at, properties)
+            SELECT \(spaceId), p, m, n, t, j::jsonb FROM unnest(\(events.map(\.profileId))::text[], \(events.map(\.message.messageId))::text[],
+                \(events.map { $0.message.event ?? "" })::text[], \(events.map(\.occurredAt))::timestamptz[],
+                \(events.map { StateStore.jsonb(JSONValue.object($0.message.properties ?? [:]).json) })::text[]) AS x(p, m, n, t, j)
+            ON CONFLICT DO NOTHING RETURNING message_id
+            """, logger: logger).decode(String.self) { fresh.insert(id) }
+        return fresh
+    }
+
+    private func applySubscriptions(_ changes: [SubscriptionChange], spaceId: String, on connection: PostgresConnection) async throws {
+        for change in changes {
+            try await connection.query("""
+                INSERT INTO subscription_states (space_id, channel, contact, group_name, status, recorded_at)
+                VALUES (\(spaceId), \(change.channel.rawValue), \(change.contact), \(change.group?.name.lowercased() ?? ""), \(change.status.rawValue), \(change.recordedAt))
+                ON CONFLICT (space_id, channel, contact, group_name) DO UPDATE SET status = excluded.status, recorded_at = excluded.recorded_at
+                WHERE subscription_states.recorded_at <= excluded.recorded_at
+                """, logger: logger)
+        }
+    }
+
+    private func profiles(withContacts contacts: [String], spaceId: String, on connection: PostgresConnection) async throws -> Set<String> {
+        var result: Set<String> = []
+        for try await id in try await connection.query("""
+            SELECT profile_id FROM profile_state WHERE space_id = \(spaceId) AND merged_into IS NULL AND (email = ANY(\(contacts)) OR phone = ANY(\(contacts)))
+            """, logger: logger).decode(String.self) { result.insert(id) }
+        return result
+    }
+
+    static func decodeEvent(_ value: [UInt8]?) throws(InvalidMessage) -> ProfileEvent {
+        let event = try InvalidMessage.decodeRecord(ProfileEvent.self, contract: ProfileEvent.contract, from: value)
+        for (field, text) in [("id", event.id), ("spaceId", event.spaceId), ("profileId", event.profileId), ("message.messageId", event.message.messageId)] {
+            guard !text.isEmpty else { throw InvalidMessage("\(field) is empty") }
+            guard !text.utf8.contains(0) else { throw InvalidMessage("\(field) contains a NUL character") }
+        }
+        return event
+    }
+}
