@@ -48,6 +48,18 @@ def messaging(log_dir, profiles, subscriptions, fakes):
     service.terminate()
 
 
+def audiences_env():
+    # Timers are polled every 200 ms so that window expiries show promptly in tests.
+    return {"ENGAGE_AUDIENCES_TIMER_INTERVAL_MS": "200"}
+
+
+@pytest.fixture(scope="session")
+def audiences(log_dir, profiles, subscriptions):
+    service = ServiceProcess("audiences", log_dir, extra_env=audiences_env()).start()
+    yield service
+    service.terminate()
+
+
 def pytest_runtest_logreport(report):
     # On failure, point at the service logs: they hold the reason.
     if report.failed and os.environ.get("ENGAGE_E2E_LOG_DIR"):
