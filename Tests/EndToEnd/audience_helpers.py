@@ -70,9 +70,11 @@ class AudienceSpace(Space):
         self.send("track", body)
 
     def membership_events(self, expected=None, audience_key=None, timeout=60.0, idle=4.0):
-        return topic_records("engage.audience-membership",
+        """The space's membership events in the order they happened (the topic orders per profile
+        only): by the history sequence that ends each event's id."""
+        return sorted(topic_records("engage.audience-membership",
                              lambda v: v["spaceId"] == self.id and (audience_key is None or v["audienceKey"] == audience_key),
-                             expected=expected, timeout=timeout, idle=idle)
+                             expected=expected, timeout=timeout, idle=idle), key=lambda e: int(e["id"].rsplit(":", 1)[1]))
 
     def wait_member_ids(self, key, expected_count, timeout=60):
         return wait_for(lambda: len(self.members(key)) == expected_count and self.members(key), timeout=timeout,
