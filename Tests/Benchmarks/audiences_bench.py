@@ -3,7 +3,7 @@ engage.audience-membership, with N profiles and 20 live audiences, at given even
 speed of a backfill over a stored history of M events.
 
 Run through deploy/dev/bench-audiences.sh, which starts everything. Per rate: a mix of tracking
-calls (/v1/batch, 10 per call) in which a share are probes, a user's first `Checkout Started`,
+calls (/v1/batch, rate/100 events per call, at least 10) in which one event per call is a probe, a user's first `Checkout Started`,
 each of which makes that user enter `checkout_started`; the probe's latency is the time from the
 call to the broker timestamp of its `Audience Entered`.
 """
@@ -119,7 +119,7 @@ class Bench:
         assert response.status_code == 200, response.text
 
     def run(self, rate, seconds, probes_from):
-        """Sends `rate` events/s for `seconds`; every tenth event is a probe. Returns the report."""
+        """Sends `rate` events/s for `seconds`, one probe per tracking call. Returns the report."""
         consumer = Consumer({"bootstrap.servers": self.args.brokers, "group.id": "bench-" + uuid.uuid4().hex,
                              "enable.auto.commit": False, "fetch.wait.max.ms": 10})
         partitions = consumer.list_topics("engage.audience-membership").topics["engage.audience-membership"].partitions
@@ -149,7 +149,8 @@ class Bench:
         collect.deadline = float("inf")
         collector = threading.Thread(target=collect)
         collector.start()
-        per_call, total = 10, rate * seconds
+        # One probe per call; bigger calls at higher rates keep the load generator off the cores.
+        per_call, total = max(10, rate // 100), rate * seconds
         interval = per_call / rate
         probe = probes_from
         random.seed(rate)

@@ -54,13 +54,21 @@ public struct BuildWorker: Service {
     public func run() async throws {
         await wakeups.run(every: .seconds(1)) {
             while !Task.isCancelled {
+                let build: Build?
+                do { build = try await claim() } catch {
+                    logger.warning("cannot claim builds", metadata: ["error": "\(String(reflecting: error))"])
+                    return
+                }
+                guard let build else { return }
                 do {
-                    guard let build = try await claim() else { return }
                     try await perform(build)
                 } catch is Superseded {
                     continue
                 } catch {
-                    logger.error("build failed; it will be retried", metadata: ["error": "\(String(reflecting: error))"])
+                    // A deadlock or a lost connection: give the build back, so that the next pass
+                    // (here or on another instance) redoes it rather than waiting for the lease.
+                    logger.error("build failed; it will be redone", metadata: ["build": "\(build.id)", "error": "\(String(reflecting: error))"])
+                    _ = try? await db.query("UPDATE builds SET owner = NULL WHERE id = \(build.id) AND owner = \(instanceId)", logger: logger)
                     return
                 }
             }
