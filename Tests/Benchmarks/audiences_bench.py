@@ -8,6 +8,7 @@ each of which makes that user enter `checkout_started`; the probe's latency is t
 call to the broker timestamp of its `Audience Entered`.
 """
 import argparse
+import json
 import os
 import random
 import subprocess
@@ -122,13 +123,15 @@ class Bench:
         """Sends `rate` events/s for `seconds`, one probe per tracking call. Returns the report."""
         consumer = Consumer({"bootstrap.servers": self.args.brokers, "group.id": "bench-" + uuid.uuid4().hex,
                              "enable.auto.commit": False, "fetch.wait.max.ms": 10})
-        partitions = consumer.list_topics("engage.audience-membership").topics["engage.audience-membership"].partitions
         assignment = []
-        for partition in partitions:
-            _, high = consumer.get_watermark_offsets(TopicPartition("engage.audience-membership", partition))
-            assignment.append(TopicPartition("engage.audience-membership", partition, high))
+        for topic in ["engage.audience-membership", "engage.profile-events"]:
+            for partition in consumer.list_topics(topic).topics[topic].partitions:
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition))
+                assignment.append(TopicPartition(topic, partition, high))
         consumer.assign(assignment)
-        sent, entered, lock = {}, {}, threading.Lock()
+        # Where the time goes: the probe's profile event on engage.profile-events splits the path
+        # into the profiles service's half and the audiences service's half.
+        sent, resolved, entered, lock = {}, {}, {}, threading.Lock()
         done = threading.Event()
 
         def collect():
@@ -139,9 +142,15 @@ class Bench:
                         return
                     continue
                 value = message.value()
+                if message.topic() == "engage.profile-events":
+                    if b'"Checkout Started"' in value:
+                        event = json.loads(value)
+                        if event["spaceId"] == self.space:
+                            with lock:
+                                resolved.setdefault(event["message"]["userId"], message.timestamp()[1] / 1000)
+                    continue
                 if b'"checkout_started"' not in value or b'"Audience Entered"' not in value:
                     continue
-                import json
                 event = json.loads(value)
                 if event["spaceId"] == self.space and event["audienceKey"] == "checkout_started":
                     with lock:
@@ -192,7 +201,12 @@ class Bench:
         collector.join()
         consumer.close()
         latencies = [entered[user] - at for user, at in sent.items() if user in entered]
-        return {"rate": rate, "seconds": seconds, "sent_events": total, "send_seconds": elapsed, "probes": len(sent),
+        profiles_half = [resolved[user] - at for user, at in sent.items() if user in resolved]
+        audiences_half = [entered[user] - resolved[user] for user in sent if user in resolved and user in entered]
+        members = requests.get(self.url("/audiences/checkout_started/size"), headers=self.auth).json()["data"]["size"]
+        return {"members": members,
+                "profiles_p50": percentile(profiles_half, 0.5), "profiles_p99": percentile(profiles_half, 0.99),
+                "audiences_p50": percentile(audiences_half, 0.5), "audiences_p99": percentile(audiences_half, 0.99),"rate": rate, "seconds": seconds, "sent_events": total, "send_seconds": elapsed, "probes": len(sent),
                 "entered": len(latencies), "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
                 "p99": percentile(latencies, 0.99), "max": max(latencies) if latencies else float("nan")}
 
@@ -247,7 +261,9 @@ def main():
         print(f"rate {rate}/s for {args.seconds} s: sent {result['sent_events']} events in {result['send_seconds']:.1f} s; "
               f"{result['entered']}/{result['probes']} probes entered; tracking call -> Audience Entered "
               f"p50 {result['p50'] * 1000:.0f} ms, p95 {result['p95'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, "
-              f"max {result['max'] * 1000:.0f} ms", flush=True)
+              f"max {result['max'] * 1000:.0f} ms; call -> profile event p50 {result['profiles_p50'] * 1000:.0f} ms, "
+              f"p99 {result['profiles_p99'] * 1000:.0f} ms; profile event -> Audience Entered p50 {result['audiences_p50'] * 1000:.0f} ms, "
+              f"p99 {result['audiences_p99'] * 1000:.0f} ms; {result['members']} members in checkout_started", flush=True)
     if args.backfill_events:
         for result in bench.backfill(args.backfill_events):
             print(f"backfill {result['audience']}: {result['seconds']:.1f} s from create to live and evaluated; "
