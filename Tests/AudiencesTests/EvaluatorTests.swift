@@ -114,6 +114,9 @@ import Testing
         #expect(state.computed["first_category"] == "books")
         #expect(evaluator.affected(events: [], traits: [], computed: ["revenue"], subscriptions: false, time: false) == ["a1"])
         #expect(evaluator.evaluate(&state, audiences: nil, now: now, statuses: [:]).map(\.entered) == [true])
+        // A deleted computed trait's value leaves the state.
+        _ = Evaluator(space: CompiledSpace(audiences: [], traits: Array(traits.prefix(1)))).refreshComputed(&state, now: now)
+        #expect(Set(state.computed.keys) == ["orders_30d"])
     }
 
     @Test func stateSurvivesItsStorageForm() {

@@ -200,7 +200,8 @@ def test_bad_records_go_to_the_dead_letter_topic_and_the_rest_is_applied(profile
     space = AudienceSpace(profiles.url, audiences.url)
     space.create("anyone_who_pinged", {"type": "event", "event": "Ping"})
     marker = uuid.uuid4().hex
-    produce("engage.profile-events", "k", f'{{"not": "a profile event", "marker": "{marker}"}}')
+    # Other readers of the topic look at spaceId first: the poison record has one, and nothing else.
+    produce("engage.profile-events", "k", f'{{"spaceId": "{space.id}", "marker": "{marker}"}}')
     space.track("fay", "Ping")
     fay = space.wait_profile_id("user_id:fay")
     assert space.wait_member_ids("anyone_who_pinged", 1) == [fay]

@@ -67,6 +67,9 @@ public struct Evaluator: Sendable {
     /// Recomputes the live computed traits; returns the keys whose value changed (nil: no value now).
     public func refreshComputed(_ state: inout ProfileState, now: Date) -> [String: JSONValue?] {
         var changed: [String: JSONValue?] = [:]
+        // Values of deleted computed traits leave the profile's state (and its membership events).
+        let liveKeys = Set(space.traits.filter { $0.live != nil }.map(\.key))
+        for key in state.computed.keys where !liveKeys.contains(key) { state.computed.removeValue(forKey: key) }
         for trait in space.traits {
             guard let definition = trait.live, let key = trait.liveStateKey else { continue }
             let value = definition.value(of: state.entries[key] ?? [], now: now)
