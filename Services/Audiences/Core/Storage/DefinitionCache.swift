@@ -22,8 +22,6 @@ public final class DefinitionCache: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
-    static let barrierSQL = "hashtextextended('audiences:definitions-barrier', 0)"
-
     public static func enterShared(on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('audiences:definitions-barrier', 0))", logger: logger)
     }
