@@ -33,6 +33,13 @@ public struct SpaceTokenAuth: Sendable {
         return BasicAuth.username(request)
     }
 
+    /// The `space_id` route parameter, once the request's token is checked to open that space.
+    public func authorizedSpace(_ request: Request, _ context: some RequestContext) async throws -> String {
+        let spaceId = try context.parameters.require("space_id")
+        try await authorize(request, spaceId: spaceId)
+        return spaceId
+    }
+
     /// Checks that the request's token opens `spaceId`: 401 without a valid token, 403 for another space.
     public func authorize(_ request: Request, spaceId: String) async throws {
         guard let token = Self.token(request) else {

@@ -48,7 +48,7 @@ public struct AudiencesAPI: Sendable {
         let space = router.group("/spaces/:space_id")
         for (path, kind) in [("audiences", DefinitionStore.Kind.audience), ("computed-traits", .computedTrait)] {
             space.post("/\(path)") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 let body = try await JSONBody.decode(CreateBody.self, from: request)
                 guard let key = body.key else { throw APIError.badRequest("key is required") }
                 guard let definition = body.definition else { throw APIError.badRequest("definition is required") }
@@ -57,46 +57,46 @@ public struct AudiencesAPI: Sendable {
                 return try JSONBody.response(DataEnvelope(data: record), status: .created)
             }
             space.get("/\(path)") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 return try JSONBody.response(DataEnvelope(data: try await definitions.records(kind, spaceId: spaceId)))
             }
             space.get("/\(path)/:id") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 return try JSONBody.response(DataEnvelope(data: try await record(kind, spaceId, context)))
             }
             space.patch("/\(path)/:id") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 let body = try await JSONBody.decode(UpdateBody.self, from: request)
                 let id = try context.parameters.require("id")
                 return try JSONBody.response(DataEnvelope(data: try await definitions.update(
                     kind, spaceId: spaceId, idOrKey: id, name: body.name, description: body.description, definition: body.definition)))
             }
             space.delete("/\(path)/:id") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 try await definitions.delete(kind, spaceId: spaceId, idOrKey: try context.parameters.require("id"))
                 return Response(status: .noContent)
             }
             space.get("/\(path)/:id/versions") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 let found = try await record(kind, spaceId, context)
                 return try JSONBody.response(DataEnvelope(data: try await definitions.versions(kind, spaceId: spaceId, id: found.id)))
             }
         }
         space.get("/audiences/:id/size") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let audience = try await record(.audience, spaceId, context)
             return try JSONBody.response(DataEnvelope(data: Size(audienceId: audience.id, key: audience.key,
                                                                  size: try await reader.size(spaceId: spaceId, audienceId: audience.id))))
         }
         space.get("/audiences/:id/members") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let audience = try await record(.audience, spaceId, context)
             let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
             let members = try await reader.members(spaceId: spaceId, audienceId: audience.id, after: QueryParameters.string(request, "cursor"), limit: limit)
             return try JSONBody.response(Page(data: members, next: members.count == limit ? members.last?.profileId : nil))
         }
         space.post("/audiences/preview") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(PreviewBody.self, from: request)
             guard let definition = body.definition else { throw APIError.badRequest("definition is required") }
             return try JSONBody.response(DataEnvelope(data: try await preview.preview(spaceId: spaceId, definition: definition,
@@ -122,11 +122,6 @@ public struct AudiencesAPI: Sendable {
         }
     }
 
-    private func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
-        let spaceId = try context.parameters.require("space_id")
-        try await auth.authorize(request, spaceId: spaceId)
-        return spaceId
-    }
 
     private func record(_ kind: DefinitionStore.Kind, _ spaceId: String, _ context: some RequestContext) async throws -> DefinitionStore.Record {
         let id = try context.parameters.require("id")
@@ -138,7 +133,7 @@ public struct AudiencesAPI: Sendable {
 
     /// The space and the profile a (possibly merged-away) profile id lives in now.
     private func profile(_ request: Request, _ context: some RequestContext) async throws -> (String, String) {
-        let spaceId = try await authorized(request, context)
+        let spaceId = try await auth.authorizedSpace(request, context)
         let requested = try context.parameters.require("profile_id")
         guard let profileId = try await reader.survivor(spaceId: spaceId, profileId: requested) else {
             throw APIError.notFound("no profile \(requested) is known to the audiences service in this space")

@@ -75,7 +75,7 @@ public struct MessagingAPI: Sendable {
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
         space.post("/templates") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(TemplateBody.self, from: request)
             guard let name = body.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name.count <= 200 else {
                 throw APIError.badRequest("name is required (at most 200 characters)")
@@ -92,7 +92,7 @@ public struct MessagingAPI: Sendable {
             }
         }
         space.get("/templates") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let channel = try request.uri.queryParameters["channel"].map { text in
                 guard let channel = SubscriptionChannel(loose: String(text)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
                 return channel
@@ -100,7 +100,7 @@ public struct MessagingAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: try await templates.list(spaceId: spaceId, channel: channel)))
         }
         space.get("/templates/:template_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let version = try request.uri.queryParameters["version"].map { text in
                 guard let version = Int(String(text)), version > 0 else { throw APIError.badRequest("version must be a positive integer") }
@@ -112,14 +112,14 @@ public struct MessagingAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: record))
         }
         space.get("/templates/:template_id/versions") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let list = try await templates.versionList(spaceId: spaceId, id: id)
             guard !list.isEmpty else { throw APIError.notFound("no template \(id) in space \(spaceId)") }
             return try JSONBody.response(DataEnvelope(data: list))
         }
         space.put("/templates/:template_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let body = try await JSONBody.decode(TemplateBody.self, from: request)
             guard let existing = try await templates.record(spaceId: spaceId, id: id, version: nil) else {
@@ -140,13 +140,13 @@ public struct MessagingAPI: Sendable {
             }
         }
         space.delete("/templates/:template_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             guard try await templates.delete(spaceId: spaceId, id: id) else { throw APIError.notFound("no template \(id) in space \(spaceId)") }
             return Response(status: .noContent)
         }
         space.post("/templates/:template_id/preview") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let body = try await JSONBody.decode(PreviewBody.self, from: request)
             guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
@@ -170,7 +170,7 @@ public struct MessagingAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: Preview(templateId: id, version: record.version, rendered: rendered)))
         }
         space.post("/templates/:template_id/test-sends") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let body = try await JSONBody.decode(PreviewBody.self, from: request)
             guard let profileId = body.profileId else { throw APIError.badRequest("profileId (the test profile) is required") }
@@ -184,7 +184,7 @@ public struct MessagingAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: Accepted(messageId: request.id)), status: .accepted)
         }
         space.post("/messages") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(SendBody.self, from: request)
             guard let profileId = body.profileId else { throw APIError.badRequest("profileId is required") }
             guard let templateId = body.templateId else { throw APIError.badRequest("templateId is required") }
@@ -198,7 +198,7 @@ public struct MessagingAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: Accepted(messageId: message.id)), status: .accepted)
         }
         space.get("/messages/:message_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("message_id")
             guard let details = try await messages.details(spaceId: spaceId, id: id) else {
                 throw APIError.notFound("no message \(id) in space \(spaceId) (a request just sent may take a moment to arrive)")
@@ -208,11 +208,6 @@ public struct MessagingAPI: Sendable {
         ProviderRoutes(auth: auth, providers: providers, verifier: verifier).register(on: space)
     }
 
-    func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
-        let spaceId = try context.parameters.require("space_id")
-        try await auth.authorize(request, spaceId: spaceId)
-        return spaceId
-    }
 
     /// Acknowledged only once the broker has the request (acks=all).
     func publish(_ request: MessageRequest) async throws {

@@ -71,55 +71,50 @@ struct ProviderRoutes: Sendable {
 
     func register<Context: RequestContext>(on space: RouterGroup<Context>) {
         space.put("/messaging/providers/sendgrid") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let (settings, secrets) = try await sendGrid(spaceId: spaceId, request: request)
             try await verifier.verify(settings, secrets)
             try await providers.save(spaceId: spaceId, provider: .sendGrid, settings: settings, secrets: secrets)
             return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, settings)))
         }
         space.post("/messaging/providers/sendgrid/verify") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let (settings, secrets) = try await sendGrid(spaceId: spaceId, request: request)
             try await verifier.verify(settings, secrets)
             return try JSONBody.response(DataEnvelope(data: Verified()))
         }
         space.get("/messaging/providers/sendgrid") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             guard let current = try await providers.providers(spaceId: spaceId).sendGrid else { throw APIError.notFound("SendGrid is not set up") }
             return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, current.settings)))
         }
         space.put("/messaging/providers/twilio") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let (settings, secrets) = try await twilio(spaceId: spaceId, request: request)
             try await verifier.verify(settings, secrets)
             try await providers.save(spaceId: spaceId, provider: .twilio, settings: settings, secrets: secrets)
             return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, settings, secrets)))
         }
         space.post("/messaging/providers/twilio/verify") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let (settings, secrets) = try await twilio(spaceId: spaceId, request: request)
             try await verifier.verify(settings, secrets)
             return try JSONBody.response(DataEnvelope(data: Verified()))
         }
         space.get("/messaging/providers/twilio") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             guard let current = try await providers.providers(spaceId: spaceId).twilio else { throw APIError.notFound("Twilio is not set up") }
             return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, current.settings, current.secrets)))
         }
         for provider in ProviderStore.Provider.allCases {
             space.delete("/messaging/providers/\(provider.rawValue)") { request, context in
-                let spaceId = try await authorized(request, context)
+                let spaceId = try await auth.authorizedSpace(request, context)
                 guard try await providers.delete(spaceId: spaceId, provider: provider) else { throw APIError.notFound("\(provider.rawValue) is not set up") }
                 return Response(status: .noContent)
             }
         }
     }
 
-    func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
-        let spaceId = try context.parameters.require("space_id")
-        try await auth.authorize(request, spaceId: spaceId)
-        return spaceId
-    }
 
     static func view(spaceId: String, _ settings: SendGridSettings) -> SendGridView {
         SendGridView(settings: settings, apiKeyConfigured: true, eventWebhookUrlPath: "/webhooks/sendgrid/\(spaceId)")

@@ -24,7 +24,7 @@ public struct CSVUploadAPI: Sendable {
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/v1/spaces/:space_id")
         space.post("/csv-uploads") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             if let type = request.headers[.contentType] {
                 let mediaType = type.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased()
                 guard Self.acceptedTypes.contains(mediaType) else {
@@ -43,15 +43,15 @@ public struct CSVUploadAPI: Sendable {
             }
         }
         space.get("/csv-uploads") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             return try JSONBody.response(DataEnvelope(data: try await store.list(spaceId: spaceId, limit: 100)))
         }
         space.get("/csv-uploads/:upload_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             return try JSONBody.response(DataEnvelope(data: try await upload(spaceId, context)))
         }
         space.get("/csv-uploads/:upload_id/errors") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let upload = try await upload(spaceId, context)
             return Response(status: .ok, headers: [
                 .contentType: "text/csv; charset=utf-8",
@@ -62,7 +62,7 @@ public struct CSVUploadAPI: Sendable {
             })
         }
         space.get("/csv-template") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let header = CSVLayout.template(rules: try await directory.identifierRules(spaceId: spaceId), groups: try await store.groupNames(spaceId: spaceId))
             return Response(status: .ok, headers: [
                 .contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"profiles-template.csv\"",
@@ -77,9 +77,4 @@ public struct CSVUploadAPI: Sendable {
     }
 
 
-    private func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
-        let spaceId = try context.parameters.require("space_id")
-        try await auth.authorize(request, spaceId: spaceId)
-        return spaceId
-    }
 }

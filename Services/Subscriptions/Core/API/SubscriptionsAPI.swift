@@ -31,23 +31,23 @@ public struct SubscriptionsAPI: Sendable {
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
         space.put("/messaging-subscriptions") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let items = try await Self.items(request, max: SubscriptionItems.maxItemsPerCall)
             return try JSONBody.response(DataEnvelope(data: try await replace(spaceId: spaceId, items: items)))
         }
         space.post("/messaging-subscriptions/jobs") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let items = try await Self.items(request, max: SubscriptionItems.maxItemsPerJob)
             return try JSONBody.response(DataEnvelope(data: try await jobs.create(spaceId: spaceId, items: items)), status: .accepted)
         }
         space.get("/messaging-subscriptions/jobs/:job_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let jobId = try context.parameters.require("job_id")
             guard let job = try await jobs.job(spaceId: spaceId, id: jobId) else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
             return try JSONBody.response(DataEnvelope(data: job))
         }
         space.get("/messaging-subscriptions/jobs/:job_id/results") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let jobId = try context.parameters.require("job_id")
             guard try await jobs.job(spaceId: spaceId, id: jobId) != nil else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
             let offset = try QueryParameters.int(request, "offset", default: 0, range: 0...Int.max)
@@ -55,12 +55,12 @@ public struct SubscriptionsAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: try await jobs.results(jobId: jobId, offset: offset, limit: limit)))
         }
         space.get("/messaging-subscriptions") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let key = try Self.key(request)
             return try JSONBody.response(DataEnvelope(data: try await Self.contact { try await reader.states(spaceId: spaceId, key: key) }))
         }
         space.get("/messaging-subscriptions/history") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let key = try Self.key(request)
             let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
             let before = try request.uri.queryParameters["before"].map { text in
@@ -71,11 +71,11 @@ public struct SubscriptionsAPI: Sendable {
             return try JSONBody.response(HistoryPage(data: entries, next: entries.count == limit ? entries.last.map { String($0.id) } : nil))
         }
         space.get("/subscription-groups") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             return try JSONBody.response(DataEnvelope(data: try await groups.list(spaceId: spaceId)))
         }
         space.post("/subscription-groups") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(GroupBody.self, from: request)
             guard let name = body.name else { throw APIError.badRequest("name is required") }
             return try JSONBody.response(DataEnvelope(data: try await Self.group {
@@ -83,7 +83,7 @@ public struct SubscriptionsAPI: Sendable {
             }), status: .created)
         }
         space.patch("/subscription-groups/:group_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(GroupBody.self, from: request)
             let id = try context.parameters.require("group_id")
             return try JSONBody.response(DataEnvelope(data: try await Self.group {
@@ -91,7 +91,7 @@ public struct SubscriptionsAPI: Sendable {
             }))
         }
         space.delete("/subscription-groups/:group_id") { request, context in
-            let spaceId = try await authorized(request, context)
+            let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("group_id")
             try await Self.group { try await groups.delete(spaceId: spaceId, id: id) }
             return Response(status: .noContent)
@@ -103,11 +103,6 @@ public struct SubscriptionsAPI: Sendable {
         var next: String?
     }
 
-    private func authorized(_ request: Request, _ context: some RequestContext) async throws -> String {
-        let spaceId = try context.parameters.require("space_id")
-        try await auth.authorize(request, spaceId: spaceId)
-        return spaceId
-    }
 
     /// Applies the items synchronously, all at the time of the call, in item order.
     func replace(spaceId: String, items: [JSONValue]) async throws -> ReplaceResult {
