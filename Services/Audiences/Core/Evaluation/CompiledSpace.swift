@@ -63,6 +63,9 @@ public struct CompiledSpace: Sendable {
     /// Audiences whose membership can change with time alone.
     let affectedByTime: Set<String>
     public let liveAudienceIds: Set<String>
+    /// The state keys that still matter (live and building versions); others belong to old
+    /// versions or deleted definitions and are dropped from a profile's state when it is written.
+    let stateKeys: Set<String>
     let dependents: [String: Set<String>]
     public var usesSubscriptions: Bool { !affectedBySubscriptions.isEmpty }
 
@@ -119,6 +122,7 @@ public struct CompiledSpace: Sendable {
         self.dependents = dependents
         eventConditions = conditions
         traitFeeds = feeds
+        stateKeys = Set(conditions.values.flatMap { $0.map(\.key) } + feeds.values.flatMap { $0.map(\.key) })
         affectedByEvent = byEvent.mapValues(closure)
         affectedByTrait = byTrait.mapValues(closure)
         affectedByComputed = byComputed.mapValues(closure)

@@ -170,14 +170,6 @@ public struct Evaluator: Sendable {
         return earliest.map { Date(timeIntervalSince1970: $0) }
     }
 
-    /// The state keys that still matter; others belong to old versions or deleted definitions.
-    public var liveStateKeys: Set<String> {
-        var keys: Set<String> = []
-        for list in space.eventConditions.values { for item in list { keys.insert(item.key) } }
-        for list in space.traitFeeds.values { for item in list { keys.insert(item.key) } }
-        return keys
-    }
-
     /// Merges a merged-away profile's state into the survivor's: remembered events are united by id
     /// (so nothing counts twice), the survivor's own traits and identifiers win.
     public func absorb(_ loser: ProfileState, into survivor: inout ProfileState, now: Date) {

@@ -80,11 +80,12 @@ public struct AudienceConsumer: BatchHandler {
 
     private func apply(_ inputs: [Input], spaceId: String, space: CompiledSpace, on connection: PostgresConnection) async throws {
         let now = Date()
-        let newEvents = try await logEvents(inputs, spaceId: spaceId, on: connection)
+        let events = inputs.compactMap { if case .event(let event) = $0 { event } else { nil } }
+        let newEvents = try await EventLog.insert(events, spaceId: spaceId, on: connection, logger: logger)
         var subscriptionProfiles: Set<String> = []
         let changes = inputs.compactMap { if case .subscription(let change) = $0 { change } else { nil } }
         if !changes.isEmpty {
-            try await applySubscriptions(changes, spaceId: spaceId, on: connection)
+            for change in changes { try await SubscriptionStateReplica.apply(change, on: connection, logger: logger) }
             if space.usesSubscriptions { subscriptionProfiles = try await profiles(withContacts: changes.map(\.contact), spaceId: spaceId, on: connection) }
         }
         var ids = subscriptionProfiles
@@ -108,37 +109,6 @@ public struct AudienceConsumer: BatchHandler {
         }
         for id in subscriptionProfiles { work.touch(id) { $0.subscriptions = true } }
         try await work.finish(on: connection)
-    }
-
-    /// Stores the new track events in the log; returns the message ids that were new.
-    private func logEvents(_ inputs: [Input], spaceId: String, on connection: PostgresConnection) async throws -> Set<String> {
-        var seen: Set<String> = []
-        let events = inputs.compactMap { input -> ProfileEvent? in
-            guard case .event(let event) = input, event.message.type == .track, event.message.event != nil,
-                  seen.insert(event.profileId + "\u{1F}" + event.message.messageId).inserted else { return nil }
-            return event
-        }
-        guard !events.isEmpty else { return [] }
-        var fresh: Set<String> = []
-        for try await id in try await connection.query("""
-            INSERT INTO event_log (space_id, profile_id, message_id, name, occurred_at, properties)
-            SELECT \(spaceId), p, m, n, t, j::jsonb FROM unnest(\(events.map(\.profileId))::text[], \(events.map(\.message.messageId))::text[],
-                \(events.map { $0.message.event ?? "" })::text[], \(events.map(\.occurredAt))::timestamptz[],
-                \(events.map { StateStore.jsonb(JSONValue.object($0.message.properties ?? [:]).json) })::text[]) AS x(p, m, n, t, j)
-            ON CONFLICT DO NOTHING RETURNING message_id
-            """, logger: logger).decode(String.self) { fresh.insert(id) }
-        return fresh
-    }
-
-    private func applySubscriptions(_ changes: [SubscriptionChange], spaceId: String, on connection: PostgresConnection) async throws {
-        for change in changes {
-            try await connection.query("""
-                INSERT INTO subscription_states (space_id, channel, contact, group_name, status, recorded_at)
-                VALUES (\(spaceId), \(change.channel.rawValue), \(change.contact), \(change.group?.name.lowercased() ?? ""), \(change.status.rawValue), \(change.recordedAt))
-                ON CONFLICT (space_id, channel, contact, group_name) DO UPDATE SET status = excluded.status, recorded_at = excluded.recorded_at
-                WHERE subscription_states.recorded_at <= excluded.recorded_at
-                """, logger: logger)
-        }
     }
 
     private func profiles(withContacts contacts: [String], spaceId: String, on connection: PostgresConnection) async throws -> Set<String> {

@@ -30,6 +30,11 @@ public final class DefinitionCache: Sendable {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('audiences:definitions-barrier', 0))", logger: logger)
     }
 
+    /// Tells every instance's cache, at its next transaction, that the definitions changed.
+    public static func advanceClock(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE definitions_clock SET revision = revision + 1 WHERE id = 1", logger: logger)
+    }
+
     /// The definitions as of this transaction (call after `enterShared`).
     public func current(on connection: PostgresConnection) async throws -> [String: CompiledSpace] {
         var revision: Int64 = 0

@@ -115,7 +115,7 @@ public struct DefinitionStore: Sendable {
                     """, logger: logger)
                 try await insertVersion(kind, spaceId: spaceId, id: current.id, version: version, definition: definition, on: connection)
             } else {
-                try await bumpClock(on: connection)
+                try await DefinitionCache.advanceClock(on: connection, logger: logger)
             }
         }
         onChange()
@@ -142,10 +142,10 @@ public struct DefinitionStore: Sendable {
                 """, logger: logger)
             if kind == .audience {
                 try await connection.query("""
-                    INSERT INTO builds (space_id, target_kind, target_id, version) VALUES (\(spaceId), 'audience_teardown', \(current.id), \(current.version))
+                    INSERT INTO builds (space_id, target_kind, target_id, version) VALUES (\(spaceId), \(BuildWorker.audienceTeardown), \(current.id), \(current.version))
                     """, logger: logger)
             }
-            try await bumpClock(on: connection)
+            try await DefinitionCache.advanceClock(on: connection, logger: logger)
         }
         onChange()
     }
@@ -163,7 +163,7 @@ public struct DefinitionStore: Sendable {
         try await connection.query("""
             INSERT INTO builds (space_id, target_kind, target_id, version) VALUES (\(spaceId), \(kind.rawValue), \(id), \(version))
             """, logger: logger)
-        try await bumpClock(on: connection)
+        try await DefinitionCache.advanceClock(on: connection, logger: logger)
     }
 
     private func nextVersion(_ kind: Kind, spaceId: String, id: String, on connection: PostgresConnection) async throws -> Int {
@@ -171,10 +171,6 @@ public struct DefinitionStore: Sendable {
             SELECT coalesce(max(version), 0) + 1 FROM \(unescaped: kind.versionsTable) WHERE space_id = \(spaceId) AND \(unescaped: kind.versionsOwner) = \(id)
             """, logger: logger).decode(Int.self) { return version }
         return 1
-    }
-
-    func bumpClock(on connection: PostgresConnection) async throws {
-        try await connection.query("UPDATE definitions_clock SET revision = revision + 1 WHERE id = 1", logger: logger)
     }
 
     /// Serialises definition changes of a space, so that two saves cannot build a cycle together.

@@ -60,10 +60,8 @@ public struct DraftPreview: Sendable {
             let names = Array(Set(condition.eventConditions.map(\.name)))
             if !names.isEmpty {
                 let now = Date()
-                for try await (profileId, eventId, name, time, properties) in try await connection.query("""
-                    SELECT profile_id, space_id || ':' || message_id, name, extract(epoch FROM occurred_at)::float8, properties::text
-                    FROM event_log WHERE space_id = \(spaceId) AND profile_id = ANY(\(Array(survivorOf.keys))) AND name = ANY(\(names))
-                    """, logger: logger).decode((String, String, String, Double, String).self) {
+                let query = EventLog.select(spaceId: spaceId, names: names, profileIds: Array(survivorOf.keys))
+                for try await (profileId, eventId, name, time, properties) in try await connection.query(query, logger: logger).decode(EventLog.Row.self) {
                     guard let owner = survivorOf[profileId], states[owner] != nil else { continue }
                     evaluator.apply(EventInput(id: eventId, name: name, properties: StateStore.object(properties), time: Date(timeIntervalSince1970: time)),
                                     to: &states[owner]!, now: now)

@@ -107,7 +107,7 @@ struct ProfileWork {
             ? try await store.statuses(spaceId: spaceId, for: touched.compactMap { states[$0] }, on: connection) : [:]
         var timers: [(profileId: String, due: Date?)] = cleared.sorted().map { ($0, nil) }
         var writeBacks: [OutboxMessage] = []
-        let liveKeys = evaluator.liveStateKeys
+        let liveKeys = evaluator.space.stateKeys
         for id in touched {
             guard var state = states[id], let touch = touches[id] else { continue }
             state.entries = state.entries.filter { liveKeys.contains($0.key) }

@@ -47,7 +47,13 @@ public struct BuildWorker: Service {
         var kind: String
         var targetId: String
         var version: Int
+
+        /// The definition this build makes live; nil for a teardown.
+        var definitionKind: DefinitionStore.Kind? { DefinitionStore.Kind(rawValue: kind) }
     }
+
+    /// The build kind that takes a deleted audience's members out of it.
+    static let audienceTeardown = "audience_teardown"
 
     struct Superseded: Error {}
 
@@ -92,7 +98,7 @@ public struct BuildWorker: Service {
     func perform(_ build: Build) async throws {
         let started = ContinuousClock.now
         logger.info("build started", metadata: ["build": "\(build.id)", "kind": "\(build.kind)", "target": "\(build.targetId)", "version": "\(build.version)"])
-        if build.kind == "audience_teardown" {
+        if build.kind == Self.audienceTeardown {
             try await teardown(build)
         } else {
             try await barrier()
@@ -137,14 +143,14 @@ public struct BuildWorker: Service {
     }
 
     private func feeds(_ build: Build) async throws -> (names: [String], feeds: [Feed]) {
-        let table = build.kind == "audience" ? "audience_versions" : "computed_trait_versions"
-        let owner = build.kind == "audience" ? "audience_id" : "trait_id"
+        guard let kind = build.definitionKind else { throw Superseded() }
         var text: String?
         for try await value in try await db.query("""
-            SELECT definition::text FROM \(unescaped: table) WHERE space_id = \(build.spaceId) AND \(unescaped: owner) = \(build.targetId) AND version = \(build.version)
+            SELECT definition::text FROM \(unescaped: kind.versionsTable)
+            WHERE space_id = \(build.spaceId) AND \(unescaped: kind.versionsOwner) = \(build.targetId) AND version = \(build.version)
             """, logger: logger).decode(String.self) { text = value }
         guard let text, let json = try? JSONParser.parse(Array(text.utf8)) else { throw Superseded() }
-        if build.kind == "audience" {
+        if kind == .audience {
             let condition = try DefinitionParser.condition(json)
             let feeds = condition.eventConditions.map { event in
                 Feed(key: AudienceSpec.stateKey(audienceId: build.targetId, version: build.version, path: event.path),
@@ -166,9 +172,9 @@ public struct BuildWorker: Service {
         guard !feeds.isEmpty else { return }
         let now = Date()
         var total: Int64 = 0
-        for try await count in try await db.query("""
-            SELECT count(*) FROM event_log WHERE space_id = \(build.spaceId) AND name = ANY(\(names))
-            """, logger: logger).decode(Int64.self) { total = count }
+        for try await count in try await db.query(EventLog.count(spaceId: build.spaceId, names: names), logger: logger).decode(Int64.self) {
+            total = count
+        }
         try await setPhase(build, scanned: 0, total: total)
         var survivors: [String: String] = [:]
         for try await (id, into) in try await db.query("""
@@ -181,11 +187,8 @@ public struct BuildWorker: Service {
         }
         var gathered: [String: [String: [StateEntry]]] = [:]
         var scanned: Int64 = 0
-        let rows = try await db.query("""
-            SELECT profile_id, space_id || ':' || message_id, name, extract(epoch FROM occurred_at)::float8, properties::text
-            FROM event_log WHERE space_id = \(build.spaceId) AND name = ANY(\(names))
-            """, logger: logger)
-        for try await (profileId, eventId, name, time, propertiesText) in rows.decode((String, String, String, Double, String).self) {
+        let rows = try await db.query(EventLog.select(spaceId: build.spaceId, names: names), logger: logger)
+        for try await (profileId, eventId, name, time, propertiesText) in rows.decode(EventLog.Row.self) {
             scanned += 1
             let date = Date(timeIntervalSince1970: time)
             var properties: [String: JSONValue]?
@@ -217,16 +220,16 @@ public struct BuildWorker: Service {
     }
 
     private func goLive(_ build: Build) async throws {
-        let table = build.kind == "audience" ? "audiences" : "computed_traits"
+        guard let kind = build.definitionKind else { throw Superseded() }
         let switched = try await db.transaction(logger: logger) { connection -> Bool in
             try await DefinitionCache.enterExclusive(on: connection, logger: logger)
             var switched = false
             for try await _ in try await connection.query("""
-                UPDATE \(unescaped: table) SET live_version = \(build.version), updated_at = now()
+                UPDATE \(unescaped: kind.table) SET live_version = \(build.version), updated_at = now()
                 WHERE space_id = \(build.spaceId) AND id = \(build.targetId) AND current_version = \(build.version) AND deleted_at IS NULL
                 RETURNING 1
                 """, logger: logger) { switched = true }
-            try await connection.query("UPDATE definitions_clock SET revision = revision + 1 WHERE id = 1", logger: logger)
+            try await DefinitionCache.advanceClock(on: connection, logger: logger)
             return switched
         }
         guard switched else {
@@ -261,7 +264,7 @@ public struct BuildWorker: Service {
                 for id in page {
                     work.touch(id) { touch in
                         touch.reason = .backfill
-                        if build.kind == "audience" { touch.audiences.insert(build.targetId) }
+                        if build.definitionKind == .audience { touch.audiences.insert(build.targetId) }
                     }
                 }
                 return try await work.finish(on: connection)

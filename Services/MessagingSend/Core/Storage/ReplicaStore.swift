@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 
 /// This service's replicas of profiles (from `engage.profile-updates`) and subscription states
@@ -95,13 +96,7 @@ public struct ReplicaStore: Sendable {
     }
 
     func apply(_ change: SubscriptionChange, on connection: PostgresConnection) async throws {
-        let group = change.group?.name.lowercased() ?? ""
-        try await connection.query("""
-            INSERT INTO subscription_states (space_id, channel, contact, group_name, status, recorded_at)
-            VALUES (\(change.spaceId), \(change.channel.rawValue), \(change.contact), \(group), \(change.status.rawValue), \(change.recordedAt))
-            ON CONFLICT (space_id, channel, contact, group_name) DO UPDATE SET status = excluded.status, recorded_at = excluded.recorded_at
-            WHERE subscription_states.recorded_at <= excluded.recorded_at
-            """, logger: logger)
+        try await SubscriptionStateReplica.apply(change, on: connection, logger: logger)
     }
 
     /// Profiles by id, following merges (a request may name a profile that was merged since).
