@@ -37,7 +37,11 @@ let services: [ServiceSpec] = [
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Stencil", package: "Stencil"),
                 ]),
-    ServiceSpec(folder: "EventsSource", core: "EventsSourceCore", executable: "events-source"),
+    ServiceSpec(folder: "EventsSource", core: "EventsSourceCore", executable: "events-source",
+                extraDependencies: [
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                ]),
 ]
 
 var targets: [Target] = [
@@ -85,7 +89,7 @@ var targets: [Target] = [
     ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [
-        "MessagingSendCore", "Contracts", .product(name: "Crypto", package: "swift-crypto"),
+        "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),
     ], path: "Tests/MessagingSendTests"),
 ]
 

@@ -1,4 +1,5 @@
 import Contracts
+import Persistence
 import Testing
 @testable import MessagingSendCore
 

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Kafka
 import Logging
+import Persistence
 import ServiceKit
 
 /// The messaging API under `/spaces/{space_id}`, authenticated with a space access token:

@@ -66,15 +66,6 @@ struct ProviderHTTP: Sendable {
             || text.contains("connectTimeout")
     }
 
-    /// Exponential backoff with jitter for the `attempt`-th retry, at least the provider's `Retry-After`.
-    static func backoff(attempt: Int, retryAfter: Duration?, base: Duration = .seconds(1), cap: Duration = .seconds(300)) -> Duration {
-        let exponent = min(max(attempt - 1, 0), 16)
-        let ceiling = min(base * (1 << exponent), cap)
-        // Half fixed, half random: spreads retries of a burst without ever retrying at once.
-        let jittered = ceiling / 2 + ceiling / 2 * Double.random(in: 0...1)
-        return max(jittered, retryAfter ?? .zero)
-    }
-
     /// `Retry-After` in seconds (the form both providers use).
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
         headers.first(name: "Retry-After").flatMap(Double.init).map { .milliseconds(Int64($0 * 1000)) }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Persistence
+import ServiceKit
 import ServiceLifecycle
 
 /// Sends due messages: claim a batch (`preparing`), decide each (skip, later, send), mark the
@@ -182,7 +183,7 @@ public final class Dispatcher: Service, Sendable {
                 var transition = base
                 transition.from = ["sending"]
                 transition.to = "pending"
-                transition.delay = Self.seconds(ProviderHTTP.backoff(attempt: attempt, retryAfter: after))
+                transition.delay = Self.seconds(RetryBackoff.delay(attempt: attempt, retryAfter: after))
                 transition.errorCode = code
                 transition.errorMessage = message
                 transitions.append(transition)

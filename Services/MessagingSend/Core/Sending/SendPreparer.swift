@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Persistence
 
 /// The provider call a message will make.
 enum ProviderRequest: Sendable {

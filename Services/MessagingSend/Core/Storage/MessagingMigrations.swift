@@ -114,5 +114,9 @@ public enum MessagingMigrations {
             )
             """,
         ]),
+        Migration(version: 101, name: "profile replica: anonymous id, email lookups", statements: [
+            "ALTER TABLE profiles ADD COLUMN anonymous_id text",
+            "CREATE INDEX profiles_email ON profiles (space_id, email) WHERE email IS NOT NULL",
+        ]),
     ]
 }

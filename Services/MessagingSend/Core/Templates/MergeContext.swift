@@ -1,23 +1,7 @@
 import Contracts
 import Foundation
+import Persistence
 @preconcurrency import Stencil
-
-/// What a profile looks like to this service: the replica of `engage.profile-updates`.
-public struct ProfileSnapshot: Sendable, Hashable {
-    public var profileId: String
-    public var userId: String?
-    public var email: String?
-    public var phone: String?
-    public var traits: [String: JSONValue]
-
-    public init(profileId: String, userId: String? = nil, email: String? = nil, phone: String? = nil, traits: [String: JSONValue] = [:]) {
-        self.profileId = profileId
-        self.userId = userId
-        self.email = email
-        self.phone = phone
-        self.traits = traits
-    }
-}
 
 /// The variables a template sees: `profile.id`, `profile.user_id`, `profile.email`,
 /// `profile.phone`, `profile.traits.<name>`, and the links the platform provides.

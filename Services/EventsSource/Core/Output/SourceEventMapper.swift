@@ -1,0 +1,129 @@
+import Contracts
+import Foundation
+import Persistence
+
+/// Turns one platform event into the Segment-spec `track` event downstream tools receive. Property
+/// names are snake_case, as in Segment's specs; every property a tool needs to attribute, dedupe
+/// or rebuild state is present.
+enum SourceEventMapper {
+    /// `profile`: the replica's view of the person (may be nil: not replicated yet, or a contact
+    /// with no profile). `consentVersion`: the change's position in its state's history.
+    static func map(_ input: SourceInput, profile: ProfileSnapshot?, consentVersion: Int64?, now: Date) -> SourceEvent {
+        let messageId = SourceEvent.messageId(spaceId: input.spaceId, origin: input.origin, inputId: input.id)
+        switch input {
+        case .message(let message):
+            var event = base(input, event: message.event, messageId: messageId, profileId: message.profileId ?? profile?.profileId,
+                             profile: profile, timestamp: message.occurredAt, now: now)
+            if let contact = message.contact { assign(contact: contact, channel: message.channel, to: &event) }
+            event.properties = messageProperties(message)
+            return event
+        case .subscription(let change):
+            var event = base(input, event: change.group == nil ? "Channel Subscription Updated" : "Group Subscription Updated",
+                             messageId: messageId, profileId: profile?.profileId, profile: profile, timestamp: change.occurredAt, now: now)
+            assign(contact: change.contact, channel: change.channel, to: &event)
+            var properties: [String: JSONValue] = [
+                "channel": .string(change.channel.columnName),
+                "contact": .string(change.contact),
+                "subscription_status": .string(change.status.rawValue),
+                "previous_subscription_status": change.previousStatus.map { .string($0.rawValue) } ?? .null,
+                "source": .string(change.source.rawValue),
+                "command_id": .string(change.commandId),
+                "recorded_at": .string(Timestamp.format(change.recordedAt)),
+            ]
+            if let version = consentVersion { properties["version"] = .number(Double(version)) }
+            if let origin = change.origin { properties["origin"] = .string(origin) }
+            if let group = change.group {
+                properties["group_id"] = .string(group.id)
+                properties["group_name"] = .string(group.name)
+            }
+            event.properties = properties
+            return event
+        case .membership(let membership):
+            var event = base(input, event: membership.event, messageId: messageId, profileId: membership.profileId, profile: profile,
+                             timestamp: membership.occurredAt, now: now)
+            event.userId = event.userId ?? membership.userId
+            event.anonymousId = event.anonymousId ?? membership.anonymousIds.first
+            event.email = event.email ?? membership.email
+            event.phone = event.phone ?? membership.phone
+            event.traits = membership.traits
+            var properties: [String: JSONValue] = [
+                "audience_id": .string(membership.audienceId),
+                "audience_key": .string(membership.audienceKey),
+                "audience_name": .string(membership.audienceName),
+                "audience_version": .number(Double(membership.audienceVersion)),
+                "reason": .string(membership.reason.rawValue),
+                // Segment's Engage convention: the audience key as a boolean property.
+                membership.audienceKey: .bool(membership.event == AudienceMembershipEvent.entered),
+            ]
+            if let mergedInto = membership.mergedInto { properties["merged_into"] = .string(mergedInto) }
+            event.properties = properties
+            return event
+        case .journey(let journey):
+            var event = base(input, event: journey.event, messageId: messageId, profileId: journey.profileId, profile: profile,
+                             timestamp: journey.occurredAt, now: now)
+            event.userId = event.userId ?? journey.userId
+            event.anonymousId = event.anonymousId ?? journey.anonymousIds?.first
+            event.email = event.email ?? journey.email
+            event.phone = event.phone ?? journey.phone
+            var properties: [String: JSONValue] = [:]
+            func put(_ key: String, _ value: String?) { if let value { properties[key] = .string(value) } }
+            put("journey_id", journey.journeyId)
+            put("journey_name", journey.journeyName)
+            if let version = journey.journeyVersion { properties["journey_version"] = .number(Double(version)) }
+            put("broadcast_id", journey.broadcastId)
+            put("instance_id", journey.instanceId)
+            put("step_id", journey.stepId)
+            put("step_name", journey.stepName)
+            put("step_type", journey.stepType)
+            put("branch", journey.branch)
+            put("message_id", journey.messageId)
+            put("channel", journey.channel?.columnName)
+            put("template_id", journey.templateId)
+            put("goal_event", journey.goalEvent)
+            put("conversion_message_id", journey.conversionMessageId)
+            put("reason", journey.reason)
+            event.properties = properties
+            return event
+        }
+    }
+
+    private static func base(_ input: SourceInput, event: String, messageId: String, profileId: String?, profile: ProfileSnapshot?,
+                             timestamp: Date, now: Date) -> SourceEvent {
+        SourceEvent(spaceId: input.spaceId, event: event, messageId: messageId, userId: profile?.userId, anonymousId: profile?.anonymousId,
+                    profileId: profileId, email: profile?.email, phone: profile?.phone, properties: [:], traits: [:],
+                    origin: input.origin, timestamp: timestamp, receivedAt: now)
+    }
+
+    /// The address the event is about overrides the profile's (a profile may have several).
+    private static func assign(contact: String, channel: SubscriptionChannel, to event: inout SourceEvent) {
+        switch channel {
+        case .email: event.email = contact
+        case .sms: event.phone = contact
+        case .whatsapp: event.phone = contact.hasPrefix("whatsapp:") ? String(contact.dropFirst("whatsapp:".count)) : contact
+        }
+    }
+
+    static func messageProperties(_ message: MessageEvent) -> [String: JSONValue] {
+        var properties: [String: JSONValue] = [
+            "channel": .string(message.channel.columnName),
+            "test": .bool(message.test),
+        ]
+        func put(_ key: String, _ value: String?) { if let value { properties[key] = .string(value) } }
+        put("message_id", message.messageId)
+        put("contact", message.contact)
+        put("template_id", message.templateId)
+        if let version = message.templateVersion { properties["template_version"] = .number(Double(version)) }
+        put("purpose", message.purpose?.rawValue)
+        put("journey_id", message.journeyId)
+        put("journey_step_id", message.journeyStepId)
+        put("broadcast_id", message.broadcastId)
+        put("provider", message.provider)
+        put("provider_message_id", message.providerMessageId)
+        put("link_url", message.url)
+        put("reason", message.reason)
+        put("error_code", message.errorCode)
+        put("error_message", message.errorMessage)
+        put("body", message.body)
+        return properties
+    }
+}
