@@ -60,6 +60,19 @@ def audiences(log_dir, profiles, subscriptions):
     service.terminate()
 
 
+def events_source_env():
+    # Webhook retries in tenths of a second, and a destination pauses after 4 failed attempts.
+    return {"ENGAGE_WEBHOOK_RETRY_BASE_MS": "100", "ENGAGE_WEBHOOK_RETRY_CAP_MS": "800", "ENGAGE_WEBHOOK_MAX_ATTEMPTS": "4",
+            "ENGAGE_WEBHOOK_TIMEOUT_MS": "3000"}
+
+
+@pytest.fixture(scope="session")
+def events_source(log_dir, profiles):
+    service = ServiceProcess("events-source", log_dir, extra_env=events_source_env()).start()
+    yield service
+    service.terminate()
+
+
 def pytest_runtest_logreport(report):
     # On failure, point at the service logs: they hold the reason.
     if report.failed and os.environ.get("ENGAGE_E2E_LOG_DIR"):

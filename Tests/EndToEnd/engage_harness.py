@@ -154,10 +154,11 @@ def wait_for_token(service_url, space):
              timeout=60, what="the space's token to reach the subscriptions service")
 
 
-def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0):
+def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0, with_keys=False):
     """Reads `topic` from the beginning with a fresh consumer group and returns the JSON values that
     `match` accepts. With `expected`: waits for that many, then reads one more second so that extra
-    records show. Without: stops after `idle` seconds without a record (once partitions are assigned)."""
+    records show. Without: stops after `idle` seconds without a record (once partitions are assigned).
+    `with_keys`: (key, value, headers) triples instead of values."""
     from confluent_kafka import Consumer
     consumer = Consumer({"bootstrap.servers": BROKERS, "group.id": "e2e-" + uuid.uuid4().hex, "auto.offset.reset": "earliest",
                          "enable.auto.commit": False})
@@ -170,7 +171,8 @@ def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0):
                 quiet_since = None
                 value = json.loads(message.value())
                 if match(value):
-                    found.append(value)
+                    found.append((message.key().decode() if message.key() else None, value,
+                                  {k: v.decode() for k, v in message.headers() or []}) if with_keys else value)
                 if expected is not None and len(found) >= expected and stop_at is None:
                     stop_at = time.monotonic() + 1.0
             elif expected is None and consumer.assignment():
