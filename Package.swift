@@ -88,6 +88,7 @@ var targets: [Target] = [
         "SubscriptionsCore", "Contracts",
     ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
+    .testTarget(name: "EventsSourceTests", dependencies: ["EventsSourceCore", "Contracts", "Persistence"], path: "Tests/EventsSourceTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [
         "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),
     ], path: "Tests/MessagingSendTests"),
