@@ -41,10 +41,8 @@ enum SourceEventMapper {
         case .membership(let membership):
             var event = base(input, event: membership.event, messageId: messageId, profileId: membership.profileId, profile: profile,
                              timestamp: membership.occurredAt, now: now)
-            event.userId = event.userId ?? membership.userId
-            event.anonymousId = event.anonymousId ?? membership.anonymousIds.first
-            event.email = event.email ?? membership.email
-            event.phone = event.phone ?? membership.phone
+            event.fillIdentity(userId: membership.userId, anonymousId: membership.anonymousIds.first, email: membership.email,
+                               phone: membership.phone)
             event.traits = membership.traits
             var properties: [String: JSONValue] = [
                 "audience_id": .string(membership.audienceId),
@@ -61,10 +59,7 @@ enum SourceEventMapper {
         case .journey(let journey):
             var event = base(input, event: journey.event, messageId: messageId, profileId: journey.profileId, profile: profile,
                              timestamp: journey.occurredAt, now: now)
-            event.userId = event.userId ?? journey.userId
-            event.anonymousId = event.anonymousId ?? journey.anonymousIds?.first
-            event.email = event.email ?? journey.email
-            event.phone = event.phone ?? journey.phone
+            event.fillIdentity(userId: journey.userId, anonymousId: journey.anonymousIds?.first, email: journey.email, phone: journey.phone)
             var properties: [String: JSONValue] = [:]
             func put(_ key: String, _ value: String?) { if let value { properties[key] = .string(value) } }
             put("journey_id", journey.journeyId)
@@ -125,5 +120,15 @@ enum SourceEventMapper {
         put("error_message", message.errorMessage)
         put("body", message.body)
         return properties
+    }
+}
+
+extension SourceEvent {
+    /// What the input itself says about the person, where the replica knew nothing.
+    mutating func fillIdentity(userId: String?, anonymousId: String?, email: String?, phone: String?) {
+        self.userId = self.userId ?? userId
+        self.anonymousId = self.anonymousId ?? anonymousId
+        self.email = self.email ?? email
+        self.phone = self.phone ?? phone
     }
 }
