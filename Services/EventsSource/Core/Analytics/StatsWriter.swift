@@ -12,7 +12,7 @@ enum StatsWriter {
     struct Fact: Sendable {
         var spaceId: String
         var messageId: String
-        var dimensions: MessageDimensions?
+        var dimensions: MessageDimensions
         var metric: MessageMetric
         var url: String?
         var occurredAt: Date
@@ -90,7 +90,7 @@ enum StatsWriter {
         var metricCounts: [CounterKey: (total: Int64, unique: Int64)] = [:]
         var linkCounts: [CounterKey: (total: Int64, unique: Int64)] = [:]
         for (fact, firstKey) in zip(facts, firstKeys) {
-            guard let dimensions = fact.dimensions else { continue }
+            let dimensions = fact.dimensions
             // Only the first fact of a key in the batch can be the first ever.
             let isFirst = firsts.remove(firstKey) != nil
             let key = CounterKey(spaceId: fact.spaceId, bucket: hour(fact.occurredAt), dimensions: dimensions, name: fact.url ?? fact.metric.rawValue)

@@ -19,7 +19,7 @@ public struct SourceConsumer: BatchHandler {
     let onCommit: @Sendable (_ deliveriesQueued: Bool) -> Void
     let logger: Logger
     let published = Counter(label: "events_source_events_published_total")
-    let latency = Metrics.Timer(label: "events_source_input_to_source_event_seconds")
+    let latency = Metrics.Timer(label: "events_source_event_age_at_publish_seconds")
 
     public init(db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica,
                 onCommit: @escaping @Sendable (_ deliveriesQueued: Bool) -> Void, logger: Logger) {

@@ -46,7 +46,7 @@ public struct SourceEvent: Sendable, Hashable {
             // Segment requires userId or anonymousId; the profile id stands in when neither is known.
             members.member("anonymousId", anonymousId ?? (userId == nil ? profileId ?? email ?? phone : nil))
             members.member("properties", properties)
-            members.member("context", [String: JSONValue]?.some(context))
+            members.member("context", context)
             members.member("timestamp", timestamp)
             members.member("receivedAt", receivedAt)
         }
