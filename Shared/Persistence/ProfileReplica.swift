@@ -158,7 +158,7 @@ public struct ProfileReplica: Sendable {
             FROM chain c JOIN profiles p ON p.space_id = \(spaceId) AND p.profile_id = c.profile_id
             WHERE c.merged_into IS NULL
             """
-        let rows = if let connection { try await connection.query(query, logger: logger) } else { try await db.query(query, logger: logger) }
+        let rows = try await run(query, on: connection)
         var found: [String: ProfileSnapshot] = [:]
         for try await (requested, profileId, traitsText, email, phone, userId, anonymousId)
             in rows.decode((String, String, String, String?, String?, String?, String?).self) {
@@ -184,9 +184,15 @@ public struct ProfileReplica: Sendable {
             JOIN profiles p ON p.space_id = \(spaceId) AND (p.email = k.contact OR p.phone = k.contact) AND p.merged_into IS NULL
             ORDER BY k.contact, p.updated_at DESC
             """
-        let rows = if let connection { try await connection.query(query, logger: logger) } else { try await db.query(query, logger: logger) }
+        let rows = try await run(query, on: connection)
         var found: [String: String] = [:]
         for try await (contact, profileId) in rows.decode((String, String).self) { found[contact] = profileId }
         return found
+    }
+
+    /// A lookup inside the caller's transaction when it has one, else on the pool.
+    private func run(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
+        if let connection { return try await connection.query(query, logger: logger) }
+        return try await db.query(query, logger: logger)
     }
 }

@@ -8,4 +8,9 @@ public enum RetryBackoff {
         let jittered = ceiling / 2 + ceiling / 2 * Double.random(in: 0...1)
         return max(jittered, retryAfter ?? .zero)
     }
+
+    /// A `Retry-After` header in seconds (the form providers and webhook receivers use); nil when absent or a date.
+    public static func retryAfter(_ header: String?) -> Duration? {
+        header.flatMap(Double.init).map { .milliseconds(Int64($0 * 1000)) }
+    }
 }

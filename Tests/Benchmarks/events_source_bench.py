@@ -13,7 +13,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import multiprocessing
 import os
 import sys
@@ -21,11 +20,11 @@ import time
 import uuid
 
 import requests
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "EndToEnd"))
 from engage_harness import wait_for  # noqa: E402
-from events_source_helpers import message_event  # noqa: E402
+from events_source_helpers import Producer, message_event  # noqa: E402
 
 
 def receiver_main(port, secret, counters, ready):
@@ -68,8 +67,7 @@ def receiver_main(port, secret, counters, ready):
 
 
 def produce_backlog(brokers, space_id, count, people, prefix):
-    producer = Producer({"bootstrap.servers": brokers, "enable.idempotence": True, "linger.ms": 20, "batch.num.messages": 10000,
-                         "queue.buffering.max.messages": 500000})
+    producer = Producer(brokers, **{"linger.ms": 20, "batch.num.messages": 10000, "queue.buffering.max.messages": 500000})
     started = time.time()
     names = ["Email Processed", "Email Delivered", "Email Opened", "Email Link Clicked"]
     for i in range(count):
@@ -77,13 +75,8 @@ def produce_backlog(brokers, space_id, count, people, prefix):
         message = f"{prefix}-m{i // 4}"
         event = message_event(space_id, names[i % 4], message, pid, f"{pid}@example.com", suffix=f"e{i}",
                               url="https://shop.example/x" if i % 4 == 3 else None)
-        while True:
-            try:
-                producer.produce("engage.message-events", key=pid, value=json.dumps(event))
-                break
-            except BufferError:
-                producer.poll(0.01)
-    assert producer.flush(120) == 0
+        producer.send("engage.message-events", pid, event)
+    producer.flush(120)
     return started, time.time()
 
 

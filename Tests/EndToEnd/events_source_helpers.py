@@ -117,11 +117,11 @@ def message_event(space_id, event, message_id, profile_id, contact, channel="EMA
 
 
 class Producer:
-    """An idempotent producer for many records at once."""
+    """An idempotent producer for many records at once; `config` adds librdkafka settings."""
 
-    def __init__(self):
+    def __init__(self, brokers=None, **config):
         from confluent_kafka import Producer as KafkaProducer
-        self.producer = KafkaProducer({"bootstrap.servers": BROKERS, "enable.idempotence": True, "linger.ms": 5})
+        self.producer = KafkaProducer({"bootstrap.servers": brokers or BROKERS, "enable.idempotence": True, "linger.ms": 5, **config})
 
     def send(self, topic, key, value, headers=None):
         payload = value if isinstance(value, (bytes, str)) else json.dumps(value)
@@ -132,8 +132,8 @@ class Producer:
             except BufferError:
                 self.producer.poll(0.05)
 
-    def flush(self):
-        assert self.producer.flush(30) == 0
+    def flush(self, timeout=30):
+        assert self.producer.flush(timeout) == 0
 
 
 def new_id(prefix):

@@ -1,5 +1,6 @@
 """The Engage Events Source with real processes: Segment track events on engage.source-events read
 by an independent Kafka client, signed webhooks to a local receiver, and message analytics."""
+import datetime
 import hashlib
 import json
 import random
@@ -320,7 +321,6 @@ def test_analytics_count_exactly_through_a_crash_and_redelivery(profiles, log_di
 
 
 def iso_hours_ago(hours):
-    import datetime
     return iso(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours))
 
 

@@ -63,7 +63,7 @@ public struct DestinationsAPI: Sendable {
         destinations.patch("/:id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(UpdateBody.self, from: request)
-            let change = try checked {
+            let change = try await checked {
                 DestinationStore.Change(name: try body.name.map(DestinationRules.name), url: try body.url.map(DestinationRules.url),
                                         events: try body.events.map(DestinationRules.events))
             }
@@ -124,17 +124,10 @@ public struct DestinationsAPI: Sendable {
         return value
     }
 
+    /// A broken destination rule as 422, naming the field.
     private func checked<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DestinationError {
-            throw APIError(.unprocessableContent, code: "invalid_destination", message: error.description)
-        }
-    }
-
-    private func checked<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
         } catch let error as DestinationError {
             throw APIError(.unprocessableContent, code: "invalid_destination", message: error.description)
         }

@@ -29,13 +29,14 @@ struct AnalyticsReader: Sendable {
     enum Grouping: String, Sendable, CaseIterable {
         case channel, template, journey, step, broadcast
 
-        var columns: [String] {
+        /// The counter columns a group is keyed by, and their names in the answer.
+        var keys: [(column: String, name: String)] {
             switch self {
-            case .channel: ["channel"]
-            case .template: ["template_id"]
-            case .journey: ["journey_id"]
-            case .step: ["journey_id", "step_id"]
-            case .broadcast: ["broadcast_id"]
+            case .channel: [("channel", "channel")]
+            case .template: [("template_id", "templateId")]
+            case .journey: [("journey_id", "journeyId")]
+            case .step: [("journey_id", "journeyId"), ("step_id", "stepId")]
+            case .broadcast: [("broadcast_id", "broadcastId")]
             }
         }
     }
@@ -140,7 +141,7 @@ struct AnalyticsReader: Sendable {
             }
             var groups: [Group]?
             if let grouping = query.groupBy {
-                let columns = grouping.columns.map { "s." + $0 }.joined(separator: ", ")
+                let columns = grouping.keys.map { "s." + $0.column }.joined(separator: ", ")
                 var byKey: [[String]: [MessageMetric: Count]] = [:]
                 var order: [[String]] = []
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: """
@@ -154,9 +155,7 @@ struct AnalyticsReader: Sendable {
                 }
                 groups = order.map { key in
                     let figures = Figures(byKey[key]!, denominator: query.denominator)
-                    let names = grouping.columns.map { $0 == "template_id" ? "templateId" : $0 == "journey_id" ? "journeyId"
-                        : $0 == "step_id" ? "stepId" : $0 == "broadcast_id" ? "broadcastId" : $0 }
-                    return Group(key: Dictionary(uniqueKeysWithValues: zip(names, key)), metrics: figures.metrics, rates: figures.rates)
+                    return Group(key: Dictionary(uniqueKeysWithValues: zip(grouping.keys.map(\.name), key)), metrics: figures.metrics, rates: figures.rates)
                 }
             }
             var links: [Link] = []

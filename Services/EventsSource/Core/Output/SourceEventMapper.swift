@@ -12,7 +12,7 @@ enum SourceEventMapper {
         let messageId = SourceEvent.messageId(spaceId: input.spaceId, origin: input.origin, inputId: input.id)
         switch input {
         case .message(let message):
-            var event = base(input, event: message.event, messageId: messageId, profileId: message.profileId ?? profile?.profileId,
+            var event = base(input, event: message.event, messageId: messageId, profileId: message.profileId,
                              profile: profile, timestamp: message.occurredAt, now: now)
             if let contact = message.contact { assign(contact: contact, channel: message.channel, to: &event) }
             event.properties = messageProperties(message)
@@ -60,24 +60,14 @@ enum SourceEventMapper {
             var event = base(input, event: journey.event, messageId: messageId, profileId: journey.profileId, profile: profile,
                              timestamp: journey.occurredAt, now: now)
             event.fillIdentity(userId: journey.userId, anonymousId: journey.anonymousIds?.first, email: journey.email, phone: journey.phone)
-            var properties: [String: JSONValue] = [:]
-            func put(_ key: String, _ value: String?) { if let value { properties[key] = .string(value) } }
-            put("journey_id", journey.journeyId)
-            put("journey_name", journey.journeyName)
-            if let version = journey.journeyVersion { properties["journey_version"] = .number(Double(version)) }
-            put("broadcast_id", journey.broadcastId)
-            put("instance_id", journey.instanceId)
-            put("step_id", journey.stepId)
-            put("step_name", journey.stepName)
-            put("step_type", journey.stepType)
-            put("branch", journey.branch)
-            put("message_id", journey.messageId)
-            put("channel", journey.channel?.columnName)
-            put("template_id", journey.templateId)
-            put("goal_event", journey.goalEvent)
-            put("conversion_message_id", journey.conversionMessageId)
-            put("reason", journey.reason)
-            event.properties = properties
+            event.properties = present([
+                ("journey_id", journey.journeyId), ("journey_name", journey.journeyName), ("broadcast_id", journey.broadcastId),
+                ("instance_id", journey.instanceId), ("step_id", journey.stepId), ("step_name", journey.stepName),
+                ("step_type", journey.stepType), ("branch", journey.branch), ("message_id", journey.messageId),
+                ("channel", journey.channel?.columnName), ("template_id", journey.templateId), ("goal_event", journey.goalEvent),
+                ("conversion_message_id", journey.conversionMessageId), ("reason", journey.reason),
+            ])
+            if let version = journey.journeyVersion { event.properties["journey_version"] = .number(Double(version)) }
             return event
         }
     }
@@ -99,26 +89,23 @@ enum SourceEventMapper {
     }
 
     static func messageProperties(_ message: MessageEvent) -> [String: JSONValue] {
-        var properties: [String: JSONValue] = [
-            "channel": .string(message.channel.columnName),
-            "test": .bool(message.test),
-        ]
-        func put(_ key: String, _ value: String?) { if let value { properties[key] = .string(value) } }
-        put("message_id", message.messageId)
-        put("contact", message.contact)
-        put("template_id", message.templateId)
+        var properties = present([
+            ("message_id", message.messageId), ("contact", message.contact), ("template_id", message.templateId),
+            ("purpose", message.purpose?.rawValue), ("journey_id", message.journeyId), ("journey_step_id", message.journeyStepId),
+            ("broadcast_id", message.broadcastId), ("provider", message.provider), ("provider_message_id", message.providerMessageId),
+            ("link_url", message.url), ("reason", message.reason), ("error_code", message.errorCode),
+            ("error_message", message.errorMessage), ("body", message.body),
+        ])
+        properties["channel"] = .string(message.channel.columnName)
+        properties["test"] = .bool(message.test)
         if let version = message.templateVersion { properties["template_version"] = .number(Double(version)) }
-        put("purpose", message.purpose?.rawValue)
-        put("journey_id", message.journeyId)
-        put("journey_step_id", message.journeyStepId)
-        put("broadcast_id", message.broadcastId)
-        put("provider", message.provider)
-        put("provider_message_id", message.providerMessageId)
-        put("link_url", message.url)
-        put("reason", message.reason)
-        put("error_code", message.errorCode)
-        put("error_message", message.errorMessage)
-        put("body", message.body)
+        return properties
+    }
+
+    /// String properties, absent ones left out.
+    private static func present(_ pairs: [(String, String?)]) -> [String: JSONValue] {
+        var properties: [String: JSONValue] = [:]
+        for case let (key, value?) in pairs { properties[key] = .string(value) }
         return properties
     }
 }

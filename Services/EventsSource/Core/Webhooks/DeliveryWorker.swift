@@ -98,7 +98,7 @@ public struct DeliveryWorker: Service {
             let answer = try await response.body.collect(upTo: 64 * 1024)
             outcome.status = Int(response.status.code)
             if !(200..<300).contains(response.status.code) {
-                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
+                let retryAfter = RetryBackoff.retryAfter(response.headers.first(name: "Retry-After"))
                 outcome.error = "HTTP \(response.status.code): " + String(decoding: answer.readableBytesView.prefix(200), as: UTF8.self)
                 outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: retryAfter)
             }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// How one provider call ended, as the message state machine needs it.
 public enum SendOutcome: Sendable, Equatable {
@@ -68,6 +69,6 @@ struct ProviderHTTP: Sendable {
 
     /// `Retry-After` in seconds (the form both providers use).
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
-        headers.first(name: "Retry-After").flatMap(Double.init).map { .milliseconds(Int64($0 * 1000)) }
+        RetryBackoff.retryAfter(headers.first(name: "Retry-After"))
     }
 }
