@@ -30,7 +30,8 @@ let services: [ServiceSpec] = [
                 ]),
     ServiceSpec(folder: "Subscriptions", core: "SubscriptionsCore", executable: "subscriptions"),
     ServiceSpec(folder: "Audiences", core: "AudiencesCore", executable: "audiences"),
-    ServiceSpec(folder: "Journeys", core: "JourneysCore", executable: "journeys"),
+    ServiceSpec(folder: "Journeys", core: "JourneysCore", executable: "journeys",
+                extraDependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     ServiceSpec(folder: "MessagingSend", core: "MessagingSendCore", executable: "messaging-send",
                 extraDependencies: [
                     .product(name: "Crypto", package: "swift-crypto"),
@@ -88,6 +89,7 @@ var targets: [Target] = [
         "SubscriptionsCore", "Contracts",
     ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
+    .testTarget(name: "JourneysTests", dependencies: ["JourneysCore", "Contracts", "Persistence"], path: "Tests/JourneysTests"),
     .testTarget(name: "EventsSourceTests", dependencies: ["EventsSourceCore", "Contracts", "Persistence"], path: "Tests/EventsSourceTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [
         "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),

@@ -49,6 +49,38 @@ public struct MessageRequest: Codable, Sendable, Hashable {
     }
 }
 
+/// `engage.templates`: a template was created, got a new version, or was deleted. Carries no content
+/// (that stays with messaging-send); enough for other services to check what they will send.
+public struct TemplateChange: Codable, Sendable, Hashable {
+    public static let contract = "template-change/1"
+    public var schemaVersion: Int = 1
+    public var id: String
+    public var spaceId: String
+    public var templateId: String
+    public var name: String
+    public var channel: SubscriptionChannel
+    public var purpose: MessagePurpose
+    /// Versions 1...currentVersion exist.
+    public var currentVersion: Int
+    public var deleted: Bool
+    public var occurredAt: Date
+
+    public init(spaceId: String, templateId: String, name: String, channel: SubscriptionChannel, purpose: MessagePurpose,
+                currentVersion: Int, deleted: Bool, occurredAt: Date) {
+        self.id = "\(spaceId):\(templateId):\(currentVersion)\(deleted ? ":deleted" : "")"
+        self.spaceId = spaceId
+        self.templateId = templateId
+        self.name = name
+        self.channel = channel
+        self.purpose = purpose
+        self.currentVersion = currentVersion
+        self.deleted = deleted
+        self.occurredAt = occurredAt
+    }
+
+    public var key: String { "\(spaceId)|\(templateId)" }
+}
+
 /// `engage.message-events`: one thing that happened to one message (or one inbound message), named
 /// as Engage names it (`Email Delivered`, `SMS Undelivered`, `WhatsApp Message Read`...). Key: profile
 /// id (the contact for inbound messages of unknown people). `id` is deterministic per provider event,

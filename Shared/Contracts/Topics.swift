@@ -17,6 +17,9 @@ public enum Topic {
     /// Email subscription groups (full records). Key: `spaceId|groupId`.
     public static let subscriptionGroups = "engage.subscription-groups"
     public static let audienceMembership = "engage.audience-membership"
+    /// Message templates: which exist, their channel and current version (published by messaging-send
+    /// so journeys and broadcasts can check what they will send). Key: `spaceId|templateId`.
+    public static let templates = "engage.templates"
     public static let messageRequests = "engage.message-requests"
     public static let messageEvents = "engage.message-events"
     public static let journeyEvents = "engage.journey-events"
@@ -25,7 +28,7 @@ public enum Topic {
     public static let all = [
         tracking, spaces, profileEvents, profileUpdates, subscriptionCommands, subscriptionCommandResults,
         subscriptionChanges, subscriptionGroups,
-        audienceMembership, messageRequests, messageEvents, journeyEvents, sourceEvents,
+        audienceMembership, templates, messageRequests, messageEvents, journeyEvents, sourceEvents,
     ]
 
     /// Every topic and its dead-letter topic: what services create at startup.
@@ -57,5 +60,7 @@ public enum Header {
 public enum InternalSource {
     /// The audiences service writing computed trait values back onto profiles.
     public static let computedTraits = "engage-computed-traits"
-    public static let all: Set<String> = [computedTraits]
+    /// The journeys service's "set trait" steps.
+    public static let journeys = "engage-journeys"
+    public static let all: Set<String> = [computedTraits, journeys]
 }

@@ -11,12 +11,15 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var code: String
     public var message: String
     public var headers: HTTPFields
+    /// Every problem found, when there is more than one to fix (a definition refused at publish).
+    public var problems: [String]?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:], problems: [String]? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.problems = problems
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
@@ -39,7 +42,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ErrorBody(code: code, message: message, error: .init(code: code, message: message))
+        let body = ErrorBody(code: code, message: message, error: .init(code: code, message: message), problems: problems)
         var response = try JSONBody.response(body, status: status)
         response.headers.append(contentsOf: headers)
         return response
@@ -54,6 +57,7 @@ struct ErrorBody: Encodable {
     var code: String
     var message: String
     var error: Inner
+    var problems: [String]?
 }
 
 /// The platform APIs' envelope: `{"data": ...}`.

@@ -68,7 +68,9 @@ public enum MessagingSendService {
             let http = ProviderHTTP(client: httpClient, timeout: config.dispatcher.providerTimeout)
             let sendGrid = SendGridClient(http: http)
             let twilio = TwilioClient(http: http)
+            let policies = SendPolicyStore(db: database, logger: logger)
             let preparer = SendPreparer(templates: templates, replicas: replicas, providers: providers, links: links, limiter: SenderRateLimiter(),
+                                        policies: policies,
                                         publicURL: config.publicURL, profileWait: TimeInterval(config.profileWaitSeconds))
             let dispatcher = Dispatcher(store: messages, preparer: preparer, sendGrid: sendGrid, twilio: twilio, settings: config.dispatcher, logger: logger)
             let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
@@ -79,7 +81,7 @@ public enum MessagingSendService {
                                          maxBatch: config.consumerBatchSize, logger: logger)
             MessagingAPI(auth: SpaceTokenAuth(replica: spaces), templates: templates, providers: providers,
                          verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio), replicas: replicas, messages: messages,
-                         producer: producer, publicURL: config.publicURL).register(on: router)
+                         producer: producer, publicURL: config.publicURL, policies: policies).register(on: router)
             WebhookAPI(db: database, providers: providers, messages: messages, replicas: replicas, links: links, publicURL: config.publicURL,
                        onCommit: { relay.wake() }, logger: logger).register(on: router)
             // Stopped in reverse: the dispatcher finishes its calls before the relay drains.

@@ -33,7 +33,7 @@ public struct ComputedTraitDefinition: Sendable, Hashable {
     /// property contribute nothing to the others).
     func entryValue(properties: [String: JSONValue]) -> JSONValue?? {
         guard let property else { return .some(nil) }
-        guard let value = EventCondition.lookup(property, in: properties), value != .null else { return nil }
+        guard let value = PropertyFilter.lookup(property, in: properties), value != .null else { return nil }
         if kind == .aggregation {
             guard let number = Comparison.number(value) else { return nil }
             return .some(.number(number))

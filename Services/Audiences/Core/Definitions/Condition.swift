@@ -38,24 +38,8 @@ public struct EventCondition: Sendable, Hashable {
     public func matches(name eventName: String, properties: [String: JSONValue], at time: Date) -> Bool {
         guard eventName == name else { return false }
         if case .between(let from, let to)? = window, time < from || time > to { return false }
-        return filters.allSatisfy { $0.comparison.holds(for: Self.lookup($0.property, in: properties)) }
+        return filters.allSatisfy { $0.holds(in: properties) }
     }
-
-    /// A dotted path into properties: `items.0.sku` is not supported, `address.city` is.
-    static func lookup(_ path: String, in properties: [String: JSONValue]) -> JSONValue? {
-        if let direct = properties[path] { return direct }
-        var current: JSONValue? = .object(properties)
-        for part in path.split(separator: ".") {
-            guard case .object(let members)? = current else { return nil }
-            current = members[String(part)]
-        }
-        return current
-    }
-}
-
-public struct PropertyFilter: Sendable, Hashable {
-    public var property: String
-    public var comparison: Comparison
 }
 
 public enum CountComparison: Sendable, Hashable {

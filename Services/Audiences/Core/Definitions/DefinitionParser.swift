@@ -1,13 +1,6 @@
 import Contracts
 import Foundation
 
-/// Why a definition is malformed, and where: `definition.conditions[1].count.value: must be ...`.
-public struct DefinitionError: Error, Equatable, CustomStringConvertible, Sendable {
-    public var path: String
-    public var reason: String
-    public var description: String { "\(path): \(reason)" }
-}
-
 /// Reads condition trees and computed-trait definitions from JSON. Unknown event names, traits
 /// and audience keys are accepted (the data may arrive later); a tree that cannot mean anything
 /// is refused with the path of the first problem.
@@ -26,7 +19,7 @@ public enum DefinitionParser {
         guard nodes <= maxNodes else { throw DefinitionError(path: path, reason: "a definition has at most \(maxNodes) conditions") }
         guard depth < maxDepth else { throw DefinitionError(path: path, reason: "conditions nest at most \(maxDepth) deep") }
         guard case .object(let object) = json else { throw DefinitionError(path: path, reason: "must be an object with a \"type\"") }
-        let type = try string(object, "type", path)
+        let type = try DefinitionReader.string(object, "type", path)
         func children() throws(DefinitionError) -> [Condition] {
             guard case .array(let items)? = object["conditions"] else {
                 throw DefinitionError(path: "\(path).conditions", reason: "\(type) needs an array of conditions")
@@ -45,9 +38,9 @@ public enum DefinitionParser {
             guard let child = object["condition"] else { throw DefinitionError(path: "\(path).condition", reason: "not needs one condition") }
             return .not(try condition(child, path: "\(path).condition", position: "\(position).0", depth: depth + 1, nodes: &nodes))
         case "event": return .event(try event(object, path: path, position: position))
-        case "trait": return .trait(key: try string(object, "trait", path), try comparison(object, path))
-        case "computed_trait": return .computedTrait(key: try string(object, "trait", path), try comparison(object, path))
-        case "audience": return .audience(key: try string(object, "audience", path))
+        case "trait": return .trait(key: try DefinitionReader.string(object, "trait", path), try DefinitionReader.comparison(object, path))
+        case "computed_trait": return .computedTrait(key: try DefinitionReader.string(object, "trait", path), try DefinitionReader.comparison(object, path))
+        case "audience": return .audience(key: try DefinitionReader.string(object, "audience", path))
         case "subscription": return .subscription(try subscription(object, path))
         default:
             throw DefinitionError(path: "\(path).type", reason: "unknown condition type \"\(type)\" (expected and, or, not, event, trait, computed_trait, audience or subscription)")
@@ -55,13 +48,13 @@ public enum DefinitionParser {
     }
 
     static func event(_ object: [String: JSONValue], path: String, position: String) throws(DefinitionError) -> EventCondition {
-        let name = try string(object, "event", path)
+        let name = try DefinitionReader.string(object, "event", path)
         var count = CountComparison.atLeast(1)
         if let countJSON = object["count"] {
             guard case .object(let countObject) = countJSON else {
                 throw DefinitionError(path: "\(path).count", reason: "must be an object with operator and value")
             }
-            let op = try string(countObject, "operator", "\(path).count")
+            let op = try DefinitionReader.string(countObject, "operator", "\(path).count")
             guard case .number(let number)? = countObject["value"], number >= 0, number.rounded() == number, number <= Double(maxCount) else {
                 throw DefinitionError(path: "\(path).count.value", reason: "must be a whole number from 0 to \(maxCount)")
             }
@@ -72,20 +65,8 @@ public enum DefinitionParser {
             default: throw DefinitionError(path: "\(path).count.operator", reason: "must be at_least, at_most or exactly")
             }
         }
-        return EventCondition(name: name, filters: try filters(object["where"], "\(path).where"), count: count,
+        return EventCondition(name: name, filters: try DefinitionReader.filters(object["where"], "\(path).where"), count: count,
                               window: try window(object["window"], "\(path).window"), path: position)
-    }
-
-    static func filters(_ json: JSONValue?, _ path: String) throws(DefinitionError) -> [PropertyFilter] {
-        guard let json else { return [] }
-        guard case .array(let items) = json else { throw DefinitionError(path: path, reason: "must be an array of property filters") }
-        var result: [PropertyFilter] = []
-        for (index, item) in items.enumerated() {
-            let itemPath = "\(path)[\(index)]"
-            guard case .object(let object) = item else { throw DefinitionError(path: itemPath, reason: "must be an object") }
-            result.append(PropertyFilter(property: try string(object, "property", itemPath), comparison: try comparison(object, itemPath)))
-        }
-        return result
     }
 
     static func window(_ json: JSONValue?, _ path: String) throws(DefinitionError) -> Window? {
@@ -95,7 +76,7 @@ public enum DefinitionParser {
             guard case .number(let amount)? = within["value"], amount > 0, amount.rounded() == amount else {
                 throw DefinitionError(path: "\(path).within.value", reason: "must be a whole number above 0")
             }
-            let unit = try string(within, "unit", "\(path).within")
+            let unit = try DefinitionReader.string(within, "unit", "\(path).within")
             let seconds: Double
             switch unit {
             case "minutes": seconds = 60
@@ -107,52 +88,22 @@ public enum DefinitionParser {
             return .within(seconds: amount * seconds)
         }
         if case .object(let between)? = object["between"] {
-            let from = try date(between, "from", "\(path).between")
-            let to = try date(between, "to", "\(path).between")
+            let from = try DefinitionReader.date(between, "from", "\(path).between")
+            let to = try DefinitionReader.date(between, "to", "\(path).between")
             guard from <= to else { throw DefinitionError(path: "\(path).between", reason: "from is after to") }
             return .between(from: from, to: to)
         }
         throw DefinitionError(path: path, reason: "must have within {value, unit} or between {from, to}")
     }
 
-    static func comparison(_ object: [String: JSONValue], _ path: String) throws(DefinitionError) -> Comparison {
-        let text = try string(object, "operator", path)
-        guard let op = Comparison.Operator(rawValue: text) else {
-            throw DefinitionError(path: "\(path).operator", reason: "unknown operator \"\(text)\" (expected one of \(Comparison.Operator.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        let operand = object["value"] ?? .null
-        switch op {
-        case .exists, .notExists:
-            return Comparison(op)
-        case .oneOf, .notIn:
-            guard case .array(let items) = operand, !items.isEmpty else {
-                throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a non-empty array")
-            }
-        case .greaterThan, .greaterOrEqual, .lessThan, .lessOrEqual:
-            guard case .number = operand else { throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a number") }
-        case .before, .after:
-            guard Comparison.date(operand) != nil, operand.stringValue.map({ Timestamp.parse($0) != nil }) ?? true else {
-                throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs an ISO-8601 date")
-            }
-        case .contains, .notContains:
-            guard case .string = operand else { throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a string") }
-        case .equals, .notEquals:
-            switch operand {
-            case .string, .number, .bool: break
-            default: throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a string, number or boolean")
-            }
-        }
-        return Comparison(op, operand)
-    }
-
     static func subscription(_ object: [String: JSONValue], _ path: String) throws(DefinitionError) -> SubscriptionCondition {
-        let channelText = try string(object, "channel", path)
+        let channelText = try DefinitionReader.string(object, "channel", path)
         guard let channel = SubscriptionChannel(loose: channelText) else {
             throw DefinitionError(path: "\(path).channel", reason: "must be EMAIL, SMS or WHATSAPP")
         }
-        let group = try optionalString(object, "group", path)
+        let group = try DefinitionReader.optionalString(object, "group", path)
         if group != nil && channel != .email { throw DefinitionError(path: "\(path).group", reason: "groups exist on EMAIL only") }
-        let statusText = try string(object, "status", path)
+        let statusText = try DefinitionReader.string(object, "status", path)
         var status: SubscriptionStatus?
         if statusText.lowercased() != "no_status" {
             guard let parsed = SubscriptionStatus(loose: statusText) else {
@@ -167,16 +118,16 @@ public enum DefinitionParser {
 
     public static func computedTrait(_ json: JSONValue, path: String = "definition") throws(DefinitionError) -> ComputedTraitDefinition {
         guard case .object(let object) = json else { throw DefinitionError(path: path, reason: "must be an object with a \"type\"") }
-        let typeText = try string(object, "type", path)
+        let typeText = try DefinitionReader.string(object, "type", path)
         guard let kind = ComputedTraitDefinition.Kind(rawValue: typeText) else {
             throw DefinitionError(path: "\(path).type", reason: "unknown computed trait type \"\(typeText)\" (expected \(ComputedTraitDefinition.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        let event = try string(object, "event", path)
+        let event = try DefinitionReader.string(object, "event", path)
         var property: String?
-        if kind != .eventCounter { property = try string(object, "property", path) }
+        if kind != .eventCounter { property = try DefinitionReader.string(object, "property", path) }
         var aggregation: ComputedTraitDefinition.Aggregation?
         if kind == .aggregation {
-            let text = try string(object, "aggregation", path)
+            let text = try DefinitionReader.string(object, "aggregation", path)
             guard let parsed = ComputedTraitDefinition.Aggregation(rawValue: text) else {
                 throw DefinitionError(path: "\(path).aggregation", reason: "must be sum, min, max or average")
             }
@@ -186,29 +137,7 @@ public enum DefinitionParser {
         if window != nil && (kind == .first) {
             throw DefinitionError(path: "\(path).window", reason: "first takes no window (it is the first value ever seen)")
         }
-        return ComputedTraitDefinition(kind: kind, event: event, filters: try filters(object["where"], "\(path).where"),
+        return ComputedTraitDefinition(kind: kind, event: event, filters: try DefinitionReader.filters(object["where"], "\(path).where"),
                                        property: property, aggregation: aggregation, window: window)
-    }
-
-    // MARK: helpers
-
-    static func string(_ object: [String: JSONValue], _ key: String, _ path: String) throws(DefinitionError) -> String {
-        guard let value = object[key] else { throw DefinitionError(path: "\(path).\(key)", reason: "is required") }
-        guard case .string(let text) = value, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DefinitionError(path: "\(path).\(key)", reason: "must be a non-empty string")
-        }
-        guard text.utf8.count <= 255, !text.utf8.contains(0) else { throw DefinitionError(path: "\(path).\(key)", reason: "must be at most 255 bytes, without NUL") }
-        return text
-    }
-
-    static func optionalString(_ object: [String: JSONValue], _ key: String, _ path: String) throws(DefinitionError) -> String? {
-        guard let value = object[key], value != .null else { return nil }
-        return try string(object, key, path)
-    }
-
-    static func date(_ object: [String: JSONValue], _ key: String, _ path: String) throws(DefinitionError) -> Date {
-        let text = try string(object, key, path)
-        guard let date = Timestamp.parse(text) else { throw DefinitionError(path: "\(path).\(key)", reason: "must be an ISO-8601 date") }
-        return date
     }
 }

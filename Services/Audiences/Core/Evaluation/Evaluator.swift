@@ -128,7 +128,7 @@ public struct Evaluator: Sendable {
         case .event(let event):
             let entries = state.entries[AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path)] ?? []
             return event.count.holds(Self.count(entries, window: event.window, now: now))
-        case .trait(let key, let comparison): return comparison.holds(for: EventCondition.lookup(key, in: state.traits))
+        case .trait(let key, let comparison): return comparison.holds(for: PropertyFilter.lookup(key, in: state.traits))
         case .computedTrait(let key, let comparison): return comparison.holds(for: state.computed[key])
         case .audience(let key):
             guard let id = space.audienceIdByKey[key] else { return false }

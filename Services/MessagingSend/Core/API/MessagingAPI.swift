@@ -18,9 +18,11 @@ public struct MessagingAPI: Sendable {
     let messages: MessageStore
     let producer: KafkaProducer
     let publicURL: String
+    let policies: SendPolicyStore
 
     public init(auth: SpaceTokenAuth, templates: TemplateStore, providers: ProviderStore, verifier: ProviderVerifier, replicas: ReplicaStore,
-                messages: MessageStore, producer: KafkaProducer, publicURL: String) {
+                messages: MessageStore, producer: KafkaProducer, publicURL: String, policies: SendPolicyStore) {
+        self.policies = policies
         self.auth = auth
         self.templates = templates
         self.providers = providers
@@ -207,6 +209,7 @@ public struct MessagingAPI: Sendable {
             return try JSONBody.response(DataEnvelope(data: details))
         }
         ProviderRoutes(auth: auth, providers: providers, verifier: verifier).register(on: space)
+        SendPolicyRoutes(auth: auth, policies: policies).register(on: space)
     }
 
 

@@ -58,8 +58,15 @@ public final class Dispatcher: Service, Sendable {
             group.addTask {
                 // Leases are swept on their own clock: a busy dispatcher must still notice lost workers.
                 try? await cancelWhenGracefulShutdown {
+                    var lastPrune = ContinuousClock.now - .seconds(3_600)
                     while true {
                         await self.sweep()
+                        if ContinuousClock.now - lastPrune >= .seconds(3_600) {
+                            lastPrune = .now
+                            do { try await self.preparer.policies.prune(now: Date()) } catch {
+                                self.logger.warning("frequency ledger prune failed", metadata: ["error": "\(error)"])
+                            }
+                        }
                         try await Task.sleep(for: .seconds(2))
                     }
                 }
@@ -118,8 +125,8 @@ public final class Dispatcher: Service, Sendable {
                 events.append(event)
                 skipped.increment()
                 logger.info("message skipped", metadata: ["message_id": "\(row.id)", "reason": "\(reason)", "detail": "\(detail)"])
-            case .later(let row, let wait):
-                transitions.append(Transition(spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: Self.seconds(wait)))
+            case .later(let row, let wait, let reason):
+                transitions.append(Transition(spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: Self.seconds(wait), reason: reason))
             case .send(let send):
                 transitions.append(Transition(spaceId: send.row.spaceId, id: send.row.id, from: ["preparing"], to: "sending", lease: sendingLease,
                                               provider: send.request.provider, sender: send.sender, recipient: send.recipient,

@@ -28,8 +28,9 @@ struct PreparedSend: Sendable {
 enum Preparation: Sendable {
     /// Not sent, for a reason the recipient or the content holds; recorded and emitted.
     case skip(MessageRow, reason: String, detail: String)
-    /// Not yet: the sender's rate is used up, or the profile has not reached this service yet.
-    case later(MessageRow, Duration)
+    /// Not yet: the sender's rate is used up, the profile has not reached this service yet, or it
+    /// is quiet hours for the recipient (`reason`).
+    case later(MessageRow, Duration, reason: String = "")
     case send(PreparedSend)
 }
 
@@ -41,6 +42,7 @@ struct SendPreparer: Sendable {
     let providers: ProviderStore
     let links: UnsubscribeLinks
     let limiter: SenderRateLimiter
+    let policies: SendPolicyStore
     let publicURL: String
     /// How long a message waits for its profile to reach the replica before it is skipped.
     let profileWait: TimeInterval
@@ -127,6 +129,7 @@ struct SendPreparer: Sendable {
             guard let from = rendered.fromAddress ?? sendGrid.settings.fromAddress else {
                 return .skip(row, reason: "template_error", detail: "no from address: set one on the template or the SendGrid settings")
             }
+            if let held = try await policyGate(row, profile: profile, marketing: marketing, now: now) { return held }
             let rate = sendGrid.settings.messagesPerSecond ?? SendGridSettings.defaultMessagesPerSecond
             if let wait = limiter.acquire(sender: "\(row.spaceId)|sendgrid|\(from)", perSecond: rate) { return .later(row, wait) }
             let email = EmailSend(messageId: row.id, spaceId: row.spaceId, to: contact, fromAddress: from,
@@ -143,6 +146,7 @@ struct SendPreparer: Sendable {
             guard let sender = twilio.settings.sender(for: row.channel) else {
                 return .skip(row, reason: "provider_not_configured", detail: "no Twilio sender for \(row.channel.rawValue)")
             }
+            if let held = try await policyGate(row, profile: profile, marketing: marketing, now: now) { return held }
             let rate = twilio.settings.messagesPerSecond ?? TwilioSettings.defaultRate(sender: sender)
             if let wait = limiter.acquire(sender: "\(row.spaceId)|twilio|\(sender)", perSecond: rate) { return .later(row, wait) }
             let to = row.channel == .whatsapp ? "whatsapp:\(contact)" : contact
@@ -152,5 +156,21 @@ struct SendPreparer: Sendable {
             return .send(PreparedSend(row: row, version: template.version, sender: sender, recipient: to,
                                       request: .twilio(message, twilio.settings, twilio.secrets)))
         }
+    }
+
+    /// The space's send policy for a marketing message that is ready to go: quiet hours delay it,
+    /// the frequency cap skips it. Checked last, so only a message that would really be sent is
+    /// counted against the cap. nil: go ahead.
+    private func policyGate(_ row: MessageRow, profile: ProfileSnapshot, marketing: Bool, now: Date) async throws -> Preparation? {
+        guard marketing, !row.test, let policy = try await policies.policy(spaceId: row.spaceId) else { return nil }
+        if let quiet = policy.quietHours, let wait = quiet.remaining(at: now, in: quiet.timeZone(traits: profile.traits)) {
+            return .later(row, .milliseconds(Int64(max(wait, 1) * 1_000)), reason: "quiet_hours")
+        }
+        if let cap = policy.frequencyCap,
+           !(try await policies.admit(spaceId: row.spaceId, profileId: profile.profileId, messageId: row.id, cap: cap, now: now)) {
+            return .skip(row, reason: "frequency_capped",
+                         detail: "profile \(profile.profileId) already received \(cap.messages) marketing message\(cap.messages == 1 ? "" : "s") in the last \(cap.windowSeconds) s")
+        }
+        return nil
     }
 }

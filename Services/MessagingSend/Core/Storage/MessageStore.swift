@@ -239,21 +239,23 @@ public struct MessageStore: Sendable {
         var broadcastId: String?
         var requestedAt: Date
         var updatedAt: Date
+        /// While pending: when the next attempt is due (after a rate-limit wait or quiet hours).
+        var nextAttemptAt: Date?
     }
 
     func details(spaceId: String, id: String) async throws -> Details? {
         let rows = try await db.query("""
             SELECT id, profile_id, channel, template_id, template_version, purpose, group_name, test, state, attempts, provider, sender,
                 recipient, provider_message_id, delivery_status, reason, error_code, error_message, journey_id, journey_step_id,
-                broadcast_id, requested_at, updated_at
+                broadcast_id, requested_at, updated_at, CASE WHEN state = 'pending' THEN next_attempt_at END
             FROM messages WHERE space_id = \(spaceId) AND id = \(id)
             """, logger: logger)
         for try await r in rows.decode((String, String, String, String, Int?, String, String?, Bool, String, Int, String?, String?, String?,
-                                        String?, String?, String?, String?, String?, String?, String?, String?, Date, Date).self) {
+                                        String?, String?, String?, String?, String?, String?, String?, String?, Date, Date, Date?).self) {
             return Details(id: r.0, profileId: r.1, channel: r.2, templateId: r.3, templateVersion: r.4, purpose: r.5, group: r.6, test: r.7,
                            state: r.8, attempts: r.9, provider: r.10, sender: r.11, recipient: r.12, providerMessageId: r.13,
                            deliveryStatus: r.14, reason: r.15, errorCode: r.16, errorMessage: r.17, journeyId: r.18, journeyStepId: r.19,
-                           broadcastId: r.20, requestedAt: r.21, updatedAt: r.22)
+                           broadcastId: r.20, requestedAt: r.21, updatedAt: r.22, nextAttemptAt: r.23)
         }
         return nil
     }

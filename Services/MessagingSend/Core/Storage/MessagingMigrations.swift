@@ -118,5 +118,38 @@ public enum MessagingMigrations {
             "ALTER TABLE profiles ADD COLUMN anonymous_id text",
             "CREATE INDEX profiles_email ON profiles (space_id, email) WHERE email IS NOT NULL",
         ]),
+        Migration(version: 102, name: "send policies, frequency ledger, templates announced", statements: [
+            """
+            CREATE TABLE send_policies (
+                space_id text PRIMARY KEY,
+                policy jsonb NOT NULL,
+                updated_at timestamptz NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE frequency_ledger (
+                space_id text NOT NULL,
+                message_id text NOT NULL,
+                profile_id text NOT NULL,
+                counted_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, message_id)
+            )
+            """,
+            "CREATE INDEX frequency_ledger_profile ON frequency_ledger (space_id, profile_id, counted_at)",
+            "CREATE INDEX frequency_ledger_age ON frequency_ledger (counted_at)",
+            // Templates written before engage.templates existed are announced once, so other
+            // services learn them too.
+            """
+            INSERT INTO outbox (topic, key, payload, headers)
+            SELECT 'engage.templates', space_id || '|' || id,
+                jsonb_build_object('schemaVersion', 1, 'id', space_id || ':' || id || ':' || current_version
+                                       || CASE WHEN deleted_at IS NULL THEN '' ELSE ':deleted' END,
+                                   'spaceId', space_id, 'templateId', id, 'name', name, 'channel', channel, 'purpose', purpose,
+                                   'currentVersion', current_version, 'deleted', deleted_at IS NOT NULL,
+                                   'occurredAt', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text,
+                '{"contract": "template-change/1"}'::jsonb
+            FROM templates ORDER BY created_at
+            """,
+        ]),
     ]
 }

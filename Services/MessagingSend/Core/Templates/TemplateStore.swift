@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 import Synchronization
 
@@ -52,6 +53,8 @@ public final class TemplateStore: Sendable {
                 try await connection.query("""
                     INSERT INTO template_versions (space_id, template_id, version, content, created_at) VALUES (\(spaceId), \(id), 1, \(json)::jsonb, \(now))
                     """, logger: logger)
+                try await announce(TemplateChange(spaceId: spaceId, templateId: id, name: name, channel: channel, purpose: purpose,
+                                                  currentVersion: 1, deleted: false, occurredAt: now), on: connection)
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw StoreError.duplicateName(name)
@@ -66,18 +69,23 @@ public final class TemplateStore: Sendable {
         let now = Date()
         do {
             let version: Int? = try await db.transaction(logger: logger) { connection in
-                var version: Int?
-                for try await v in try await connection.query("""
+                var updated: (version: Int, name: String, channel: String, purpose: String)?
+                for try await row in try await connection.query("""
                     UPDATE templates SET current_version = current_version + 1, name = coalesce(\(name), name), updated_at = \(now)
-                    WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL RETURNING current_version
-                    """, logger: logger).decode(Int.self) {
-                    version = v
+                    WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL RETURNING current_version, name, channel, purpose
+                    """, logger: logger).decode((Int, String, String, String).self) {
+                    updated = row
                 }
-                guard let version else { return nil }
+                guard let updated else { return nil }
+                let version = updated.version
                 try await connection.query("""
                     INSERT INTO template_versions (space_id, template_id, version, content, created_at)
                     VALUES (\(spaceId), \(id), \(version), \(json)::jsonb, \(now))
                     """, logger: logger)
+                try await announce(TemplateChange(spaceId: spaceId, templateId: id, name: updated.name,
+                                                  channel: SubscriptionChannel(rawValue: updated.channel) ?? .email,
+                                                  purpose: MessagePurpose(rawValue: updated.purpose) ?? .marketing,
+                                                  currentVersion: version, deleted: false, occurredAt: now), on: connection)
                 return version
             }
             guard version != nil else { return nil }
@@ -89,14 +97,27 @@ public final class TemplateStore: Sendable {
     }
 
     func delete(spaceId: String, id: String) async throws -> Bool {
-        var deleted = false
-        for try await _ in try await db.query("""
-            UPDATE templates SET deleted_at = now() WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL RETURNING 1
-            """, logger: logger) {
-            deleted = true
+        let now = Date()
+        let deleted = try await db.transaction(logger: logger) { connection -> Bool in
+            for try await (name, channel, purpose, version) in try await connection.query("""
+                UPDATE templates SET deleted_at = \(now) WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL
+                RETURNING name, channel, purpose, current_version
+                """, logger: logger).decode((String, String, String, Int).self) {
+                try await announce(TemplateChange(spaceId: spaceId, templateId: id, name: name, channel: SubscriptionChannel(rawValue: channel) ?? .email,
+                                                  purpose: MessagePurpose(rawValue: purpose) ?? .marketing, currentVersion: version,
+                                                  deleted: true, occurredAt: now), on: connection)
+                return true
+            }
+            return false
         }
         current.withLock { _ = $0.removeValue(forKey: "\(spaceId)|\(id)") }
         return deleted
+    }
+
+    /// Tells other services (journeys, broadcasts) about the change, atomically with it.
+    private func announce(_ change: TemplateChange, on connection: PostgresConnection) async throws {
+        try await Outbox.enqueue([try OutboxMessage(topic: Topic.templates, key: change.key, event: change, contract: TemplateChange.contract)],
+                                 on: connection, logger: logger)
     }
 
     /// The template with its current version's content, or the given version's.

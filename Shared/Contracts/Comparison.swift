@@ -1,14 +1,14 @@
-import Contracts
 import Foundation
 
-/// A comparison of one JSON value (a property or a trait) with the definition's operand.
+/// A comparison of one JSON value (a property or a trait) with a definition's operand: the one
+/// semantics of "where" filters and trait conditions, shared by audiences and journeys.
 public struct Comparison: Sendable, Hashable {
     public enum Operator: String, Sendable, Hashable, CaseIterable {
         case equals, notEquals = "not_equals", contains, notContains = "not_contains", oneOf = "in", notIn = "not_in"
         case greaterThan = "greater_than", greaterOrEqual = "greater_or_equal", lessThan = "less_than", lessOrEqual = "less_or_equal"
         case before, after, exists, notExists = "not_exists"
 
-        var needsOperand: Bool { self != .exists && self != .notExists }
+        public var needsOperand: Bool { self != .exists && self != .notExists }
     }
 
     public var op: Operator
@@ -54,13 +54,13 @@ public struct Comparison: Sendable, Hashable {
 
     /// Numbers compare as numbers (also when one side is a numeric string, as CSV and form
     /// sources send them); strings compare case-sensitively, as Segment does.
-    static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
+    public static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
         if lhs == rhs { return true }
         if let left = number(lhs), let right = number(rhs) { return left == right }
         return false
     }
 
-    static func contains(_ value: JSONValue, _ operand: JSONValue) -> Bool {
+    public static func contains(_ value: JSONValue, _ operand: JSONValue) -> Bool {
         switch value {
         case .string(let text): return operand.stringValue.map { text.localizedCaseInsensitiveContains($0) } ?? false
         case .array(let items): return items.contains { equal($0, operand) }
@@ -68,7 +68,7 @@ public struct Comparison: Sendable, Hashable {
         }
     }
 
-    static func number(_ value: JSONValue) -> Double? {
+    public static func number(_ value: JSONValue) -> Double? {
         switch value {
         case .number(let number): number
         case .string(let text): Double(text.trimmingCharacters(in: .whitespaces))
@@ -77,12 +77,38 @@ public struct Comparison: Sendable, Hashable {
         }
     }
 
-    static func date(_ value: JSONValue) -> Date? {
+    public static func date(_ value: JSONValue) -> Date? {
         switch value {
         case .string(let text): Timestamp.parse(text)
         // Epoch seconds, or milliseconds when the figure is too large for seconds.
         case .number(let number): Date(timeIntervalSince1970: number > 100_000_000_000 ? number / 1_000 : number)
         default: nil
         }
+    }
+}
+
+/// One "where" filter on an event's properties: `{"property": "cart.total", "operator": "greater_than", "value": 50}`.
+public struct PropertyFilter: Sendable, Hashable {
+    public var property: String
+    public var comparison: Comparison
+
+    public init(property: String, comparison: Comparison) {
+        self.property = property
+        self.comparison = comparison
+    }
+
+    public func holds(in properties: [String: JSONValue]) -> Bool {
+        comparison.holds(for: Self.lookup(property, in: properties))
+    }
+
+    /// A dotted path into properties: `items.0.sku` is not supported, `address.city` is.
+    public static func lookup(_ path: String, in properties: [String: JSONValue]) -> JSONValue? {
+        if let direct = properties[path] { return direct }
+        var current: JSONValue? = .object(properties)
+        for part in path.split(separator: ".") {
+            guard case .object(let members)? = current else { return nil }
+            current = members[String(part)]
+        }
+        return current
     }
 }

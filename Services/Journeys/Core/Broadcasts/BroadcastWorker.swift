@@ -1,0 +1,130 @@
+import Contracts
+import Foundation
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+
+/// Starts due broadcasts (snapshotting the audience) and turns their recipients into message
+/// requests in chunks, each chunk one transaction with its outbox rows, within the throttle. A
+/// broadcast row is claimed with `FOR UPDATE SKIP LOCKED`, so instances share broadcasts and a
+/// recipient is requested once; the request id is derived from broadcast and profile, so even a
+/// re-run changes nothing downstream.
+public struct BroadcastWorker: Service {
+    let db: PostgresClient
+    let clock: any JourneyClock
+    let chunkSize: Int
+    let onCommit: @Sendable () -> Void
+    let logger: Logger
+    let wakeups = Wakeups()
+
+    public init(db: PostgresClient, clock: any JourneyClock, chunkSize: Int = 2_000, onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+        self.db = db
+        self.clock = clock
+        self.chunkSize = chunkSize
+        self.onCommit = onCommit
+        self.logger = logger
+    }
+
+    public func wake() { wakeups.wake() }
+
+    public func run() async throws {
+        await wakeups.run(every: .milliseconds(500)) {
+            do {
+                while try await pass(), !Task.isShuttingDownGracefully {}
+            } catch {
+                logger.warning("broadcast pass failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    /// Starts or advances every due broadcast by one chunk; true when there may be more to do at once.
+    func pass() async throws -> Bool {
+        var due: [(String, String)] = []
+        for try await row in try await db.query("""
+            SELECT space_id, id FROM broadcasts WHERE status IN ('scheduled', 'sending') AND scheduled_at <= \(clock.now()) ORDER BY scheduled_at LIMIT 100
+            """, logger: logger).decode((String, String).self) {
+            due.append(row)
+        }
+        var progressed = false
+        for (spaceId, id) in due where try await advance(spaceId: spaceId, id: id) { progressed = true }
+        return progressed
+    }
+
+    /// One chunk of one broadcast (starting it first if it is due); false when it is taken by
+    /// another instance, throttled, or over.
+    private func advance(spaceId: String, id: String) async throws -> Bool {
+        let now = clock.now()
+        let (wrote, more) = try await db.transaction(logger: logger) { connection -> (Bool, Bool) in
+            var claimed: (spaceId: String, id: String, status: String, audienceId: String, channel: String, templateId: String, version: Int?,
+                          purpose: String, group: String?, throttle: Int?, startedAt: Date?, recipients: Int64, requested: Int64)?
+            for try await row in try await connection.query("""
+                SELECT space_id, id, status, audience_id, channel, template_id, template_version, purpose, group_name, throttle_per_minute,
+                       started_at, recipients, requested
+                FROM broadcasts WHERE space_id = \(spaceId) AND id = \(id) AND status IN ('scheduled', 'sending') AND scheduled_at <= \(now)
+                FOR UPDATE SKIP LOCKED
+                """, logger: logger).decode((String, String, String, String, String, String, Int?, String, String?, Int?, Date?, Int64, Int64).self) {
+                claimed = row
+            }
+            guard var broadcast = claimed else { return (false, false) }
+            if broadcast.status == "scheduled" {
+                var count: Int64 = 0
+                for try await n in try await connection.query("""
+                    WITH snapshot AS (
+                        INSERT INTO broadcast_recipients (space_id, broadcast_id, seq, profile_id)
+                        SELECT \(broadcast.spaceId), \(broadcast.id), row_number() OVER (ORDER BY profile_id), profile_id
+                        FROM audience_members WHERE space_id = \(broadcast.spaceId) AND audience_id = \(broadcast.audienceId)
+                        RETURNING 1)
+                    SELECT count(*) FROM snapshot
+                    """, logger: logger).decode(Int64.self) {
+                    count = n
+                }
+                try await connection.query("""
+                    UPDATE broadcasts SET status = 'sending', started_at = \(now), recipients = \(count)
+                    WHERE space_id = \(broadcast.spaceId) AND id = \(broadcast.id)
+                    """, logger: logger)
+                logger.info("broadcast started", metadata: ["broadcast_id": "\(broadcast.id)", "recipients": "\(count)"])
+                broadcast.startedAt = now
+                broadcast.recipients = count
+            }
+            // Within the throttle: `throttle` per minute, spread evenly from the start.
+            var allowance = Int64(chunkSize)
+            if let throttle = broadcast.throttle, let started = broadcast.startedAt {
+                let due = Int64(now.timeIntervalSince(started) * Double(throttle) / 60) + 1
+                allowance = min(allowance, max(0, min(due, broadcast.recipients) - broadcast.requested))
+            }
+            var requests: [OutboxMessage] = []
+            if allowance > 0 {
+                for try await (seq, profileId) in try await connection.query("""
+                    UPDATE broadcast_recipients r SET requested = true
+                    FROM (SELECT seq FROM broadcast_recipients WHERE space_id = \(broadcast.spaceId) AND broadcast_id = \(broadcast.id) AND NOT requested
+                          ORDER BY seq LIMIT \(allowance)) AS next
+                    WHERE r.space_id = \(broadcast.spaceId) AND r.broadcast_id = \(broadcast.id) AND r.seq = next.seq
+                    RETURNING r.seq, r.profile_id
+                    """, logger: logger).decode((Int64, String).self) {
+                    _ = seq
+                    let request = MessageRequest(id: ExecutionIds.broadcastMessage(spaceId: broadcast.spaceId, broadcastId: broadcast.id, profileId: profileId),
+                                                 spaceId: broadcast.spaceId, profileId: profileId,
+                                                 channel: SubscriptionChannel(rawValue: broadcast.channel) ?? .email, templateId: broadcast.templateId,
+                                                 templateVersion: broadcast.version, purpose: MessagePurpose(rawValue: broadcast.purpose) ?? .marketing,
+                                                 group: broadcast.group, broadcastId: broadcast.id, occurredAt: now)
+                    requests.append(try OutboxMessage(topic: Topic.messageRequests, key: profileId, event: request, contract: MessageRequest.contract,
+                                                      headers: [Header.spaceId: broadcast.spaceId]))
+                }
+                try await Outbox.enqueue(requests, on: connection, logger: logger)
+            }
+            let requested = broadcast.requested + Int64(requests.count)
+            let finished = requested >= broadcast.recipients
+            try await connection.query("""
+                UPDATE broadcasts SET requested = \(requested), status = CASE WHEN \(finished) THEN 'completed' ELSE status END,
+                    finished_at = CASE WHEN \(finished) THEN \(now) ELSE finished_at END
+                WHERE space_id = \(broadcast.spaceId) AND id = \(broadcast.id)
+                """, logger: logger)
+            if finished { logger.info("broadcast completed", metadata: ["broadcast_id": "\(broadcast.id)", "requested": "\(requested)"]) }
+            // Throttled with nothing due yet: the next tick looks again.
+            return (!requests.isEmpty, !requests.isEmpty && !finished)
+        }
+        if wrote { onCommit() }
+        return more
+    }
+}

@@ -1,0 +1,246 @@
+import Contracts
+import Foundation
+import Logging
+import Metrics
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+
+/// Runs due paths: the durable timers. Each pass claims a batch of due paths of published
+/// journeys with `FOR UPDATE SKIP LOCKED` (so instances share the work and a path is never run
+/// twice at once), advances each as far as it can go now, and writes the new path states, the
+/// journey events, the message requests and the other records in the same transaction. A crash
+/// rolls the whole batch back; it runs again, producing the same ids.
+public final class Advancer: Service, Sendable {
+    public struct Settings: Sendable {
+        public var batchSize = 1_000
+        /// Passes running at once (each claims its own batch).
+        public var workers = 2
+        public var pollInterval: Duration = .milliseconds(200)
+        public init() {}
+    }
+
+    let db: PostgresClient
+    let catalog: JourneyCatalog
+    let profiles: ProfileReplica
+    let writer: InstanceWriter
+    let clock: any JourneyClock
+    let settings: Settings
+    let onCommit: @Sendable () -> Void
+    let logger: Logger
+    let wakeups: [Wakeups]
+    private let advanced = Counter(label: "engage_journey_paths_advanced_total")
+    private let lateness = Timer(label: "engage_journey_timer_lateness_seconds", preferredDisplayUnit: .seconds)
+
+    public init(db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock, settings: Settings,
+                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+        self.db = db
+        self.catalog = catalog
+        self.profiles = profiles
+        self.writer = InstanceWriter(profiles: profiles, logger: logger)
+        self.clock = clock
+        self.settings = settings
+        self.onCommit = onCommit
+        self.logger = logger
+        self.wakeups = (0..<max(settings.workers, 1)).map { _ in Wakeups() }
+    }
+
+    public func wake() { for wakeup in wakeups { wakeup.wake() } }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for wakeup in wakeups {
+                group.addTask {
+                    await wakeup.run(every: self.settings.pollInterval) {
+                        do {
+                            while try await self.runDue() >= self.settings.batchSize, !Task.isShuttingDownGracefully {}
+                        } catch {
+                            self.logger.warning("advancing journeys failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                    }
+                }
+            }
+        }
+        logger.info("advancer stopped")
+    }
+
+    struct DuePath {
+        var spaceId: String
+        var instanceId: String
+        var journeyId: String
+        var version: Int
+        var profileId: String
+        var state: PathState
+        var enteredAt: Date
+        var trigger: [String: JSONValue]
+    }
+
+    /// Advances one batch of due paths; returns how many it claimed.
+    func runDue() async throws -> Int {
+        let now = clock.now()
+        let (claimed, wrote) = try await db.transaction(logger: logger) { connection -> (Int, Bool) in
+            var due: [DuePath] = []
+            for try await row in try await connection.query("""
+                SELECT p.space_id, p.instance_id, p.path_id, p.journey_id, p.version, p.profile_id, p.step_id, p.status, p.step_entered_at,
+                       p.due_at, p.resume_branch, i.entered_at, i.trigger::text
+                FROM paths p
+                JOIN journeys j ON j.space_id = p.space_id AND j.id = p.journey_id AND j.status = 'published'
+                JOIN instances i ON i.space_id = p.space_id AND i.id = p.instance_id
+                WHERE p.status <> 'done' AND p.due_at <= \(now)
+                ORDER BY p.due_at LIMIT \(settings.batchSize)
+                FOR UPDATE OF p SKIP LOCKED
+                """, logger: logger).decode((String, String, String, String, Int, String, String, String, Date?, Date?, String?, Date, String).self) {
+                let trigger = (try? JSONParser.parse(Array(row.12.utf8)))?.objectValue ?? [:]
+                due.append(DuePath(spaceId: row.0, instanceId: row.1, journeyId: row.3, version: row.4, profileId: row.5,
+                                   state: PathState(pathId: row.2, stepId: row.6, status: PathStatus(rawValue: row.7) ?? .ready,
+                                                    stepEnteredAt: row.8, dueAt: row.9, resumeBranch: row.10),
+                                   enteredAt: row.11, trigger: trigger))
+                if let dueAt = row.9 { lateness.recordSeconds(max(0, now.timeIntervalSince(dueAt))) }
+            }
+            guard !due.isEmpty else { return (0, false) }
+            try await advance(due, now: now, on: connection)
+            return (due.count, true)
+        }
+        if wrote { onCommit() }
+        advanced.increment(by: claimed)
+        return claimed
+    }
+
+    private func advance(_ due: [DuePath], now: Date, on connection: PostgresConnection) async throws {
+        var counter = StepCounter()
+        var outbox: [OutboxMessage] = []
+        var updates: [(DuePath, PathState)] = []
+        var forks: [(DuePath, PathState)] = []
+        var goals: [(DuePath, StepEffects.Send)] = []
+        var exitSteps: [InstanceWriter.Exit] = []
+        var finishedPaths: [String: String] = [:]
+
+        for (spaceId, paths) in Dictionary(grouping: due, by: \.spaceId) {
+            let ids = Array(Set(paths.map(\.profileId)))
+            let snapshots = try await profiles.profiles(spaceId: spaceId, ids: ids, on: connection)
+            var refs: [String: JourneyRef] = [:]
+            for path in paths where refs["\(path.journeyId)|\(path.version)"] == nil {
+                refs["\(path.journeyId)|\(path.version)"] = try await catalog.version(spaceId: spaceId, journeyId: path.journeyId, version: path.version, on: connection)
+            }
+            let needsAudiences = refs.values.contains { $0.definition.steps.contains { !$0.kind.conditions.allSatisfy { $0.audienceIds.isEmpty } } }
+            let needsEvents = refs.values.contains { $0.definition.usesEventHistory }
+            let audiences = needsAudiences ? try await memberships(spaceId: spaceId, profileIds: ids, on: connection) : [:]
+            let history = needsEvents ? try await events(spaceId: spaceId, profileIds: ids, since: paths.map(\.enteredAt).min() ?? now, on: connection) : [:]
+            for path in paths {
+                guard let journey = refs["\(path.journeyId)|\(path.version)"] else {
+                    logger.error("path of an unknown journey version left as it is", metadata: ["instance_id": "\(path.instanceId)"])
+                    continue
+                }
+                let profile = snapshots[path.profileId] ?? ProfileSnapshot(profileId: path.profileId)
+                let context = ConditionContext(traits: profile.traits, audiences: audiences[path.profileId] ?? [], events: history[path.profileId] ?? [],
+                                               enteredAt: path.enteredAt)
+                let runner = StepRunner(journey: journey, instance: InstanceRef(id: path.instanceId, profileId: path.profileId, enteredAt: path.enteredAt,
+                                                                                trigger: path.trigger),
+                                        profile: profile, context: context, now: now)
+                let effects = runner.advance(path.state)
+                for (stepId, metric) in effects.counts {
+                    counter.add(metric == "entered" ? .entered : .completed, .init(spaceId: spaceId, journeyId: path.journeyId, version: path.version, stepId: stepId))
+                }
+                outbox += try effects.events.map { try $0.outbox }
+                outbox += effects.records
+                for send in effects.sends {
+                    outbox.append(try OutboxMessage(topic: Topic.messageRequests, key: send.request.profileId, event: send.request,
+                                                    contract: MessageRequest.contract, headers: [Header.spaceId: spaceId]))
+                    if send.goal != nil { goals.append((path, send)) }
+                }
+                updates.append((path, effects.paths[0]))
+                forks += effects.paths.dropFirst().map { (path, $0) }
+                if effects.exitReason != nil {
+                    exitSteps.append(.init(spaceId: spaceId, instanceId: path.instanceId))
+                } else if effects.paths[0].status == .done, let ended = effects.endedAt {
+                    finishedPaths[path.instanceId] = ended
+                }
+            }
+        }
+        try await writePaths(updates, forks: forks, now: now, on: connection)
+        try await writeGoals(goals, now: now, on: connection)
+        // Exit steps end the whole instance (its other paths too); a path that reached its end
+        // ends the instance when it was the last one running.
+        outbox += try await writer.exit(exitSteps, reason: "exit_step", catalog: catalog, counter: &counter, now: now, on: connection).map { try $0.outbox }
+        let completed = try await instancesWithoutRunningPaths(Array(finishedPaths.keys), due: due, on: connection)
+        outbox += try await writer.exit(completed, reason: "completed", lastStep: finishedPaths, catalog: catalog, counter: &counter,
+                                        now: now, on: connection).map { try $0.outbox }
+        try await counter.flush(on: connection, logger: logger)
+        try await Outbox.enqueue(outbox, on: connection, logger: logger)
+    }
+
+    private func writePaths(_ updates: [(DuePath, PathState)], forks: [(DuePath, PathState)], now: Date, on connection: PostgresConnection) async throws {
+        if !updates.isEmpty {
+            // The epoch stands for "none" in the arrays (PostgresNIO binds no arrays of optionals).
+            let none = Date(timeIntervalSince1970: 0)
+            try await connection.query("""
+                UPDATE paths p SET step_id = u.step_id, status = u.status, step_entered_at = NULLIF(u.entered_at, 'epoch'::timestamptz),
+                    due_at = NULLIF(u.due_at, 'epoch'::timestamptz), resume_branch = NULLIF(u.resume, '')
+                FROM unnest(\(updates.map(\.0.spaceId))::text[], \(updates.map(\.0.instanceId))::text[], \(updates.map(\.1.pathId))::text[],
+                            \(updates.map(\.1.stepId))::text[], \(updates.map(\.1.status.rawValue))::text[],
+                            \(updates.map { $0.1.stepEnteredAt ?? none })::timestamptz[], \(updates.map { $0.1.dueAt ?? none })::timestamptz[],
+                            \(updates.map { $0.1.resumeBranch ?? "" })::text[])
+                    AS u(space_id, instance_id, path_id, step_id, status, entered_at, due_at, resume)
+                WHERE p.space_id = u.space_id AND p.instance_id = u.instance_id AND p.path_id = u.path_id
+                """, logger: logger)
+        }
+        for (parent, fork) in forks {
+            try await connection.query("""
+                INSERT INTO paths (space_id, instance_id, path_id, journey_id, version, profile_id, step_id, status, due_at)
+                VALUES (\(parent.spaceId), \(parent.instanceId), \(fork.pathId), \(parent.journeyId), \(parent.version), \(parent.profileId),
+                        \(fork.stepId), 'ready', \(now))
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    private func writeGoals(_ goals: [(DuePath, StepEffects.Send)], now: Date, on connection: PostgresConnection) async throws {
+        for (path, send) in goals {
+            guard let goal = send.goal else { continue }
+            // The goal's filters stay in the (immutable) journey version; the event name is enough to find candidates.
+            try await connection.query("""
+                INSERT INTO conversion_goals (space_id, message_id, instance_id, journey_id, version, step_id, profile_id, channel, template_id,
+                                              goal_event, window_seconds, created_at)
+                VALUES (\(path.spaceId), \(send.request.id), \(path.instanceId), \(path.journeyId), \(path.version), \(send.stepId),
+                        \(path.profileId), \(send.request.channel.rawValue), \(send.request.templateId), \(goal.match.event),
+                        \(goal.windowSeconds), \(now))
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    /// Of the instances whose path just ended, those with no other path still running.
+    private func instancesWithoutRunningPaths(_ instanceIds: [String], due: [DuePath], on connection: PostgresConnection) async throws -> [InstanceWriter.Exit] {
+        guard !instanceIds.isEmpty else { return [] }
+        let spaceOf = Dictionary(due.map { ($0.instanceId, $0.spaceId) }, uniquingKeysWith: { first, _ in first })
+        var running: Set<String> = []
+        for try await id in try await connection.query("""
+            SELECT DISTINCT instance_id FROM paths WHERE instance_id = ANY(\(instanceIds)) AND status <> 'done'
+            """, logger: logger).decode(String.self) {
+            running.insert(id)
+        }
+        return instanceIds.filter { !running.contains($0) }.compactMap { id in spaceOf[id].map { .init(spaceId: $0, instanceId: id) } }
+    }
+
+    private func memberships(spaceId: String, profileIds: [String], on connection: PostgresConnection) async throws -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        for try await (profileId, audienceId) in try await connection.query("""
+            SELECT profile_id, audience_id FROM audience_members WHERE space_id = \(spaceId) AND profile_id = ANY(\(profileIds))
+            """, logger: logger).decode((String, String).self) {
+            result[profileId, default: []].insert(audienceId)
+        }
+        return result
+    }
+
+    private func events(spaceId: String, profileIds: [String], since: Date, on connection: PostgresConnection) async throws -> [String: [ConditionContext.PastEvent]] {
+        var result: [String: [ConditionContext.PastEvent]] = [:]
+        for try await (profileId, name, properties, occurredAt) in try await connection.query("""
+            SELECT profile_id, event, properties::text, occurred_at FROM profile_events
+            WHERE space_id = \(spaceId) AND profile_id = ANY(\(profileIds)) AND occurred_at >= \(since)
+            """, logger: logger).decode((String, String, String, Date).self) {
+            let parsed = (try? JSONParser.parse(Array(properties.utf8)))?.objectValue ?? [:]
+            result[profileId, default: []].append(.init(name: name, properties: parsed, occurredAt: occurredAt))
+        }
+        return result
+    }
+}

@@ -1,0 +1,108 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceKit
+
+/// Consumes what moves profiles through journeys: resolved events (entries, exit rules, awaited
+/// events, conversions), audience membership (entries, "left the audience" exits), message events
+/// (conversion windows, broadcast progress), and the replicas' feeds (profiles, templates, space
+/// tokens). A partition's batch is one transaction; every effect is keyed by a deterministic id,
+/// so a redelivered batch changes nothing.
+public struct JourneyConsumer: BatchHandler {
+    let db: PostgresClient
+    let spaces: SpaceAccessReplica
+    let profiles: ProfileReplica
+    let catalog: JourneyCatalog
+    let clock: any JourneyClock
+    let onCommit: @Sendable () -> Void
+    let logger: Logger
+    let writer: InstanceWriter
+
+    public init(db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica, catalog: JourneyCatalog, clock: any JourneyClock,
+                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+        self.db = db
+        self.spaces = spaces
+        self.profiles = profiles
+        self.catalog = catalog
+        self.clock = clock
+        self.onCommit = onCommit
+        self.logger = logger
+        self.writer = InstanceWriter(profiles: profiles, logger: logger)
+    }
+
+    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.templates, Topic.audienceMembership, Topic.profileEvents, Topic.messageEvents]
+
+    enum Input {
+        case update(ProfileUpdate)
+        case template(TemplateChange)
+        case membership(AudienceMembershipEvent)
+        case event(ProfileEvent)
+        case message(MessageEvent)
+    }
+
+    public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
+        var failures: [RecordFailure] = []
+        var access: [SpaceAccess] = []
+        var inputs: [Input] = []
+        for record in batch {
+            do {
+                switch record.topic {
+                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
+                case Topic.profileUpdates: inputs.append(.update(try decode(ProfileUpdate.self, ProfileUpdate.contract, record)))
+                case Topic.templates: inputs.append(.template(try decode(TemplateChange.self, TemplateChange.contract, record)))
+                case Topic.audienceMembership: inputs.append(.membership(try decode(AudienceMembershipEvent.self, AudienceMembershipEvent.contract, record)))
+                case Topic.profileEvents: inputs.append(.event(try decode(ProfileEvent.self, ProfileEvent.contract, record)))
+                default: inputs.append(.message(try decode(MessageEvent.self, MessageEvent.contract, record)))
+                }
+            } catch {
+                failures.append(RecordFailure(record: record, reason: error.reason))
+            }
+        }
+        if !access.isEmpty { try await spaces.apply(access) }
+        guard !inputs.isEmpty else { return failures }
+        let wrote = try await db.transaction(logger: logger) { connection -> Bool in
+            var work = Work(consumer: self, now: clock.now())
+            if inputs.contains(where: { if case .update = $0 { true } else { false } }) { try await profiles.lockWrites(on: connection) }
+            for input in inputs {
+                switch input {
+                case .update(let update): try await profiles.apply(update, on: connection)
+                case .template(let change): try await apply(change, on: connection)
+                case .membership(let change): try await work.membership(change, on: connection)
+                case .event(let event): try await work.profileEvent(event, on: connection)
+                case .message(let event): try await work.messageEvent(event, on: connection)
+                }
+            }
+            try await work.finish(on: connection)
+            return work.wrote
+        }
+        if wrote { onCommit() }
+        return failures
+    }
+
+    private func decode<T: Decodable & SpaceScoped>(_ type: T.Type, _ contract: String, _ record: ConsumedRecord) throws(InvalidMessage) -> T {
+        let value = try InvalidMessage.decodeRecord(type, contract: contract, from: record.value)
+        guard !value.spaceId.isEmpty, !value.spaceId.utf8.contains(0) else { throw InvalidMessage("spaceId is empty") }
+        return value
+    }
+
+    private func apply(_ change: TemplateChange, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO templates (space_id, template_id, name, channel, purpose, current_version, deleted)
+            VALUES (\(change.spaceId), \(change.templateId), \(change.name), \(change.channel.rawValue), \(change.purpose.rawValue),
+                    \(change.currentVersion), \(change.deleted))
+            ON CONFLICT (space_id, template_id) DO UPDATE SET name = excluded.name, channel = excluded.channel, purpose = excluded.purpose,
+                current_version = greatest(templates.current_version, excluded.current_version), deleted = templates.deleted OR excluded.deleted
+            """, logger: logger)
+    }
+}
+
+/// The contract values this consumer reads all name their space.
+protocol SpaceScoped { var spaceId: String { get } }
+extension ProfileUpdate: SpaceScoped {}
+extension TemplateChange: SpaceScoped {}
+extension AudienceMembershipEvent: SpaceScoped {}
+extension ProfileEvent: SpaceScoped {}
+extension MessageEvent: SpaceScoped {}
