@@ -73,6 +73,18 @@ def events_source(log_dir, profiles):
     service.terminate()
 
 
+def journeys_env():
+    # Timers polled every 100 ms: waits of a few seconds end on time in tests.
+    return {"ENGAGE_JOURNEYS_TIMER_POLL_MS": "100"}
+
+
+@pytest.fixture(scope="session")
+def journeys(log_dir, profiles, subscriptions, messaging):
+    service = ServiceProcess("journeys", log_dir, extra_env=journeys_env()).start()
+    yield service
+    service.terminate()
+
+
 def pytest_runtest_logreport(report):
     # On failure, point at the service logs: they hold the reason.
     if report.failed and os.environ.get("ENGAGE_E2E_LOG_DIR"):

@@ -60,6 +60,7 @@ class MessagingSpace:
     def person(self, name, email=None, phone=None, **traits):
         """Identifies a person through the tracking API and waits until messaging knows them."""
         user_id = f"{name}-{uuid.uuid4().hex[:6]}"
+        self.last_user_id = user_id
         body = {"userId": user_id, "traits": {"first_name": name, **traits}}
         if email:
             body["traits"]["email"] = email

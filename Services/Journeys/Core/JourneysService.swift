@@ -56,7 +56,7 @@ public enum JourneysService {
             let store = JourneyStore(db: database, catalog: catalog, profiles: profiles, clock: clock, onChange: {
                 relay.wake()
                 advancer.wake()
-            }, logger: logger)
+            }, createTopics: { try await producer.createTopics($0) }, logger: logger)
             JourneysAPI(auth: auth, store: store, reader: JourneyReader(db: database, catalog: catalog, logger: logger)).register(on: router)
             BroadcastsAPI(auth: auth, store: BroadcastStore(db: database, clock: clock, onChange: { broadcasts.wake() }, logger: logger)).register(on: router)
             // Stopped in reverse: the workers finish their batch, the intake commits, the relay drains.

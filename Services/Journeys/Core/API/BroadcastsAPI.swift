@@ -25,6 +25,8 @@ public struct BroadcastsAPI: Sendable {
         var throttlePerMinute: Int?
     }
 
+    struct Estimate: Encodable { var audienceId: String; var recipients: Int64 }
+
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
         space.post("/broadcasts") { request, context in
@@ -56,6 +58,13 @@ public struct BroadcastsAPI: Sendable {
         space.get("/broadcasts") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             return try JSONBody.response(DataEnvelope(data: try await store.list(spaceId: spaceId)))
+        }
+        // How many profiles a broadcast to this audience would reach if it started now.
+        space.get("/broadcasts/estimate") { request, context in
+            let spaceId = try await auth.authorizedSpace(request, context)
+            guard let audienceId = QueryParameters.string(request, "audienceId") else { throw APIError.badRequest("audienceId is required") }
+            return try JSONBody.response(DataEnvelope(data: Estimate(audienceId: audienceId,
+                                                                     recipients: try await store.audienceSize(spaceId: spaceId, audienceId: audienceId))))
         }
         space.get("/broadcasts/:id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)

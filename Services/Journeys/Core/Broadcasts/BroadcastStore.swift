@@ -132,6 +132,16 @@ public struct BroadcastStore: Sendable {
         return found
     }
 
+    func audienceSize(spaceId: String, audienceId: String) async throws -> Int64 {
+        var size: Int64 = 0
+        for try await count in try await db.query("""
+            SELECT count(*) FROM audience_members WHERE space_id = \(spaceId) AND audience_id = \(audienceId)
+            """, logger: logger).decode(Int64.self) {
+            size = count
+        }
+        return size
+    }
+
     /// Stops a broadcast that has not finished: requests already sent stay sent, no more go out.
     func cancel(spaceId: String, id: String) async throws -> Record {
         var cancelled = false

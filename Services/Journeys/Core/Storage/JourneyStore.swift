@@ -14,10 +14,14 @@ public struct JourneyStore: Sendable {
     let writer: InstanceWriter
     let clock: any JourneyClock
     let onChange: @Sendable () -> Void
+    /// Creates the topics destination steps write to (a broker may not create them on first use).
+    let createTopics: @Sendable ([String]) async throws -> Void
     let logger: Logger
 
     public init(db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock,
-                onChange: @escaping @Sendable () -> Void, logger: Logger) {
+                onChange: @escaping @Sendable () -> Void, createTopics: @escaping @Sendable ([String]) async throws -> Void = { _ in },
+                logger: Logger) {
+        self.createTopics = createTopics
         self.db = db
         self.catalog = catalog
         self.writer = InstanceWriter(profiles: profiles, logger: logger)
@@ -105,6 +109,19 @@ public struct JourneyStore: Sendable {
     /// finish on the version they are on.
     func publish(spaceId: String, id: String, stepMapping: [String: String]) async throws -> Record {
         let templates = try await templateInfo(spaceId: spaceId)
+        if let draft = try await get(spaceId: spaceId, id: id)?.draft, case .success(let parsed) = JourneyParser.parse(draft) {
+            let topics = Set(parsed.steps.compactMap { step -> String? in
+                if case .destination(.topic(let topic), _) = step.kind { return topic }
+                return nil
+            }).sorted()
+            if !topics.isEmpty {
+                // Creating an existing topic is harmless; a broker that refuses (or creates topics on
+                // first use) is told about it in the log, not the publisher.
+                do { try await createTopics(topics) } catch {
+                    logger.warning("destination topics not created", metadata: ["topics": "\(topics)", "error": "\(error)"])
+                }
+            }
+        }
         let now = clock.now()
         let (record, entered) = try await db.transaction(logger: logger) { connection -> (Record, Int) in
             var found: (status: String, current: Int?, draft: String, name: String)?
