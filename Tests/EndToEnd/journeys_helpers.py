@@ -71,3 +71,11 @@ class JourneySpace(MessagingSpace):
 def until(seconds):
     """A deadline `seconds` from now, for waits the journey itself defines."""
     return time.monotonic() + seconds
+
+
+def audience(js, key, definition):
+    """An audience in the audiences service; returns its id."""
+    response = requests.post(f"{js.audiences.url}/spaces/{js.id}/audiences", json={"key": key, "name": key, "definition": definition},
+                             headers=js.auth)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["id"]
