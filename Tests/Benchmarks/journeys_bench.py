@@ -110,6 +110,9 @@ def broadcast_phase(args, space_id, auth):
     consumer.close()
     last = max(ts for _, ts in records)
     distinct = len({value["id"] for value, _ in records})
+    record = requests.get(f"{args.journeys}/spaces/{space_id}/broadcasts/{broadcast}", headers=auth).json()["data"]
+    print(f"broadcast: created {iso(started)}, started {record['startedAt']}, all requested {record['finishedAt']}, "
+          f"last on the topic {iso(last)}")
     print(f"broadcast: {len(records)} message requests ({distinct} distinct) for a {args.profiles_count}-profile audience "
           f"in {last - started:.2f} s ({len(records) / (last - started):,.0f}/s)")
 

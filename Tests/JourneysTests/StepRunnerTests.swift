@@ -126,3 +126,21 @@ import Testing
         #expect(WaitSchedule.due(renewal, enteredAt: monday, traits: [:]) == nil)
     }
 }
+
+@Suite struct HandWrittenJSONTests {
+    @Test func journeyEventsAndMessageRequestsDecodeToWhatWasWritten() throws {
+        var event = JourneyEvent(id: "je_1", spaceId: "sp1", event: JourneyEvent.Name.converted, profileId: "pr1",
+                                 occurredAt: Date(timeIntervalSince1970: 1_790_000_000.123))
+        event.journeyId = "jny_1"
+        event.journeyName = "Cart \"promo\""
+        event.journeyVersion = 3
+        event.anonymousIds = ["a1"]
+        event.channel = .whatsapp
+        event.messageId = "jm_1"
+        let decoded = try JSONDecoder.engage().decode(JourneyEvent.self, from: Data(event.json.utf8))
+        #expect(decoded == event)
+        let request = MessageRequest(id: "bm_1", spaceId: "sp1", profileId: "pr1", channel: .email, templateId: "tpl", templateVersion: 2,
+                                     purpose: .marketing, group: "news", broadcastId: "bc_1", occurredAt: Date(timeIntervalSince1970: 1_790_000_000.5))
+        #expect(try JSONDecoder.engage().decode(MessageRequest.self, from: Data(request.json.utf8)) == request)
+    }
+}

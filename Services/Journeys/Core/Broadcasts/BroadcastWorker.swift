@@ -6,9 +6,9 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Starts due broadcasts (snapshotting the audience) and turns their recipients into message
-/// requests in chunks, each chunk one transaction with its outbox rows, within the throttle. A
-/// broadcast row is claimed with `FOR UPDATE SKIP LOCKED`, so instances share broadcasts and a
-/// recipient is requested once; the request id is derived from broadcast and profile, so even a
+/// requests in chunks, each chunk one transaction with its outbox rows and the new count, within the
+/// throttle. A broadcast row is claimed with `FOR UPDATE SKIP LOCKED`, so instances share broadcasts
+/// and a recipient is requested once; the request id is derived from broadcast and profile, so even a
 /// re-run changes nothing downstream.
 public struct BroadcastWorker: Service {
     let db: PostgresClient
@@ -95,21 +95,20 @@ public struct BroadcastWorker: Service {
             }
             var requests: [OutboxMessage] = []
             if allowance > 0 {
-                for try await (seq, profileId) in try await connection.query("""
-                    UPDATE broadcast_recipients r SET requested = true
-                    FROM (SELECT seq FROM broadcast_recipients WHERE space_id = \(broadcast.spaceId) AND broadcast_id = \(broadcast.id) AND NOT requested
-                          ORDER BY seq LIMIT \(allowance)) AS next
-                    WHERE r.space_id = \(broadcast.spaceId) AND r.broadcast_id = \(broadcast.id) AND r.seq = next.seq
-                    RETURNING r.seq, r.profile_id
-                    """, logger: logger).decode((Int64, String).self) {
-                    _ = seq
+                // Recipients are numbered 1...n and go in order under the broadcast's row lock, so
+                // the next chunk is a range after the count already requested.
+                for try await profileId in try await connection.query("""
+                    SELECT profile_id FROM broadcast_recipients
+                    WHERE space_id = \(broadcast.spaceId) AND broadcast_id = \(broadcast.id)
+                        AND seq > \(broadcast.requested) AND seq <= \(broadcast.requested + allowance)
+                    ORDER BY seq
+                    """, logger: logger).decode(String.self) {
                     let request = MessageRequest(id: ExecutionIds.broadcastMessage(spaceId: broadcast.spaceId, broadcastId: broadcast.id, profileId: profileId),
                                                  spaceId: broadcast.spaceId, profileId: profileId,
                                                  channel: SubscriptionChannel(rawValue: broadcast.channel) ?? .email, templateId: broadcast.templateId,
                                                  templateVersion: broadcast.version, purpose: MessagePurpose(rawValue: broadcast.purpose) ?? .marketing,
                                                  group: broadcast.group, broadcastId: broadcast.id, occurredAt: now)
-                    requests.append(try OutboxMessage(topic: Topic.messageRequests, key: profileId, event: request, contract: MessageRequest.contract,
-                                                      headers: [Header.spaceId: broadcast.spaceId]))
+                    requests.append(request.outbox)
                 }
                 try await Outbox.enqueue(requests, on: connection, logger: logger)
             }

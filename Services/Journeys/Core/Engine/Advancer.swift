@@ -114,10 +114,12 @@ public final class Advancer: Service, Sendable {
         var goals: [(DuePath, StepEffects.Send)] = []
         var exitSteps: [InstanceWriter.Exit] = []
         var finishedPaths: [String: String] = [:]
+        var known: [String: ProfileSnapshot] = [:]
 
         for (spaceId, paths) in Dictionary(grouping: due, by: \.spaceId) {
             let ids = Array(Set(paths.map(\.profileId)))
             let snapshots = try await profiles.profiles(spaceId: spaceId, ids: ids, on: connection)
+            for (id, profile) in snapshots { known["\(spaceId)|\(id)"] = profile }
             var refs: [String: JourneyRef] = [:]
             for path in paths where refs["\(path.journeyId)|\(path.version)"] == nil {
                 refs["\(path.journeyId)|\(path.version)"] = try await catalog.version(spaceId: spaceId, journeyId: path.journeyId, version: path.version, on: connection)
@@ -141,11 +143,10 @@ public final class Advancer: Service, Sendable {
                 for (stepId, metric) in effects.counts {
                     counter.add(metric == "entered" ? .entered : .completed, .init(spaceId: spaceId, journeyId: path.journeyId, version: path.version, stepId: stepId))
                 }
-                outbox += try effects.events.map { try $0.outbox }
+                outbox += try effects.events.map(\.outbox)
                 outbox += effects.records
                 for send in effects.sends {
-                    outbox.append(try OutboxMessage(topic: Topic.messageRequests, key: send.request.profileId, event: send.request,
-                                                    contract: MessageRequest.contract, headers: [Header.spaceId: spaceId]))
+                    outbox.append(send.request.outbox)
                     if send.goal != nil { goals.append((path, send)) }
                 }
                 updates.append((path, effects.paths[0]))
@@ -161,10 +162,10 @@ public final class Advancer: Service, Sendable {
         try await writeGoals(goals, now: now, on: connection)
         // Exit steps end the whole instance (its other paths too); a path that reached its end
         // ends the instance when it was the last one running.
-        outbox += try await writer.exit(exitSteps, reason: "exit_step", catalog: catalog, counter: &counter, now: now, on: connection).map { try $0.outbox }
+        outbox += try await writer.exit(exitSteps, reason: "exit_step", known: known, catalog: catalog, counter: &counter, now: now, on: connection).map(\.outbox)
         let completed = try await instancesWithoutRunningPaths(Array(finishedPaths.keys), due: due, on: connection)
-        outbox += try await writer.exit(completed, reason: "completed", lastStep: finishedPaths, catalog: catalog, counter: &counter,
-                                        now: now, on: connection).map { try $0.outbox }
+        outbox += try await writer.exit(completed, reason: "completed", lastStep: finishedPaths, known: known, catalog: catalog, counter: &counter,
+                                        now: now, on: connection).map(\.outbox)
         try await counter.flush(on: connection, logger: logger)
         try await Outbox.enqueue(outbox, on: connection, logger: logger)
     }
@@ -214,10 +215,12 @@ public final class Advancer: Service, Sendable {
         guard !instanceIds.isEmpty else { return [] }
         let spaceOf = Dictionary(due.map { ($0.instanceId, $0.spaceId) }, uniquingKeysWith: { first, _ in first })
         var running: Set<String> = []
-        for try await id in try await connection.query("""
-            SELECT DISTINCT instance_id FROM paths WHERE instance_id = ANY(\(instanceIds)) AND status <> 'done'
-            """, logger: logger).decode(String.self) {
-            running.insert(id)
+        for (spaceId, ids) in Dictionary(grouping: instanceIds, by: { spaceOf[$0] ?? "" }) {
+            for try await id in try await connection.query("""
+                SELECT DISTINCT instance_id FROM paths WHERE space_id = \(spaceId) AND instance_id = ANY(\(ids)) AND status <> 'done'
+                """, logger: logger).decode(String.self) {
+                running.insert(id)
+            }
         }
         return instanceIds.filter { !running.contains($0) }.compactMap { id in spaceOf[id].map { .init(spaceId: $0, instanceId: id) } }
     }

@@ -20,9 +20,14 @@ extension JourneyEvent {
     }
 
     var outbox: OutboxMessage {
-        get throws {
-            try OutboxMessage(topic: Topic.journeyEvents, key: profileId, event: self, contract: JourneyEvent.contract,
-                              headers: [Header.spaceId: spaceId])
-        }
+        OutboxMessage(topic: Topic.journeyEvents, key: profileId, payload: json,
+                      headers: [Header.contract: JourneyEvent.contract, Header.spaceId: spaceId])
+    }
+}
+
+extension MessageRequest {
+    var outbox: OutboxMessage {
+        OutboxMessage(topic: Topic.messageRequests, key: profileId, payload: json,
+                      headers: [Header.contract: MessageRequest.contract, Header.spaceId: spaceId])
     }
 }

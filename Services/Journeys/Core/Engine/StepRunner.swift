@@ -123,6 +123,8 @@ struct StepRunner {
             }
             if path.status == .done, effects.endedAt == nil { effects.endedAt = step.id }
         }
+        // Out of steps for this advance (only a bad mapping gets here): due again at once.
+        if path.status == .ready { path.dueAt = now }
         effects.paths = [path] + forks
         return effects
     }

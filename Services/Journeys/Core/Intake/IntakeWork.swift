@@ -41,7 +41,7 @@ extension JourneyConsumer {
                     DELETE FROM audience_members WHERE space_id = \(change.spaceId) AND audience_id = \(change.audienceId) AND profile_id = \(change.profileId)
                     """, logger: logger)
             }
-            let live = try await consumer.catalog.live(spaceId: change.spaceId, on: connection)
+            let live = consumer.catalog.live(spaceId: change.spaceId)
             let concerned = live.filter { journey in
                 if case .audience(let id, _) = journey.ref.definition.entry { return id == change.audienceId }
                 return false
@@ -53,7 +53,7 @@ extension JourneyConsumer {
                                              trigger: ["audienceId": .string(change.audienceId), "audienceKey": .string(change.audienceKey),
                                                        "audienceName": .string(change.audienceName)])
                 }
-                outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map { try $0.outbox }
+                outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map(\.outbox)
             } else {
                 let exiting = concerned.filter { $0.ref.definition.exitRules.contains(.leftAudience) }.map(\.ref.journeyId)
                 try await exitActive(spaceId: change.spaceId, profileId: change.profileId, journeyIds: exiting, reason: "left_audience", on: connection)
@@ -65,7 +65,7 @@ extension JourneyConsumer {
         mutating func profileEvent(_ event: ProfileEvent, on connection: PostgresConnection) async throws {
             guard event.message.type == .track, let name = event.message.event else { return }
             let properties = event.message.properties ?? [:]
-            let live = try await consumer.catalog.live(spaceId: event.spaceId, on: connection)
+            let live = consumer.catalog.live(spaceId: event.spaceId)
             // Exit rules first, so an event that both ends and starts a pass does both in that order.
             let exitCandidates = live.filter { journey in
                 journey.ref.definition.exitRules.contains { rule in
@@ -74,7 +74,8 @@ extension JourneyConsumer {
                 }
             }.map(\.ref.journeyId)
             try await exitActive(spaceId: event.spaceId, profileId: event.profileId, journeyIds: exitCandidates, reason: "exit_event:\(name)", on: connection)
-            try await resumeWaits(event, name: name, properties: properties, on: connection)
+            // A space without journeys has no waiting paths (archiving ends them all).
+            if !live.isEmpty { try await resumeWaits(event, name: name, properties: properties, on: connection) }
             let candidates = live.filter { journey in
                 guard journey.status == "published", event.occurredAt >= journey.firstPublishedAt,
                       case .event(let match) = journey.ref.definition.entry else { return false }
@@ -84,7 +85,7 @@ extension JourneyConsumer {
                                          trigger: ["event": .string(name), "properties": .object(properties),
                                                    "messageId": .string(event.message.messageId)])
             }
-            outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map { try $0.outbox }
+            outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map(\.outbox)
             try await convert(event, name: name, properties: properties, on: connection)
             if live.contains(where: { $0.ref.definition.usesEventHistory }) {
                 try await connection.query("""
@@ -153,7 +154,7 @@ extension JourneyConsumer {
                 converted.templateId = goal.templateId
                 converted.goalEvent = name
                 converted.conversionMessageId = event.message.messageId
-                outbox.append(try converted.outbox)
+                outbox.append(converted.outbox)
             }
         }
 
@@ -194,7 +195,7 @@ extension JourneyConsumer {
                 exits.append(.init(spaceId: spaceId, instanceId: id))
             }
             outbox += try await consumer.writer.exit(exits, reason: reason, catalog: consumer.catalog, counter: &counter, now: now, on: connection)
-                .map { try $0.outbox }
+                .map(\.outbox)
         }
     }
 }

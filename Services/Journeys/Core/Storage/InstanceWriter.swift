@@ -77,10 +77,20 @@ struct InstanceWriter: Sendable {
     /// Ends instances (an exit rule, an exit step, or the end of their last path) and returns the
     /// `Journey Exited` events. Instances already ended are left alone. `lastStep` names the step
     /// where a completed instance ended (its paths are done already).
-    func exit(_ exits: [Exit], reason: String, lastStep: [String: String] = [:], catalog: JourneyCatalog, counter: inout StepCounter,
-              now: Date, on connection: PostgresConnection) async throws -> [JourneyEvent] {
+    /// `known`: profiles the caller has loaded already, by `space|profile`.
+    func exit(_ exits: [Exit], reason: String, lastStep: [String: String] = [:], known: [String: ProfileSnapshot] = [:], catalog: JourneyCatalog,
+              counter: inout StepCounter, now: Date, on connection: PostgresConnection) async throws -> [JourneyEvent] {
         var events: [JourneyEvent] = []
         for (spaceId, group) in Dictionary(grouping: exits, by: \.spaceId) {
+            // Paths before instances: the advancer locks paths first too, so the two never deadlock.
+            var stepOf: [String: (version: Int, step: String)] = [:]
+            for try await (instanceId, version, stepId) in try await connection.query("""
+                UPDATE paths SET status = 'done', due_at = NULL, resume_branch = NULL
+                WHERE space_id = \(spaceId) AND instance_id = ANY(\(group.map(\.instanceId))) AND status <> 'done'
+                RETURNING instance_id, version, step_id
+                """, logger: logger).decode((String, Int, String).self) {
+                stepOf[instanceId] = (version, stepId)
+            }
             var ended: [(id: String, journeyId: String, version: Int, profileId: String)] = []
             for try await row in try await connection.query("""
                 UPDATE instances SET status = 'exited', exited_at = \(now), exit_reason = \(reason)
@@ -90,20 +100,20 @@ struct InstanceWriter: Sendable {
                 ended.append(row)
             }
             guard !ended.isEmpty else { continue }
-            var stepOf: [String: (version: Int, step: String)] = [:]
-            for try await (instanceId, version, stepId) in try await connection.query("""
-                UPDATE paths SET status = 'done', due_at = NULL, resume_branch = NULL
-                WHERE space_id = \(spaceId) AND instance_id = ANY(\(ended.map(\.id))) AND status <> 'done'
-                RETURNING instance_id, version, step_id
-                """, logger: logger).decode((String, Int, String).self) {
-                stepOf[instanceId] = (version, stepId)
-            }
             try await connection.query("""
                 UPDATE entries e SET active = greatest(e.active - 1, 0), last_exited_at = \(now)
                 FROM unnest(\(ended.map(\.journeyId))::text[], \(ended.map(\.profileId))::text[]) AS x(journey_id, profile_id)
                 WHERE e.space_id = \(spaceId) AND e.journey_id = x.journey_id AND e.profile_id = x.profile_id
                 """, logger: logger)
-            let snapshots = try await profiles.profiles(spaceId: spaceId, ids: Array(Set(ended.map(\.profileId))), on: connection)
+            var snapshots: [String: ProfileSnapshot] = [:]
+            let missing = Set(ended.map(\.profileId)).filter { id in
+                guard let profile = known["\(spaceId)|\(id)"] else { return true }
+                snapshots[id] = profile
+                return false
+            }
+            if !missing.isEmpty {
+                snapshots.merge(try await profiles.profiles(spaceId: spaceId, ids: Array(missing), on: connection)) { first, _ in first }
+            }
             for instance in ended {
                 let step = stepOf[instance.id] ?? lastStep[instance.id].map { (instance.version, $0) }
                 if let step {

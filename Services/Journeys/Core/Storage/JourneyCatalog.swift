@@ -21,12 +21,12 @@ public final class JourneyCatalog: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
-    /// Published and paused journeys of the space, at their current versions.
-    func live(spaceId: String, on connection: PostgresConnection) async throws -> [Live] {
-        try await refresh(on: connection)
-        return state.withLock { $0.bySpace[spaceId] ?? [] }
+    /// Published and paused journeys of the space, at their current versions, as of the last `refresh`.
+    func live(spaceId: String) -> [Live] {
+        state.withLock { $0.bySpace[spaceId] ?? [] }
     }
 
+    /// Reloads the live journeys when any changed (one cheap query when none did).
     func refresh(on connection: PostgresConnection) async throws {
         var latest: Int64 = 0
         for try await value in try await connection.query("SELECT coalesce(max(revision), 0) FROM journeys", logger: logger).decode(Int64.self) {

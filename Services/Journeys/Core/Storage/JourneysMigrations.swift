@@ -183,11 +183,9 @@ public enum JourneysMigrations {
                 broadcast_id text NOT NULL,
                 seq bigint NOT NULL,
                 profile_id text NOT NULL,
-                requested boolean NOT NULL DEFAULT false,
                 PRIMARY KEY (space_id, broadcast_id, seq)
             )
             """,
-            "CREATE INDEX broadcast_recipients_pending ON broadcast_recipients (space_id, broadcast_id, seq) WHERE NOT requested",
             // Message outcomes of broadcast messages, each counted once.
             """
             CREATE TABLE broadcast_outcomes (
