@@ -23,7 +23,7 @@ trap cleanup EXIT
 start_private_infra engage-bench-journeys
 
 start_bench_service profiles "$PROFILES_PORT"
-start_bench_service journeys "$JOURNEYS_PORT"
+start_bench_service journeys "$JOURNEYS_PORT" env ${JOURNEYS_BENCH_ENV:-}
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/journeys_bench.py $*"
 python3 Tests/Benchmarks/journeys_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" --journeys "http://127.0.0.1:$JOURNEYS_PORT" \

@@ -13,7 +13,9 @@ import ServiceLifecycle
 /// rolls the whole batch back; it runs again, producing the same ids.
 public final class Advancer: Service, Sendable {
     public struct Settings: Sendable {
-        public var batchSize = 1_000
+        /// Large batches: each claim walks the due-timer index, so fewer claims clear a burst faster
+        /// (100,000 due at once: 2,500 timers/s with 1,000 per batch, 4,600/s with 5,000).
+        public var batchSize = 5_000
         /// Passes running at once (each claims its own batch).
         public var workers = 2
         public var pollInterval: Duration = .milliseconds(200)
