@@ -13,6 +13,9 @@ class JourneySpace(MessagingSpace):
         super().__init__(profiles, subscriptions, messaging, fakes)
         self.journeys, self.audiences = journeys, audiences
         wait_for(lambda: self.jget("/journeys").status_code == 200, timeout=60, what="the space's token to reach journeys")
+        if audiences:
+            wait_for(lambda: requests.get(f"{audiences.url}/spaces/{self.id}/audiences", headers=self.auth).status_code == 200,
+                     timeout=60, what="the space's token to reach audiences")
 
     def jrequest(self, method, path, body=None):
         return requests.request(method, f"{self.journeys.url}/spaces/{self.id}{path}", json=body, headers=self.auth)
