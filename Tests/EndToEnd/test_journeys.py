@@ -180,7 +180,8 @@ def test_pause_holds_timers_and_entries_until_resume(profiles, subscriptions, me
         "entry": {"type": "event", "event": "Asked For Demo", "where": [{"property": "size", "operator": "greater_than", "value": 10}]},
         "start": "wait",
         "steps": [{"id": "wait", "type": "wait", "seconds": 2, "next": "crm"},
-                  {"id": "crm", "type": "destination", "topic": topic, "next": None}]})
+                  {"id": "crm", "type": "destination", "topic": topic, "next": "mark"},
+                  {"id": "mark", "type": "set_traits", "traits": {"demo_requested": True}, "next": None}]})
     js.track(ada_user, "Asked For Demo", size=50)
     js.track(bob_user, "Asked For Demo", size=5)  # does not pass the entry filter
     wait_for(lambda: js.instances(journey, ada), what="Ada to enter")
@@ -199,6 +200,9 @@ def test_pause_holds_timers_and_entries_until_resume(profiles, subscriptions, me
     context = records[0]
     assert context["journeyId"] == journey and context["stepId"] == "crm" and context["traits"]["plan"] == "gold"
     assert context["trigger"]["properties"]["size"] == 50 and context["userId"] == ada_user
+    # The set-trait step reaches the profile through the profiles service's intake.
+    wait_for(lambda: js.space.profile(f"user_id:{ada_user}", "traits").json().get("traits", {}).get("demo_requested") is True,
+             what="the trait written by the journey")
     assert js.instances(journey, bob) == []
     assert js.jrequest("POST", f"/journeys/{journey}/resume").status_code == 409
 

@@ -154,19 +154,7 @@ struct ProfileWork {
     /// this service knows neither a user id nor an anonymous id of cannot be addressed there.
     static func writeBack(spaceId: String, state: ProfileState, changes: [String: JSONValue?], now: Date) -> OutboxMessage? {
         guard !changes.isEmpty else { return nil }
-        let anonymousId = state.anonymousIds.last
-        guard state.userId != nil || anonymousId != nil else { return nil }
-        let traits = changes.mapValues { $0 ?? .null }
-        var writer = JSONWriter(capacity: 256)
-        writer.object { members in
-            members.member("type", "identify")
-            members.member("messageId", "computed-\(UUID().uuidString.lowercased())")
-            members.member("userId", state.userId)
-            if state.userId == nil { members.member("anonymousId", anonymousId) }
-            members.member("traits", traits)
-            members.member("timestamp", now)
-        }
-        return OutboxMessage(topic: Topic.tracking, key: state.userId ?? anonymousId, payload: writer.string,
-                             headers: [Header.sourceId: InternalSource.computedTraits, Header.spaceId: spaceId])
+        return .internalIdentify(spaceId: spaceId, source: InternalSource.computedTraits, messageId: "computed-\(UUID().uuidString.lowercased())",
+                                 userId: state.userId, anonymousId: state.anonymousIds.last, traits: changes.mapValues { $0 ?? .null }, at: now)
     }
 }

@@ -238,17 +238,9 @@ struct StepRunner {
         ]
     }
 
-    /// An identify through the profiles service's intake, so the trait shows everywhere traits do
-    /// (Profile API, merge tags, audiences). A profile known by neither a user id nor an anonymous
-    /// id cannot be addressed there.
+    /// A set-trait step's identify through the profiles intake (nil when the profile has no id it can use).
     func traitWrite(_ traits: [String: JSONValue], execution: String) -> OutboxMessage? {
-        guard let key = profile.userId ?? profile.anonymousId else { return nil }
-        var message: [String: JSONValue] = [
-            "type": "identify", "messageId": .string(ExecutionIds.event("set_traits", scope: execution)), "traits": .object(traits),
-            "timestamp": .string(Timestamp.format(now)),
-        ]
-        if let userId = profile.userId { message["userId"] = .string(userId) } else { message["anonymousId"] = .string(key) }
-        return OutboxMessage(topic: Topic.tracking, key: key, payload: JSONValue.object(message).json,
-                             headers: [Header.sourceId: InternalSource.journeys, Header.spaceId: journey.spaceId])
+        .internalIdentify(spaceId: journey.spaceId, source: InternalSource.journeys, messageId: ExecutionIds.event("set_traits", scope: execution),
+                          userId: profile.userId, anonymousId: profile.anonymousId, traits: traits, at: now)
     }
 }

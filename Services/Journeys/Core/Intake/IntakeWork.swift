@@ -161,15 +161,15 @@ extension JourneyConsumer {
         // MARK: message events
 
         mutating func messageEvent(_ event: MessageEvent, on connection: PostgresConnection) async throws {
-            guard !event.test, let messageId = event.messageId, let outcome = MessageOutcome(eventName: event.event) else { return }
+            guard !event.test, let messageId = event.messageId, let metric = MessageMetric.of(event: event.event) else { return }
             if event.journeyId != nil {
-                if outcome.opensWindow {
+                if metric.reachedProvider {
                     try await connection.query("""
                         UPDATE conversion_goals SET window_start = \(event.occurredAt),
                             window_end = \(event.occurredAt) + window_seconds * interval '1 second'
                         WHERE space_id = \(event.spaceId) AND message_id = \(messageId) AND window_start IS NULL AND NOT closed
                         """, logger: logger)
-                } else if outcome.closesWindow {
+                } else if metric.neverArrives {
                     try await connection.query("""
                         UPDATE conversion_goals SET closed = true
                         WHERE space_id = \(event.spaceId) AND message_id = \(messageId) AND window_start IS NULL
@@ -178,7 +178,7 @@ extension JourneyConsumer {
             }
             if let broadcastId = event.broadcastId {
                 try await connection.query("""
-                    INSERT INTO broadcast_outcomes (space_id, broadcast_id, message_id, outcome) VALUES (\(event.spaceId), \(broadcastId), \(messageId), \(outcome.rawValue))
+                    INSERT INTO broadcast_outcomes (space_id, broadcast_id, message_id, outcome) VALUES (\(event.spaceId), \(broadcastId), \(messageId), \(metric.rawValue))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }
