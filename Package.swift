@@ -5,7 +5,7 @@ import PackageDescription
 // executable, over shared libraries in Shared/. See README.md and docs/architecture.md.
 
 let sharedRuntime: [Target.Dependency] = [
-    "Contracts", "Kafka", "Persistence", "ServiceKit",
+    "Contracts", "Kafka", "Liveness", "Persistence", "ServiceKit",
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "PostgresNIO", package: "postgres-nio"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -47,23 +47,24 @@ let services: [ServiceSpec] = [
 
 var targets: [Target] = [
     .target(name: "Contracts", path: "Shared/Contracts"),
+    .target(name: "Liveness", path: "Shared/Liveness"),
     .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
                    providers: [.apt(["librdkafka-dev"])]),
     .target(name: "Kafka", dependencies: [
-        "CRdKafka", "Contracts",
+        "CRdKafka", "Contracts", "Liveness",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ], path: "Shared/Kafka"),
     .target(name: "Persistence", dependencies: [
-        "Contracts", "Kafka",
+        "Contracts", "Kafka", "Liveness",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ], path: "Shared/Persistence"),
     .target(name: "ServiceKit", dependencies: [
-        "Contracts", "Kafka", "Persistence",
+        "Contracts", "Kafka", "Liveness", "Persistence",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,7 +77,7 @@ var targets: [Target] = [
     ], path: "Shared/ServiceKit"),
     .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests"),
     .testTarget(name: "SharedIntegrationTests", dependencies: [
-        "Contracts", "Kafka", "Persistence",
+        "Contracts", "Kafka", "Liveness", "Persistence",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ], path: "Tests/SharedIntegrationTests"),
@@ -90,7 +91,13 @@ var targets: [Target] = [
     ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
     .testTarget(name: "JourneysTests", dependencies: ["JourneysCore", "Contracts", "Persistence"], path: "Tests/JourneysTests"),
-    .testTarget(name: "EventsSourceTests", dependencies: ["EventsSourceCore", "Contracts", "Persistence"], path: "Tests/EventsSourceTests"),
+    .testTarget(name: "EventsSourceTests", dependencies: [
+        "EventsSourceCore", "Contracts", "Persistence", "ServiceKit",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+    ], path: "Tests/EventsSourceTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [
         "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),
     ], path: "Tests/MessagingSendTests"),

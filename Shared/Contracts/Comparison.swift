@@ -38,12 +38,12 @@ public struct Comparison: Sendable, Hashable {
         case .contains: return Self.contains(present, operand)
         case .oneOf: return (operand.arrayValue ?? []).contains { Self.equal(present, $0) }
         case .greaterThan, .greaterOrEqual, .lessThan, .lessOrEqual:
-            guard let lhs = Self.number(present), let rhs = Self.number(operand) else { return false }
+            guard let lhs = Self.numeric(present), let rhs = Self.numeric(operand), let order = Self.order(lhs, rhs) else { return false }
             switch op {
-            case .greaterThan: return lhs > rhs
-            case .greaterOrEqual: return lhs >= rhs
-            case .lessThan: return lhs < rhs
-            default: return lhs <= rhs
+            case .greaterThan: return order == .orderedDescending
+            case .greaterOrEqual: return order != .orderedAscending
+            case .lessThan: return order == .orderedAscending
+            default: return order != .orderedDescending
             }
         case .before, .after:
             guard let lhs = Self.date(present), let rhs = Self.date(operand) else { return false }
@@ -56,7 +56,7 @@ public struct Comparison: Sendable, Hashable {
     /// sources send them); strings compare case-sensitively, as Segment does.
     public static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
         if lhs == rhs { return true }
-        if let left = number(lhs), let right = number(rhs) { return left == right }
+        if let left = numeric(lhs), let right = numeric(rhs) { return order(left, right) == .orderedSame }
         return false
     }
 
@@ -68,11 +68,41 @@ public struct Comparison: Sendable, Hashable {
         }
     }
 
+    /// The value as a Double (nearest, for a large integer), numeric strings included.
     public static func number(_ value: JSONValue) -> Double? {
+        numeric(value)?.numberValue
+    }
+
+    /// The value as a JSON number: numbers as they are, numeric strings read as numbers (exactly
+    /// beyond 2^53, as the parser reads them).
+    static func numeric(_ value: JSONValue) -> JSONValue? {
         switch value {
-        case .number(let number): number
-        case .string(let text): Double(text.trimmingCharacters(in: .whitespaces))
-        case .bool: nil
+        case .number, .largeInteger: return value
+        case .string(let text):
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard let number = Double(trimmed) else { return nil }
+            if abs(number) >= LargeInteger.doubleExactLimit, let large = LargeInteger(literal: trimmed) { return .largeInteger(large) }
+            return .number(number)
+        default: return nil
+        }
+    }
+
+    /// The order of two numbers (from `numeric`), exact also beyond 2^53; nil when one is NaN.
+    static func order(_ lhs: JSONValue, _ rhs: JSONValue) -> ComparisonResult? {
+        guard let left = lhs.numberValue, let right = rhs.numberValue, !left.isNaN, !right.isNaN else { return nil }
+        if left < right { return .orderedAscending }
+        if left > right { return .orderedDescending }
+        // Equal as Doubles, which round integers beyond 2^53 alike: when a large integer is in it, exactly.
+        if case .number = lhs, case .number = rhs { return .orderedSame }
+        guard let x = exactInteger(lhs), let y = exactInteger(rhs) else { return .orderedSame }
+        return x < y ? .orderedAscending : x > y ? .orderedDescending : .orderedSame
+    }
+
+    /// An integer's exact value, when one side of a tie is a large integer (nil otherwise).
+    private static func exactInteger(_ value: JSONValue) -> Decimal? {
+        switch value {
+        case .largeInteger(let integer): integer.value
+        case .number(let number): LargeInteger.decimal(exactly: number)
         default: nil
         }
     }

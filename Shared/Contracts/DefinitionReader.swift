@@ -40,7 +40,7 @@ public enum DefinitionReader {
                 throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a non-empty array")
             }
         case .greaterThan, .greaterOrEqual, .lessThan, .lessOrEqual:
-            guard case .number = operand else { throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a number") }
+            guard operand.numberValue != nil else { throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a number") }
         case .before, .after:
             guard Comparison.date(operand) != nil, operand.stringValue.map({ Timestamp.parse($0) != nil }) ?? true else {
                 throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs an ISO-8601 date")
@@ -49,7 +49,7 @@ public enum DefinitionReader {
             guard case .string = operand else { throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a string") }
         case .equals, .notEquals:
             switch operand {
-            case .string, .number, .bool: break
+            case .string, .number, .largeInteger, .bool: break
             default: throw DefinitionError(path: "\(path).value", reason: "\(op.rawValue) needs a string, number or boolean")
             }
         }

@@ -1,6 +1,7 @@
 /// A strict JSON (RFC 8259) parser into `JSONValue`. The ingestion path parses every message once
 /// or twice, and this is several times cheaper than `JSONDecoder` into an untyped enum; its errors
-/// also say where the input went wrong.
+/// also say where the input went wrong. Beyond RFC 8259 it refuses `\u0000` (nothing downstream can
+/// store it) and keeps integers beyond 2^53 exact (`JSONValue.largeInteger`).
 public struct JSONParseError: Error, Equatable, CustomStringConvertible, Sendable {
     public var offset: Int
     public var reason: String
@@ -47,7 +48,7 @@ public enum JSONParser {
             case UInt8(ascii: "t"): try literal("true"); return .bool(true)
             case UInt8(ascii: "f"): try literal("false"); return .bool(false)
             case UInt8(ascii: "n"): try literal("null"); return .null
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw error("unexpected character '\(Unicode.Scalar(bytes[index]))'")
             }
         }
@@ -117,7 +118,7 @@ public enum JSONParser {
             }
         }
 
-        mutating func number() throws(JSONParseError) -> Double {
+        mutating func number() throws(JSONParseError) -> JSONValue {
             let start = index
             if bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { throw error("invalid number") }
@@ -141,7 +142,9 @@ public enum JSONParser {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
-            return value
+            // Past 2^53 a Double rounds integers (order ids; 2^53 + 1 reads as 2^53): those keep their exact value.
+            if abs(value) >= LargeInteger.doubleExactLimit, let large = LargeInteger(literal: text) { return .largeInteger(large) }
+            return .number(value)
         }
 
         mutating func string() throws(JSONParseError) -> String {
@@ -168,6 +171,7 @@ public enum JSONParser {
                     guard let text = String(validating: scalars, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
                     return text
                 case UInt8(ascii: "\\"):
+                    let escapeStart = index
                     index += 1
                     guard index < bytes.count else { throw error("unexpected end of input in a string") }
                     let escape = bytes[index]
@@ -183,6 +187,8 @@ public enum JSONParser {
                     case UInt8(ascii: "t"): scalars.append(0x09)
                     case UInt8(ascii: "u"):
                         var code = try hex4()
+                        // Postgres text and jsonb cannot hold U+0000: refused here, not at the insert.
+                        if code == 0 { throw JSONParseError(offset: escapeStart, reason: "NUL (\\u0000) is not allowed in strings: it cannot be stored") }
                         if (0xD800...0xDBFF).contains(code) {
                             guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
                                 throw error("unpaired surrogate in a string")

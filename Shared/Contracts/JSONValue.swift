@@ -1,10 +1,14 @@
 import Foundation
 
-/// Arbitrary JSON (Segment traits, properties, context): kept exactly as sent.
-public enum JSONValue: Sendable, Hashable, Codable {
+/// Arbitrary JSON (Segment traits, properties, context): kept exactly as sent. Numbers are Doubles,
+/// except integers a Double would round (beyond 2^53), which are `largeInteger`; equality and
+/// hashing compare numbers by value across the two (see JSONValueEquality.swift).
+public enum JSONValue: Sendable, Codable {
     case null
     case bool(Bool)
     case number(Double)
+    /// Only for integers beyond 2^53 (order ids): smaller ones are always `number`.
+    case largeInteger(LargeInteger)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -17,7 +21,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
+            // Past 2^53 a Double rounds integers (2^53 + 1 reads as 2^53); Foundation's decoder reads
+            // those exactly as Decimal.
+            if abs(value) >= LargeInteger.doubleExactLimit, let decimal = try? container.decode(Decimal.self),
+               let large = LargeInteger(decimal) {
+                self = .largeInteger(large)
+            } else {
+                self = .number(value)
+            }
         } else if let value = try? container.decode([String: JSONValue].self) {
             self = .object(value)
         } else if let value = try? container.decode(Bool.self) {
@@ -37,9 +48,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .number(let value):
             if let integer = Self.exactInteger(value) {
                 try container.encode(integer)
+            } else if let large = LargeInteger(exactly: value) {
+                try container.encode(large.value)  // an integer's digits, not 1e+20
             } else {
                 try container.encode(value)
             }
+        case .largeInteger(let value): try container.encode(value.value)  // JSONEncoder writes a Decimal's exact digits
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -49,7 +63,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
     /// Integers stay integers on the wire (1 rather than 1.0): the value as an Int64 when it is a
     /// whole number that a double represents exactly.
     public static func exactInteger(_ value: Double) -> Int64? {
-        value.rounded() == value && abs(value) < 9_007_199_254_740_992 ? Int64(value) : nil
+        value.rounded() == value && abs(value) <= LargeInteger.doubleExactLimit ? Int64(value) : nil
+    }
+
+    /// A number as a Double (nearest for a large integer); nil for other values.
+    public var numberValue: Double? {
+        switch self {
+        case .number(let value): value
+        case .largeInteger(let value): value.doubleValue
+        default: nil
+        }
     }
 
     public var stringValue: String? {
@@ -71,8 +94,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var identifierString: String? {
         switch self {
         case .string(let value): return value
-        case .number(let value) where value.rounded() == value && abs(value) < 1e15: return String(Int64(value))
-        case .number(let value): return String(value)
+        case .number(let value): return Self.exactInteger(value).map { String($0) } ?? String(value)
+        case .largeInteger(let value): return value.description
         default: return nil
         }
     }
@@ -86,7 +109,9 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(integerLiteral value: Int) {
+        self = value.magnitude > 9_007_199_254_740_992 ? .largeInteger(LargeInteger(Decimal(value))!) : .number(Double(value))
+    }
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {

@@ -16,6 +16,7 @@ public struct JSONWriter {
         case .null: raw("null")
         case .bool(let flag): raw(flag ? "true" : "false")
         case .number(let number): write(number)
+        case .largeInteger(let integer): raw(integer.description)
         case .string(let text): write(text)
         case .array(let items):
             bytes.append(UInt8(ascii: "["))
@@ -45,6 +46,8 @@ public struct JSONWriter {
     public mutating func write(_ number: Double) {
         if let integer = JSONValue.exactInteger(number) {
             raw(String(integer))
+        } else if let large = LargeInteger(exactly: number) {
+            raw(large.description)  // an integer's digits, not 1e+20
         } else {
             raw(number.isFinite ? "\(number)" : "null")
         }

@@ -146,6 +146,11 @@ public struct DeadLetter: Codable, Sendable, Hashable {
     public var reason: String
     public var consumerGroup: String
     public var failedAt: Date
+    /// Set when the original was too large to carry whole: `value` (or `valueBase64`) and `key`
+    /// hold a prefix, and these give the original sizes in bytes.
+    public var truncated: Bool?
+    public var originalSize: Int?
+    public var originalKeySize: Int?
 
     public init(originalTopic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
                 reason: String, consumerGroup: String, failedAt: Date) {

@@ -125,4 +125,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "Kafka error \(code): \(message)" }
+
+    /// The record is larger than the broker (or the producer's `message.max.bytes`) accepts.
+    public var isMessageTooLarge: Bool { code == 10 }
 }

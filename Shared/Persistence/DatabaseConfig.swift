@@ -12,6 +12,11 @@ public struct DatabaseConfig: Sendable {
     /// The service's own schema: every connection's search_path, so SQL names tables unqualified.
     public var schema: String
     public var maxConnections: Int
+    /// Server-side bounds, so that no statement or forgotten transaction holds a connection forever.
+    public var statementTimeoutMs: Int = 30_000
+    public var idleInTransactionTimeoutMs: Int = 60_000
+    /// How long opening a connection may take.
+    public var connectTimeout: Duration = .seconds(5)
 
     public init(url: String, schema: String, maxConnections: Int = 10) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
@@ -32,7 +37,12 @@ public struct DatabaseConfig: Sendable {
     public func makeClient(logger: Logger) -> PostgresClient {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
-        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        configuration.options.additionalStartupParameters = [
+            ("search_path", schema),
+            ("statement_timeout", String(statementTimeoutMs)),
+            ("idle_in_transaction_session_timeout", String(idleInTransactionTimeoutMs)),
+        ]
+        configuration.options.connectTimeout = connectTimeout
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 1
         return PostgresClient(configuration: configuration, backgroundLogger: logger)

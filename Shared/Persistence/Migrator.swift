@@ -26,6 +26,8 @@ public enum Migrator {
             throw ConfigurationError("schema name \"\(schema)\" must be a lower-case identifier (a-z, 0-9, _)")
         }
         try await client.withTransaction(logger: logger) { connection in
+            // Migrations may rewrite large tables: the services' statement timeout does not apply.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("engage-migrations:" + schema), 0))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: """

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Kafka
+import Liveness
 import Logging
 import Metrics
 import PostgresNIO
@@ -20,6 +21,7 @@ public final class OutboxRelay: Service, Sendable {
     private let idleInterval: Duration
     private let logger: Logger
     private let wakeups = Wakeups()
+    private let progress: LoopProgress
     private let published: Counter
     private let lag: Timer
     private let batchDuration: Timer
@@ -32,6 +34,7 @@ public final class OutboxRelay: Service, Sendable {
         self.batchSize = batchSize
         self.idleInterval = idleInterval
         self.logger = logger
+        progress = LoopMonitor.shared.register("outbox relay \(schema)")
         published = Counter(label: "engage_outbox_published_total")
         lag = Timer(label: "engage_outbox_publish_lag_seconds", preferredDisplayUnit: .seconds)
         batchDuration = Timer(label: "engage_outbox_batch_seconds", preferredDisplayUnit: .seconds)
@@ -48,12 +51,20 @@ public final class OutboxRelay: Service, Sendable {
         logger.info("outbox relay stopped")
     }
 
+    /// Publishes until the outbox is empty. A failure (database or broker away) leaves the rows
+    /// for the next tick; the loop counts as stalled if that lasts (see `LoopProgress`).
     private func drain() async {
+        progress.busy()
         while true {
             do {
                 let count = try await publishBatch()
-                if count < batchSize { return }
+                if count < batchSize {
+                    progress.idle()
+                    return
+                }
+                progress.progressed()
             } catch {
+                progress.failed(String(describing: error))
                 logger.error("outbox publish failed", metadata: ["error": "\(String(reflecting: error))"])
                 return
             }
@@ -64,9 +75,9 @@ public final class OutboxRelay: Service, Sendable {
     public func publishBatch() async throws -> Int {
         let started = ContinuousClock.now
         defer { batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1))) }
-        return try await client.withTransaction(logger: logger) { connection in
-            let lockKey = "engage-outbox:" + schema
-            let lockRows = try await connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: logger)
+        return try await client.transaction(logger: self.logger) { connection in
+            let lockKey = "engage-outbox:" + self.schema
+            let lockRows = try await connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: self.logger)
             var locked = false
             for try await value in lockRows.decode(Bool.self) { locked = value }
             guard locked else { return 0 }
@@ -75,8 +86,8 @@ public final class OutboxRelay: Service, Sendable {
             var records: [OutgoingRecord] = []
             var oldest: Date?
             let rows = try await connection.query("""
-                SELECT id, topic, key, payload, headers::text, created_at FROM outbox ORDER BY id LIMIT \(batchSize)
-                """, logger: logger)
+                SELECT id, topic, key, payload, headers::text, created_at FROM outbox ORDER BY id LIMIT \(self.batchSize)
+                """, logger: self.logger)
             for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode((Int64, String, String?, String, String, Date).self) {
                 ids.append(id)
                 let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(\.stringValue)
@@ -85,10 +96,10 @@ public final class OutboxRelay: Service, Sendable {
                 if oldest == nil { oldest = createdAt }
             }
             guard !ids.isEmpty else { return 0 }
-            try await producer.send(records)
-            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: logger)
-            published.increment(by: ids.count)
-            if let oldest { lag.recordNanoseconds(Int64(Date().timeIntervalSince(oldest) * 1e9)) }
+            try await self.producer.send(records)
+            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: self.logger)
+            self.published.increment(by: ids.count)
+            if let oldest { self.lag.recordNanoseconds(Int64(Date().timeIntervalSince(oldest) * 1e9)) }
             return ids.count
         }
     }

@@ -1,3 +1,4 @@
+import Liveness
 import ServiceLifecycle
 
 /// The loop of a background worker that has a poll interval but should react at once when its own
@@ -13,8 +14,17 @@ public struct Wakeups: Sendable {
     public func wake() { continuation.yield() }
 
     /// Runs `body` after each wake and at least every `interval`, until graceful shutdown; the
-    /// current run of `body` finishes first.
-    public func run(every interval: Duration, _ body: @Sendable () async -> Void) async {
+    /// current run of `body` finishes first. With a `loop` name, each run counts as work in hand
+    /// for the health probes: a run that neither ends nor commits a transaction for too long
+    /// marks the loop as stalled (see `LoopProgress`).
+    public func run(every interval: Duration, loop name: String? = nil, _ body: @escaping @Sendable () async -> Void) async {
+        let progress = name.map { LoopMonitor.shared.register($0) }
+        let body: @Sendable () async -> Void = {
+            guard let progress else { return await body() }
+            progress.busy()
+            await LoopProgress.$current.withValue(progress) { await body() }
+            progress.idle()
+        }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { [continuation] in

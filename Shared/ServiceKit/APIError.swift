@@ -41,8 +41,11 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         APIError(.serviceUnavailable, code: "unavailable", message: message, headers: [.retryAfter: "1"])
     }
 
+    /// Message and problems are bounded here, where every error leaves (see `ErrorTextBounds`).
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ErrorBody(code: code, message: message, error: .init(code: code, message: message), problems: problems)
+        let message = ErrorTextBounds.message(message)
+        let body = ErrorBody(code: code, message: message, error: .init(code: code, message: message),
+                             problems: problems.map(ErrorTextBounds.problems))
         var response = try JSONBody.response(body, status: status)
         response.headers.append(contentsOf: headers)
         return response

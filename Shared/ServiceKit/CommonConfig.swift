@@ -7,9 +7,15 @@ public struct CommonConfig: Sendable {
     public var serviceName: String
     public var httpHost: String
     public var httpPort: Int
+    /// Request deadlines and the connection cap of the HTTP server.
+    public var httpLimits: HTTPServerLimits
     public var database: DatabaseConfig
     public var kafka: KafkaConfig
     public var consumerGroup: String
+    /// A loop busy this long without progress fails `/health` (see `LoopProgress`).
+    public var stallThreshold: Duration
+    /// How long SIGTERM may take: graceful shutdown, then cancellation, then the process exits.
+    public var shutdownGrace: Duration
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
 
@@ -26,10 +32,12 @@ public struct CommonConfig: Sendable {
         guard let format = LogFormat(rawValue: formatText) else {
             throw ServiceConfigError("ENGAGE_LOG_FORMAT must be json or text")
         }
-        let database = try DatabaseConfig(
+        var database = try DatabaseConfig(
             url: env.string("ENGAGE_DATABASE_URL", default: "postgres://postgres@127.0.0.1:54329/engage"),
             schema: env.string("ENGAGE_DB_SCHEMA", default: schema),
             maxConnections: try env.int("ENGAGE_DB_MAX_CONNECTIONS", default: 10))
+        database.statementTimeoutMs = try env.int("ENGAGE_DB_STATEMENT_TIMEOUT_MS", default: 30_000)
+        database.connectTimeout = .milliseconds(try env.int("ENGAGE_DB_CONNECT_TIMEOUT_MS", default: 5_000))
         let kafka = KafkaConfig(
             brokers: env.string("ENGAGE_KAFKA_BROKERS", default: "127.0.0.1:19092"),
             clientId: "engage-\(service)",
@@ -43,9 +51,12 @@ public struct CommonConfig: Sendable {
             serviceName: service,
             httpHost: env.string("ENGAGE_HTTP_HOST", default: "127.0.0.1"),
             httpPort: try env.int("ENGAGE_HTTP_PORT", default: defaultPort),
+            httpLimits: try HTTPServerLimits.fromEnvironment(env),
             database: database,
             kafka: kafka,
             consumerGroup: env.string("ENGAGE_CONSUMER_GROUP", default: "engage-\(service)"),
+            stallThreshold: .seconds(try env.int("ENGAGE_STALL_SECONDS", default: 60)),
+            shutdownGrace: .seconds(try env.int("ENGAGE_SHUTDOWN_GRACE_SECONDS", default: 25)),
             logLevel: level,
             logFormat: format)
     }

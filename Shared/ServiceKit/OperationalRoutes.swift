@@ -2,23 +2,33 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Kafka
+import Liveness
 import Logging
 import PostgresNIO
 
-/// `/health` (the process is alive), `/ready` (Postgres and the broker answer), `/metrics` (Prometheus).
+/// `/health` (the process is alive and its loops make progress), `/ready` (Postgres and the broker
+/// answer, and no loop is stalled), `/metrics` (Prometheus).
 public enum OperationalRoutes {
     public static func add<Context: RequestContext>(
-        to router: Router<Context>, database: PostgresClient, producer: KafkaProducer, logger: Logger
+        to router: Router<Context>, database: PostgresClient, producer: KafkaProducer, stallThreshold: Duration,
+        monitor: LoopMonitor = .shared, logger: Logger
     ) {
+        // Liveness: fails only for what a restart cures, a loop that holds work and makes no
+        // progress (hung, or failing for longer than the threshold).
         router.get("/health") { _, _ in
-            try JSONBody.response(["status": "ok"])
+            let stalls = monitor.stalls(threshold: stallThreshold)
+            return try JSONBody.response(HealthBody(status: stalls.isEmpty ? "ok" : "stalled", stalled: stalls.isEmpty ? nil : stalls),
+                                         status: stalls.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/ready") { _, _ in
             async let postgresOK = databaseReachable(database, logger: logger)
             async let brokerOK = producer.isBrokerReachable()
-            let checks = ["postgres": await postgresOK ? "ok" : "unreachable", "broker": await brokerOK ? "ok" : "unreachable"]
+            let stalls = monitor.stalls(threshold: stallThreshold)
+            var checks = ["postgres": await postgresOK ? "ok" : "unreachable", "broker": await brokerOK ? "ok" : "unreachable"]
+            checks["loops"] = stalls.isEmpty ? "ok" : "stalled: " + stalls.map { "\($0.loop) (\($0.seconds) s)" }.joined(separator: ", ")
             let ready = checks.values.allSatisfy { $0 == "ok" }
-            return try JSONBody.response(ReadinessBody(status: ready ? "ready" : "not_ready", checks: checks),
+            return try JSONBody.response(ReadinessBody(status: ready ? "ready" : "not_ready", checks: checks,
+                                                       stalled: stalls.isEmpty ? nil : stalls),
                                          status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ in
@@ -51,6 +61,12 @@ public enum OperationalRoutes {
 struct ReadinessBody: Encodable {
     var status: String
     var checks: [String: String]
+    var stalled: [LoopStall]?
+}
+
+struct HealthBody: Encodable {
+    var status: String
+    var stalled: [LoopStall]?
 }
 
 /// Adds a `Request-Id` to every response (the caller's `X-Request-Id`/`Request-Id` when sent), puts

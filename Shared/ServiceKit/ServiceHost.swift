@@ -36,6 +36,7 @@ public enum ServiceHost {
     ) async throws where Context.Source == ApplicationRequestContextSource {
         let app = Application(
             router: router,
+            server: config.httpLimits.http1Server(logger: logger),
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
             services: services,
             logger: logger)
@@ -61,7 +62,7 @@ extension ServiceHost {
             try await producer.createTopics(Topic.allWithDeadLetters)
             let router = Router(context: BasicRequestContext.self)
             router.add(middleware: RequestIdMiddleware())
-            OperationalRoutes.add(to: router, database: database, producer: producer, logger: logger)
+            OperationalRoutes.add(to: router, database: database, producer: producer, stallThreshold: config.stallThreshold, logger: logger)
             let parts = try await build(router, database, producer)
             logger.info("starting", metadata: ["port": "\(config.httpPort)", "schema": "\(config.database.schema)"])
             try await runHTTP(config, router: router, services: [producer] + parts.services, logger: logger)

@@ -25,6 +25,10 @@ import Testing
         ("\"\\ud800\"", "unpaired surrogate in a string at byte 7"),
         ("tru", "unexpected end of input at byte 0"),
         ("1e999", "number out of range at byte 0"),
+        // Postgres text and jsonb cannot hold U+0000, in values or keys.
+        (#"{"a":"x\u0000y"}"#, #"NUL (\u0000) is not allowed in strings: it cannot be stored at byte 7"#),
+        (#"{"k\u0000":1}"#, #"NUL (\u0000) is not allowed in strings: it cannot be stored at byte 3"#),
+        (#"["ok", {"deep": ["\u0000"]}]"#, #"NUL (\u0000) is not allowed in strings: it cannot be stored at byte 18"#),
     ])
     func refusesInvalidJSONSayingWhere(_ text: String, _ expected: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }

@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 import Persistence
 import Testing
 @testable import MessagingSendCore
@@ -39,6 +40,20 @@ import Testing
         #expect(try LiquidTemplates.render("{{profile.traits.address}}", field: "s", context: values) == #"{"city":"Oslo","zip":null}"#
                 || LiquidTemplates.render("{{profile.traits.address}}", field: "s", context: values) == #"{"zip":null,"city":"Oslo"}"#)
         #expect(try LiquidTemplates.render("{{profile.traits.nothing.deeper | default: \"none\"}}", field: "s", context: values) == "none")
+    }
+
+    @Test func largeIntegerTraitsRenderExactly() throws {
+        // Traits reach the replica through the profile-updates topic (JSONDecoder) and are read back with JSONParser.
+        let json = #"{"order_id":9007199254740993,"account":-12345678901234567890123,"price":9.99,"visits":3}"#
+        let update = try JSONDecoder.engage().decode([String: JSONValue].self, from: Data(json.utf8))
+        let stored = try JSONParser.parse(Array(JSONValue.object(update).json.utf8))
+        #expect(stored == .object(update))
+        let values = MergeContext(profile: ProfileSnapshot(profileId: "p", traits: try #require(stored.objectValue)), links: [:]).values
+        #expect(try LiquidTemplates.render("{{profile.traits.order_id}} {{profile.traits.account}} {{profile.traits.price}} {{profile.traits.visits}}",
+                                           field: "s", context: values) == "9007199254740993 -12345678901234567890123 9.99 3")
+        #expect(try LiquidTemplates.render("{{profile.traits.order_id | default: \"none\"}}", field: "s", context: values) == "9007199254740993")
+        let computed = MergeContext(profile: ProfileSnapshot(profileId: "p", traits: ["total": .number(1e20)]), links: [:]).values
+        #expect(try LiquidTemplates.render("{{profile.traits.total}}", field: "s", context: computed) == "100000000000000000000")
     }
 
     @Test func aParsedTextRendersEachContextOnItsOwnConcurrently() async throws {

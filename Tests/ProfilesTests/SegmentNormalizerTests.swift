@@ -86,6 +86,22 @@ import Testing
         #expect(reason(#"{"userId":"u"}"#, implied: .group) == "group: groupId is required")
     }
 
+    @Test func nulInAnyStringIsRefusedWhereItIs() {
+        // Postgres text and jsonb cannot store U+0000: the API answers 400, the topic intake dead-letters.
+        let nul = "NUL (\\u0000) is not allowed in strings: it cannot be stored"
+        #expect(reason(#"{"userId":"x\u0000y","event":"E"}"#) == "malformed JSON: \(nul) at byte 12")
+        #expect(reason(#"{"userId":"u","event":"E","properties":{"k\u0000":1}}"#) == "malformed JSON: \(nul) at byte 42")
+        #expect(reason(#"{"userId":"u","event":"E","context":{"page":{"title":"a\u0000"}}}"#) == "malformed JSON: \(nul) at byte 55")
+        #expect(reason(#"{"userId":"u","event":"E\u0001"}"#) == nil)  // other escaped control characters are stored fine
+    }
+
+    @Test func largeIntegersKeepTheirExactValue() throws {
+        let message = try normalize(#"{"userId":12345678901234567890123,"event":"Order Completed","properties":{"order_id":9007199254740993}}"#)
+        #expect(message.userId == "12345678901234567890123")
+        #expect(message.properties?["order_id"]?.json == "9007199254740993")
+        #expect(message.json.contains(#""order_id":9007199254740993"#))
+    }
+
     @Test func malformedJSONIsNamed() {
         #expect(throws: InvalidMessage.self) { try TrackingRecord.parseObject(Array("{\"a\":".utf8)) }
         #expect(throws: InvalidMessage("the body must be a JSON object")) { try TrackingRecord.parseObject(Array("[1]".utf8)) }

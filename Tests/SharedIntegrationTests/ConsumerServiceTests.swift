@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
+import Persistence
 import ServiceLifecycle
 import Synchronization
 import Testing

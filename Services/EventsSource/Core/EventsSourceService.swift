@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Contracts
 import Kafka
 import Logging
@@ -16,6 +15,10 @@ public enum EventsSourceService {
         public var common: CommonConfig
         public var consumerBatchSize: Int
         public var webhooks: DeliveryWorker.Settings
+        /// Where webhook calls may go: public addresses, plus `ENGAGE_WEBHOOK_ALLOWED_HOSTS`.
+        public var egress: EgressPolicy
+        /// Seals destination signing secrets (`ENGAGE_SECRETS_KEY`).
+        public var secrets: SecretBox
         /// How long input ids are kept to recognise a redelivered input.
         public var dedupeWindow: Duration
         public var deliveryLogRetention: Duration
@@ -34,6 +37,8 @@ public enum EventsSourceService {
             return Config(common: try CommonConfig.fromEnvironment(service: "events-source", schema: schema, defaultPort: defaultPort, env: env),
                           consumerBatchSize: try env.int("ENGAGE_EVENTS_SOURCE_BATCH_SIZE", default: 500),
                           webhooks: webhooks,
+                          egress: try EgressPolicy(allowList: env.string("ENGAGE_WEBHOOK_ALLOWED_HOSTS", default: "")),
+                          secrets: try SecretBox.fromEnvironment(env, purpose: "it seals webhook signing secrets"),
                           dedupeWindow: .seconds(86_400 * (try env.int("ENGAGE_EVENTS_SOURCE_DEDUPE_DAYS", default: 7))),
                           deliveryLogRetention: .seconds(86_400 * (try env.int("ENGAGE_WEBHOOK_LOG_RETENTION_DAYS", default: 30))))
         }
@@ -42,24 +47,16 @@ public enum EventsSourceService {
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton,
-                                    configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)),
-                                                         connectionPool: .init(idleTimeout: .seconds(60),
-                                                                               concurrentHTTP1ConnectionsPerHostSoftLimit: config.webhooks.concurrency)))
-        do {
-            try await serve(config, logger: logger, httpClient: httpClient)
-        } catch {
-            try? await httpClient.shutdown()
-            throw error
-        }
-        try await httpClient.shutdown()
+        try await serve(config, logger: logger)
     }
 
-    static func serve(_ config: Config, logger: Logger, httpClient: HTTPClient) async throws {
+    static func serve(_ config: Config, logger: Logger) async throws {
         try await ServiceHost.run(config.common, migrations: EventsSourceMigrations.all, logger: logger) { router, database, producer in
+            try await DestinationSecrets(box: config.secrets).sealClearRows(db: database, logger: logger)
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
-            let worker = DeliveryWorker(db: database, http: httpClient, settings: config.webhooks, logger: logger)
+            // The worker owns its HTTP clients (one per checked address) and shuts them down when it stops.
+            let worker = DeliveryWorker(db: database, policy: config.egress, box: config.secrets, settings: config.webhooks, logger: logger)
             let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
                                              topics: SourceConsumer.topics, logger: logger)
             let profiles = ProfileReplica(db: database, keepsTraits: false, lockName: schema, logger: logger)
@@ -71,7 +68,8 @@ public enum EventsSourceService {
                 }, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let auth = SpaceTokenAuth(replica: spaces)
-            DestinationsAPI(auth: auth, store: DestinationStore(db: database, logger: logger, onChange: { worker.wake() })).register(on: router)
+            DestinationsAPI(auth: auth, store: DestinationStore(db: database, box: config.secrets, logger: logger, onChange: { worker.wake() }),
+                            policy: config.egress).register(on: router)
             AnalyticsAPI(auth: auth, reader: AnalyticsReader(db: database, logger: logger)).register(on: router)
             let housekeeping = Housekeeping(db: database, dedupeWindow: config.dedupeWindow,
                                             deliveryLogRetention: config.deliveryLogRetention, logger: logger)

@@ -58,7 +58,7 @@ public struct BuildWorker: Service {
     struct Superseded: Error {}
 
     public func run() async throws {
-        await wakeups.run(every: .seconds(1)) {
+        await wakeups.run(every: .seconds(1), loop: "audience builds") {
             while !Task.isCancelled {
                 let build: Build?
                 do { build = try await claim() } catch {

@@ -30,7 +30,7 @@ public struct TimerWorker: Service {
     }
 
     public func run() async throws {
-        await wakeups.run(every: interval) {
+        await wakeups.run(every: interval, loop: "audience timers") {
             do {
                 while try await runDue() >= batchSize, !Task.isCancelled {}
             } catch {

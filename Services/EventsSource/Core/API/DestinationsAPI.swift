@@ -9,10 +9,13 @@ import ServiceKit
 public struct DestinationsAPI: Sendable {
     let auth: SpaceTokenAuth
     let store: DestinationStore
+    let egress: EgressGuard
 
-    public init(auth: SpaceTokenAuth, store: DestinationStore) {
+    /// `policy`: which addresses a destination URL may point to (checked again on every delivery).
+    public init(auth: SpaceTokenAuth, store: DestinationStore, policy: EgressPolicy) {
         self.auth = auth
         self.store = store
+        self.egress = EgressGuard(policy: policy, resolver: SystemResolver())
     }
 
     struct CreateBody: Decodable {
@@ -47,8 +50,10 @@ public struct DestinationsAPI: Sendable {
             let body = try await JSONBody.decode(CreateBody.self, from: request)
             guard let url = body.url else { throw APIError.badRequest("url is required") }
             let destination = try await checked {
-                try await store.create(spaceId: spaceId, name: try DestinationRules.name(body.name ?? url), url: try DestinationRules.url(url),
-                                       events: try DestinationRules.events(body.events ?? []), paused: body.enabled == false)
+                let url = try DestinationRules.url(url)
+                try await egress.checkDestination(url)
+                return try await store.create(spaceId: spaceId, name: try DestinationRules.name(body.name ?? url), url: url,
+                                              events: try DestinationRules.events(body.events ?? []), paused: body.enabled == false)
             }
             return try JSONBody.response(DataEnvelope(data: destination), status: .created)
         }
@@ -64,8 +69,10 @@ public struct DestinationsAPI: Sendable {
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(UpdateBody.self, from: request)
             let change = try await checked {
-                DestinationStore.Change(name: try body.name.map(DestinationRules.name), url: try body.url.map(DestinationRules.url),
-                                        events: try body.events.map(DestinationRules.events))
+                let change = DestinationStore.Change(name: try body.name.map(DestinationRules.name), url: try body.url.map(DestinationRules.url),
+                                                     events: try body.events.map(DestinationRules.events))
+                if let url = change.url { try await egress.checkDestination(url) }
+                return change
             }
             let destination = try await store.update(spaceId: spaceId, id: context.parameters.require("id"), change)
             return try JSONBody.response(DataEnvelope(data: try found(destination)))

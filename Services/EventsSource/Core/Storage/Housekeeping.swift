@@ -23,7 +23,7 @@ struct Housekeeping: Service {
     }
 
     func run() async throws {
-        await Wakeups().run(every: interval) {
+        await Wakeups().run(every: interval, loop: "events-source housekeeping") {
             do {
                 try await prune()
             } catch {

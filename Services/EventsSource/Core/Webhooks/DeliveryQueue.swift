@@ -67,7 +67,8 @@ enum DeliveryQueue {
         var id: Int64
         var destinationId: String
         var url: String
-        var secret: String
+        /// Opened by the worker (`DestinationSecrets`); nil for a row not sealed yet.
+        var sealedSecret: ByteBuffer?
         var eventId: String
         var payload: String
         var attempts: Int
@@ -89,12 +90,12 @@ enum DeliveryQueue {
             UPDATE deliveries x SET leased_until = now() + make_interval(secs => \(leaseSeconds)), attempts = x.attempts + 1
             FROM due, destinations t
             WHERE x.id = due.id AND t.id = x.destination_id AND t.status = 'active'
-            RETURNING x.id, x.destination_id, t.url, t.secret, x.event_id, x.payload, x.attempts
+            RETURNING x.id, x.destination_id, t.url, t.secret_sealed, x.event_id, x.payload, x.attempts
             """, logger: logger)
-        for try await (id, destinationId, url, secret, eventId, payload, attempts)
-            in rows.decode((Int64, String, String, String, String, String, Int).self) {
-            claimed.append(Claimed(id: id, destinationId: destinationId, url: url, secret: secret, eventId: eventId, payload: payload,
-                                   attempts: attempts))
+        for try await (id, destinationId, url, sealedSecret, eventId, payload, attempts)
+            in rows.decode((Int64, String, String, ByteBuffer?, String, String, Int).self) {
+            claimed.append(Claimed(id: id, destinationId: destinationId, url: url, sealedSecret: sealedSecret, eventId: eventId,
+                                   payload: payload, attempts: attempts))
         }
         return claimed.sorted { $0.id < $1.id }
     }

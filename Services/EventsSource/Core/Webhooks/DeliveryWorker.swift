@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import Metrics
@@ -27,7 +26,8 @@ public struct DeliveryWorker: Service {
     }
 
     let db: PostgresClient
-    let http: HTTPClient
+    let sender: WebhookSender
+    let secrets: DestinationSecrets
     let settings: Settings
     let wakeups = Wakeups()
     let logger: Logger
@@ -35,9 +35,17 @@ public struct DeliveryWorker: Service {
     let failed = Counter(label: "events_source_webhook_deliveries_total", dimensions: [("outcome", "failed")])
     let latency = Metrics.Timer(label: "events_source_webhook_call_seconds")
 
-    public init(db: PostgresClient, http: HTTPClient, settings: Settings, logger: Logger) {
+    /// `policy`: where calls may go; `box`: opens the destinations' signing secrets.
+    public init(db: PostgresClient, policy: EgressPolicy, box: SecretBox, settings: Settings, logger: Logger) {
+        self.init(db: db, sender: WebhookSender(egress: EgressGuard(policy: policy, resolver: SystemResolver()), timeout: settings.timeout,
+                                                connectionsPerHost: settings.concurrency),
+                  box: box, settings: settings, logger: logger)
+    }
+
+    init(db: PostgresClient, sender: WebhookSender, box: SecretBox, settings: Settings, logger: Logger) {
         self.db = db
-        self.http = http
+        self.sender = sender
+        self.secrets = DestinationSecrets(box: box)
         self.settings = settings
         self.logger = logger
     }
@@ -45,18 +53,20 @@ public struct DeliveryWorker: Service {
     public func wake() { wakeups.wake() }
 
     public func run() async throws {
-        await wakeups.run(every: settings.interval) {
+        await wakeups.run(every: settings.interval, loop: "webhook deliveries") {
             do {
                 while try await deliverBatch() > 0, !Task.isCancelled {}
             } catch {
                 logger.warning("delivery pass failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
             }
+            await sender.closeIdleConnections()
         }
+        await sender.shutdown()
     }
 
     /// One claim, its calls and their outcomes; returns how many were claimed.
     func deliverBatch() async throws -> Int {
-        let claimed = try await db.withTransaction(logger: logger) { connection in
+        let claimed = try await db.transaction(logger: logger) { connection in
             try await DeliveryQueue.claim(limit: settings.batchSize, lease: settings.lease, on: connection, logger: logger)
         }
         guard !claimed.isEmpty else { return 0 }
@@ -72,48 +82,56 @@ public struct DeliveryWorker: Service {
             }
             return outcomes
         }
-        try await db.withTransaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { connection in
             try await DeliveryQueue.record(outcomes, maxAttempts: settings.maxAttempts, on: connection, logger: logger)
         }
         return claimed.count
     }
 
     private func call(_ delivery: DeliveryQueue.Claimed) async -> DeliveryQueue.Outcome {
+        var outcome = DeliveryQueue.Outcome(delivery: delivery)
+        let secret: String
+        do {
+            guard let sealed = delivery.sealedSecret else { throw DeliveryFailure.secretUnreadable }
+            secret = try secrets.open(sealed, destinationId: delivery.destinationId)
+        } catch {
+            // The key changed, or the row predates sealing and startup has not sealed it yet.
+            logger.error("cannot open a destination's signing secret", metadata: [
+                "destination_id": "\(delivery.destinationId)", "error": "\(String(reflecting: error))",
+            ])
+            outcome.error = DeliveryFailure.secretUnreadable.rawValue
+            outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: nil)
+            failed.increment()
+            return outcome
+        }
         let body = Array(delivery.payload.utf8)
         let timestamp = Int64(Date().timeIntervalSince1970)
-        var request = HTTPClientRequest(url: delivery.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "swift-engage-webhooks/1")
-        request.headers.add(name: WebhookSignature.idHeader, value: delivery.eventId)
-        request.headers.add(name: WebhookSignature.timestampHeader, value: String(timestamp))
-        request.headers.add(name: WebhookSignature.signatureHeader,
-                            value: WebhookSignature.sign(secret: delivery.secret, id: delivery.eventId, timestamp: timestamp, body: body))
-        request.body = .bytes(ByteBuffer(bytes: body))
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "User-Agent", value: "swift-engage-webhooks/1")
+        headers.add(name: WebhookSignature.idHeader, value: delivery.eventId)
+        headers.add(name: WebhookSignature.timestampHeader, value: String(timestamp))
+        headers.add(name: WebhookSignature.signatureHeader,
+                    value: WebhookSignature.sign(secret: secret, id: delivery.eventId, timestamp: timestamp, body: body))
         let started = ContinuousClock.now
-        var outcome = DeliveryQueue.Outcome(delivery: delivery)
-        do {
-            let response = try await http.execute(request, timeout: .nanoseconds(Int64(settings.timeout / .nanoseconds(1))))
-            // Read (and drop) the answer so the connection can be reused.
-            let answer = try await response.body.collect(upTo: 64 * 1024)
-            outcome.status = Int(response.status.code)
-            if !(200..<300).contains(response.status.code) {
-                let retryAfter = RetryBackoff.retryAfter(response.headers.first(name: "Retry-After"))
-                outcome.error = "HTTP \(response.status.code): " + String(decoding: answer.readableBytesView.prefix(200), as: UTF8.self)
-                outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: retryAfter)
-            }
-        } catch {
-            outcome.error = "\(error)"
-            outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: nil)
-        }
+        let answer = await sender.post(delivery.url, headers: headers, body: body)
         latency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+        outcome.status = answer.status
+        if let failure = answer.failure {
+            outcome.error = failure.rawValue
+            outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: nil)
+        } else if let status = answer.status, !(200..<300).contains(status) {
+            // The status only: the receiver's body may be anything, including an internal service's secrets.
+            outcome.error = "HTTP \(status)"
+            outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: RetryBackoff.retryAfter(answer.retryAfter))
+        }
         if outcome.succeeded {
             delivered.increment()
         } else {
             failed.increment()
             logger.info("webhook delivery failed", metadata: [
                 "destination_id": "\(delivery.destinationId)", "event_id": "\(delivery.eventId)", "attempt": "\(delivery.attempts)",
-                "error": "\(outcome.error ?? "")",
+                "error": "\(outcome.error ?? "")", "detail": "\(answer.detail ?? "")",
             ])
         }
         return outcome

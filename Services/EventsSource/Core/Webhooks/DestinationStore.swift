@@ -2,16 +2,20 @@ import Contracts
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// The `destinations` table and the operator's side of `deliveries`: CRUD, pause and resume,
 /// secret rotation and the delivery log.
 public struct DestinationStore: Sendable {
     let db: PostgresClient
+    let secrets: DestinationSecrets
     let logger: Logger
     let onChange: @Sendable () -> Void
 
-    public init(db: PostgresClient, logger: Logger, onChange: @escaping @Sendable () -> Void = {}) {
+    /// `box` seals the signing secrets; the API shows a secret only in the answers to create and rotate.
+    public init(db: PostgresClient, box: SecretBox, logger: Logger, onChange: @escaping @Sendable () -> Void = {}) {
         self.db = db
+        self.secrets = DestinationSecrets(box: box)
         self.logger = logger
         self.onChange = onChange
     }
@@ -22,7 +26,8 @@ public struct DestinationStore: Sendable {
     func create(spaceId: String, name: String, url: String, events: [String], paused: Bool) async throws -> Destination {
         let id = "dst_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let secret = WebhookSignature.newSecret()
-        return try await db.withTransaction(logger: logger) { connection in
+        let sealed = try secrets.seal(secret, destinationId: id)
+        return try await db.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("destinations:" + spaceId), 0))", logger: logger)
             var count = 0
             for try await n in try await connection.query("SELECT count(*)::int FROM destinations WHERE space_id = \(spaceId)",
@@ -31,8 +36,8 @@ public struct DestinationStore: Sendable {
                 throw DestinationError("a space has at most \(Self.maxPerSpace) destinations")
             }
             try await connection.query("""
-                INSERT INTO destinations (id, space_id, name, url, events, secret, status, paused_reason, paused_at)
-                VALUES (\(id), \(spaceId), \(name), \(url), \(events), \(secret), \(paused ? "paused" : "active"),
+                INSERT INTO destinations (id, space_id, name, url, events, secret_sealed, status, paused_reason, paused_at)
+                VALUES (\(id), \(spaceId), \(name), \(url), \(events), \(sealed), \(paused ? "paused" : "active"),
                         \(paused ? "paused by operator" : nil), \(paused ? Date() : nil))
                 """, logger: logger)
             var destination = try await fetch(spaceId: spaceId, id: id, on: connection)!
@@ -82,7 +87,7 @@ public struct DestinationStore: Sendable {
     }
 
     func update(spaceId: String, id: String, _ change: Change) async throws -> Destination? {
-        try await db.withTransaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { connection in
             let rows = try await connection.query("""
                 UPDATE destinations SET name = coalesce(\(change.name), name), url = coalesce(\(change.url), url),
                     events = CASE WHEN \(change.events != nil) THEN \(change.events ?? [])::text[] ELSE events END, updated_at = now()
@@ -104,9 +109,11 @@ public struct DestinationStore: Sendable {
 
     func rotateSecret(spaceId: String, id: String) async throws -> Destination? {
         let secret = WebhookSignature.newSecret()
-        return try await db.withTransaction(logger: logger) { connection in
-            try await connection.query("UPDATE destinations SET secret = \(secret), updated_at = now() WHERE space_id = \(spaceId) AND id = \(id)",
-                                       logger: logger)
+        let sealed = try secrets.seal(secret, destinationId: id)
+        return try await db.transaction(logger: logger) { connection in
+            try await connection.query("""
+                UPDATE destinations SET secret_sealed = \(sealed), secret = NULL, updated_at = now() WHERE space_id = \(spaceId) AND id = \(id)
+                """, logger: logger)
             var destination = try await fetch(spaceId: spaceId, id: id, on: connection)
             destination?.secret = secret
             return destination
@@ -115,7 +122,7 @@ public struct DestinationStore: Sendable {
 
     /// Pauses by the operator's hand; queued deliveries wait (see `DeliveryQueue.pause`).
     func pause(spaceId: String, id: String) async throws -> Destination? {
-        try await db.withTransaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { connection in
             guard try await fetch(spaceId: spaceId, id: id, on: connection) != nil else { return nil }
             try await DeliveryQueue.pause(destinationId: id, reason: "paused by operator", on: connection, logger: logger)
             return try await fetch(spaceId: spaceId, id: id, on: connection)
@@ -124,7 +131,7 @@ public struct DestinationStore: Sendable {
 
     /// Resumes: every undelivered event goes out again, in order, with a fresh set of attempts.
     func resume(spaceId: String, id: String) async throws -> Destination? {
-        let destination: Destination? = try await db.withTransaction(logger: logger) { connection in
+        let destination: Destination? = try await db.transaction(logger: logger) { connection in
             guard try await fetch(spaceId: spaceId, id: id, on: connection) != nil else { return nil }
             try await connection.query("""
                 UPDATE destinations SET status = 'active', paused_reason = NULL, paused_at = NULL, consecutive_failures = 0, updated_at = now()
@@ -143,7 +150,7 @@ public struct DestinationStore: Sendable {
     /// Queues again every event delivered to the destination in `[from, to)`: for a receiver that
     /// lost data. They carry their original `webhook-id`, so a receiver that kept them dedupes.
     func replay(spaceId: String, id: String, from: Date, to: Date) async throws -> Int? {
-        let count: Int? = try await db.withTransaction(logger: logger) { connection in
+        let count: Int? = try await db.transaction(logger: logger) { connection in
             guard let destination = try await fetch(spaceId: spaceId, id: id, on: connection) else { return nil }
             let next = destination.status == .active ? Date() : Date.distantFuture
             var inserted = 0

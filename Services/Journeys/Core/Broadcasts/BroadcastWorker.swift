@@ -29,7 +29,7 @@ public struct BroadcastWorker: Service {
     public func wake() { wakeups.wake() }
 
     public func run() async throws {
-        await wakeups.run(every: .milliseconds(500)) {
+        await wakeups.run(every: .milliseconds(500), loop: "broadcasts") {
             do {
                 while try await pass(), !Task.isShuttingDownGracefully {}
             } catch {

@@ -53,7 +53,7 @@ public final class Advancer: Service, Sendable {
         await withDiscardingTaskGroup { group in
             for wakeup in wakeups {
                 group.addTask {
-                    await wakeup.run(every: self.settings.pollInterval) {
+                    await wakeup.run(every: self.settings.pollInterval, loop: "journey advancer") {
                         do {
                             while try await self.runDue() >= self.settings.batchSize, !Task.isShuttingDownGracefully {}
                         } catch {

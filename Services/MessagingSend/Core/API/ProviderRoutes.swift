@@ -36,6 +36,7 @@ struct ProviderRoutes: Sendable {
         var fromName: String?
         var baseUrl: String?
         var eventWebhookPublicKey: String?
+        var allowUnsignedEvents: Bool?
         var asmGroups: [String: String]?
         var messagesPerSecond: Double?
     }
@@ -137,7 +138,8 @@ struct ProviderRoutes: Sendable {
         do {
             let settings = SendGridSettings(subuser: Self.trimmed(body.subuser), fromAddress: Self.trimmed(body.fromAddress), fromName: body.fromName,
                                             baseUrl: try ProviderRules.checkBaseURL(Self.trimmed(body.baseUrl) ?? SendGridSettings.defaultBaseURL, field: "baseUrl"),
-                                            eventWebhookPublicKey: Self.trimmed(body.eventWebhookPublicKey), asmGroups: body.asmGroups,
+                                            eventWebhookPublicKey: Self.trimmed(body.eventWebhookPublicKey),
+                                            allowUnsignedEvents: body.allowUnsignedEvents == true ? true : nil, asmGroups: body.asmGroups,
                                             messagesPerSecond: body.messagesPerSecond)
             try ProviderRules.check(settings)
             return (settings, SendGridSecrets(apiKey: apiKey))

@@ -10,9 +10,12 @@ public struct SendGridSettings: Codable, Sendable, Hashable {
     public var fromName: String?
     /// `https://api.sendgrid.com`, `https://api.eu.sendgrid.com`, or a sandbox/fake.
     public var baseUrl: String
-    /// Base64 DER public key of the Signed Event Webhook; when set, unsigned or badly signed
-    /// event batches are refused with 403.
+    /// Base64 DER public key of the Signed Event Webhook; unsigned or badly signed event batches
+    /// are refused with 403.
     public var eventWebhookPublicKey: String?
+    /// Without a key, event batches are refused unless this is true: an explicit, insecure opt-in
+    /// (anyone who knows the space id, which every unsubscribe link shows, could post events).
+    public var allowUnsignedEvents: Bool?
     /// SendGrid unsubscribe group (ASM) id -> subscription group name, for group (un)subscribe events.
     public var asmGroups: [String: String]?
     public var messagesPerSecond: Double?

@@ -73,7 +73,7 @@ public final class Dispatcher: Service, Sendable {
             }
             for wakeup in wakeups {
                 group.addTask {
-                    await wakeup.run(every: self.settings.pollInterval) { await self.drain() }
+                    await wakeup.run(every: self.settings.pollInterval, loop: "message dispatcher") { await self.drain() }
                 }
             }
         }

@@ -35,7 +35,10 @@ public struct MergeContext: Sendable {
         switch value {
         case .null: return ""  // prints as nothing; `default` replaces it
         case .bool(let flag): return flag
-        case .number(let number): return JSONValue.exactInteger(number).map { $0 as Any } ?? number
+        case .number(let number):
+            if let integer = JSONValue.exactInteger(number) { return integer }
+            return LargeInteger(exactly: number)?.description ?? number
+        case .largeInteger(let integer): return integer.description  // its exact digits; a Double would round them
         case .string(let text): return text
         case .array(let items): return items.map(plain)
         case .object(let members): return MergeObject(members: members)

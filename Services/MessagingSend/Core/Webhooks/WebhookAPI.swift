@@ -91,13 +91,11 @@ public struct WebhookAPI: Sendable {
         guard let sendGrid = try await providers.providers(spaceId: spaceId).sendGrid else {
             throw APIError.notFound("SendGrid is not set up for space \(spaceId)")
         }
-        if let key = sendGrid.settings.eventWebhookPublicKey {
-            do {
-                try SignatureChecks.checkSendGrid(publicKey: key, signature: request.headers[.init("X-Twilio-Email-Event-Webhook-Signature")!],
+        do {
+            try SendGridEventAuthentication.check(sendGrid.settings, signature: request.headers[.init("X-Twilio-Email-Event-Webhook-Signature")!],
                                                   timestamp: request.headers[.init("X-Twilio-Email-Event-Webhook-Timestamp")!], body: body)
-            } catch {
-                throw forbidden("SendGrid event webhook signature: \(error)")
-            }
+        } catch {
+            throw forbidden("SendGrid event webhook: \(error)")
         }
         let events: [SendGridEvent]
         do { events = try SendGridEvent.parse(body) } catch { throw APIError.badRequest(error.reason) }

@@ -30,7 +30,7 @@ public final class CSVImportWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        await store.wakeups.run(every: .seconds(1)) {
+        await store.wakeups.run(every: .seconds(1), loop: "CSV imports") {
             do {
                 try await self.dropAbandonedUploads()
                 while !Task.isShuttingDownGracefully, let upload = try await self.claim() { try await self.importRows(of: upload) }

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Kafka
+import Persistence
 import Logging
 import PostgresNIO
 import ServiceKit
@@ -34,7 +35,7 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
                 failures.append(RecordFailure(record: record, reason: error.reason))
             }
         }
-        try await db.withTransaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { connection in
             for group in groups {
                 try await connection.query("""
                     INSERT INTO subscription_groups (space_id, id, name, deleted, revision)

@@ -117,7 +117,7 @@ public enum SegmentNormalizer {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let text)?: return text.isEmpty ? nil : text
-        case .number?: return object[key]?.identifierString
+        case .number?, .largeInteger?: return object[key]?.identifierString
         default: throw InvalidMessage("\(key) must be a string or a number")
         }
     }

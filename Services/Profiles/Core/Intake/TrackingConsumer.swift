@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Kafka
+import Persistence
 import Logging
 
 /// Consumes the tracking topic: validates every record exactly as the tracking API does, sends the

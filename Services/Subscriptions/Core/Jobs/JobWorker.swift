@@ -21,7 +21,7 @@ public final class JobWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        await store.wakeups.run(every: .seconds(1)) {
+        await store.wakeups.run(every: .seconds(1), loop: "subscription jobs") {
             do {
                 while !Task.isShuttingDownGracefully, let job = try await self.claim() { try await self.process(job) }
             } catch {
@@ -47,7 +47,7 @@ public final class JobWorker: Service, Sendable {
     func process(_ job: Claimed) async throws {
         var finished = false
         while !finished {
-            finished = try await store.db.withTransaction(logger: logger) { connection in
+            finished = try await store.db.transaction(logger: logger) { connection in
                 var next = 0, count = 0
                 for try await (n, c) in try await connection.query(
                     "SELECT next_index, item_count FROM jobs WHERE id = \(job.id) FOR UPDATE", logger: logger

@@ -1,0 +1,52 @@
+import Kafka
+import Liveness
+import PostgresNIO
+
+/// Whether a failure may pass by itself (retry the same work later) or is caused by the data
+/// (retrying can never succeed, so the record that causes it must be set aside).
+public enum TransientFailure {
+    /// Transient: lost or refused connections, Postgres shutting down or out of resources,
+    /// serialization failures, deadlocks, lock and statement timeouts, broker errors, deadlines
+    /// and cancellation. Everything else, constraint and data errors above all, is not.
+    public static func isTransient(_ error: any Error) -> Bool {
+        switch error {
+        case let error as KafkaError:
+            return !error.isMessageTooLarge
+        case is DeadlineExceeded, is CancellationError:
+            return true
+        case let error as PSQLError:
+            if let state = error.serverInfo?[.sqlState] {
+                return transientSQLStates.contains(state) || transientSQLClasses.contains(String(state.prefix(2)))
+            }
+            // No server answer: the client could not reach or lost the connection.
+            return error.code != .tooManyParameters && error.code != .invalidCommandTag
+        case let error as PostgresTransactionError:
+            return isTransient(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? CancellationError())
+        default:
+            return false
+        }
+    }
+
+    /// 40001 serialization failure, 40P01 deadlock, 55P03 lock not available, 57014 query canceled
+    /// (statement_timeout), 57P01-57P03 shutdown and startup, 25P03 idle-in-transaction timeout.
+    static let transientSQLStates: Set<String> = ["40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "25P03"]
+    /// 08 connection exceptions, 53 insufficient resources, 58 system errors.
+    static let transientSQLClasses: Set<String> = ["08", "53", "58"]
+
+    /// A short reason for a record that is set aside, naming the database's complaint without
+    /// postgres-nio's redacted description.
+    public static func reason(_ error: any Error) -> String {
+        switch error {
+        case let error as PSQLError:
+            let info = error.serverInfo
+            let state = info?[.sqlState] ?? "?"
+            let message = info?[.message] ?? "\(error.code)"
+            let detail = info?[.detail].map { " (\($0))" } ?? ""
+            return "the database refused the record: SQLSTATE \(state): \(message)\(detail)"
+        case let error as PostgresTransactionError:
+            return reason(error.closureError ?? error.beginError ?? error.commitError ?? error)
+        default:
+            return "processing failed: \(String(describing: error).prefix(500))"
+        }
+    }
+}
