@@ -96,6 +96,7 @@ var targets: [Target] = [
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
     ], path: "Tests/EventsSourceTests"),
     .testTarget(name: "MessagingSendTests", dependencies: [

@@ -38,6 +38,9 @@ public struct KafkaConfig: Sendable {
             "linger.ms": "2",
             "queue.buffering.max.messages": "500000",
             "message.timeout.ms": "30000",
+            // Topics are created by the producer with the configured partitions (see
+            // KafkaProducer), never implicitly by the broker with its own defaults.
+            "allow.auto.create.topics": "false",
         ]
         for (key, value) in properties { settings[key] = value }
         return settings

@@ -5,17 +5,34 @@ import Synchronization
 
 /// An idempotent (acks=all) producer. `send` returns once the broker acknowledged every record.
 /// Delivery reports are served by a dedicated thread; run it as a Service so shutdown flushes.
+///
+/// Topics are never auto-created by the broker (which would use its own partition count): every
+/// topic this producer writes to is created first with the configured partitions, and while the
+/// producer runs it re-creates any of them that disappear (a broker that came back empty), so
+/// records held for a missing topic are delivered as soon as it exists again.
 public final class KafkaProducer: Service, Sendable {
     let client: RdKafkaClient
     private let config: KafkaConfig
     private let logger: Logger
     private let polling = Atomic<Bool>(true)
     private let closed = Atomic<Bool>(false)
+    /// Topics created (or found) by the process's producers: the ones they keep in existence.
+    private static let keptTopics = Mutex<Set<String>>([])
+    /// How often the kept topics are checked while the producer runs.
+    private let topicCheckInterval: Duration
 
-    public init(config: KafkaConfig, logger: Logger) throws {
+    /// `deliveryTimeout`: how long a record may wait for the broker's acknowledgement before `send`
+    /// fails (librdkafka's `message.timeout.ms`); nil keeps the configured value.
+    public init(config: KafkaConfig, deliveryTimeout: Duration? = nil, topicCheckInterval: Duration = .seconds(2), logger: Logger) throws {
         self.config = config
         self.logger = logger
-        self.client = try RdKafkaClient(kind: .producer, properties: config.producerProperties, logger: logger)
+        self.topicCheckInterval = topicCheckInterval
+        var properties = config.producerProperties
+        if let deliveryTimeout {
+            properties["message.timeout.ms"] = String(deliveryTimeout.components.seconds * 1_000
+                                                      + deliveryTimeout.components.attoseconds / 1_000_000_000_000_000)
+        }
+        self.client = try RdKafkaClient(kind: .producer, properties: properties, logger: logger)
         let thread = Thread { [self] in
             while polling.load(ordering: .relaxed) {
                 client.pollEvents(timeoutMs: 50)
@@ -25,19 +42,23 @@ public final class KafkaProducer: Service, Sendable {
         thread.start()
     }
 
-    /// Creates the topics if missing (existing ones are left as they are).
+    /// Creates the topics if missing (existing ones are left as they are), and keeps them: while
+    /// the producer runs, a kept topic that disappears is created again.
     public func createTopics(_ topics: [String]) async throws {
         let partitions = config.topicPartitions
         let replication = config.replicationFactor
         try await client.blocking { [client] in
             try client.createTopics(topics, partitions: partitions, replicationFactor: replication, timeoutMs: 10_000)
         }
+        Self.keptTopics.withLock { $0.formUnion(topics) }
     }
 
     /// Publishes the records and returns after every delivery report; throws the first failure.
     /// Records for one partition keep their order.
     public func send(_ records: [OutgoingRecord]) async throws {
         guard !records.isEmpty else { return }
+        let newTopics = Self.keptTopics.withLock { kept in Set(records.map(\.topic)).subtracting(kept) }
+        if !newTopics.isEmpty { try await createTopics(newTopics.sorted()) }
         let tracker = DeliveryTracker(expected: records.count)
         var index = 0
         while index < records.count {
@@ -66,9 +87,30 @@ public final class KafkaProducer: Service, Sendable {
         (try? await client.blocking { [client] in client.brokerReachable(timeoutMs: 1_000) }) ?? false
     }
 
+    /// Keeps the topics in existence until graceful shutdown, then flushes.
     public func run() async throws {
-        try? await gracefulShutdown()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.topicCheckInterval)
+                await self.recreateMissingTopics()
+            }
+        }
         await shutdown()
+    }
+
+    /// Creates again the kept topics the broker no longer has (it came back empty).
+    func recreateMissingTopics() async {
+        let kept = Self.keptTopics.withLock { $0 }
+        guard !kept.isEmpty, let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 2_000) })
+        else { return }
+        let missing = kept.subtracting(existing).sorted()
+        guard !missing.isEmpty else { return }
+        logger.warning("topics missing on the broker; creating them again", metadata: ["topics": "\(missing.joined(separator: ","))"])
+        do {
+            try await createTopics(missing)
+        } catch {
+            logger.error("could not create missing topics", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Waits for outstanding deliveries (up to 10 s), then stops the poll thread.

@@ -193,6 +193,22 @@ final class RdKafkaClient: @unchecked Sendable {
         }
     }
 
+    /// The names of every topic the cluster has.
+    func topicNames(timeoutMs: Int32) throws -> Set<String> {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var names = Set<String>()
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let topic = metadata.pointee.topics[index]
+            if topic.err == RD_KAFKA_RESP_ERR_NO_ERROR { names.insert(String(cString: topic.topic)) }
+        }
+        return names
+    }
+
     /// True when a broker answers a metadata request in time.
     func brokerReachable(timeoutMs: Int32) -> Bool {
         var metadata: UnsafePointer<rd_kafka_metadata>?

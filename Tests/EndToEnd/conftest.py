@@ -61,9 +61,10 @@ def audiences(log_dir, profiles, subscriptions):
 
 
 def events_source_env():
-    # Webhook retries in tenths of a second, and a destination pauses after 4 failed attempts.
+    # Webhook retries in tenths of a second, and a destination pauses after 4 failed attempts. The
+    # test receivers listen on 127.0.0.1, which webhooks may not reach unless the operator allows it.
     return {"ENGAGE_WEBHOOK_RETRY_BASE_MS": "100", "ENGAGE_WEBHOOK_RETRY_CAP_MS": "800", "ENGAGE_WEBHOOK_MAX_ATTEMPTS": "4",
-            "ENGAGE_WEBHOOK_TIMEOUT_MS": "3000"}
+            "ENGAGE_WEBHOOK_TIMEOUT_MS": "3000", "ENGAGE_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "ENGAGE_SECRETS_KEY": SECRETS_KEY}
 
 
 @pytest.fixture(scope="session")

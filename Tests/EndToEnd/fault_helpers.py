@@ -377,7 +377,7 @@ class TrackingSender:
         self.space = space
         self.prefix = "ev-" + uuid.uuid4().hex[:10]
         self.batch_size, self.interval, self.request_timeout = batch_size, interval, request_timeout
-        self.sent, self.accepted = set(), set()
+        self.sent, self.accepted, self.probes = set(), set(), set()
         self.answers = []  # (monotonic start, status code or exception name, seconds)
         self.lock = threading.Lock()
         self._stop, self._paused, self._idle = threading.Event(), threading.Event(), threading.Event()
@@ -418,8 +418,12 @@ class TrackingSender:
         return status, elapsed, response
 
     def probe(self, timeout):
-        """One single-event attempt from the test itself (not retried); counted like the thread's events."""
-        return self.post(self._next_ids(1), timeout=timeout)
+        """One single-event attempt from the test itself, not retried: accepted, it counts like the thread's
+        events; refused or unanswered, it may be stored or not."""
+        ids = self._next_ids(1)
+        with self.lock:
+            self.probes.update(ids)
+        return self.post(ids, timeout=timeout)
 
     def _run(self):
         session = requests.Session()
@@ -464,8 +468,9 @@ class TrackingSender:
         assert not self.thread.is_alive(), "the sender thread did not stop"
 
     def unaccepted(self):
+        """The thread's events never answered 200 (probes are not retried, so they do not count)."""
         with self.lock:
-            return self.sent - self.accepted
+            return self.sent - self.accepted - self.probes
 
     def recent_statuses(self, count=8):
         with self.lock:

@@ -40,6 +40,8 @@ class MessagingSpace:
             wait_for(lambda: requests.get(f"{service.url}/spaces/{self.id}/messaging/providers/sendgrid" if service is messaging
                                           else f"{service.url}/spaces/{self.id}/subscription-groups", headers=self.auth).status_code in (200, 404),
                      timeout=60, what="the space's token to reach the service")
+        # SendGrid events are refused unless signed with the space's key (or the space opts in to
+        # unsigned ones): the space gets a key, and the fakes and sendgrid_post sign with it.
         self.private_pem, public = signing_key()
         self.group = requests.post(f"{subscriptions.url}/spaces/{self.id}/subscription-groups", json={"name": "Newsletter"},
                                    headers=self.auth).json()

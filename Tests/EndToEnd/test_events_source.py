@@ -138,6 +138,9 @@ def test_webhooks_are_signed_retried_in_order_paused_and_resumed(profiles, event
     try:
         bad = api(events_source, space, "POST", "/destinations", {"url": "ftp://example.com/x"})
         assert bad.status_code == 422 and "url" in bad.json()["error"]["message"]
+        for internal in ["http://169.254.169.254/latest/meta-data/", "http://[::1]:5432/", "http://2130706433:8081/admin/spaces"]:
+            bad = api(events_source, space, "POST", "/destinations", {"url": internal})
+            assert bad.status_code == 422 and "url" in bad.json()["error"]["message"], internal
         bad = api(events_source, space, "POST", "/destinations", {"url": receiver.url, "events": ["Email *ed"]})
         assert bad.status_code == 422 and "events[0]" in bad.json()["error"]["message"]
         created = api(events_source, space, "POST", "/destinations",

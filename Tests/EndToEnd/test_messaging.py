@@ -7,7 +7,7 @@ import uuid
 import requests
 
 from engage_harness import produce, psql, topic_records, wait_for
-from messaging_helpers import TWILIO, MessagingSpace, form_post, sendgrid_post
+from messaging_helpers import SENDGRID_KEY, TWILIO, MessagingSpace, form_post, sendgrid_post
 
 UNSUB_HTML = "<p>Hi {{profile.traits.first_name | default: \"there\"}}</p><a href=\"{{unsubscribe_link}}\">Unsubscribe</a>"
 
@@ -204,6 +204,37 @@ def test_sendgrid_events_are_verified_and_become_events_and_commands(profiles, s
     assert [e["url"] for e in got if e["event"] == "Email Link Clicked"] == ["https://shop.example/sale"]
     wait_for(lambda: [g["status"] for g in ms.channel_status(email, "EMAIL")["groups"]] == ["unsubscribed"], what="group unsubscribe")
     assert ms.channel_status(email, "EMAIL")["status"] == "subscribed"
+
+
+def test_unsigned_sendgrid_events_need_a_key_or_an_explicit_opt_in(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    email = f"val-{uuid.uuid4().hex[:6]}@example.com"
+    ms.subscribe([{"key": email, "type": "EMAIL", "status": "SUBSCRIBED"}])
+    wait_for(lambda: ms.channel_status(email, "EMAIL")["status"] == "subscribed", what="the subscription")
+    url = f"{messaging.url}/webhooks/sendgrid/{ms.id}"
+    # The space id is in every unsubscribe link: without a key, an unsigned batch changes nothing.
+    settings = {"apiKey": SENDGRID_KEY, "baseUrl": fakes.url, "fromAddress": "news@shop.example"}
+    assert ms.api("PUT", "/messaging/providers/sendgrid", settings).status_code == 200
+    forged = [{"email": email, "timestamp": int(time.time()), "event": "unsubscribe", "sg_event_id": "ev-" + uuid.uuid4().hex}]
+    refused = requests.post(url, json=forged)
+    assert refused.status_code == 403 and "allowUnsignedEvents" in refused.json()["error"]["message"], refused.text
+    opted_in = ms.api("PUT", "/messaging/providers/sendgrid", {**settings, "allowUnsignedEvents": True})
+    assert opted_in.status_code == 200 and opted_in.json()["data"]["settings"]["allowUnsignedEvents"] is True, opted_in.text
+    wait_for(lambda: requests.post(url, json=forged).status_code == 200, what="the opt-in to take effect")
+    wait_for(lambda: ms.channel_status(email, "EMAIL")["status"] == "unsubscribed", what="the opted-in unsigned unsubscribe")
+
+
+def test_large_integer_traits_keep_their_exact_value_into_merge_tags(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    order_id, account = 9007199254740993, -12345678901234567890123  # 2^53 + 1: a Double would make it ...992
+    person = ms.person("Ola", order_id=order_id, account=account)
+    traits = ms.space.profile(f"user_id:{ms.last_user_id}", "traits").json()["traits"]
+    assert traits["order_id"] == order_id and traits["account"] == account, traits
+    template = ms.template("SMS", "Order", {"body": "Order {{profile.traits.order_id}} ({{profile.traits.account}})"},
+                           purpose="transactional")
+    expected = f"Order {order_id} ({account})"
+    wait_for(lambda: ms.api("POST", f"/templates/{template}/preview", {"profileId": person}).json()["data"]["rendered"]["body"] == expected,
+             what="the exact trait values in the rendered body")
 
 
 def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_one_click_post(profiles, subscriptions, messaging, fakes):

@@ -7,7 +7,7 @@ from engage_harness import SECRETS_KEY, ServiceProcess, psql
 
 @pytest.mark.parametrize("name", ["subscriptions", "audiences", "journeys", "messaging-send", "events-source"])
 def test_service_boots_reports_health_and_stops_on_sigterm(name, log_dir):
-    extra_env = {"ENGAGE_SECRETS_KEY": SECRETS_KEY} if name == "messaging-send" else None
+    extra_env = {"ENGAGE_SECRETS_KEY": SECRETS_KEY} if name in ("messaging-send", "events-source") else None
     service = ServiceProcess(name, log_dir, extra_env=extra_env).start()
     try:
         assert requests.get(service.url + "/health").json() == {"status": "ok"}

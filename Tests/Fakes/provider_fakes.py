@@ -205,6 +205,7 @@ async def send_sendgrid_events(events):
     body = (json.dumps(events) + "\r\n").encode()
     timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json"}
+    # Without a key the batch goes unsigned: messaging-send refuses it unless the space set allowUnsignedEvents.
     if pem:
         headers["X-Twilio-Email-Event-Webhook-Signature"] = sign_sendgrid(body, timestamp, pem)
         headers["X-Twilio-Email-Event-Webhook-Timestamp"] = timestamp

@@ -3,18 +3,33 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct ErrorTextBoundsTests {
+    /// The HTTP decoder refuses a request line over 80 KB, so this is about the largest query there is.
     @Test func anErrorForAHugeQueryParameterStaysSmall() async throws {
+        let value = String(repeating: "x", count: 70_000)
+        let response = try await errorResponse(to: "GET /echo?value=\(value) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        #expect(response.hasPrefix("HTTP/1.1 400"))
+        #expect(response.contains("unknown value \\\"xxxx"))
+        #expect(response.contains("…"))
+        #expect(response.utf8.count < 2_000, "error response is \(response.utf8.count) bytes")
+    }
+
+    @Test func anErrorQuotingAHugeBodyStaysSmall() async throws {
+        let value = String(repeating: "x", count: 200_000)
+        let response = try await errorResponse(
+            to: "POST /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: \(value.utf8.count)\r\n\r\n\(value)")
+        #expect(response.hasPrefix("HTTP/1.1 400"))
+        #expect(response.contains("…"))
+        #expect(response.utf8.count < 2_000, "error response is \(response.utf8.count) bytes")
+    }
+
+    /// Everything the server sends back for `request` on a connection it closes after answering.
+    private func errorResponse(to request: String) async throws -> String {
         try await withTestServer(HTTPServerLimits()) { port in
             let connection = try await RawConnection.open(port: port)
             defer { Task { await connection.close() } }
-            let huge = String(repeating: "x", count: 200_000)
-            try await connection.send("GET /echo?value=\(huge) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            try await connection.send(request)
             #expect(try await connection.closed(within: .seconds(10)))
-            let response = connection.receivedText
-            #expect(response.hasPrefix("HTTP/1.1 400"))
-            #expect(response.contains("unknown value \\\"xxxx"))
-            #expect(response.contains("…"))
-            #expect(response.utf8.count < 2_000, "error response is \(response.utf8.count) bytes")
+            return connection.receivedText
         }
     }
 

@@ -84,7 +84,7 @@ struct HTTPServerLimitsTests {
             }
 
             let third = try await RawConnection.open(port: port)
-            try await third.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            try? await third.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")  // may fail: it may be closed already
             #expect(try await third.closed(within: .seconds(2)))
             #expect(third.receivedText.isEmpty)
             #expect(second.isOpen)

@@ -22,8 +22,10 @@ cleanup() {
 trap cleanup EXIT
 start_private_infra engage-bench-events-source
 
+# The benchmark's webhook receiver listens on 127.0.0.1: allowed explicitly (ENGAGE_WEBHOOK_ALLOWED_HOSTS).
 start_bench_service profiles "$PROFILES_PORT"
-start_bench_service events-source "$EVENTS_PORT"
+start_bench_service events-source "$EVENTS_PORT" env ENGAGE_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 \
+  ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/events_source_bench.py $*"
 python3 Tests/Benchmarks/events_source_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \

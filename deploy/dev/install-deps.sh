@@ -19,25 +19,41 @@ apt_install() {
 # Postgres server, build tooling for the Swift package, and curl/jq for the scripts.
 apt_install postgresql pkgconf curl ca-certificates libssl-dev zlib1g-dev
 
-# librdkafka >= 2.1: bookworm's 2.0.2 cannot talk to current brokers (see docs/platform notes),
-# so build Debian's own newer source package as a local backport.
+# librdkafka >= 2.10: bookworm's 2.0.2 cannot talk to current brokers, and 2.4-2.9 corrupt their
+# metadata cache and crash (SIGSEGV) when a topic comes back with a new topic id, as it does after an
+# empty broker restart (librdkafka issue 4964). Build Debian's own newer source package (sid) as a
+# local backport, with the vendored OpenTelemetry and cJSON sources that sid's packaging takes from
+# packages bookworm lacks.
 rdkafka_ok() {
   local v; v=$(pkg-config --modversion rdkafka 2>/dev/null) || return 1
-  dpkg --compare-versions "$v" ge 2.1
+  dpkg --compare-versions "$v" ge 2.10
 }
 if ! rdkafka_ok; then
-  log "building librdkafka backport from Debian trixie sources (about 2 minutes)"
+  log "building librdkafka backport from Debian sid sources (about 3 minutes)"
   work=/tmp/engage-rdk-src
   rm -rf "$work"; mkdir -p "$work/lists/partial" "$work/parts"
   uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$uri" ] || uri="http://deb.debian.org/debian"
-  printf 'Types: deb-src\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" > "$work/parts/trixie-src.sources"
+  printf 'Types: deb-src\nURIs: %s\nSuites: sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" > "$work/parts/sid-src.sources"
   o="-oDir::Etc::SourceList=/dev/null -oDir::Etc::SourceParts=$work/parts -oDir::State::Lists=$work/lists"
   $SUDO apt-get $o update -qq
-  (cd "$work" && apt-get $o source -qq librdkafka/trixie >/dev/null)
-  apt_install debhelper dpkg-dev fakeroot libcurl4-openssl-dev liblz4-dev libsasl2-dev \
+  (cd "$work" && apt-get $o source --download-only -qq librdkafka/sid >/dev/null 2>&1)
+  (cd "$work" && dpkg-source -x --skip-patches librdkafka_*.dsc src >/dev/null)
+  # Drop the packaging's switch to external nanopb/cJSON (not in bookworm): the upstream tree vendors both.
+  : > "$work/src/debian/patches/series"
+  python3 - "$work/src/debian/rules" <<'PY'
+import re, sys
+path = sys.argv[1]
+rules = open(path).read()
+rules = re.sub(r" \\\n\t+--enable-cjson-ext| \\\n\t+--enable-nanopb-ext", "", rules)
+rules = re.sub(r"execute_(before_dh_auto_build|after_dh_auto_clean):.*?\n\n", "", rules, flags=re.S)
+open(path, "w").write(rules)
+PY
+  # libcjson-dev and libnanopb-dev: only because the -dev package names them as dependencies.
+  apt_install debhelper dpkg-dev fakeroot libcurl4-openssl-dev liblz4-dev libsasl2-dev libcjson-dev libnanopb-dev \
       libzstd-dev rapidjson-dev python3
-  (cd "$work"/librdkafka-*/ && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us -d >/dev/null 2>&1)
+  (cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us -d >"$work/build.log" 2>&1) \
+    || { tail -n 30 "$work/build.log"; log "librdkafka backport build failed"; exit 1; }
   $SUDO dpkg -i "$work"/librdkafka1_*.deb "$work"/librdkafka++1_*.deb "$work"/librdkafka-dev_*.deb >/dev/null
   rdkafka_ok || { log "librdkafka backport failed"; exit 1; }
 fi

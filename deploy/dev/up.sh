@@ -16,12 +16,14 @@ SANDBOX="${ENGAGE_SANDBOX:-1}"
 FAKES_PORT="${ENGAGE_DEV_FAKES_PORT:-18025}"
 export ENGAGE_ADMIN_TOKEN="${ENGAGE_ADMIN_TOKEN:-dev-admin-token}"
 mkdir -p "$STATE/run" "$STATE/logs"
-# messaging-send seals provider secrets and signs unsubscribe links with this key: made once, kept.
+# messaging-send and events-source seal secrets (and sign unsubscribe links) with this key: made once, kept.
 if [ -z "${ENGAGE_SECRETS_KEY:-}" ]; then
   [ -f "$STATE/secrets-key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$STATE/secrets-key")
   ENGAGE_SECRETS_KEY=$(cat "$STATE/secrets-key")
 fi
 export ENGAGE_SECRETS_KEY
+# Webhooks may not reach internal addresses; locally, receivers on this machine are allowed.
+export ENGAGE_WEBHOOK_ALLOWED_HOSTS="${ENGAGE_WEBHOOK_ALLOWED_HOSTS-127.0.0.1,::1}"
 
 bash deploy/dev/install-deps.sh
 start_postgres "$STATE/pg" "$PG_PORT"

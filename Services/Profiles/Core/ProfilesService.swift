@@ -19,6 +19,8 @@ public enum ProfilesService {
         public var profileAPIRateLimit: Int
         public var csvMaxBytes: Int64
         public var csvRowsPerTransaction: Int
+        /// How long the tracking API waits for the broker's acknowledgement before answering 503.
+        public var trackingAckTimeout: Duration
 
         public static func fromEnvironment(_ env: EnvironmentVariables = EnvironmentVariables()) throws -> Config {
             Config(
@@ -27,7 +29,8 @@ public enum ProfilesService {
                 consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 1_500),
                 profileAPIRateLimit: try env.int("ENGAGE_PROFILE_API_RATE_LIMIT", default: 100),
                 csvMaxBytes: Int64(try env.int("ENGAGE_CSV_MAX_BYTES", default: 1 << 30)),
-                csvRowsPerTransaction: try env.int("ENGAGE_CSV_ROWS_PER_TRANSACTION", default: 2_000))
+                csvRowsPerTransaction: try env.int("ENGAGE_CSV_ROWS_PER_TRANSACTION", default: 2_000),
+                trackingAckTimeout: .milliseconds(try env.int("ENGAGE_TRACKING_ACK_TIMEOUT_MS", default: 5_000)))
         }
     }
 
@@ -53,11 +56,14 @@ public enum ProfilesService {
             let importer = CSVImportWorker(store: uploads, writer: writer, rowsPerTransaction: config.csvRowsPerTransaction, logger: logger,
                                            onCommit: { relay.wake() })
             CSVUploadAPI(directory: directory, store: uploads, maxBytes: config.csvMaxBytes).register(on: router)
-            TrackingAPI(directory: directory, producer: producer).register(on: router)
+            // Its own producer, so that a record the broker cannot take in time fails (503) rather
+            // than being delivered after the client was told to retry.
+            let trackingProducer = try KafkaProducer(config: config.common.kafka, deliveryTimeout: config.trackingAckTimeout, logger: logger)
+            TrackingAPI(directory: directory, producer: trackingProducer).register(on: router)
             ProfileAPI(directory: directory, reader: ProfileReader(db: database, logger: logger),
                        requestsPerSecond: Double(config.profileAPIRateLimit)).register(on: router)
             AdminAPI(directory: directory, adminToken: config.adminToken).register(on: router)
-            return ServiceParts(services: [relay, intake, feedback, importer])
+            return ServiceParts(services: [trackingProducer, relay, intake, feedback, importer])
         }
     }
 }

@@ -5,8 +5,10 @@ import ServiceLifecycle
 
 /// Runs the platform's HTTP server (`HTTPServerLimits.http1Server`, as `ServiceHost.runHTTP` does)
 /// on a free port for the duration of `body`, with a few routes:
-/// `GET /hello` -> "ok"; `POST /upload` -> the body's size; `GET /echo?value=` -> a 400 quoting the value.
-func withTestServer(_ limits: HTTPServerLimits, _ body: @Sendable (_ port: Int) async throws -> Void) async throws {
+/// `GET /hello` -> "ok"; `POST /upload` -> the body's size; `GET /echo?value=` and `POST /echo` -> a 400 quoting the value.
+func withTestServer<Result: Sendable>(
+    _ limits: HTTPServerLimits, _ body: @Sendable (_ port: Int) async throws -> Result
+) async throws -> Result {
     var logger = Logger(label: "test-server")
     logger.logLevel = .warning
     let router = Router()
@@ -16,6 +18,10 @@ func withTestServer(_ limits: HTTPServerLimits, _ body: @Sendable (_ port: Int) 
     }
     router.get("/echo") { request, _ -> String in
         let value = request.uri.queryParameters["value"].map(String.init) ?? ""
+        throw APIError.badRequest("unknown value \"\(value)\"")
+    }
+    router.post("/echo") { request, _ -> String in
+        let value = String(buffer: try await request.body.collect(upTo: 1 << 20))
         throw APIError.badRequest("unknown value \"\(value)\"")
     }
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -29,7 +35,7 @@ func withTestServer(_ limits: HTTPServerLimits, _ body: @Sendable (_ port: Int) 
         },
         logger: logger)
     let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask {
             defer { portContinuation.finish() }  // a server that fails to start must not leave us waiting
             try await services.run()
@@ -39,14 +45,16 @@ func withTestServer(_ limits: HTTPServerLimits, _ body: @Sendable (_ port: Int) 
             try await tasks.waitForAll()
             throw TestServerDidNotStart()
         }
+        let result: Result
         do {
-            try await body(port)
+            result = try await body(port)
         } catch {
             await services.triggerGracefulShutdown()
             throw error
         }
         await services.triggerGracefulShutdown()
         try await tasks.waitForAll()
+        return result
     }
 }
 
