@@ -37,7 +37,9 @@ public struct KafkaConfig: Sendable {
             "acks": "all",
             "linger.ms": "2",
             "queue.buffering.max.messages": "500000",
-            "message.timeout.ms": "30000",
+            // A record not acknowledged in time fails its send (the relay retries it); long enough for
+            // a broker failover, short enough that a wedged handle is replaced soon (see KafkaProducer).
+            "message.timeout.ms": "15000",
             // Topics are created by the producer with the configured partitions (see
             // KafkaProducer), never implicitly by the broker with its own defaults.
             "allow.auto.create.topics": "false",
@@ -128,6 +130,9 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "Kafka error \(code): \(message)" }
+
+    /// librdkafka's `_MSG_TIMED_OUT`: not acknowledged within `message.timeout.ms`.
+    public static let messageTimedOut: Int32 = -192
 
     /// The record is larger than the broker (or the producer's `message.max.bytes`) accepts.
     public var isMessageTooLarge: Bool { code == 10 }

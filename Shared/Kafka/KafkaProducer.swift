@@ -11,7 +11,11 @@ import Synchronization
 /// producer runs it re-creates any of them that disappear (a broker that came back empty), so
 /// records held for a missing topic are delivered as soon as it exists again.
 public final class KafkaProducer: Service, Sendable {
-    let client: RdKafkaClient
+    /// The librdkafka handle; replaced when it is wedged (see `replaceIfWedged`).
+    private let current: Mutex<RdKafkaClient>
+    var client: RdKafkaClient { current.withLock { $0 } }
+    private let properties: [String: String]
+    private let lastReplacement = Mutex<ContinuousClock.Instant>(.now)
     private let config: KafkaConfig
     private let logger: Logger
     private let polling = Atomic<Bool>(true)
@@ -32,7 +36,8 @@ public final class KafkaProducer: Service, Sendable {
             properties["message.timeout.ms"] = String(deliveryTimeout.components.seconds * 1_000
                                                       + deliveryTimeout.components.attoseconds / 1_000_000_000_000_000)
         }
-        self.client = try RdKafkaClient(kind: .producer, properties: properties, logger: logger)
+        self.properties = properties
+        self.current = Mutex(try RdKafkaClient(kind: .producer, properties: properties, logger: logger))
         let thread = Thread { [self] in
             while polling.load(ordering: .relaxed) {
                 client.pollEvents(timeoutMs: 50)
@@ -47,7 +52,8 @@ public final class KafkaProducer: Service, Sendable {
     public func createTopics(_ topics: [String]) async throws {
         let partitions = config.topicPartitions
         let replication = config.replicationFactor
-        try await client.blocking { [client] in
+        let client = self.client
+        try await client.blocking {
             try client.createTopics(topics, partitions: partitions, replicationFactor: replication, timeoutMs: 10_000)
         }
         Self.keptTopics.withLock { $0.formUnion(topics) }
@@ -59,6 +65,7 @@ public final class KafkaProducer: Service, Sendable {
         guard !records.isEmpty else { return }
         let newTopics = Self.keptTopics.withLock { kept in Set(records.map(\.topic)).subtracting(kept) }
         if !newTopics.isEmpty { try await createTopics(newTopics.sorted()) }
+        let client = self.client
         let tracker = DeliveryTracker(expected: records.count)
         var index = 0
         while index < records.count {
@@ -75,7 +82,37 @@ public final class KafkaProducer: Service, Sendable {
                 break
             }
         }
-        try await withCheckedThrowingContinuation { tracker.attach($0) }
+        do {
+            try await withCheckedThrowingContinuation { tracker.attach($0) }
+        } catch let error as KafkaError where error.code == KafkaError.messageTimedOut {
+            await replaceIfWedged(client)
+            throw error
+        }
+    }
+
+    /// An idempotent producer whose broker lost its state (a broker that came back empty) keeps
+    /// answering "unknown producer id", and librdkafka only bumps its epoch locally: every record
+    /// then times out although the broker is reachable. A new handle asks for a new producer id.
+    /// At most once every 10 seconds; records still queued in the old handle fail (their senders
+    /// retry or answer 503), so nothing is delivered twice out of order.
+    private func replaceIfWedged(_ wedged: RdKafkaClient) async {
+        guard current.withLock({ $0 === wedged }), await isBrokerReachable() else { return }
+        let due = lastReplacement.withLock { last in
+            guard ContinuousClock.now - last > .seconds(10) else { return false }
+            last = .now
+            return true
+        }
+        guard due, let fresh = try? RdKafkaClient(kind: .producer, properties: properties, logger: logger) else { return }
+        guard current.withLock({ client in
+            guard client === wedged else { return false }
+            client = fresh
+            return true
+        }) else { return }
+        logger.warning("producer timed out with the broker reachable; replaced its librdkafka handle")
+        _ = try? await wedged.blocking {
+            wedged.purge()
+            _ = wedged.flush(timeoutMs: 2_000)
+        }
     }
 
     public func send(_ record: OutgoingRecord) async throws {
@@ -84,7 +121,8 @@ public final class KafkaProducer: Service, Sendable {
 
     /// A broker answered a metadata request within a second.
     public func isBrokerReachable() async -> Bool {
-        (try? await client.blocking { [client] in client.brokerReachable(timeoutMs: 1_000) }) ?? false
+        let client = self.client
+        return (try? await client.blocking { client.brokerReachable(timeoutMs: 1_000) }) ?? false
     }
 
     /// Keeps the topics in existence until graceful shutdown, then flushes.
@@ -101,7 +139,8 @@ public final class KafkaProducer: Service, Sendable {
     /// Creates again the kept topics the broker no longer has (it came back empty).
     func recreateMissingTopics() async {
         let kept = Self.keptTopics.withLock { $0 }
-        guard !kept.isEmpty, let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 2_000) })
+        let client = self.client
+        guard !kept.isEmpty, let existing = try? await client.blocking({ try client.topicNames(timeoutMs: 2_000) })
         else { return }
         let missing = kept.subtracting(existing).sorted()
         guard !missing.isEmpty else { return }
@@ -116,7 +155,8 @@ public final class KafkaProducer: Service, Sendable {
     /// Waits for outstanding deliveries (up to 10 s), then stops the poll thread.
     public func shutdown() async {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
-        let flushed = (try? await client.blocking { [client] in client.flush(timeoutMs: 10_000) }) ?? false
+        let client = self.client
+        let flushed = (try? await client.blocking { client.flush(timeoutMs: 10_000) }) ?? false
         if !flushed { logger.warning("producer closed with undelivered records") }
         polling.store(false, ordering: .relaxed)
     }

@@ -145,6 +145,11 @@ final class RdKafkaClient: @unchecked Sendable {
         rd_kafka_poll(handle, timeoutMs)
     }
 
+    /// Fails every record not yet delivered (their reports say purged).
+    func purge() {
+        _ = rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+    }
+
     func flush(timeoutMs: Int32) -> Bool {
         rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
     }

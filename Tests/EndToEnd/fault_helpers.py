@@ -307,7 +307,7 @@ class PrivateStack:
             if service.process is None or service.process.poll() is not None:
                 continue
             try:
-                service.terminate(timeout=20)
+                service.terminate(timeout=10)
             except subprocess.TimeoutExpired:
                 service.kill9()
         try:
