@@ -6,13 +6,14 @@ import PostgresNIO
 /// (retrying can never succeed, so the record that causes it must be set aside).
 public enum TransientFailure {
     /// Transient: lost or refused connections, Postgres shutting down or out of resources,
-    /// serialization failures, deadlocks, lock and statement timeouts, broker errors, deadlines
-    /// and cancellation. Everything else, constraint and data errors above all, is not.
+    /// serialization failures, deadlocks, lock and statement timeouts, broker errors (but a record
+    /// too large for the broker) and cancellation. Everything else, constraint and data errors
+    /// above all, is not.
     public static func isTransient(_ error: any Error) -> Bool {
         switch error {
         case let error as KafkaError:
             return !error.isMessageTooLarge
-        case is DeadlineExceeded, is CancellationError:
+        case is CancellationError:
             return true
         case let error as PSQLError:
             if let state = error.serverInfo?[.sqlState] {

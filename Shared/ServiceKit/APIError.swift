@@ -85,6 +85,9 @@ public enum JSONBody {
         } catch {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body is larger than \(maxSize) bytes")
         }
+        if let problem = StorableText.problem(inJSON: buffer.readableBytesView) {
+            throw APIError.badRequest("invalid JSON body: \(problem)")
+        }
         do {
             return try JSONDecoder.engage().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {

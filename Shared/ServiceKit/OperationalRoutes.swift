@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -92,5 +93,19 @@ public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         response.headers[HTTPField.Name("Request-Id")!] = requestId
         return response
+    }
+}
+
+/// Refuses, for every route, a path or query string that cannot be stored (an encoded NUL, bytes
+/// that are not UTF-8), so that no handler passes it on to Postgres.
+public struct StorableTextMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let target = request.uri.string
+        if let problem = StorableText.problem(inPercentEncoded: target[...]) {
+            throw APIError.badRequest("invalid request target: \(problem)")
+        }
+        return try await next(request, context)
     }
 }

@@ -40,7 +40,15 @@ public enum ServiceHost {
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
             services: services,
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: [UnixSignal.sigterm, UnixSignal.sigint])
+        // SIGTERM must end the process within the grace period an orchestrator gives it: graceful
+        // shutdown first (HTTP stops, loops finish their batch), then cancellation, and past the
+        // grace period ServiceLifecycle ends the process.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app)], gracefulShutdownSignals: [UnixSignal.sigterm, UnixSignal.sigint], logger: logger)
+        let cancellationAllowance = min(Duration.seconds(5), config.shutdownGrace / 3)
+        group.maximumGracefulShutdownDuration = config.shutdownGrace - cancellationAllowance
+        group.maximumCancellationDuration = cancellationAllowance
+        try await ServiceGroup(configuration: group).run()
     }
 }
 
@@ -62,6 +70,7 @@ extension ServiceHost {
             try await producer.createTopics(Topic.allWithDeadLetters)
             let router = Router(context: BasicRequestContext.self)
             router.add(middleware: RequestIdMiddleware())
+            router.add(middleware: StorableTextMiddleware())
             OperationalRoutes.add(to: router, database: database, producer: producer, stallThreshold: config.stallThreshold, logger: logger)
             let parts = try await build(router, database, producer)
             logger.info("starting", metadata: ["port": "\(config.httpPort)", "schema": "\(config.database.schema)"])
