@@ -1,32 +1,73 @@
 import Liveness
 import Logging
+import NIOCore
 import PostgresNIO
 
 extension PostgresClient {
     /// The platform's transaction: BEGIN, `body`, COMMIT; ROLLBACK when `body` throws. It differs
-    /// from postgres-nio's `withTransaction` in what matters when Postgres restarts:
+    /// from postgres-nio's `withTransaction` in what matters when Postgres restarts or stalls:
     /// - a failure of `body` is rethrown as itself (not wrapped), so callers can map their own
     ///   errors to 4xx and the consumer loop can tell a data error from a lost connection;
-    /// - no ROLLBACK is sent on a connection that has closed (the server ends the transaction
-    ///   anyway): postgres-nio never completes a query written to a closed connection, and that
-    ///   ROLLBACK used to hang every loop that was inside a transaction when Postgres restarted.
+    /// - it never hangs on a connection that closed under it. postgres-nio never completes a query
+    ///   written to a closed connection (the next query of `body`, or the ROLLBACK), and that hung
+    ///   every loop after a Postgres restart. The work runs in a task of its own; when the
+    ///   connection closes it is abandoned (`TransactionAbandoned`, a transient failure);
+    /// - past `TransactionLimits.deadline` the connection is closed, which ends it the same way.
     /// A commit counts as progress of the loop the task works for (`LoopProgress.current`).
     public func transaction<Result: Sendable>(
-        logger: Logger, _ body: (PostgresConnection) async throws -> sending Result
-    ) async throws -> sending Result {
+        logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let progress = LoopProgress.current
         let result = try await withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            let value: Result
-            do {
-                value = try await body(connection)
-            } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
-                throw error
-            }
-            try await connection.query("COMMIT", logger: logger)
-            return value
+            try await firstOf({
+                try await LoopProgress.$current.withValue(progress) {
+                    try await connection.query("BEGIN", logger: logger)
+                    let value: Result
+                    do {
+                        value = try await body(connection)
+                    } catch {
+                        if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                        throw error
+                    }
+                    try await connection.query("COMMIT", logger: logger)
+                    return value
+                }
+            }, orAbandonWhen: { await Self.abandonment(of: connection) })
         }
-        LoopProgress.current?.progressed()
+        progress?.progressed()
         return result
     }
+
+    /// Returns once the transaction on `connection` must be given up: the connection closed (after
+    /// a moment in which failures already under way arrive as themselves), or the deadline passed.
+    private static func abandonment(of connection: PostgresConnection) async -> (any Error)? {
+        await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask {
+                guard (try? await connection.closeFuture.get()) != nil || connection.isClosed else { return nil }
+                try? await Task.sleep(for: .seconds(1))
+                return Task.isCancelled ? nil : TransactionAbandoned(reason: "the connection closed during the transaction")
+            }
+            group.addTask {
+                guard (try? await Task.sleep(for: TransactionLimits.deadline)) != nil else { return nil }
+                connection.close().whenComplete { _ in }
+                return TransactionAbandoned(reason: "the transaction did not finish within \(TransactionLimits.deadline)")
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
+/// A transaction given up because its connection closed or it ran past its deadline. Transient:
+/// the same work is retried on a new connection.
+public struct TransactionAbandoned: Error, CustomStringConvertible, Sendable {
+    public var reason: String
+    public var description: String { "transaction abandoned: \(reason)" }
+}
+
+/// How long a transaction may take before it is abandoned. Set once at startup from
+/// `ENGAGE_DB_TRANSACTION_TIMEOUT_MS`; generous, since it exists to end hangs, not slow work.
+public enum TransactionLimits {
+    nonisolated(unsafe) public static var deadline: Duration = .seconds(60)
 }

@@ -1,5 +1,4 @@
 import Kafka
-import Liveness
 import PostgresNIO
 
 /// Whether a failure may pass by itself (retry the same work later) or is caused by the data
@@ -13,7 +12,7 @@ public enum TransientFailure {
         switch error {
         case let error as KafkaError:
             return !error.isMessageTooLarge
-        case is CancellationError:
+        case is CancellationError, is TransactionAbandoned:
             return true
         case let error as PSQLError:
             if let state = error.serverInfo?[.sqlState] {

@@ -38,6 +38,7 @@ public struct CommonConfig: Sendable {
             maxConnections: try env.int("ENGAGE_DB_MAX_CONNECTIONS", default: 10))
         database.statementTimeoutMs = try env.int("ENGAGE_DB_STATEMENT_TIMEOUT_MS", default: 30_000)
         database.connectTimeout = .milliseconds(try env.int("ENGAGE_DB_CONNECT_TIMEOUT_MS", default: 5_000))
+        TransactionLimits.deadline = .milliseconds(try env.int("ENGAGE_DB_TRANSACTION_TIMEOUT_MS", default: 60_000))
         let kafka = KafkaConfig(
             brokers: env.string("ENGAGE_KAFKA_BROKERS", default: "127.0.0.1:19092"),
             clientId: "engage-\(service)",

@@ -462,6 +462,8 @@ class TrackingSender:
 
     def stop(self, timeout=60.0):
         """Stops posting; the batch in hand is still retried until accepted, for at most `timeout` seconds."""
+        if self._stop.is_set() and not self.thread.is_alive():
+            return
         self._give_up_at = time.monotonic() + timeout
         self._stop.set()
         self.thread.join(timeout + self.request_timeout + 5)

@@ -11,10 +11,12 @@ any service being restarted (same PIDs, none exited); the probes tell the truth 
   - GET /ready: 503 {"status":"not_ready", ...} while Postgres or the broker is unreachable or a loop
     is stalled; 200 otherwise.
 
+profiles runs for every test; journeys joins for the broker tests (it used to die on an empty broker).
 Tests run in the file's order: the outage tests first, then the poison-input tests. Before each test,
-a service that died in an earlier one is restarted, and if the tracking intake was left stuck (a poison
-record it cannot get past is consumed again after every restart), the broker is restarted empty and the
-services with it; the test that caused it has already failed on it.
+a service that died in an earlier one is restarted, and if the stack was left broken (a loop still
+stalled, a tracking API that no longer publishes, a poison record the intake cannot get past, which is
+consumed again after every restart), the broker is restarted empty and the services with it; the test
+that caused it has already failed on it.
 """
 import json
 import signal
@@ -52,7 +54,6 @@ def stack(log_dir):
         private.start_postgres()
         private.start_broker()
         private.start_service("profiles", key="profiles")
-        private.start_service("journeys", key="journeys")
         private.canary = Space(private.services["profiles"].url)
         yield private
     finally:
@@ -70,20 +71,58 @@ def faults(stack):
     revived = stack.revive()
     if revived:
         print(f"restarted after an earlier test: {', '.join(revived)}")
-    if not tracking_flows(stack):
-        # A poison record an earlier test left behind stops the intake for good (it is consumed again after
-        # every restart): start from an empty broker so that this test fails, or passes, on its own.
-        print("the tracking intake was left stuck by an earlier test: emptying the broker and restarting the services")
+    if not stack_works(stack):
+        # An earlier test left the stack broken: a poison record the intake cannot get past (it is consumed
+        # again after every restart), a tracking API that no longer publishes, a loop still stalled. Start from
+        # an empty broker and fresh services, so that this test fails, or passes, on its own.
+        print("the stack was left broken by an earlier test: emptying the broker and restarting the services")
         stack.reset()
-        assert tracking_flows(stack), "the tracking intake does not flow even on a fresh broker and fresh services"
+        assert stack_works(stack), "the stack does not work even with an empty broker and fresh services"
     return stack
 
 
+@pytest.fixture
+def senders():
+    """Starts TrackingSenders; whatever happens in the test, they stop at its end."""
+    started = []
+
+    def start(space):
+        sender = TrackingSender(space).start()
+        started.append(sender)
+        return sender
+    yield start
+    for sender in started:
+        sender.stop(timeout=5)
+
+
+def stack_works(stack):
+    return all(poll_until(lambda: settled(service), 10, interval=0.5) for service in stack.services.values()) \
+        and tracking_flows(stack)
+
+
+@pytest.fixture
+def faults_with_journeys(faults):
+    """The same, with journeys running too (started by the first test that needs it)."""
+    if "journeys" not in faults.services:
+        faults.start_service("journeys", key="journeys")
+        assert poll_until(lambda: settled(faults.services["journeys"]), 30, interval=0.5), "journeys not healthy and ready"
+    return faults
+
+
 def tracking_flows(stack):
-    """A record produced onto the tracking topic is stored within seconds."""
-    message_id = "canary-" + uuid.uuid4().hex
-    stack.produce([track_record(stack.canary, message_id)])
-    return poll_until(lambda: message_id in (stored_message_ids(stack, stack.canary.id) or []), 10, interval=0.3) is not None
+    """An event posted to the tracking API is accepted, and it and a record produced onto the tracking
+    topic are stored, within seconds."""
+    posted, produced = "canary-" + uuid.uuid4().hex, "canary-" + uuid.uuid4().hex
+    try:
+        answer = requests.post(f"{stack.canary.url}/v1/track", json={"userId": "canary", "event": "Canary", "messageId": posted},
+                               headers=stack.canary.write_auth(), timeout=5).status_code
+    except requests.RequestException:
+        answer = None
+    if answer != 200:
+        return False
+    stack.produce([track_record(stack.canary, produced)])
+    wanted = {posted, produced}
+    return poll_until(lambda: wanted <= set(stored_message_ids(stack, stack.canary.id) or []), 10, interval=0.3) is not None
 
 
 def settled(service):
@@ -106,11 +145,11 @@ def track_record(space, message_id, key=None, **fields):
 # --- Postgres ---------------------------------------------------------------------------------------
 
 
-def test_postgres_restart_mid_stream_stores_every_accepted_event_once(faults):
+def test_postgres_restart_mid_stream_stores_every_accepted_event_once(faults, senders):
     profiles = faults.services["profiles"]
     pids = faults.pids()
     space = Space(profiles.url)
-    sender = TrackingSender(space).start()
+    sender = senders(space)
     try:
         sender.wait_accepted(200)
         faults.restart_postgres()  # pg_ctl -m fast restart: every connection is cut
@@ -124,11 +163,11 @@ def test_postgres_restart_mid_stream_stores_every_accepted_event_once(faults):
     print(f"tracking answers: {sender.status_counts()}")
 
 
-def test_postgres_outage_shows_on_the_probes_and_processing_resumes(faults):
+def test_postgres_outage_shows_on_the_probes_and_processing_resumes(faults, senders):
     profiles = faults.services["profiles"]
     pids = faults.pids()
     space = Space(profiles.url)
-    sender = TrackingSender(space).start()
+    sender = senders(space)
     problems = []
     direct = [f"pg-down-{uuid.uuid4().hex[:8]}-{i}" for i in range(30)]
     try:
@@ -144,13 +183,19 @@ def test_postgres_outage_shows_on_the_probes_and_processing_resumes(faults):
                             f"with records in hand: {probe(profiles, '/health')}")
     finally:
         faults.start_postgres()
+    # Every broken expectation is reported, not just the first.
+    for check in (lambda: assert_settles(profiles), lambda: sender.wait_accepted(100, timeout=RECOVERY_SECONDS)):
+        try:
+            check()
+        except AssertionError as failure:
+            problems.append(f"after Postgres returned: {failure}")
+    sender.stop(timeout=30)
+    if sender.unaccepted():
+        problems.append(f"{len(sender.unaccepted())} events never accepted after Postgres returned: {sender.recent_statuses()}")
     try:
-        assert_settles(profiles)
-        sender.wait_accepted(100, timeout=RECOVERY_SECONDS)
-    finally:
-        sender.stop(timeout=30)
-    assert not sender.unaccepted(), f"batches never accepted after Postgres returned: {sender.recent_statuses()}"
-    assert_stored_exactly_once(faults, space.id, sender.accepted | set(direct), sender.sent, timeout=STORE_SECONDS)
+        assert_stored_exactly_once(faults, space.id, sender.accepted | set(direct), sender.sent, timeout=STORE_SECONDS)
+    except AssertionError as failure:
+        problems.append(str(failure))
     faults.assert_same_processes(pids)
     assert not problems, "\n".join(problems)
 
@@ -228,14 +273,14 @@ def describe_topics(stack):
     return {topic: partitions.get(topic) for topic in wanted if partitions.get(topic) != TOPIC_PARTITIONS}
 
 
-def run_broker_fault(stack, kind):
+def run_broker_fault(stack, senders, kind):
     """`pause`: the broker hangs (SIGSTOP) and comes back with its data. `stop`: it stops, stays down,
     and restarts on the same port empty (memory storage). `instant`: it is killed and restarted at once,
     empty. Tracking calls are posted throughout. Collects every broken expectation, then fails with all."""
     profiles, journeys = stack.services["profiles"], stack.services["journeys"]
     pids = stack.pids()
     space = Space(profiles.url)
-    sender = TrackingSender(space).start()
+    sender = senders(space)
     problems, recovered = [], None
     try:
         sender.wait_accepted(100)
@@ -261,7 +306,10 @@ def run_broker_fault(stack, kind):
         recovered = poll_until(lambda: sender.probe(timeout=5)[0] == 200, RECOVERY_SECONDS, interval=0.5)
         if recovered:
             print(f"tracking answered 200 again {time.monotonic() - returned:.1f}s after the broker returned")
-            sender.wait_accepted(100, timeout=RECOVERY_SECONDS)
+            try:
+                sender.wait_accepted(100, timeout=RECOVERY_SECONDS)
+            except AssertionError as failure:
+                problems.append(f"after the broker returned: {failure}")
         else:
             problems.append(f"tracking not answering 200 {RECOVERY_SECONDS}s after the broker returned: {sender.recent_statuses()}")
     finally:
@@ -287,17 +335,17 @@ def run_broker_fault(stack, kind):
     stack.assert_same_processes(pids)
 
 
-def test_broker_hang_answers_503_fast_and_nothing_is_lost(faults):
-    run_broker_fault(faults, "pause")
+def test_broker_hang_answers_503_fast_and_nothing_is_lost(faults_with_journeys, senders):
+    run_broker_fault(faults_with_journeys, senders, "pause")
 
 
-def test_broker_stop_and_empty_restart_on_the_same_port(faults):
+def test_broker_stop_and_empty_restart_on_the_same_port(faults_with_journeys, senders):
     # journeys used to die with SIGSEGV here ("partition count changed from 3 to 0" for engage.spaces).
-    run_broker_fault(faults, "stop")
+    run_broker_fault(faults_with_journeys, senders, "stop")
 
 
-def test_broker_instant_empty_restart(faults):
-    run_broker_fault(faults, "instant")
+def test_broker_instant_empty_restart(faults_with_journeys, senders):
+    run_broker_fault(faults_with_journeys, senders, "instant")
 
 
 # --- invalid text -----------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ public struct AudienceConsumer: BatchHandler {
         }
         if !access.isEmpty { try await spaces.apply(access) }
         guard !inputs.isEmpty else { return failures }
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self, inputs] connection in
             try await DefinitionCache.enterShared(on: connection, logger: logger)
             let compiled = try await definitions.current(on: connection)
             let bySpace = Dictionary(grouping: inputs) { input -> String in

@@ -81,7 +81,7 @@ public struct DefinitionStore: Sendable {
         try checkName(name)
         try Self.check(kind, definition)
         let id = kind.idPrefix + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await lockDefinitions(spaceId: spaceId, on: connection)
             if try await exists(kind, spaceId: spaceId, key: key, on: connection) {
                 throw APIError.conflict("a \(kind.noun) with key \"\(key)\" already exists")
@@ -101,7 +101,7 @@ public struct DefinitionStore: Sendable {
         if let name { try checkName(name) }
         if let definition { try Self.check(kind, definition) }
         guard let current = try await record(kind, spaceId: spaceId, idOrKey: idOrKey) else { throw notFound(kind, idOrKey) }
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await lockDefinitions(spaceId: spaceId, on: connection)
             try await connection.query("""
                 UPDATE \(unescaped: kind.table) SET name = \(name ?? current.name), description = \(description ?? current.description), updated_at = now()
@@ -127,7 +127,7 @@ public struct DefinitionStore: Sendable {
     /// (Audience Exited, reason `deleted`) through a teardown build.
     public func delete(_ kind: Kind, spaceId: String, idOrKey: String) async throws {
         guard let current = try await record(kind, spaceId: spaceId, idOrKey: idOrKey) else { throw notFound(kind, idOrKey) }
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await lockDefinitions(spaceId: spaceId, on: connection)
             let referrers = try await referrers(kind, spaceId: spaceId, key: current.key, on: connection)
             if !referrers.isEmpty {

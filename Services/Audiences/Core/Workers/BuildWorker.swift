@@ -115,7 +115,7 @@ public struct BuildWorker: Service {
     }
 
     private func barrier() async throws {
-        try await db.transaction(logger: logger) { connection in try await DefinitionCache.enterExclusive(on: connection, logger: logger) }
+        try await db.transaction(logger: logger) { [self] connection in try await DefinitionCache.enterExclusive(on: connection, logger: logger) }
     }
 
     /// Progress, and the heartbeat that keeps the build ours; a build that lost its owner or its
@@ -202,11 +202,11 @@ public struct BuildWorker: Service {
             if scanned % 100_000 == 0 { try await setPhase(build, scanned: scanned) }
         }
         try await setPhase(build, scanned: scanned)
-        let trims = Dictionary(feeds.map { ($0.key, $0.trim) }, uniquingKeysWith: { first, _ in first })
+        nonisolated(unsafe) let trims = Dictionary(feeds.map { ($0.key, $0.trim) }, uniquingKeysWith: { first, _ in first })
         let profiles = gathered.keys.sorted()
         for start in stride(from: 0, to: profiles.count, by: pageSize) {
             let page = profiles[start..<min(start + pageSize, profiles.count)]
-            try await db.transaction(logger: logger) { connection in
+            try await db.transaction(logger: logger) { [self, gathered] connection in
                 let states = try await store.lock(spaceId: build.spaceId, profileIds: Set(page), create: true, on: connection)
                 var changed: [ProfileState] = []
                 for id in page {
@@ -221,7 +221,7 @@ public struct BuildWorker: Service {
 
     private func goLive(_ build: Build) async throws {
         guard let kind = build.definitionKind else { throw Superseded() }
-        let switched = try await db.transaction(logger: logger) { connection -> Bool in
+        let switched = try await db.transaction(logger: logger) { [self] connection -> Bool in
             try await DefinitionCache.enterExclusive(on: connection, logger: logger)
             var switched = false
             for try await _ in try await connection.query("""
@@ -256,7 +256,7 @@ public struct BuildWorker: Service {
                 """, logger: logger).decode(String.self) { page.append(id) }
             guard let last = page.last else { return }
             after = last
-            let counts = try await db.transaction(logger: logger) { connection -> (entered: Int, exited: Int) in
+            let counts = try await db.transaction(logger: logger) { [self, page] connection -> (entered: Int, exited: Int) in
                 try await DefinitionCache.enterShared(on: connection, logger: logger)
                 let space = try await definitions.current(on: connection)[build.spaceId] ?? CompiledSpace(audiences: [], traits: [])
                 let states = try await store.lock(spaceId: build.spaceId, profileIds: Set(page), create: false, on: connection)
@@ -292,7 +292,7 @@ public struct BuildWorker: Service {
                 SELECT profile_id FROM memberships WHERE space_id = \(build.spaceId) AND audience_id = \(build.targetId) ORDER BY profile_id LIMIT \(pageSize)
                 """, logger: logger).decode(String.self) { page.append(id) }
             guard !page.isEmpty else { return }
-            try await db.transaction(logger: logger) { connection in
+            try await db.transaction(logger: logger) { [self, page] connection in
                 let states = try await store.lock(spaceId: build.spaceId, profileIds: Set(page), create: false, on: connection)
                 var work = ProfileWork(spaceId: build.spaceId, evaluator: Evaluator(space: CompiledSpace(audiences: [], traits: [])),
                                        store: store, now: Date(), states: states)

@@ -41,7 +41,7 @@ public struct TimerWorker: Service {
 
     /// Evaluates one batch of due timers; returns how many profiles it evaluated.
     func runDue() async throws -> Int {
-        let claimed = try await db.transaction(logger: logger) { connection -> Int in
+        let claimed = try await db.transaction(logger: logger) { [self] connection -> Int in
             try await DefinitionCache.enterShared(on: connection, logger: logger)
             let compiled = try await definitions.current(on: connection)
             var due: [String: Set<String>] = [:]

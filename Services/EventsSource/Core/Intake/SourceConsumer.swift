@@ -52,7 +52,7 @@ public struct SourceConsumer: BatchHandler {
         if !access.isEmpty { try await spaces.apply(access) }
         guard !updates.isEmpty || !inputs.isEmpty else { return failures }
         let now = Date()
-        let queued = try await db.transaction(logger: logger) { connection -> (events: [SourceEvent], deliveries: Int) in
+        let queued = try await db.transaction(logger: logger) { [self, updates, inputs] connection -> (events: [SourceEvent], deliveries: Int) in
             if !updates.isEmpty {
                 try await profiles.lockWrites(on: connection)
                 for update in updates { try await profiles.apply(update, on: connection) }

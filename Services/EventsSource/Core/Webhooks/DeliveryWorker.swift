@@ -66,7 +66,7 @@ public struct DeliveryWorker: Service {
 
     /// One claim, its calls and their outcomes; returns how many were claimed.
     func deliverBatch() async throws -> Int {
-        let claimed = try await db.transaction(logger: logger) { connection in
+        let claimed = try await db.transaction(logger: logger) { [self] connection in
             try await DeliveryQueue.claim(limit: settings.batchSize, lease: settings.lease, on: connection, logger: logger)
         }
         guard !claimed.isEmpty else { return 0 }
@@ -82,7 +82,7 @@ public struct DeliveryWorker: Service {
             }
             return outcomes
         }
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await DeliveryQueue.record(outcomes, maxAttempts: settings.maxAttempts, on: connection, logger: logger)
         }
         return claimed.count

@@ -27,7 +27,7 @@ struct DestinationSecrets: Sendable {
     func sealClearRows(db: PostgresClient, logger: Logger) async throws {
         var total = 0
         while true {
-            let sealed = try await db.transaction(logger: logger) { connection in
+            let sealed = try await db.transaction(logger: logger) { [self] connection in
                 var rows: [(String, String)] = []
                 for try await row in try await connection.query("""
                     SELECT id, secret FROM destinations WHERE secret IS NOT NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED

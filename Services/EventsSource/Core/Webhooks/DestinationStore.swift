@@ -27,7 +27,7 @@ public struct DestinationStore: Sendable {
         let id = "dst_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let secret = WebhookSignature.newSecret()
         let sealed = try secrets.seal(secret, destinationId: id)
-        return try await db.transaction(logger: logger) { connection in
+        return try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("destinations:" + spaceId), 0))", logger: logger)
             var count = 0
             for try await n in try await connection.query("SELECT count(*)::int FROM destinations WHERE space_id = \(spaceId)",
@@ -87,7 +87,7 @@ public struct DestinationStore: Sendable {
     }
 
     func update(spaceId: String, id: String, _ change: Change) async throws -> Destination? {
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             let rows = try await connection.query("""
                 UPDATE destinations SET name = coalesce(\(change.name), name), url = coalesce(\(change.url), url),
                     events = CASE WHEN \(change.events != nil) THEN \(change.events ?? [])::text[] ELSE events END, updated_at = now()
@@ -110,7 +110,7 @@ public struct DestinationStore: Sendable {
     func rotateSecret(spaceId: String, id: String) async throws -> Destination? {
         let secret = WebhookSignature.newSecret()
         let sealed = try secrets.seal(secret, destinationId: id)
-        return try await db.transaction(logger: logger) { connection in
+        return try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("""
                 UPDATE destinations SET secret_sealed = \(sealed), secret = NULL, updated_at = now() WHERE space_id = \(spaceId) AND id = \(id)
                 """, logger: logger)
@@ -122,7 +122,7 @@ public struct DestinationStore: Sendable {
 
     /// Pauses by the operator's hand; queued deliveries wait (see `DeliveryQueue.pause`).
     func pause(spaceId: String, id: String) async throws -> Destination? {
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             guard try await fetch(spaceId: spaceId, id: id, on: connection) != nil else { return nil }
             try await DeliveryQueue.pause(destinationId: id, reason: "paused by operator", on: connection, logger: logger)
             return try await fetch(spaceId: spaceId, id: id, on: connection)
@@ -131,7 +131,7 @@ public struct DestinationStore: Sendable {
 
     /// Resumes: every undelivered event goes out again, in order, with a fresh set of attempts.
     func resume(spaceId: String, id: String) async throws -> Destination? {
-        let destination: Destination? = try await db.transaction(logger: logger) { connection in
+        let destination: Destination? = try await db.transaction(logger: logger) { [self] connection in
             guard try await fetch(spaceId: spaceId, id: id, on: connection) != nil else { return nil }
             try await connection.query("""
                 UPDATE destinations SET status = 'active', paused_reason = NULL, paused_at = NULL, consecutive_failures = 0, updated_at = now()
@@ -150,7 +150,7 @@ public struct DestinationStore: Sendable {
     /// Queues again every event delivered to the destination in `[from, to)`: for a receiver that
     /// lost data. They carry their original `webhook-id`, so a receiver that kept them dedupes.
     func replay(spaceId: String, id: String, from: Date, to: Date) async throws -> Int? {
-        let count: Int? = try await db.transaction(logger: logger) { connection in
+        let count: Int? = try await db.transaction(logger: logger) { [self] connection in
             guard let destination = try await fetch(spaceId: spaceId, id: id, on: connection) else { return nil }
             let next = destination.status == .active ? Date() : Date.distantFuture
             var inserted = 0

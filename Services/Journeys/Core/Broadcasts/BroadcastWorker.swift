@@ -55,7 +55,7 @@ public struct BroadcastWorker: Service {
     /// another instance, throttled, or over.
     private func advance(spaceId: String, id: String) async throws -> Bool {
         let now = clock.now()
-        let (wrote, more) = try await db.transaction(logger: logger) { connection -> (Bool, Bool) in
+        let (wrote, more) = try await db.transaction(logger: logger) { [self] connection -> (Bool, Bool) in
             var claimed: (spaceId: String, id: String, status: String, audienceId: String, channel: String, templateId: String, version: Int?,
                           purpose: String, group: String?, throttle: Int?, startedAt: Date?, recipients: Int64, requested: Int64)?
             for try await row in try await connection.query("""

@@ -80,7 +80,7 @@ public final class Advancer: Service, Sendable {
     /// Advances one batch of due paths; returns how many it claimed.
     func runDue() async throws -> Int {
         let now = clock.now()
-        let (claimed, wrote) = try await db.transaction(logger: logger) { connection -> (Int, Bool) in
+        let (claimed, wrote) = try await db.transaction(logger: logger) { [self] connection -> (Int, Bool) in
             var due: [DuePath] = []
             for try await row in try await connection.query("""
                 SELECT p.space_id, p.instance_id, p.path_id, p.journey_id, p.version, p.profile_id, p.step_id, p.status, p.step_entered_at,

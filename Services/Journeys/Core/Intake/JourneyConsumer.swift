@@ -63,7 +63,7 @@ public struct JourneyConsumer: BatchHandler {
         }
         if !access.isEmpty { try await spaces.apply(access) }
         guard !inputs.isEmpty else { return failures }
-        let wrote = try await db.transaction(logger: logger) { connection -> Bool in
+        let wrote = try await db.transaction(logger: logger) { [self, inputs] connection -> Bool in
             try await catalog.refresh(on: connection)
             var work = Work(consumer: self, now: clock.now())
             if inputs.contains(where: { if case .update = $0 { true } else { false } }) { try await profiles.lockWrites(on: connection) }

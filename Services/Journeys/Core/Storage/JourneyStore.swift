@@ -123,7 +123,7 @@ public struct JourneyStore: Sendable {
             }
         }
         let now = clock.now()
-        let (record, entered) = try await db.transaction(logger: logger) { connection -> (Record, Int) in
+        let (record, entered) = try await db.transaction(logger: logger) { [self] connection -> (Record, Int) in
             var found: (status: String, current: Int?, draft: String, name: String)?
             for try await row in try await connection.query("""
                 SELECT status, current_version, draft::text, name FROM journeys WHERE space_id = \(spaceId) AND id = \(id) FOR UPDATE
@@ -226,7 +226,7 @@ public struct JourneyStore: Sendable {
         case .archive: (allowed, target) = (["draft", "published", "paused"], "archived")
         }
         let now = clock.now()
-        let record = try await db.transaction(logger: logger) { connection -> Record? in
+        let record = try await db.transaction(logger: logger) { [self] connection -> Record? in
             var record: Record?
             for try await row in try await connection.query("""
                 UPDATE journeys SET status = \(target), revision = nextval('journey_revisions'), updated_at = \(now)

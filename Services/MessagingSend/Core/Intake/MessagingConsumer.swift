@@ -53,7 +53,7 @@ public struct MessagingConsumer: BatchHandler {
         }
         if !access.isEmpty { try await spaces.apply(access) }
         guard !updates.isEmpty || !changes.isEmpty || !requests.isEmpty else { return failures }
-        let inserted = try await db.transaction(logger: logger) { connection in
+        let inserted = try await db.transaction(logger: logger) { [self, updates, changes, requests] connection in
             if !updates.isEmpty { try await replicas.lockProfiles(on: connection) }
             for update in updates { try await replicas.apply(update, on: connection) }
             for change in changes { try await replicas.apply(change, on: connection) }

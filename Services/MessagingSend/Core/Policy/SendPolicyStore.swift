@@ -42,7 +42,7 @@ public final class SendPolicyStore: Sendable {
     /// message (it came back after a rate-limit wait) answers yes without counting it twice. A
     /// per-profile lock makes concurrent dispatchers see each other's admissions.
     func admit(spaceId: String, profileId: String, messageId: String, cap: SendPolicy.FrequencyCap, now: Date) async throws -> Bool {
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(spaceId + "|" + profileId), 17))", logger: logger)
             for try await _ in try await connection.query("""
                 SELECT 1 FROM frequency_ledger WHERE space_id = \(spaceId) AND message_id = \(messageId)

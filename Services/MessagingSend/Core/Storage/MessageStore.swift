@@ -135,7 +135,7 @@ public struct MessageStore: Sendable {
     @discardableResult
     func apply(_ transitions: [Transition], events: [MessageEvent], extra: [OutboxMessage] = []) async throws -> Set<String> {
         guard !transitions.isEmpty || !events.isEmpty || !extra.isEmpty else { return [] }
-        let changed = try await db.transaction(logger: logger) { connection in
+        let changed = try await db.transaction(logger: logger) { [self] connection in
             let changed = try await apply(transitions, on: connection)
             let applied = events.filter { event in event.messageId.map { changed.contains($0) } ?? true }
             try await Outbox.enqueue(applied.map(Self.outbox) + extra, on: connection, logger: logger)

@@ -45,7 +45,7 @@ public final class TemplateStore: Sendable {
         let json = String(decoding: try JSONEncoder.engage().encode(content), as: UTF8.self)
         let now = Date()
         do {
-            try await db.transaction(logger: logger) { connection in
+            try await db.transaction(logger: logger) { [self] connection in
                 try await connection.query("""
                     INSERT INTO templates (space_id, id, channel, name, purpose, current_version, created_at, updated_at)
                     VALUES (\(spaceId), \(id), \(channel.rawValue), \(name), \(purpose.rawValue), 1, \(now), \(now))
@@ -68,7 +68,7 @@ public final class TemplateStore: Sendable {
         let json = String(decoding: try JSONEncoder.engage().encode(content), as: UTF8.self)
         let now = Date()
         do {
-            let version: Int? = try await db.transaction(logger: logger) { connection in
+            let version: Int? = try await db.transaction(logger: logger) { [self] connection in
                 var updated: (version: Int, name: String, channel: String, purpose: String)?
                 for try await row in try await connection.query("""
                     UPDATE templates SET current_version = current_version + 1, name = coalesce(\(name), name), updated_at = \(now)
@@ -98,7 +98,7 @@ public final class TemplateStore: Sendable {
 
     func delete(spaceId: String, id: String) async throws -> Bool {
         let now = Date()
-        let deleted = try await db.transaction(logger: logger) { connection -> Bool in
+        let deleted = try await db.transaction(logger: logger) { [self] connection -> Bool in
             for try await (name, channel, purpose, version) in try await connection.query("""
                 UPDATE templates SET deleted_at = \(now) WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL
                 RETURNING name, channel, purpose, current_version

@@ -101,7 +101,7 @@ public struct WebhookAPI: Sendable {
         do { events = try SendGridEvent.parse(body) } catch { throw APIError.badRequest(error.reason) }
         let groups = sendGrid.settings.asmGroups ?? [:]
         let now = Date()
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             var transitions: [Transition] = [], outbox: [OutboxMessage] = []
             for event in events where event.spaceId == nil || event.spaceId == spaceId {
                 guard try await messages.firstDelivery(spaceId: spaceId, eventId: "sendgrid:\(event.eventId)", on: connection) else { continue }
@@ -163,7 +163,7 @@ public struct WebhookAPI: Sendable {
     }
 
     func twilioStatus(spaceId: String, form: [(String, String)], request: Request, settings: TwilioSettings) async throws {
-        func value(_ name: String) -> String? { form.first(where: { $0.0 == name })?.1 }
+        @Sendable func value(_ name: String) -> String? { form.first(where: { $0.0 == name })?.1 }
         guard let sid = value("MessageSid") ?? value("SmsSid"), let status = (value("MessageStatus") ?? value("SmsStatus"))?.lowercased() else {
             throw APIError.badRequest("MessageSid and MessageStatus are required")
         }
@@ -179,7 +179,7 @@ public struct WebhookAPI: Sendable {
             return
         }
         let now = Date()
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio:\(sid):\(status)", on: connection) else { return }
             _ = try await messages.apply([Transition(spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
                                                      providerMessageId: row.providerMessageId == nil ? sid : "", deliveryStatus: status,
@@ -196,7 +196,7 @@ public struct WebhookAPI: Sendable {
     /// Inbound SMS/WhatsApp: opt-out and opt-in keywords become subscription commands; HELP gets
     /// the configured help text back. Returns the reply, if any.
     func twilioInbound(spaceId: String, form: [(String, String)], settings: TwilioSettings) async throws -> String? {
-        func value(_ name: String) -> String? { form.first(where: { $0.0 == name })?.1 }
+        @Sendable func value(_ name: String) -> String? { form.first(where: { $0.0 == name })?.1 }
         guard let sid = value("MessageSid") ?? value("SmsSid"), let from = value("From") else {
             throw APIError.badRequest("MessageSid and From are required")
         }
@@ -206,7 +206,7 @@ public struct WebhookAPI: Sendable {
         let keyword = ReplyKeyword.of(body: value("Body"), optOutType: value("OptOutType"))
         let profileId = try await replicas.profileId(spaceId: spaceId, phone: phone)
         let now = Date()
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio-in:\(sid)", on: connection) else { return }
             var outbox: [OutboxMessage] = []
             var event = MessageEvent(id: "inbound:\(sid)", spaceId: spaceId, event: MessageEventName.twilio(channel, status: "received")!,
@@ -232,7 +232,7 @@ public struct WebhookAPI: Sendable {
     func unsubscribe(_ target: UnsubscribeTarget, group: String?) async throws {
         let now = Date()
         let row = try await target.messageId.asyncFlatMap { try await messages.message(spaceId: target.spaceId, id: $0) }
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             var outbox = [try Self.command(spaceId: target.spaceId, source: .unsubscribeLink, origin: target.messageId.map { "message:\($0)" },
                                            commandId: "link:" + UUID().uuidString.lowercased(), channel: target.channel, contact: target.contact,
                                            group: group, status: .unsubscribed, at: now)]

@@ -135,7 +135,7 @@ public final class CSVImportWorker: Service, Sendable {
         var attempt = 0
         while true {
             do {
-                return try await store.db.transaction(logger: logger) { connection in
+                return try await store.db.transaction(logger: logger) { [self, messages, commands, errors] connection in
                     var current: Int64 = -1
                     for try await offset in try await connection.query(
                         "SELECT next_offset FROM csv_uploads WHERE id = \(upload.id) FOR UPDATE", logger: logger

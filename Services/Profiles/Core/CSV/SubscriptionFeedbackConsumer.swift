@@ -35,7 +35,7 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
                 failures.append(RecordFailure(record: record, reason: error.reason))
             }
         }
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self, groups, results] connection in
             for group in groups {
                 try await connection.query("""
                     INSERT INTO subscription_groups (space_id, id, name, deleted, revision)

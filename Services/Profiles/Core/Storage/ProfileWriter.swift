@@ -57,7 +57,7 @@ public final class ProfileWriter: Sendable {
 
     public func write(_ messages: [IncomingMessage]) async throws -> Outcome {
         guard !messages.isEmpty else { return Outcome(stored: 0, duplicates: 0) }
-        let outcome = try await db.transaction(logger: logger) { connection in
+        let outcome = try await db.transaction(logger: logger) { [self] connection in
             try await write(messages, on: connection)
         }
         onCommit()

@@ -58,7 +58,7 @@ public final class SpaceDirectory: Sendable {
 
     public func createSpace(name: String) async throws -> SpaceRecord {
         let space = SpaceRecord(id: Secrets.id("spa_"), name: name, createdAt: Date())
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("INSERT INTO spaces (id, name, created_at) VALUES (\(space.id), \(space.name), \(space.createdAt))", logger: logger)
             for rule in IdentifierRule.defaults {
                 try await insert(rule, spaceId: space.id, on: connection)
@@ -106,7 +106,7 @@ public final class SpaceDirectory: Sendable {
     public func createAccessToken(spaceId: String, name: String) async throws -> AccessTokenRecord {
         let token = Secrets.token()
         let record = AccessTokenRecord(id: Secrets.id("tok_"), spaceId: spaceId, name: name, createdAt: Date(), token: token)
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("""
                 INSERT INTO access_tokens (id, space_id, name, token_hash, created_at)
                 VALUES (\(record.id), \(spaceId), \(name), \(Secrets.hash(token)), \(record.createdAt))
@@ -162,7 +162,7 @@ public final class SpaceDirectory: Sendable {
     /// Publishes every space's access record again (at startup): a service whose replica was
     /// created after the topic's retention dropped old records still learns every space.
     public func republishAllSpaces() async throws {
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             var ids: [String] = []
             for try await id in try await connection.query("SELECT id FROM spaces ORDER BY id", logger: logger).decode(String.self) { ids.append(id) }
             for id in ids { try await publishAccess(spaceId: id, on: connection) }

@@ -39,7 +39,7 @@ public final class SubscriptionApplier: Sendable {
         var attempt = 0
         while true {
             do {
-                let outcomes = try await db.transaction(logger: logger) { connection in
+                let outcomes = try await db.transaction(logger: logger) { [self] connection in
                     try await apply(batches, on: connection)
                 }
                 onCommit()

@@ -34,7 +34,7 @@ public final class JobStore: Sendable {
         let now = Date()
         let job = Job(id: Secrets.id("job_"), status: "queued", itemCount: items.count, processed: 0, applied: 0, unchanged: 0, rejected: 0,
                       createdAt: now)
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("""
                 INSERT INTO jobs (id, space_id, status, item_count, created_at) VALUES (\(job.id), \(spaceId), 'queued', \(items.count), \(now))
                 """, logger: logger)

@@ -47,7 +47,7 @@ public final class JobWorker: Service, Sendable {
     func process(_ job: Claimed) async throws {
         var finished = false
         while !finished {
-            finished = try await store.db.transaction(logger: logger) { connection in
+            finished = try await store.db.transaction(logger: logger) { [self] connection in
                 var next = 0, count = 0
                 for try await (n, c) in try await connection.query(
                     "SELECT next_index, item_count FROM jobs WHERE id = \(job.id) FOR UPDATE", logger: logger

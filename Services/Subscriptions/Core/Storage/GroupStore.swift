@@ -83,7 +83,7 @@ public final class GroupStore: Sendable {
 
     public func create(spaceId: String, name rawName: String, description: String) async throws -> SubscriptionGroup {
         let name = try Self.validateName(rawName)
-        let group = try await db.transaction(logger: logger) { connection in
+        let group = try await db.transaction(logger: logger) { [self] connection in
             // Serialise creations per space so the cap holds under concurrency.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
             let existing = try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
@@ -104,7 +104,7 @@ public final class GroupStore: Sendable {
 
     public func rename(spaceId: String, id: String, name rawName: String?, description: String?) async throws -> SubscriptionGroup {
         let name = try rawName.map { name throws(GroupError) in try Self.validateName(name) }
-        let group = try await db.transaction(logger: logger) { connection in
+        let group = try await db.transaction(logger: logger) { [self] connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
             let existing = try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
             guard var group = existing.byId[id] else { throw GroupError.notFound(id) }
@@ -126,7 +126,7 @@ public final class GroupStore: Sendable {
 
     /// Deletes a group: it stops accepting commands; its states stay in the history.
     public func delete(spaceId: String, id: String) async throws {
-        try await db.transaction(logger: logger) { connection in
+        try await db.transaction(logger: logger) { [self] connection in
             let existing = try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
             guard let group = existing.byId[id] else { throw GroupError.notFound(id) }
             let now = Date()
