@@ -71,6 +71,25 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
+    /// Larger than any broker accepts by default (`message.max.bytes`, 1 MB): such a row could
+    /// never be published and would hold back every row after it.
+    static let maxRecordBytes = 1_000_000 - 10_000
+
+    /// The record itself, or, when it is too large to publish, a dead letter on `<topic>.dlq` that
+    /// keeps its prefix and says why, so that the outbox moves on.
+    func publishable(_ record: OutgoingRecord, outboxId: Int64) -> OutgoingRecord {
+        let size = record.value.count + (record.key?.count ?? 0)
+        guard size > Self.maxRecordBytes else { return record }
+        logger.error("outbox row too large to publish; dead-lettered", metadata: [
+            "topic": "\(record.topic)", "outbox_id": "\(outboxId)", "bytes": "\(size)",
+        ])
+        let original = ConsumedRecord(topic: record.topic, partition: -1, offset: outboxId, key: record.key, value: record.value,
+                                      headers: Dictionary(record.headers, uniquingKeysWith: { _, last in last }), timestampMs: nil)
+        return DeadLetterRecord.make(
+            RecordFailure(record: original, reason: "outbox row \(outboxId) of schema \(schema) is \(size) bytes, more than a broker accepts"),
+            consumerGroup: "outbox relay \(schema)")
+    }
+
     /// Publishes up to `batchSize` rows; returns how many.
     public func publishBatch() async throws -> Int {
         let started = ContinuousClock.now
@@ -91,8 +110,9 @@ public final class OutboxRelay: Service, Sendable {
             for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode((Int64, String, String?, String, String, Date).self) {
                 ids.append(id)
                 let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(\.stringValue)
-                records.append(OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
-                                              headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }))
+                let record = OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
+                                            headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
+                records.append(self.publishable(record, outboxId: id))
                 if oldest == nil { oldest = createdAt }
             }
             guard !ids.isEmpty else { return 0 }

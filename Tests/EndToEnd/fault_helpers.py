@@ -351,23 +351,6 @@ def ready_is(service, status_code, status):
     return code == status_code and isinstance(body, dict) and body.get("status") == status
 
 
-def metric_value(service, name, **labels):
-    """The sum of a Prometheus metric's samples whose labels include `labels`, or None when absent."""
-    try:
-        text = requests.get(service.url + "/metrics", timeout=5).text
-    except requests.RequestException:
-        return None
-    total, seen = 0.0, False
-    for line in text.splitlines():
-        if not line.startswith(name) or line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        if head.split("{")[0] != name or not all(f'{k}="{v}"' in head for k, v in labels.items()):
-            continue
-        total, seen = total + float(value), True
-    return total if seen else None
-
-
 class TrackingSender:
     """Posts batches of track events in a thread, continuously, and retries each batch with the same
     messageIds until it is answered 200, as Segment's clients do. Keeps every answer, so a test knows

@@ -37,7 +37,9 @@ ACK_ANSWER_SECONDS = TRACKING_ACK_TIMEOUT_MS / 1000 + 1.5
 # How long after a fault ends the system has to be back to normal.
 RECOVERY_SECONDS = 30
 STORE_SECONDS = 45
-# SIGTERM must end the process within this (Kubernetes' default grace period is 30 s).
+# The SIGTERM test's instance gets ENGAGE_SHUTDOWN_GRACE_SECONDS (docs/configuration.md) and must be gone
+# within it plus a margin, whatever it is doing (Kubernetes' default grace period is 30 s).
+SHUTDOWN_GRACE_SECONDS = 15
 SIGTERM_GRACE_SECONDS = 20
 # The largest record a dead letter may be: librdkafka's default message.max.bytes, which is below Apache
 # Kafka's default broker limit (1,048,588). Tansu itself accepts records of 6 MB and more, so the limit
@@ -206,7 +208,8 @@ def test_sigterm_exits_within_the_grace_period_while_postgres_is_down(faults):
     # A second instance in a group of its own: it reads the whole tracking topic, and once it has
     # committed there it is in its group with partitions assigned.
     group = "engage-profiles-sigterm-" + uuid.uuid4().hex[:6]
-    extra = faults.start_service("profiles", extra_env={"ENGAGE_CONSUMER_GROUP": group})
+    extra = faults.start_service("profiles", extra_env={"ENGAGE_CONSUMER_GROUP": group,
+                                                        "ENGAGE_SHUTDOWN_GRACE_SECONDS": str(SHUTDOWN_GRACE_SECONDS)})
     warm_up = [f"sigterm-warm-up-{uuid.uuid4().hex[:8]}-{i}" for i in range(6)]
     faults.produce([track_record(space, message_id) for message_id in warm_up])
     assert poll_until(lambda: any(faults.committed_offset(group, "engage.tracking", p) is not None for p in range(TOPIC_PARTITIONS)),

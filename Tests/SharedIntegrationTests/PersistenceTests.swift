@@ -64,6 +64,32 @@ struct PersistenceTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func anOutboxRowTooLargeToPublishIsDeadLetteredAndTheRowsAfterItArePublished() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.large.")
+        try await TestEnvironment.withDatabase { client, schema in
+            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
+            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
+            try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
+            let large = "{\"blob\":\"" + String(repeating: "x", count: 1_200_000) + "\"}"
+            try await client.transaction(logger: logger) { connection in
+                try await Outbox.enqueue([OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":0}"),
+                                          OutboxMessage(topic: topic, key: "p1", payload: large),
+                                          OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":2}")], on: connection, logger: logger)
+            }
+            let relay = OutboxRelay(client: client, producer: producer, schema: schema, logger: logger)
+            #expect(try await relay.publishBatch() == 3)
+            let records = try await TestEnvironment.consume(topic, count: 2)
+            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":0}", "{\"n\":2}"])
+            let letters = try await TestEnvironment.consume(Topic.deadLetter(of: topic), count: 1)
+            let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(letters.first?.value ?? []))
+            #expect(letter.truncated == true)
+            #expect(letter.originalSize == large.utf8.count)
+            #expect(letter.reason.contains("more than a broker accepts"))
+            await producer.shutdown()
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func inboxClaimsAMessageIdOnce() async throws {
         try await TestEnvironment.withDatabase { client, schema in
