@@ -27,6 +27,10 @@ public struct KafkaConfig: Sendable {
         self.properties = properties
     }
 
+    /// Every handle refreshes its topics' metadata this often, so that all of them have seen a
+    /// topic disappear before a producer creates it again (see `KafkaProducer.topicRecreationDelay`).
+    var metadataRefreshMs: String { "2000" }
+
     var producerProperties: [String: String] {
         var settings = [
             "bootstrap.servers": brokers,
@@ -43,6 +47,7 @@ public struct KafkaConfig: Sendable {
             // Topics are created by the producer with the configured partitions (see
             // KafkaProducer), never implicitly by the broker with its own defaults.
             "allow.auto.create.topics": "false",
+            "topic.metadata.refresh.interval.ms": metadataRefreshMs,
         ]
         for (key, value) in properties { settings[key] = value }
         return settings
@@ -63,6 +68,7 @@ public struct KafkaConfig: Sendable {
             // Apache Kafka answers a fetch as soon as data arrives; the Tansu broker used in
             // development waits out the full interval, which would add up to 500 ms per hop.
             "fetch.wait.max.ms": "100",
+            "topic.metadata.refresh.interval.ms": metadataRefreshMs,
         ]
         for (key, value) in properties { settings[key] = value }
         return settings
@@ -133,6 +139,10 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 
     /// librdkafka's `_MSG_TIMED_OUT`: not acknowledged within `message.timeout.ms`.
     public static let messageTimedOut: Int32 = -192
+
+    /// The broker no longer accepts this producer's id or epoch: fenced (90), out of order (45),
+    /// invalid epoch (47), unknown id (59), invalid id mapping (49). Only a new handle recovers.
+    public var isProducerStateError: Bool { [45, 47, 49, 59, 90].contains(code) }
 
     /// The record is larger than the broker (or the producer's `message.max.bytes`) accepts.
     public var isMessageTooLarge: Bool { code == 10 }

@@ -33,8 +33,11 @@ public final class KafkaProducer: Service, Sendable {
         self.topicCheckInterval = topicCheckInterval
         var properties = config.producerProperties
         if let deliveryTimeout {
-            properties["message.timeout.ms"] = String(deliveryTimeout.components.seconds * 1_000
-                                                      + deliveryTimeout.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = String(deliveryTimeout.components.seconds * 1_000 + deliveryTimeout.components.attoseconds / 1_000_000_000_000_000)
+            properties["message.timeout.ms"] = milliseconds
+            // A record already sent to a broker that stopped answering only times out with its
+            // request, so the request must not outlive the delivery timeout.
+            properties["request.timeout.ms"] = milliseconds
         }
         self.properties = properties
         self.current = Mutex(try RdKafkaClient(kind: .producer, properties: properties, logger: logger))
@@ -79,26 +82,33 @@ public final class KafkaProducer: Service, Sendable {
             } catch {
                 let kafkaError = error as? KafkaError ?? KafkaError(code: -1, message: "\(error)")
                 tracker.cancel(count: records.count - index, error: kafkaError)
+                if client.hasFatalError { await replaceIfWedged(client, fatal: true) }
                 break
             }
         }
         do {
             try await withCheckedThrowingContinuation { tracker.attach($0) }
-        } catch let error as KafkaError where error.code == KafkaError.messageTimedOut {
-            await replaceIfWedged(client)
+        } catch let error as KafkaError {
+            if client.hasFatalError || error.isProducerStateError {
+                await replaceIfWedged(client, fatal: true)
+            } else if error.code == KafkaError.messageTimedOut {
+                await replaceIfWedged(client)
+            }
             throw error
         }
     }
 
     /// An idempotent producer whose broker lost its state (a broker that came back empty) keeps
     /// answering "unknown producer id", and librdkafka only bumps its epoch locally: every record
-    /// then times out although the broker is reachable. A new handle asks for a new producer id.
-    /// At most once every 10 seconds; records still queued in the old handle fail (their senders
-    /// retry or answer 503), so nothing is delivered twice out of order.
-    private func replaceIfWedged(_ wedged: RdKafkaClient) async {
-        guard current.withLock({ $0 === wedged }), await isBrokerReachable() else { return }
+    /// then times out although the broker is reachable. One that hit a fatal error (fenced, out of
+    /// sequence after a broker stalled) refuses every record. A new handle asks for a new producer
+    /// id. At most once every 10 seconds (2 after a fatal error); records still queued in the old
+    /// handle fail (their senders retry or answer 503), so nothing is delivered twice out of order.
+    private func replaceIfWedged(_ wedged: RdKafkaClient, fatal: Bool = false) async {
+        guard current.withLock({ $0 === wedged }) else { return }
+        if !fatal { guard await isBrokerReachable() else { return } }
         let due = lastReplacement.withLock { last in
-            guard ContinuousClock.now - last > .seconds(10) else { return false }
+            guard ContinuousClock.now - last > .seconds(fatal ? 2 : 10) else { return false }
             last = .now
             return true
         }
@@ -108,7 +118,8 @@ public final class KafkaProducer: Service, Sendable {
             client = fresh
             return true
         }) else { return }
-        logger.warning("producer timed out with the broker reachable; replaced its librdkafka handle")
+        logger.warning(fatal ? "producer hit a fatal error; replaced its librdkafka handle"
+                              : "producer timed out with the broker reachable; replaced its librdkafka handle")
         _ = try? await wedged.blocking {
             wedged.purge()
             _ = wedged.flush(timeoutMs: 2_000)
@@ -136,13 +147,25 @@ public final class KafkaProducer: Service, Sendable {
         await shutdown()
     }
 
+    /// How long a kept topic must have been missing before it is created again. librdkafka (up to
+    /// 2.14 at least) corrupts its metadata cache, and crashes, when a topic it still caches comes
+    /// back under a new topic id (librdkafka issues 4964, 5280): waiting until every handle has
+    /// refreshed its metadata (`KafkaConfig.metadataRefreshMs`) and dropped the old topic avoids that.
+    static let topicRecreationDelay = Duration.seconds(5)
+    private let missingSince = Mutex<[String: ContinuousClock.Instant]>([:])
+
     /// Creates again the kept topics the broker no longer has (it came back empty).
     func recreateMissingTopics() async {
         let kept = Self.keptTopics.withLock { $0 }
         let client = self.client
         guard !kept.isEmpty, let existing = try? await client.blocking({ try client.topicNames(timeoutMs: 2_000) })
         else { return }
-        let missing = kept.subtracting(existing).sorted()
+        let now = ContinuousClock.now
+        let missing = missingSince.withLock { since in
+            since = since.filter { !existing.contains($0.key) }
+            for topic in kept.subtracting(existing) where since[topic] == nil { since[topic] = now }
+            return since.filter { now - $0.value >= Self.topicRecreationDelay }.keys.sorted()
+        }
         guard !missing.isEmpty else { return }
         logger.warning("topics missing on the broker; creating them again", metadata: ["topics": "\(missing.joined(separator: ","))"])
         do {

@@ -145,6 +145,12 @@ final class RdKafkaClient: @unchecked Sendable {
         rd_kafka_poll(handle, timeoutMs)
     }
 
+    /// The producer's fatal error, once librdkafka raised one: it then refuses every record.
+    var hasFatalError: Bool {
+        var text = [CChar](repeating: 0, count: 256)
+        return rd_kafka_fatal_error(handle, &text, text.count) != RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
     /// Fails every record not yet delivered (their reports say purged).
     func purge() {
         _ = rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)

@@ -59,7 +59,7 @@ public enum ProfilesService {
             // Its own producer, so that a record the broker cannot take in time fails (503) rather
             // than being delivered after the client was told to retry.
             let trackingProducer = try KafkaProducer(config: config.common.kafka, deliveryTimeout: config.trackingAckTimeout, logger: logger)
-            TrackingAPI(directory: directory, producer: trackingProducer).register(on: router)
+            TrackingAPI(directory: directory, producer: trackingProducer, ackTimeout: config.trackingAckTimeout).register(on: router)
             ProfileAPI(directory: directory, reader: ProfileReader(db: database, logger: logger),
                        requestsPerSecond: Double(config.profileAPIRateLimit)).register(on: router)
             AdminAPI(directory: directory, adminToken: config.adminToken).register(on: router)

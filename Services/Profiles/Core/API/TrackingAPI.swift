@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import Hummingbird
 import Kafka
+import Liveness
 import Logging
 import Metrics
 import ServiceKit
@@ -13,12 +14,14 @@ import ServiceKit
 public struct TrackingAPI: Sendable {
     let directory: SpaceDirectory
     let producer: KafkaProducer
+    let ackTimeout: Duration
     private let accepted = Counter(label: "engage_tracking_messages_accepted_total")
     private let rejected = Counter(label: "engage_tracking_requests_rejected_total")
 
-    public init(directory: SpaceDirectory, producer: KafkaProducer) {
+    public init(directory: SpaceDirectory, producer: KafkaProducer, ackTimeout: Duration) {
         self.directory = directory
         self.producer = producer
+        self.ackTimeout = ackTimeout
     }
 
     /// Every path the tracking API answers, with the message type it implies (nil: a batch body).
@@ -53,7 +56,15 @@ public struct TrackingAPI: Sendable {
             let receivedAt = Date()
             let messages = try normalize(object, impliedType: impliedType, bodySize: body.readableBytes, receivedAt: receivedAt)
             do {
-                try await producer.send(messages.map { TrackingRecord.make($0, source: source) })
+                let records = messages.map { TrackingRecord.make($0, source: source) }
+                // The producer's delivery timeout normally answers first; this bounds the answer
+                // even when librdkafka is slow to give up (a broker that accepts connections but
+                // does not respond).
+                let limit = ackTimeout + .seconds(1)
+                try await firstOf({ [producer] in try await producer.send(records) }, orAbandonWhen: {
+                    guard (try? await Task.sleep(for: limit)) != nil else { return nil }
+                    return KafkaError(code: KafkaError.messageTimedOut, message: "no acknowledgement within \(limit)")
+                })
             } catch {
                 context.logger.error("tracking publish failed", metadata: ["error": "\(error)"])
                 throw APIError.unavailable("the event could not be stored; retry")
