@@ -12,7 +12,7 @@ public enum TransientFailure {
         switch error {
         case let error as KafkaError:
             return !error.isMessageTooLarge
-        case is CancellationError, is TransactionAbandoned:
+        case is CancellationError, is TransactionAbandoned, is any RetryableFailure:
             return true
         case let error as PSQLError:
             if let state = error.serverInfo?[.sqlState] {
@@ -50,3 +50,8 @@ public enum TransientFailure {
         }
     }
 }
+
+/// A failure of a service's own that a retry of the same batch cures, typically a concurrent change
+/// seen under lock ("another instance merged this profile"). The consumer loop retries the batch
+/// rather than setting a record aside.
+public protocol RetryableFailure: Error {}

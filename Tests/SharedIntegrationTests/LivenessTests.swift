@@ -26,12 +26,14 @@ import Testing
 
 @Suite struct TransientFailureTests {
     struct ConstraintViolation: Error {}
+    struct ConcurrentChange: RetryableFailure {}
 
     @Test func brokerAndCancellationAreTransientButDataErrorsAreNot() {
         #expect(TransientFailure.isTransient(KafkaError(code: -195, message: "transport failure")))
         #expect(TransientFailure.isTransient(CancellationError()))
         #expect(!TransientFailure.isTransient(KafkaError(code: 10, message: "Message size too large")))
         #expect(!TransientFailure.isTransient(ConstraintViolation()))
+        #expect(TransientFailure.isTransient(ConcurrentChange()))
     }
 }
 

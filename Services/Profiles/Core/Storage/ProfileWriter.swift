@@ -25,7 +25,7 @@ public struct IncomingMessage: Sendable {
 }
 
 /// Thrown when another instance merged a profile this batch read; the batch is retried.
-struct ConcurrentProfileChange: Error, CustomStringConvertible {
+struct ConcurrentProfileChange: RetryableFailure, CustomStringConvertible {
     var profileId: String
     var description: String { "profile \(profileId) was merged concurrently; retrying the batch" }
 }

@@ -7,7 +7,7 @@ import PostgresNIO
 
 /// Thrown when another transaction created a state this one also wanted to create; the whole
 /// batch is retried and then sees (and locks) that state.
-struct ConcurrentStateCreation: Error, CustomStringConvertible {
+struct ConcurrentStateCreation: RetryableFailure, CustomStringConvertible {
     var description: String { "a subscription state was created concurrently; retrying" }
 }
 
