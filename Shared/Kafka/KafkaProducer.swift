@@ -120,9 +120,14 @@ public final class KafkaProducer: Service, Sendable {
         }) else { return }
         logger.warning(fatal ? "producer hit a fatal error; replaced its librdkafka handle"
                               : "producer timed out with the broker reachable; replaced its librdkafka handle")
+        // A send that read the old handle just before the swap may still enqueue on it: keep
+        // purging and serving its reports until it holds nothing, so that every such send ends.
         _ = try? await wedged.blocking {
-            wedged.purge()
-            _ = wedged.flush(timeoutMs: 2_000)
+            for round in 0..<60 {
+                wedged.purge()
+                _ = wedged.flush(timeoutMs: 500)
+                if round >= 3 && wedged.outstandingRecords == 0 { break }
+            }
         }
     }
 

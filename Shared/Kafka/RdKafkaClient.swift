@@ -151,6 +151,9 @@ final class RdKafkaClient: @unchecked Sendable {
         return rd_kafka_fatal_error(handle, &text, text.count) != RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
+    /// Records enqueued and not yet reported on.
+    var outstandingRecords: Int { Int(rd_kafka_outq_len(handle)) }
+
     /// Fails every record not yet delivered (their reports say purged).
     func purge() {
         _ = rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)

@@ -192,15 +192,17 @@ public final class ConsumerService: Service, Sendable {
         }
         // A dead letter must be durable before the offset moves past its record.
         var delay = Duration.milliseconds(100)
+        var withoutValues = false
         while true {
             do {
                 try await deadLetters.send(records)
                 deadLettered.increment(by: records.count)
                 return true
-            } catch let error as KafkaError where error.isMessageTooLarge {
+            } catch let error as KafkaError where error.isMessageTooLarge && !withoutValues {
                 // The broker's limit is lower than the bounded letter: keep only the description.
                 logger.error("dead letter too large for the broker; sending it without the value", metadata: ["error": "\(error)"])
                 records = failures.map { DeadLetterRecord.make($0, consumerGroup: consumer.groupId, maxValueBytes: 0) }
+                withoutValues = true
             } catch {
                 progress.failed("dead-letter publish failed: \(error)")
                 logger.error("dead-letter publish failed, retrying", metadata: ["error": "\(error)"])

@@ -19,23 +19,37 @@ extension PostgresClient {
     ) async throws -> Result {
         let progress = LoopProgress.current
         let result = try await withConnection { connection in
-            try await firstOf({
-                try await LoopProgress.$current.withValue(progress) {
-                    try await connection.query("BEGIN", logger: logger)
-                    let value: Result
-                    do {
-                        value = try await body(connection)
-                    } catch {
-                        if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
-                        throw error
-                    }
-                    try await connection.query("COMMIT", logger: logger)
-                    return value
-                }
-            }, orAbandonWhen: { await Self.abandonment(of: connection) })
+            do {
+                return try await Self.runTransaction(on: connection, logger: logger, progress: progress, body)
+            } catch let error where error is CancellationError || error is TransactionAbandoned {
+                // The work may still be running on this connection: close it before the lease goes
+                // back to the pool, so that nothing of it commits and no one else gets it.
+                try? await connection.close().get()
+                throw error
+            }
         }
         progress?.progressed()
         return result
+    }
+
+    private static func runTransaction<Result: Sendable>(
+        on connection: PostgresConnection, logger: Logger, progress: LoopProgress?,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await firstOf({
+            try await LoopProgress.$current.withValue(progress) {
+                try await connection.query("BEGIN", logger: logger)
+                let value: Result
+                do {
+                    value = try await body(connection)
+                } catch {
+                    if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                    throw error
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            }
+        }, orAbandonWhen: { await Self.abandonment(of: connection) })
     }
 
     /// Returns once the transaction on `connection` must be given up: the connection closed (after
@@ -43,9 +57,13 @@ extension PostgresClient {
     private static func abandonment(of connection: PostgresConnection) async -> (any Error)? {
         await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
-                guard (try? await connection.closeFuture.get()) != nil || connection.isClosed else { return nil }
-                try? await Task.sleep(for: .seconds(1))
-                return Task.isCancelled ? nil : TransactionAbandoned(reason: "the connection closed during the transaction")
+                // Polled: waiting on `closeFuture` cannot be cancelled, and would keep a task per
+                // transaction alive until its connection closes.
+                while !connection.isClosed {
+                    guard (try? await Task.sleep(for: .milliseconds(250))) != nil else { return nil }
+                }
+                guard (try? await Task.sleep(for: .seconds(1))) != nil else { return nil }
+                return TransactionAbandoned(reason: "the connection closed during the transaction")
             }
             group.addTask {
                 guard (try? await Task.sleep(for: TransactionLimits.deadline)) != nil else { return nil }
@@ -55,6 +73,27 @@ extension PostgresClient {
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
+        }
+    }
+}
+
+extension PostgresClient {
+    /// Runs `body` on one connection without the services' statement timeout, for the few reads
+    /// that stream a whole table on purpose (an audience build over the event history).
+    public func withoutStatementTimeout<Result: Sendable>(
+        logger: Logger, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withConnection { connection in
+            try await connection.query("SET statement_timeout = 0", logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("RESET statement_timeout", logger: logger)
+                return result
+            } catch {
+                // The connection goes back to the pool: it must not keep the exemption.
+                if !connection.isClosed { _ = try? await connection.query("RESET statement_timeout", logger: logger) }
+                throw error
+            }
         }
     }
 }

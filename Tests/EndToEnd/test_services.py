@@ -12,7 +12,7 @@ def test_service_boots_reports_health_and_stops_on_sigterm(name, log_dir):
     try:
         assert requests.get(service.url + "/health").json() == {"status": "ok"}
         ready = requests.get(service.url + "/ready")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"postgres": "ok", "broker": "ok"}
+        assert ready.status_code == 200 and ready.json()["checks"] == {"postgres": "ok", "broker": "ok", "loops": "ok"}
         metrics = requests.get(service.url + "/metrics")
         assert metrics.status_code == 200 and metrics.headers["Content-Type"].startswith("text/plain")
         schema = name.replace("-", "_")

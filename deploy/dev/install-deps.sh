@@ -4,6 +4,7 @@
 set -euo pipefail
 
 log() { printf '[install-deps] %s\n' "$*"; }
+ENGAGE_DEPS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 apt_updated=0
@@ -19,28 +20,37 @@ apt_install() {
 # Postgres server, build tooling for the Swift package, and curl/jq for the scripts.
 apt_install postgresql pkgconf curl ca-certificates libssl-dev zlib1g-dev
 
-# librdkafka >= 2.10: bookworm's 2.0.2 cannot talk to current brokers, and 2.4-2.9 corrupt their
-# metadata cache and crash (SIGSEGV) when a topic comes back with a new topic id, as it does after an
-# empty broker restart (librdkafka issue 4964). Build Debian's own newer source package (sid) as a
-# local backport, with the vendored OpenTelemetry and cJSON sources that sid's packaging takes from
-# packages bookworm lacks.
+# librdkafka: bookworm's 2.0.2 cannot talk to current brokers, and 2.4-2.9 corrupt their metadata cache
+# and crash (SIGSEGV) when a topic comes back with a new topic id, as it does after an empty broker
+# restart (librdkafka issue 4964). Build Debian's own newer source package (sid) as a local backport,
+# with the vendored OpenTelemetry and cJSON sources that sid's packaging takes from packages bookworm
+# lacks, and one guard (deploy/dev/librdkafka-guard.py): 2.14 dereferences a NULL topic name when a
+# broker answers a fetch with neither a topic id nor a name, which the development broker does when it
+# comes back empty while consumers still fetch by the old ids.
+# The oldest backport accepted: Debian's version with the "+engage1" suffix the build gives it.
+rdkafka_backport=2.14.2-1+engage1
 rdkafka_ok() {
-  local v; v=$(pkg-config --modversion rdkafka 2>/dev/null) || return 1
-  dpkg --compare-versions "$v" ge 2.10
+  local v; v=$(dpkg-query -W -f='${Version}' librdkafka1 2>/dev/null) || return 1
+  pkg-config --exists rdkafka && dpkg --compare-versions "$v" ge "$rdkafka_backport"
 }
 if ! rdkafka_ok; then
   log "building librdkafka backport from Debian sid sources (about 3 minutes)"
+  # Build tools first (dpkg-source, dpkg-parsechangelog); libcjson-dev and libnanopb-dev only because the -dev package names them as dependencies.
+  apt_install debhelper dpkg-dev fakeroot libcurl4-openssl-dev liblz4-dev libsasl2-dev libcjson-dev libnanopb-dev \
+      libzstd-dev rapidjson-dev python3
   work=/tmp/engage-rdk-src
-  rm -rf "$work"; mkdir -p "$work/lists/partial" "$work/parts"
+  $SUDO rm -rf "$work"; mkdir -p "$work/lists/partial" "$work/parts"
   uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$uri" ] || uri="http://deb.debian.org/debian"
   printf 'Types: deb-src\nURIs: %s\nSuites: sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" > "$work/parts/sid-src.sources"
   o="-oDir::Etc::SourceList=/dev/null -oDir::Etc::SourceParts=$work/parts -oDir::State::Lists=$work/lists"
   $SUDO apt-get $o update -qq
-  (cd "$work" && apt-get $o source --download-only -qq librdkafka/sid >/dev/null 2>&1)
+  (cd "$work" && apt-get $o source --download-only -qq librdkafka/sid)
   (cd "$work" && dpkg-source -x --skip-patches librdkafka_*.dsc src >/dev/null)
   # Drop the packaging's switch to external nanopb/cJSON (not in bookworm): the upstream tree vendors both.
   : > "$work/src/debian/patches/series"
+  python3 "$ENGAGE_DEPS_DIR/librdkafka-guard.py" "$work/src" \
+    "$(cd "$work/src" && dpkg-parsechangelog -S Version)+engage1"
   python3 - "$work/src/debian/rules" <<'PY'
 import re, sys
 path = sys.argv[1]
@@ -49,9 +59,9 @@ rules = re.sub(r" \\\n\t+--enable-cjson-ext| \\\n\t+--enable-nanopb-ext", "", ru
 rules = re.sub(r"execute_(before_dh_auto_build|after_dh_auto_clean):.*?\n\n", "", rules, flags=re.S)
 open(path, "w").write(rules)
 PY
-  # libcjson-dev and libnanopb-dev: only because the -dev package names them as dependencies.
-  apt_install debhelper dpkg-dev fakeroot libcurl4-openssl-dev liblz4-dev libsasl2-dev libcjson-dev libnanopb-dev \
-      libzstd-dev rapidjson-dev python3
+  if grep -qE 'enable-(cjson|nanopb)-ext|nanopb_generator' "$work/src/debian/rules"; then
+    log "debian/rules of librdkafka changed upstream; review the backport edits"; exit 1
+  fi
   (cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us -d >"$work/build.log" 2>&1) \
     || { tail -n 30 "$work/build.log"; log "librdkafka backport build failed"; exit 1; }
   $SUDO dpkg -i "$work"/librdkafka1_*.deb "$work"/librdkafka++1_*.deb "$work"/librdkafka-dev_*.deb >/dev/null

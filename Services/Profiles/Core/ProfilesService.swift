@@ -56,8 +56,9 @@ public enum ProfilesService {
             let importer = CSVImportWorker(store: uploads, writer: writer, rowsPerTransaction: config.csvRowsPerTransaction, logger: logger,
                                            onCommit: { relay.wake() })
             CSVUploadAPI(directory: directory, store: uploads, maxBytes: config.csvMaxBytes).register(on: router)
-            // Its own producer, so that a record the broker cannot take in time fails (503) rather
-            // than being delivered after the client was told to retry.
+            // Its own producer, with a delivery timeout of the tracking answer's length: a record the
+            // broker cannot take in time is dropped from librdkafka's queue with the 503, rather than
+            // sent later (a record already on its way may still arrive; the retry is deduplicated).
             let trackingProducer = try KafkaProducer(config: config.common.kafka, deliveryTimeout: config.trackingAckTimeout, logger: logger)
             TrackingAPI(directory: directory, producer: trackingProducer, ackTimeout: config.trackingAckTimeout).register(on: router)
             ProfileAPI(directory: directory, reader: ProfileReader(db: database, logger: logger),

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Liveness
 import Logging
 import Persistence
 import PostgresNIO
@@ -122,6 +123,7 @@ public struct BuildWorker: Service {
     /// reason to exist stops here.
     private func setPhase(_ build: Build, _ phase: String? = nil, scanned: Int64? = nil, total: Int64? = nil,
                           evaluated: Int64? = nil, profilesTotal: Int64? = nil, entered: Int64 = 0, exited: Int64 = 0) async throws {
+        LoopProgress.current?.progressed()  // a long scan commits nothing for a while
         var still = false
         for try await _ in try await db.query("""
             UPDATE builds SET heartbeat_at = now(), phase = coalesce(\(phase), phase),
@@ -187,19 +189,22 @@ public struct BuildWorker: Service {
         }
         var gathered: [String: [String: [StateEntry]]] = [:]
         var scanned: Int64 = 0
-        let rows = try await db.query(EventLog.select(spaceId: build.spaceId, names: names), logger: logger)
-        for try await (profileId, eventId, name, time, propertiesText) in rows.decode(EventLog.Row.self) {
-            scanned += 1
-            let date = Date(timeIntervalSince1970: time)
-            var properties: [String: JSONValue]?
-            for feed in feeds {
-                if properties == nil { properties = StateStore.object(propertiesText) }
-                guard feed.matches(name, properties!, date), case .some(let value) = feed.entryValue(properties!) else { continue }
-                gathered[survivor(profileId), default: [:]][feed.key, default: []].append(StateEntry(time: time, id: eventId, value: value))
-                // Keep memory bounded: trim a profile's list once it grows.
-                if gathered[survivor(profileId)]![feed.key]!.count > 4_096 { feed.trim(&gathered[survivor(profileId)]![feed.key]!, now) }
+        // One statement streams the whole history: exempt from the services' statement timeout.
+        try await db.withoutStatementTimeout(logger: logger) { connection in
+            let rows = try await connection.query(EventLog.select(spaceId: build.spaceId, names: names), logger: logger)
+            for try await (profileId, eventId, name, time, propertiesText) in rows.decode(EventLog.Row.self) {
+                scanned += 1
+                let date = Date(timeIntervalSince1970: time)
+                var properties: [String: JSONValue]?
+                for feed in feeds {
+                    if properties == nil { properties = StateStore.object(propertiesText) }
+                    guard feed.matches(name, properties!, date), case .some(let value) = feed.entryValue(properties!) else { continue }
+                    gathered[survivor(profileId), default: [:]][feed.key, default: []].append(StateEntry(time: time, id: eventId, value: value))
+                    // Keep memory bounded: trim a profile's list once it grows.
+                    if gathered[survivor(profileId)]![feed.key]!.count > 4_096 { feed.trim(&gathered[survivor(profileId)]![feed.key]!, now) }
+                }
+                if scanned % 100_000 == 0 { try await setPhase(build, scanned: scanned) }
             }
-            if scanned % 100_000 == 0 { try await setPhase(build, scanned: scanned) }
         }
         try await setPhase(build, scanned: scanned)
         nonisolated(unsafe) let trims = Dictionary(feeds.map { ($0.key, $0.trim) }, uniquingKeysWith: { first, _ in first })
