@@ -55,7 +55,7 @@ public struct DeliveryWorker: Service {
     public func run() async throws {
         await wakeups.run(every: settings.interval, loop: "webhook deliveries") {
             do {
-                while try await deliverBatch() > 0, !Task.isCancelled {}
+                while try await deliverBatch() > 0, !Task.isCancelled, !Task.isShuttingDownGracefully {}
             } catch {
                 logger.warning("delivery pass failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
             }
