@@ -20,7 +20,7 @@ extension PostgresClient {
         let progress = LoopProgress.current
         let result = try await withConnection { connection in
             do {
-                return try await Self.runTransaction(on: connection, logger: logger, progress: progress, body)
+                return try await Self.runTransaction(on: connection, logger: logger, body)
             } catch let error where error is CancellationError || error is TransactionAbandoned {
                 // The work may still be running on this connection: close it before the lease goes
                 // back to the pool, so that nothing of it commits and no one else gets it.
@@ -33,22 +33,21 @@ extension PostgresClient {
     }
 
     private static func runTransaction<Result: Sendable>(
-        on connection: PostgresConnection, logger: Logger, progress: LoopProgress?,
+        on connection: PostgresConnection, logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        // The work's task inherits the caller's task-locals (`LoopProgress.current` among them).
         try await firstOf({
-            try await LoopProgress.$current.withValue(progress) {
-                try await connection.query("BEGIN", logger: logger)
-                let value: Result
-                do {
-                    value = try await body(connection)
-                } catch {
-                    if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
-                    throw error
-                }
-                try await connection.query("COMMIT", logger: logger)
-                return value
+            try await connection.query("BEGIN", logger: logger)
+            let value: Result
+            do {
+                value = try await body(connection)
+            } catch {
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw error
             }
+            try await connection.query("COMMIT", logger: logger)
+            return value
         }, orAbandonWhen: { await Self.abandonment(of: connection) })
     }
 

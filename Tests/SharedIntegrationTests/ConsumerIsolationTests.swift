@@ -32,14 +32,19 @@ final class DataErrorHandler: BatchHandler {
 
 @Suite(.serialized, .enabled(if: TestEnvironment.available, "needs ENGAGE_TEST_* from deploy/dev/test.sh"))
 struct ConsumerIsolationTests {
-    /// Runs a ConsumerService over `values` (one partition) until `done` holds.
-    func consume(_ values: [String], handler: some BatchHandler, maxRecordBytes: Int = ConsumerService.defaultMaxRecordBytes,
+    /// Runs a ConsumerService over `values` (one partition, `headers` on every record) until `done`
+    /// holds; returns the topic and the dead letters, one per value starting with "bad" or larger
+    /// than `maxRecordBytes` unless `expectedLetters` says otherwise.
+    func consume(_ values: [String], headers: [[(String, String)]]? = nil, expectedLetters: Int? = nil, handler: some BatchHandler,
+                 maxRecordBytes: Int = ConsumerService.defaultMaxRecordBytes,
                  until done: @escaping @Sendable () -> Bool) async throws -> (topic: String, letters: [DeadLetter]) {
         let topic = TestEnvironment.uniqueName("test.isolation.")
         let logger = TestEnvironment.logger
         let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
         try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
-        try await producer.send(values.map { OutgoingRecord(topic: topic, key: "k", value: Array($0.utf8)) })
+        try await producer.send(values.indices.map {
+            OutgoingRecord(topic: topic, key: "k", value: Array(values[$0].utf8), headers: headers?[$0] ?? [])
+        })
         let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"), topics: [topic], logger: logger)
         let service = ConsumerService(consumer: consumer, deadLetters: producer, handler: handler, maxRecordBytes: maxRecordBytes, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
@@ -51,7 +56,7 @@ struct ConsumerIsolationTests {
             try await tasks.waitForAll()
         }
         await producer.shutdown()
-        let expected = values.filter { $0.hasPrefix("bad") || $0.utf8.count > maxRecordBytes }.count
+        let expected = expectedLetters ?? values.filter { $0.hasPrefix("bad") || $0.utf8.count > maxRecordBytes }.count
         let letters = try await TestEnvironment.consume(Topic.deadLetter(of: topic), count: expected, timeout: .seconds(expected == 0 ? 3 : 30))
         return (topic, try letters.map { try JSONDecoder.engage().decode(DeadLetter.self, from: Data($0.value ?? [])) })
     }
@@ -96,30 +101,11 @@ struct ConsumerIsolationTests {
 
     @Test(.timeLimit(.minutes(2)))
     func aNulInAHeaderIsRefusedBeforeTheHandler() async throws {
-        let topic = TestEnvironment.uniqueName("test.nulheader.")
-        let logger = TestEnvironment.logger
-        let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
-        try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
-        try await producer.send([
-            OutgoingRecord(topic: topic, key: "k", value: Array("good-0".utf8), headers: [("write-key", "a\u{0}b")]),
-            OutgoingRecord(topic: topic, key: "k", value: Array("good-1".utf8)),
-        ])
         let handler = DataErrorHandler()
-        let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"), topics: [topic], logger: logger)
-        let service = ConsumerService(consumer: consumer, deadLetters: producer, handler: handler, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while handler.stored.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
-        await producer.shutdown()
+        let (_, letters) = try await consume(["good-0", "good-1"], headers: [[("write-key", "a\u{0}b")], []], expectedLetters: 1,
+                                             handler: handler) { !handler.stored.withLock { $0.isEmpty } }
         #expect(handler.stored.withLock { $0 } == ["good-1"])
-        let letters = try await TestEnvironment.consume(Topic.deadLetter(of: topic), count: 1)
-        let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(letters.first?.value ?? []))
-        #expect(letter.reason == "header \"write-key\" contains NUL (0x00), which cannot be stored")
+        #expect(letters.map(\.reason) == ["header \"write-key\" contains NUL (0x00), which cannot be stored"])
     }
 }
 
