@@ -1,20 +1,37 @@
 import Logging
+import Synchronization
 
 /// A consumer-group member. Offsets move only when `commit` is called, after processing.
+///
+/// While it polls, it checks every `topicCheckInterval` that its topics still exist. A topic that
+/// disappears and comes back (see `RecreatedTopics`) is read again from its beginning.
 public final class KafkaConsumer: Sendable {
     let client: RdKafkaClient
     public let groupId: String
+    private let topics: [String]
+    private let logger: Logger
+    private let topicCheckInterval: Duration
+    private struct TopicCheck {
+        var due = ContinuousClock.now
+        var topics = RecreatedTopics()
+    }
+    private let topicCheck = Mutex(TopicCheck())
 
-    public init(config: KafkaConfig, groupId: String, topics: [String], logger: Logger) throws {
+    public init(config: KafkaConfig, groupId: String, topics: [String], topicCheckInterval: Duration = .seconds(2),
+                logger: Logger) throws {
         self.groupId = groupId
+        self.topics = topics
+        self.topicCheckInterval = topicCheckInterval
         var logger = logger
         logger[metadataKey: "group"] = "\(groupId)"
+        self.logger = logger
         client = try RdKafkaClient(kind: .consumer, properties: config.consumerProperties(groupId: groupId), logger: logger)
         try client.subscribe(topics)
     }
 
     /// Waits up to `timeout` for records and returns what arrived (possibly none).
     public func poll(maxRecords: Int, timeout: Duration = .milliseconds(100)) async throws -> [ConsumedRecord] {
+        await startOverIfTopicsRecreated()
         let milliseconds = Int32(timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         return try await client.blocking { [client] in client.consumeBatch(maxRecords: maxRecords, timeoutMs: milliseconds) }
     }
@@ -27,6 +44,25 @@ public final class KafkaConsumer: Sendable {
     /// Leaves the group; call once, after the last commit.
     public func close() async {
         _ = try? await client.blocking { [client] in client.closeConsumer() }
+    }
+
+    /// Runs between polls, on the handle's own queue, so no batch of the old topic is in flight.
+    /// The same handle stays in the group: a new one would have to wait for the group to let the
+    /// old member go (a rebalance timeout on some brokers) before it got any partition.
+    private func startOverIfTopicsRecreated() async {
+        let due = topicCheck.withLock { check in
+            guard ContinuousClock.now >= check.due else { return false }
+            check.due = .now + topicCheckInterval
+            return true
+        }
+        guard due else { return }
+        // An unreachable broker says nothing about the topics: they are checked again next round.
+        guard let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 1_000) }) else { return }
+        let recreated = topicCheck.withLock { $0.topics.observe(existing: existing, subscribed: topics) }
+        guard !recreated.isEmpty else { return }
+        logger.warning("topics were created again (the broker lost them); reading them from the beginning",
+                       metadata: ["topics": "\(recreated.sorted().joined(separator: ","))"])
+        _ = try? await client.blocking { [client] in client.startOver(recreated) }
     }
 
     /// Batches as an AsyncSequence: each `next()` waits for at least one record and ends when the

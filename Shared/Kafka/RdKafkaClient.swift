@@ -63,6 +63,7 @@ final class RdKafkaClient: @unchecked Sendable {
                 let names = RdKafkaClient.describe(partitions)
                 if code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
                     context.logger.info("partitions assigned", metadata: ["partitions": "\(names)"])
+                    context.startOverIfRecreated(partitions)
                     if cooperative {
                         if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
                     } else {
@@ -207,6 +208,37 @@ final class RdKafkaClient: @unchecked Sendable {
         }
     }
 
+    /// Deletes topics (with their records); missing ones are not an error.
+    func deleteTopics(_ names: [String], timeoutMs: Int32) throws {
+        var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
+        defer { for deletion in deletions { rd_kafka_DeleteTopic_destroy(deletion) } }
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_DELETETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        var errorText = [CChar](repeating: 0, count: 512)
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errorText, errorText.count)
+        deletions.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_DeleteTopics(handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
+            throw KafkaError(code: -1, message: "timed out deleting topics")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
+        }
+        guard let result = rd_kafka_event_DeleteTopics_result(event) else { return }
+        var count = 0
+        guard let topics = rd_kafka_DeleteTopics_result_topics(result, &count) else { return }
+        for index in 0..<count {
+            let code = rd_kafka_topic_result_error(topics[index])
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART {
+                throw KafkaError(code: code.rawValue, message: "cannot delete \(String(cString: rd_kafka_topic_result_name(topics[index])))")
+            }
+        }
+    }
+
     /// The names of every topic the cluster has.
     func topicNames(timeoutMs: Int32) throws -> Set<String> {
         var metadata: UnsafePointer<rd_kafka_metadata>?
@@ -240,6 +272,31 @@ final class RdKafkaClient: @unchecked Sendable {
         let code = rd_kafka_subscribe(handle, list)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+        }
+    }
+
+    /// Reads `topics` again from their beginning, whatever offset the group committed (they were
+    /// created again; see `RecreatedTopics`): the partitions assigned now are sought there at once,
+    /// the ones assigned later when the rebalance hands them over.
+    func startOver(_ topics: Set<String>) {
+        guard let context = rebalanceContext?.takeUnretainedValue() else { return }
+        context.startOver(topics)
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return }
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        let seeks = rd_kafka_topic_partition_list_new(assignment.pointee.cnt)!
+        defer { rd_kafka_topic_partition_list_destroy(seeks) }
+        for index in 0..<Int(assignment.pointee.cnt) {
+            let element = assignment.pointee.elems[index]
+            guard topics.contains(String(cString: element.topic)) else { continue }
+            rd_kafka_topic_partition_list_add(seeks, element.topic, element.partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        guard seeks.pointee.cnt > 0 else { return }
+        context.startOverIfRecreated(seeks)
+        if let error = rd_kafka_seek_partitions(handle, seeks, 5_000) {
+            logger.warning("could not seek to the beginning of recreated topics",
+                           metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"])
+            rd_kafka_error_destroy(error)
         }
     }
 
@@ -330,9 +387,33 @@ final class RebalanceContext: Sendable {
     let logger: Logger
     let groupId: String
 
+    /// Topics still to be read from their beginning at their next assignment.
+    private let startingOver = Mutex<Set<String>>([])
+
     init(logger: Logger, groupId: String) {
         self.logger = logger
         self.groupId = groupId
+    }
+
+    func startOver(_ topics: Set<String>) {
+        startingOver.withLock { $0.formUnion(topics) }
+    }
+
+    /// Points the assigned partitions of recreated topics at their beginning, once per topic: an
+    /// offset committed for the old topic means nothing in the new one.
+    func startOverIfRecreated(_ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        guard let partitions else { return }
+        startingOver.withLock { topics in
+            guard !topics.isEmpty else { return }
+            var assigned: Set<String> = []
+            for index in 0..<Int(partitions.pointee.cnt) {
+                let topic = String(cString: partitions.pointee.elems[index].topic)
+                guard topics.contains(topic) else { continue }
+                partitions.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+                assigned.insert(topic)
+            }
+            topics.subtract(assigned)
+        }
     }
 
     /// Publishes `engage_consumer_lag{group,topic,partition}` from a statistics JSON document.

@@ -92,6 +92,23 @@ public enum Migrator {
         "CREATE INDEX space_access_tokens ON space_access USING gin (token_hashes)",
     ])
 
+    /// Outbox rows too large for any broker: set aside whole (their dead letter carries a prefix
+    /// only), so that an operator can still recover them.
+    public static let unpublishableOutbox = Migration(version: 3, name: "unpublishable outbox rows", statements: [
+        """
+        CREATE TABLE outbox_unpublishable (
+            id bigint PRIMARY KEY,
+            topic text NOT NULL,
+            key text,
+            payload text NOT NULL,
+            headers jsonb NOT NULL,
+            created_at timestamptz NOT NULL,
+            set_aside_at timestamptz NOT NULL DEFAULT now(),
+            reason text NOT NULL
+        )
+        """,
+    ])
+
     /// Every platform migration, applied before a service's own (which start at 100).
-    public static let platform = [platformTables, spaceAccessTable]
+    public static let platform = [platformTables, spaceAccessTable, unpublishableOutbox]
 }

@@ -76,18 +76,24 @@ public final class OutboxRelay: Service, Sendable {
     static let maxRecordBytes = 1_000_000 - 10_000
 
     /// The record itself, or, when it is too large to publish, a dead letter on `<topic>.dlq` that
-    /// keeps its prefix and says why, so that the outbox moves on.
+    /// keeps its prefix and says why, so that the outbox moves on. The whole row is kept in
+    /// `outbox_unpublishable` (see `publishBatch`).
     func publishable(_ record: OutgoingRecord, outboxId: Int64) -> OutgoingRecord {
+        guard Self.isTooLarge(record) else { return record }
         let size = record.value.count + (record.key?.count ?? 0)
-        guard size > Self.maxRecordBytes else { return record }
-        logger.error("outbox row too large to publish; dead-lettered", metadata: [
+        logger.error("outbox row too large to publish; dead-lettered and set aside in outbox_unpublishable", metadata: [
             "topic": "\(record.topic)", "outbox_id": "\(outboxId)", "bytes": "\(size)",
         ])
         let original = ConsumedRecord(topic: record.topic, partition: -1, offset: outboxId, key: record.key, value: record.value,
                                       headers: Dictionary(record.headers, uniquingKeysWith: { _, last in last }), timestampMs: nil)
         return DeadLetterRecord.make(
-            RecordFailure(record: original, reason: "outbox row \(outboxId) of schema \(schema) is \(size) bytes, more than a broker accepts"),
+            RecordFailure(record: original, reason: "outbox row \(outboxId) of schema \(schema) is \(size) bytes, more than a broker "
+                          + "accepts; the whole row is kept in \(schema).outbox_unpublishable"),
             consumerGroup: "outbox relay \(schema)")
+    }
+
+    static func isTooLarge(_ record: OutgoingRecord) -> Bool {
+        record.value.count + (record.key?.count ?? 0) > maxRecordBytes
     }
 
     /// Publishes up to `batchSize` rows; returns how many.
@@ -102,6 +108,7 @@ public final class OutboxRelay: Service, Sendable {
             guard locked else { return 0 }
 
             var ids: [Int64] = []
+            var tooLarge: [Int64] = []
             var records: [OutgoingRecord] = []
             var oldest: Date?
             let rows = try await connection.query("""
@@ -112,11 +119,19 @@ public final class OutboxRelay: Service, Sendable {
                 let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(\.stringValue)
                 let record = OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
                                             headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
+                if Self.isTooLarge(record) { tooLarge.append(id) }
                 records.append(self.publishable(record, outboxId: id))
                 if oldest == nil { oldest = createdAt }
             }
             guard !ids.isEmpty else { return 0 }
             try await self.producer.send(records)
+            if !tooLarge.isEmpty {
+                try await connection.query("""
+                    INSERT INTO outbox_unpublishable (id, topic, key, payload, headers, created_at, reason)
+                    SELECT id, topic, key, payload, headers, created_at, 'larger than a broker accepts'
+                    FROM outbox WHERE id = ANY(\(tooLarge)) ON CONFLICT (id) DO NOTHING
+                    """, logger: self.logger)
+            }
             try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: self.logger)
             self.published.increment(by: ids.count)
             if let oldest { self.lag.recordNanoseconds(Int64(Date().timeIntervalSince(oldest) * 1e9)) }

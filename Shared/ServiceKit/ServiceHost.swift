@@ -1,6 +1,7 @@
 import Contracts
 import Hummingbird
 import Kafka
+import Liveness
 import Logging
 import Persistence
 import PostgresNIO
@@ -16,20 +17,34 @@ public enum ServiceHost {
         _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
         let client = config.database.makeClient(logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-            group.addTask { await client.run() }
-            do {
-                try await Migrator.migrate(Migrator.platform + migrations, schema: config.database.schema,
-                                           client: client, logger: logger)
-                let result = try await body(client)
-                group.cancelAll()
-                return result
-            } catch {
-                group.cancelAll()
-                throw error
-            }
+        // Not a child task: a task group waits for its children, and the pool's shutdown waits for
+        // every lease, including one held by a query postgres-nio never completes (written to a
+        // connection as it closed). The process must exit all the same, so that wait is bounded.
+        let pool = Task { await client.run() }
+        let result: T
+        do {
+            try await Migrator.migrate(Migrator.platform + migrations, schema: config.database.schema,
+                                       client: client, logger: logger)
+            result = try await body(client)
+        } catch {
+            await close(pool, logger: logger)
+            throw error
         }
+        await close(pool, logger: logger)
+        return result
     }
+
+    /// Stops the pool and waits for it to close its connections, up to `databaseCloseLimit`.
+    private static func close(_ pool: Task<Void, Never>, logger: Logger) async {
+        pool.cancel()
+        let closed = (try? await firstOf({ await pool.value }, orAbandonWhen: {
+            try? await Task.sleep(for: databaseCloseLimit)
+            return CancellationError()
+        })) != nil
+        if !closed { logger.warning("Postgres connections still in use after \(databaseCloseLimit); exiting without waiting for them") }
+    }
+
+    static let databaseCloseLimit = Duration.seconds(3)
 
     public static func runHTTP<Context: RequestContext>(
         _ config: CommonConfig, router: Router<Context>, services: [any Service], logger: Logger

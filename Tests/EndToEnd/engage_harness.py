@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import time
+import typing
 import uuid
 import base64
 
@@ -154,14 +155,23 @@ def wait_for_token(service_url, space):
              timeout=60, what="the space's token to reach the subscriptions service")
 
 
-def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0, with_keys=False):
-    """Reads `topic` from the beginning with a fresh consumer group and returns the JSON values that
-    `match` accepts. With `expected`: waits for that many, then reads one more second so that extra
-    records show. Without: stops after `idle` seconds without a record (once partitions are assigned).
-    `with_keys`: (key, value, headers) triples instead of values."""
+class TopicRecord(typing.NamedTuple):
+    key: typing.Optional[str]
+    value: bytes
+    headers: dict
+    partition: int
+    offset: int
+
+
+def read_records(topic, match, brokers=None, expected=None, idle=4.0, timeout=60.0):
+    """Reads `topic` from the beginning with a fresh consumer group and returns the `TopicRecord`s that
+    `match(key, value bytes)` accepts. With `expected`: waits for that many, then reads one more second so
+    that extra records show. Without: stops after `idle` seconds without a record (once partitions are
+    assigned). `brokers` defaults to the suite's broker."""
     from confluent_kafka import Consumer
-    consumer = Consumer({"bootstrap.servers": BROKERS, "group.id": "e2e-" + uuid.uuid4().hex, "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False})
+    consumer = Consumer({"bootstrap.servers": brokers or BROKERS, "group.id": "e2e-" + uuid.uuid4().hex,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 6000,
+                         "heartbeat.interval.ms": 1000, "max.poll.interval.ms": 10000, "fetch.wait.max.ms": 100})
     consumer.subscribe([topic])
     found, deadline, quiet_since, stop_at = [], time.monotonic() + timeout, None, None
     try:
@@ -169,10 +179,11 @@ def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0, with_keys
             message = consumer.poll(0.3)
             if message is not None and not message.error():
                 quiet_since = None
-                value = json.loads(message.value())
-                if match(value):
-                    found.append((message.key().decode() if message.key() else None, value,
-                                  {k: v.decode() for k, v in message.headers() or []}) if with_keys else value)
+                key = message.key().decode(errors="replace") if message.key() is not None else None
+                if match(key, message.value()):
+                    found.append(TopicRecord(key, message.value(),
+                                             {k: (v or b"").decode(errors="replace") for k, v in message.headers() or []},
+                                             message.partition(), message.offset()))
                 if expected is not None and len(found) >= expected and stop_at is None:
                     stop_at = time.monotonic() + 1.0
             elif expected is None and consumer.assignment():
@@ -182,6 +193,13 @@ def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0, with_keys
         return found
     finally:
         consumer.close()
+
+
+def topic_records(topic, match, expected=None, idle=4.0, timeout=60.0, with_keys=False):
+    """`read_records` for JSON topics: the values that `match(value)` accepts, parsed. `with_keys`:
+    (key, value, headers) triples instead of values."""
+    records = read_records(topic, lambda _key, value: match(json.loads(value)), expected=expected, idle=idle, timeout=timeout)
+    return [(r.key, json.loads(r.value), r.headers) if with_keys else json.loads(r.value) for r in records]
 
 
 def produce(topic, key, value, headers=None):

@@ -19,7 +19,7 @@ from collections import Counter
 
 import requests
 
-from engage_harness import ServiceProcess, free_port
+from engage_harness import ServiceProcess, free_port, read_records
 
 # What the services are started with in fault tests: a loop holding work without progress for this
 # long makes /health fail, and the tracking API answers 503 when the broker has not acknowledged in time.
@@ -213,33 +213,8 @@ class PrivateStack:
         return reports
 
     def read_topic(self, topic, match, expected=None, idle=3.0, timeout=60.0):
-        """Reads `topic` from the beginning with a fresh group and returns (key, value bytes, headers, partition,
-        offset) for the records `match(key, value)` accepts. With `expected`, stops once that many were found
-        (plus a second for extras); otherwise after `idle` seconds without a record."""
-        from confluent_kafka import Consumer
-        consumer = Consumer({"bootstrap.servers": self.brokers, "group.id": "e2e-faults-" + uuid.uuid4().hex,
-                             "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 6000,
-                             "heartbeat.interval.ms": 1000, "max.poll.interval.ms": 10000, "fetch.wait.max.ms": 100})
-        consumer.subscribe([topic])
-        found, deadline, quiet_since, stop_at = [], time.monotonic() + timeout, None, None
-        try:
-            while time.monotonic() < deadline and (stop_at is None or time.monotonic() < stop_at):
-                message = consumer.poll(0.3)
-                if message is not None and not message.error():
-                    quiet_since = None
-                    key = message.key().decode(errors="replace") if message.key() is not None else None
-                    if match(key, message.value()):
-                        found.append((key, message.value(), {k: (v or b"").decode(errors="replace") for k, v in message.headers() or []},
-                                      message.partition(), message.offset()))
-                    if expected is not None and len(found) >= expected and stop_at is None:
-                        stop_at = time.monotonic() + 1.0
-                elif expected is None and consumer.assignment():
-                    quiet_since = quiet_since or time.monotonic()
-                    if time.monotonic() - quiet_since > idle:
-                        break
-            return found
-        finally:
-            consumer.close()
+        """`engage_harness.read_records` on this broker."""
+        return read_records(topic, match, brokers=self.brokers, expected=expected, idle=idle, timeout=timeout)
 
     def committed_offset(self, group, topic, partition):
         """The offset `group` committed on one partition (the next record it will read), or None."""

@@ -347,9 +347,6 @@ def test_broker_stop_and_empty_restart_on_the_same_port(faults_with_journeys, se
     run_broker_fault(faults_with_journeys, senders, "stop")
 
 
-@pytest.mark.skip(reason="a broker that comes back empty before the consumer session ends (only the memory-only "
-                         "development broker does) leaves consumers fetching at their old positions on the new, empty "
-                         "topics, so the first records there are skipped: see docs/operations.md, known limitation")
 def test_broker_instant_empty_restart(faults_with_journeys, senders):
     run_broker_fault(faults_with_journeys, senders, "instant")
 

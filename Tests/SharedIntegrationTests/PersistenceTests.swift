@@ -27,7 +27,7 @@ struct PersistenceTests {
             for try await version in try await client.query("SELECT version FROM \(unescaped: schema).schema_migrations ORDER BY version").decode(Int.self) {
                 versions.append(version)
             }
-            #expect(versions == [1, 2, 10])
+            #expect(versions == Migrator.platform.map(\.version) + [10])
             var widgets = 0
             for try await count in try await client.query("SELECT count(*)::int FROM \(unescaped: schema).widgets").decode(Int.self) { widgets = count }
             #expect(widgets == 1)
@@ -86,6 +86,16 @@ struct PersistenceTests {
             #expect(letter.truncated == true)
             #expect(letter.originalSize == large.utf8.count)
             #expect(letter.reason.contains("more than a broker accepts"))
+            #expect(letter.reason.contains("outbox_unpublishable"))
+            // The dead letter carries a prefix only: the whole row is kept for an operator.
+            let kept = try await client.withConnection { connection in
+                var kept: [String] = []
+                for try await payload in try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT payload FROM \(schema).outbox_unpublishable"), logger: logger
+                ).decode(String.self) { kept.append(payload) }
+                return kept
+            }
+            #expect(kept == [large])
             await producer.shutdown()
         }
     }

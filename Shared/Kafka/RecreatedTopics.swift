@@ -1,0 +1,25 @@
+/// Tells a consumer when one of its topics came back after it had disappeared: the broker came
+/// back empty (a memory-only broker restarted, a new cluster) or the topic was deleted and created
+/// again. The new topic starts again at offset 0, while the consumer's fetch positions, and any
+/// offset committed in the meantime, still point into the old one: left alone, the consumer would
+/// skip every record below its old position. A topic never seen yet (not created so far) is not
+/// "recreated" when it appears.
+struct RecreatedTopics: Sendable {
+    private var present: Set<String> = []
+    private var vanished: Set<String> = []
+
+    /// Records what the broker has now (`existing`) and returns the subscribed topics that are
+    /// back after having been seen gone.
+    mutating func observe(existing: Set<String>, subscribed: [String]) -> Set<String> {
+        var returned: Set<String> = []
+        for topic in subscribed {
+            if existing.contains(topic) {
+                if vanished.remove(topic) != nil { returned.insert(topic) }
+                present.insert(topic)
+            } else if present.remove(topic) != nil {
+                vanished.insert(topic)
+            }
+        }
+        return returned
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+@testable import Kafka
+import Testing
+
+/// A broker that comes back empty, or a topic deleted and created again, restarts the topic's
+/// offsets at 0 while a consumer's positions (and the group's committed offsets) point into the
+/// old topic. The consumer must read the new topic from its beginning.
+@Suite(.serialized, .enabled(if: TestEnvironment.available, "needs ENGAGE_TEST_* from deploy/dev/test.sh"))
+struct TopicRecreationTests {
+    @Test(.timeLimit(.minutes(2)))
+    func aRecreatedTopicIsReadFromItsBeginning() async throws {
+        let topic = TestEnvironment.uniqueName("test.recreated.")
+        let checkInterval = Duration.milliseconds(200)
+        let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: TestEnvironment.logger)
+        try await producer.createTopics([topic])
+        try await producer.send((0..<5).map { OutgoingRecord(topic: topic, key: "k", value: Array("old\($0)".utf8)) })
+        let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"),
+                                         topics: [topic], topicCheckInterval: checkInterval, logger: TestEnvironment.logger)
+        let old = try await poll(consumer, until: { $0.count >= 5 })
+        #expect(old.map(\.offset) == [0, 1, 2, 3, 4])
+        try await consumer.commit(old)
+
+        let admin = producer.client
+        try await admin.blocking { try admin.deleteTopics([topic], timeoutMs: 10_000) }
+        // The consumer notices between polls; keep it polling until it has seen the topic gone.
+        let gone = ContinuousClock.now + .seconds(20)
+        while try await admin.blocking({ try admin.topicNames(timeoutMs: 2_000) }).contains(topic), ContinuousClock.now < gone {
+            _ = try await consumer.poll(maxRecords: 10)
+        }
+        let seenGone = ContinuousClock.now + checkInterval * 3
+        while ContinuousClock.now < seenGone { _ = try await consumer.poll(maxRecords: 10) }
+
+        try await producer.createTopics([topic])
+        try await producer.send((0..<2).map { OutgoingRecord(topic: topic, key: "k", value: Array("new\($0)".utf8)) })
+        await producer.shutdown()
+        // Offsets 0 and 1 are below the old committed offset 5: without the rejoin they are skipped.
+        let new = try await poll(consumer, until: { $0.count >= 2 })
+        await consumer.close()
+        #expect(new.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["new0", "new1"])
+    }
+
+    @Test
+    func onlyATopicSeenGoneAndBackCountsAsRecreated() {
+        var topics = RecreatedTopics()
+        // Not created yet, then created: a first appearance, not a re-creation.
+        #expect(topics.observe(existing: [], subscribed: ["a", "b"]).isEmpty)
+        #expect(topics.observe(existing: ["a", "b"], subscribed: ["a", "b"]).isEmpty)
+        #expect(topics.observe(existing: ["b"], subscribed: ["a", "b"]).isEmpty)
+        #expect(topics.observe(existing: ["b"], subscribed: ["a", "b"]).isEmpty)
+        #expect(topics.observe(existing: ["a", "b"], subscribed: ["a", "b"]) == ["a"])
+        #expect(topics.observe(existing: ["a", "b"], subscribed: ["a", "b"]).isEmpty)
+    }
+
+    private func poll(_ consumer: KafkaConsumer, until done: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
+        var records: [ConsumedRecord] = []
+        let deadline = ContinuousClock.now + .seconds(40)
+        while !done(records) && ContinuousClock.now < deadline { records += try await consumer.poll(maxRecords: 10) }
+        return records
+    }
+}
