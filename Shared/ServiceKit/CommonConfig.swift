@@ -24,6 +24,7 @@ public struct CommonConfig: Sendable {
     public static func fromEnvironment(
         service: String, schema: String, defaultPort: Int, env: EnvironmentVariables = EnvironmentVariables()
     ) throws -> CommonConfig {
+        try env.checkFiles()
         let levelText = env.string("ENGAGE_LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ServiceConfigError("ENGAGE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")

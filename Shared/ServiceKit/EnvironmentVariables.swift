@@ -1,11 +1,49 @@
 import Foundation
 
-/// Reads configuration from environment variables; every setting has a local default.
+/// Reads configuration from environment variables; every setting has a local default, except the
+/// secrets, which outside development must be given.
+///
+/// Any variable `NAME` may instead be given as `NAME_FILE`, the path of a file holding the value
+/// (a Kubernetes or compose secret mounted as a file); surrounding whitespace and the final newline
+/// are dropped. Setting both is an error, like a file that cannot be read (`checkFiles`).
 public struct EnvironmentVariables: Sendable {
     public var values: [String: String]
+    /// What went wrong reading `*_FILE` variables; reported by `checkFiles`.
+    public private(set) var fileProblems: [String] = []
 
     public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
-        self.values = values
+        var resolved = values
+        for (name, path) in values where name.hasSuffix("_FILE") && !path.isEmpty {
+            let target = String(name.dropLast("_FILE".count))
+            if let direct = values[target], !direct.isEmpty {
+                fileProblems.append("set either \(target) or \(name), not both")
+                continue
+            }
+            do {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                resolved[target] = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                fileProblems.append("\(name): cannot read \(path) (\(error.localizedDescription))")
+            }
+        }
+        self.values = resolved
+    }
+
+    /// Throws the first problem with a `*_FILE` variable.
+    public func checkFiles() throws {
+        if let problem = fileProblems.sorted().first { throw ServiceConfigError(problem) }
+    }
+
+    /// `ENGAGE_ENV=development` allows development defaults for secrets (with a warning); anything
+    /// else, including unset, is a deployment where every secret must be given.
+    public var isDevelopment: Bool { values["ENGAGE_ENV"] == "development" }
+
+    /// A secret: its value; in development `developmentDefault` when it is unset; otherwise a
+    /// configuration error that says how to set it.
+    public func secret(_ name: String, developmentDefault: String? = nil, hint: String) throws -> String {
+        if let value = values[name], !value.isEmpty { return value }
+        if isDevelopment, let developmentDefault { return developmentDefault }
+        throw ServiceConfigError("\(name) is required (or \(name)_FILE, a file holding it): \(hint)")
     }
 
     public func string(_ name: String, default defaultValue: String) -> String {

@@ -32,9 +32,7 @@ public struct SecretBox: Sendable {
     /// The box for `ENGAGE_SECRETS_KEY`; a missing or malformed key is a configuration error.
     /// `purpose` completes the message, e.g. "it seals webhook signing secrets".
     public static func fromEnvironment(_ env: EnvironmentVariables, purpose: String) throws -> SecretBox {
-        guard let key = env.values["ENGAGE_SECRETS_KEY"], !key.isEmpty else {
-            throw ServiceConfigError("ENGAGE_SECRETS_KEY is required: 32 random bytes in base64 (`openssl rand -base64 32`); \(purpose)")
-        }
+        let key = try env.secret("ENGAGE_SECRETS_KEY", hint: "32 random bytes in base64 (`openssl rand -base64 32`); \(purpose)")
         do {
             return try SecretBox(base64Key: key)
         } catch let error as InvalidKey {

@@ -14,6 +14,7 @@ KAFKA_PORT="${ENGAGE_DEV_KAFKA_PORT:-19092}"
 CONFIG="${ENGAGE_BUILD_CONFIG:-debug}"
 SANDBOX="${ENGAGE_SANDBOX:-1}"
 FAKES_PORT="${ENGAGE_DEV_FAKES_PORT:-18025}"
+export ENGAGE_ENV="${ENGAGE_ENV:-development}"
 export ENGAGE_ADMIN_TOKEN="${ENGAGE_ADMIN_TOKEN:-dev-admin-token}"
 mkdir -p "$STATE/run" "$STATE/logs"
 # messaging-send and events-source seal secrets (and sign unsubscribe links) with this key: made once, kept.

@@ -24,9 +24,7 @@ public enum MessagingSendService {
 
         public static func fromEnvironment(_ env: EnvironmentVariables) throws -> Config {
             let common = try CommonConfig.fromEnvironment(service: "messaging-send", schema: schema, defaultPort: defaultPort, env: env)
-            guard let key = env.values["ENGAGE_SECRETS_KEY"], !key.isEmpty else {
-                throw ServiceConfigError("ENGAGE_SECRETS_KEY is required: 32 random bytes in base64 (`openssl rand -base64 32`); it seals provider secrets and signs unsubscribe links")
-            }
+            let key = try env.secret("ENGAGE_SECRETS_KEY", hint: "32 random bytes in base64 (`openssl rand -base64 32`); it seals provider secrets and signs unsubscribe links")
             var dispatcher = Dispatcher.Settings()
             dispatcher.batchSize = try env.int("ENGAGE_MESSAGING_BATCH_SIZE", default: 100)
             dispatcher.workers = try env.int("ENGAGE_MESSAGING_WORKERS", default: 8)

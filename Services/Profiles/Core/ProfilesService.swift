@@ -25,7 +25,8 @@ public enum ProfilesService {
         public static func fromEnvironment(_ env: EnvironmentVariables = EnvironmentVariables()) throws -> Config {
             Config(
                 common: try CommonConfig.fromEnvironment(service: "profiles", schema: schema, defaultPort: defaultPort, env: env),
-                adminToken: env.string("ENGAGE_ADMIN_TOKEN", default: "dev-admin-token"),
+                adminToken: try env.secret("ENGAGE_ADMIN_TOKEN", developmentDefault: "dev-admin-token",
+                                           hint: "the bearer token of the admin API (spaces, sources, access tokens)"),
                 consumerBatchSize: try env.int("ENGAGE_PROFILES_BATCH_SIZE", default: 1_500),
                 profileAPIRateLimit: try env.int("ENGAGE_PROFILE_API_RATE_LIMIT", default: 100),
                 csvMaxBytes: Int64(try env.int("ENGAGE_CSV_MAX_BYTES", default: 1 << 30)),
