@@ -17,12 +17,52 @@ public struct DatabaseConfig: Sendable {
     public var idleInTransactionTimeoutMs: Int = 60_000
     /// How long opening a connection may take.
     public var connectTimeout: Duration = .seconds(5)
+    /// TLS to Postgres, as libpq's `sslmode` (and its default, `prefer`).
+    public var sslMode: SSLMode = .prefer
+    /// PEM file of the certificate authorities that `verify-ca` and `verify-full` trust (libpq's
+    /// `sslrootcert`); the system's trust store when nil.
+    public var rootCertificatePath: String?
 
+    /// libpq's `sslmode` values that a client without a certificate of its own can honour.
+    public enum SSLMode: String, Sendable, CaseIterable {
+        /// No TLS.
+        case disable
+        /// TLS when the server offers it, without checking its certificate.
+        case prefer
+        /// TLS or no connection, without checking the certificate (protects against eavesdropping only).
+        case require
+        /// TLS with a certificate signed by a trusted authority, for any host name.
+        case verifyCA = "verify-ca"
+        /// TLS with a trusted certificate issued for the host connected to.
+        case verifyFull = "verify-full"
+    }
+
+    /// `postgres://user:password@host:port/database?sslmode=verify-full&sslrootcert=/path/ca.pem`
     public init(url: String, schema: String, maxConnections: Int = 10) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
               scheme == "postgres" || scheme == "postgresql", let host = components.host
         else {
             throw ConfigurationError("invalid Postgres URL (want postgres://user:password@host:port/database)")
+        }
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let mode = item.value.flatMap(SSLMode.init(rawValue:)) else {
+                    throw ConfigurationError("sslmode \"\(item.value ?? "")\" in the Postgres URL is not one of "
+                                             + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                sslMode = mode
+            case "sslrootcert":
+                guard let path = item.value, FileManager.default.isReadableFile(atPath: path) else {
+                    throw ConfigurationError("sslrootcert \"\(item.value ?? "")\" in the Postgres URL is not a readable file")
+                }
+                rootCertificatePath = path
+            default:
+                throw ConfigurationError("the Postgres URL parameter \"\(item.name)\" is not supported (sslmode and sslrootcert are)")
+            }
+        }
+        if rootCertificatePath != nil && sslMode != .verifyCA && sslMode != .verifyFull {
+            throw ConfigurationError("sslrootcert in the Postgres URL needs sslmode=verify-ca or verify-full")
         }
         self.host = host
         self.port = components.port ?? 5432
@@ -36,7 +76,7 @@ public struct DatabaseConfig: Sendable {
 
     public func makeClient(logger: Logger) -> PostgresClient {
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database, tls: .disable)
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.additionalStartupParameters = [
             ("search_path", schema),
             ("statement_timeout", String(statementTimeoutMs)),
@@ -46,6 +86,23 @@ public struct DatabaseConfig: Sendable {
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 1
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+}
+
+extension DatabaseConfig {
+    var tls: PostgresClient.Configuration.TLS {
+        var settings = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            settings.certificateVerification = .none
+            return sslMode == .prefer ? .prefer(settings) : .require(settings)
+        case .verifyCA, .verifyFull:
+            settings.certificateVerification = sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
+            if let rootCertificatePath { settings.trustRoots = .file(rootCertificatePath) }
+            return .require(settings)
+        }
     }
 }
 

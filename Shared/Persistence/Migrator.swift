@@ -29,7 +29,14 @@ public enum Migrator {
             // Migrations may rewrite large tables: the services' statement timeout does not apply.
             try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("engage-migrations:" + schema), 0))", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            // A service's own role may not create schemas (deploy/postgres/provision.sql creates its
+            // one), and CREATE SCHEMA IF NOT EXISTS checks that right before it looks.
+            var schemaExists = false
+            for try await _ in try await connection.query("SELECT 1 FROM pg_namespace WHERE nspname = \(schema)", logger: logger)
+                .decode(Int.self) { schemaExists = true }
+            if !schemaExists {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+            }
             try await connection.query(PostgresQuery(unsafeSQL: """
                 CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (
                     version integer PRIMARY KEY,

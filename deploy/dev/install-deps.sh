@@ -17,8 +17,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Postgres server, build tooling for the Swift package, and curl/jq for the scripts.
-apt_install postgresql pkgconf curl ca-certificates libssl-dev zlib1g-dev
+# Postgres server, build tooling for the Swift package, curl/jq for the scripts, and openssl for the
+# test run's certificate authority.
+apt_install postgresql pkgconf curl ca-certificates libssl-dev zlib1g-dev openssl
 
 # librdkafka: bookworm's 2.0.2 cannot talk to current brokers, and 2.4-2.9 corrupt their metadata cache
 # and crash (SIGSEGV) when a topic comes back with a new topic id, as it does after an empty broker

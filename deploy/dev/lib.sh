@@ -52,6 +52,32 @@ CONF
     || psql -h 127.0.0.1 -p "$port" -U postgres -qc 'CREATE DATABASE engage' >/dev/null
 }
 
+# make_test_ca DIR: a throwaway certificate authority (DIR/ca.crt), a server certificate it signed for
+# localhost and 127.0.0.1 (DIR/server.crt, DIR/server.key), and an unrelated authority (DIR/other-ca.crt)
+# that must not be trusted. For tests only.
+make_test_ca() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=swift-engage test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=swift-engage other CA" \
+    -keyout "$dir/other-ca.key" -out "$dir/other-ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  chmod 644 "$dir/ca.crt" "$dir/other-ca.crt"
+}
+
+# enable_postgres_tls DATA_DIR CA_DIR: serves TLS (as well as plain connections) with the server
+# certificate of make_test_ca; takes effect at the next start.
+enable_postgres_tls() {
+  local dir=$1 ca=$2
+  install -o postgres -g postgres -m 600 "$ca/server.key" "$dir/server.key"
+  install -o postgres -g postgres -m 644 "$ca/server.crt" "$dir/server.crt"
+  printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" >> "$dir/postgresql.conf"
+}
+
 stop_postgres() {
   local dir=$1 PG_BIN
   PG_BIN=$(pg_bin)
@@ -89,14 +115,22 @@ stop_pid() {
   rm -f "$pidfile"
 }
 
-# start_private_infra PREFIX: a throwaway Postgres and broker on free ports, for a test or benchmark
-# run. Sets WORK (their directory), PG_PORT and KAFKA_PORT; stop_private_infra removes it all.
+# start_private_infra PREFIX [tls]: a throwaway Postgres and broker on free ports, for a test or
+# benchmark run. Sets WORK (their directory), PG_PORT and KAFKA_PORT; stop_private_infra removes it
+# all. With `tls`, Postgres also serves TLS with a certificate from a test authority in $WORK/tls.
 start_private_infra() {
   WORK=$(mktemp -d "/tmp/$1.XXXXXX")
   chmod 755 "$WORK"  # the postgres user needs to reach its data directory
   PG_PORT=$(free_port)
   KAFKA_PORT=$(free_port)
-  start_postgres "$WORK/pg" "$PG_PORT"
+  if [ "${2:-}" = tls ]; then
+    make_test_ca "$WORK/tls"
+    start_postgres "$WORK/pg" "$PG_PORT"
+    enable_postgres_tls "$WORK/pg" "$WORK/tls"
+    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$WORK/pg" -o "-p $PG_PORT" -l "$WORK/pg/server.log" -w restart >/dev/null
+  else
+    start_postgres "$WORK/pg" "$PG_PORT"
+  fi
   start_tansu "$KAFKA_PORT" "$WORK/broker.pid" "$WORK/broker.log"
   log "postgres on $PG_PORT, broker on $KAFKA_PORT"
 }

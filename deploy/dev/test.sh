@@ -12,9 +12,12 @@ log "building"
 swift build --build-tests
 
 trap stop_private_infra EXIT
-start_private_infra engage-test
+start_private_infra engage-test tls
 
 export ENGAGE_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/engage"
+# The same Postgres serves TLS with a certificate of this run's own authority (DatabaseTLSTests).
+export ENGAGE_TEST_DATABASE_CA="$WORK/tls/ca.crt"
+export ENGAGE_TEST_DATABASE_OTHER_CA="$WORK/tls/other-ca.crt"
 export ENGAGE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export ENGAGE_BIN_PATH="$(swift build --show-bin-path)"
 
