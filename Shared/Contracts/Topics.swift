@@ -31,6 +31,15 @@ public enum Topic {
         audienceMembership, templates, messageRequests, messageEvents, journeyEvents, sourceEvents,
     ]
 
+    /// Topics whose records each carry the whole current state of their key (a space, a group, a
+    /// template): compacted, so that they keep the latest record of every key for ever and a new
+    /// instance rebuilds its replica from them.
+    public static let compacted: Set<String> = [spaces, subscriptionGroups, templates]
+
+    /// Topics kept whole for ever: every subscription change, since a contact's global state and
+    /// each of its group states share one key (so compaction would keep only one of them).
+    public static let keptForever: Set<String> = [subscriptionChanges]
+
     /// Every topic and its dead-letter topic: what services create at startup.
     public static var allWithDeadLetters: [String] { all + all.map(deadLetter(of:)) }
 

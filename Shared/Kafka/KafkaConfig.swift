@@ -11,6 +11,9 @@ public struct KafkaConfig: Sendable {
     public var maxPollIntervalMs: Int
     public var heartbeatIntervalMs: Int
     public var properties: [String: String]
+    /// Settings of the topics this service creates (topic → setting → value), e.g. compaction for
+    /// the replica topics. Set at creation; existing topics whose settings differ are reported.
+    public var topicConfigs: [String: [String: String]] = [:]
 
     public init(
         brokers: String, clientId: String, topicPartitions: Int32 = 3, replicationFactor: Int32 = 1,

@@ -55,9 +55,10 @@ public final class KafkaProducer: Service, Sendable {
     public func createTopics(_ topics: [String]) async throws {
         let partitions = config.topicPartitions
         let replication = config.replicationFactor
+        let configs = config.topicConfigs
         let client = self.client
         try await client.blocking {
-            try client.createTopics(topics, partitions: partitions, replicationFactor: replication, timeoutMs: 10_000)
+            try client.createTopics(topics, partitions: partitions, replicationFactor: replication, configs: configs, timeoutMs: 10_000)
         }
         Self.keptTopics.withLock { $0.formUnion(topics) }
     }
@@ -129,6 +130,23 @@ public final class KafkaProducer: Service, Sendable {
                 if round >= 3 && wedged.outstandingRecords == 0 { break }
             }
         }
+    }
+
+    /// The settings of existing topics that differ from `KafkaConfig.topicConfigs`, one line each
+    /// (`topic: key is value, expected value`); a topic created before the setting existed, or by
+    /// hand, keeps its own until an operator changes it.
+    public func topicSettingDifferences() async throws -> [String] {
+        let expected = config.topicConfigs.filter { !$0.value.isEmpty }
+        let client = self.client
+        let actual = try await client.blocking { try client.topicConfigs(expected.keys.sorted(), timeoutMs: 10_000) }
+        var differences: [String] = []
+        for (topic, settings) in expected.sorted(by: { $0.key < $1.key }) {
+            guard let described = actual[topic] else { continue }  // not there: created with the settings
+            for (key, value) in settings.sorted(by: { $0.key < $1.key }) where described[key] != value {
+                differences.append("\(topic): \(key) is \(described[key] ?? "the broker's default"), expected \(value)")
+            }
+        }
+        return differences
     }
 
     public func send(_ record: OutgoingRecord) async throws {

@@ -164,8 +164,9 @@ final class RdKafkaClient: @unchecked Sendable {
         rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
-    /// Creates topics, leaving existing ones alone.
-    func createTopics(_ names: [String], partitions: Int32, replicationFactor: Int32, timeoutMs: Int32) throws {
+    /// Creates topics with their settings (`configs[name]`), leaving existing ones alone.
+    func createTopics(_ names: [String], partitions: Int32, replicationFactor: Int32, configs: [String: [String: String]] = [:],
+                      timeoutMs: Int32) throws {
         var errorText = [CChar](repeating: 0, count: 512)
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
@@ -174,6 +175,12 @@ final class RdKafkaClient: @unchecked Sendable {
                 throw KafkaError(code: -1, message: "topic \(name): \(String(cString: errorText))")
             }
             newTopics.append(topic)
+            for (key, value) in (configs[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let code = rd_kafka_NewTopic_set_config(topic, key, value)
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError(code: code.rawValue, message: "topic \(name): setting \(key)=\(value): \(String(cString: rd_kafka_err2str(code)))")
+                }
+            }
         }
         let queue = rd_kafka_queue_new(handle)
         defer { rd_kafka_queue_destroy(queue) }
@@ -237,6 +244,47 @@ final class RdKafkaClient: @unchecked Sendable {
                 throw KafkaError(code: code.rawValue, message: "cannot delete \(String(cString: rd_kafka_topic_result_name(topics[index])))")
             }
         }
+    }
+
+    /// The settings the broker reports for each topic (name → key → value). A broker may report only
+    /// the settings given at creation, or every one with its defaults.
+    func topicConfigs(_ names: [String], timeoutMs: Int32) throws -> [String: [String: String]] {
+        guard !names.isEmpty else { return [:] }
+        var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
+        defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        var errorText = [CChar](repeating: 0, count: 512)
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errorText, errorText.count)
+        resources.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_DescribeConfigs(handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
+            throw KafkaError(code: -1, message: "timed out describing topic settings")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
+        }
+        guard let result = rd_kafka_event_DescribeConfigs_result(event) else { return [:] }
+        var count = 0
+        guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
+        var settings: [String: [String: String]] = [:]
+        for index in 0..<count {
+            guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            var entryCount = 0
+            var values: [String: String] = [:]
+            if let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) {
+                for entryIndex in 0..<entryCount {
+                    guard let entry = entries[entryIndex], let value = rd_kafka_ConfigEntry_value(entry) else { continue }
+                    values[String(cString: rd_kafka_ConfigEntry_name(entry))] = String(cString: value)
+                }
+            }
+            settings[String(cString: rd_kafka_ConfigResource_name(resource))] = values
+        }
+        return settings
     }
 
     /// The names of every topic the cluster has.

@@ -40,7 +40,12 @@ public struct CommonConfig: Sendable {
         database.statementTimeoutMs = try env.int("ENGAGE_DB_STATEMENT_TIMEOUT_MS", default: 30_000)
         database.connectTimeout = .milliseconds(try env.int("ENGAGE_DB_CONNECT_TIMEOUT_MS", default: 5_000))
         TransactionLimits.deadline = .milliseconds(try env.int("ENGAGE_DB_TRANSACTION_TIMEOUT_MS", default: 60_000))
-        let kafka = KafkaConfig(
+        var topicSettings = TopicSettings()
+        topicSettings.trackingRetentionMs = Int64(try env.int("ENGAGE_KAFKA_TRACKING_RETENTION_MS", default: Int(topicSettings.trackingRetentionMs)))
+        topicSettings.sourceEventsRetentionMs = Int64(try env.int("ENGAGE_KAFKA_SOURCE_EVENTS_RETENTION_MS",
+                                                                  default: Int(topicSettings.sourceEventsRetentionMs)))
+        topicSettings.deadLetterRetentionMs = Int64(try env.int("ENGAGE_KAFKA_DLQ_RETENTION_MS", default: Int(topicSettings.deadLetterRetentionMs)))
+        var kafka = KafkaConfig(
             brokers: env.string("ENGAGE_KAFKA_BROKERS", default: "127.0.0.1:19092"),
             clientId: "engage-\(service)",
             topicPartitions: Int32(try env.int("ENGAGE_KAFKA_TOPIC_PARTITIONS", default: 3)),
@@ -49,6 +54,7 @@ public struct CommonConfig: Sendable {
             maxPollIntervalMs: try env.int("ENGAGE_KAFKA_MAX_POLL_INTERVAL_MS", default: 30_000),
             heartbeatIntervalMs: try env.int("ENGAGE_KAFKA_HEARTBEAT_INTERVAL_MS", default: 1_000),
             properties: try env.pairs("ENGAGE_KAFKA_PROPERTIES"))
+        kafka.topicConfigs = topicSettings.configs
         return CommonConfig(
             serviceName: service,
             httpHost: env.string("ENGAGE_HTTP_HOST", default: "127.0.0.1"),

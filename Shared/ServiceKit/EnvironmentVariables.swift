@@ -3,7 +3,7 @@ import Foundation
 /// Reads configuration from environment variables; every setting has a local default, except the
 /// secrets, which outside development must be given.
 ///
-/// Any variable `NAME` may instead be given as `NAME_FILE`, the path of a file holding the value
+/// Any `ENGAGE_` variable `NAME` may instead be given as `NAME_FILE`, the path of a file holding the value
 /// (a Kubernetes or compose secret mounted as a file); surrounding whitespace and the final newline
 /// are dropped. Setting both is an error, like a file that cannot be read (`checkFiles`).
 public struct EnvironmentVariables: Sendable {
@@ -13,7 +13,8 @@ public struct EnvironmentVariables: Sendable {
 
     public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
         var resolved = values
-        for (name, path) in values where name.hasSuffix("_FILE") && !path.isEmpty {
+        // Only the platform's own variables: others ending in _FILE (TF_CLI_CONFIG_FILE...) are not ours.
+        for (name, path) in values where name.hasPrefix("ENGAGE_") && name.hasSuffix("_FILE") && !path.isEmpty {
             let target = String(name.dropLast("_FILE".count))
             if let direct = values[target], !direct.isEmpty {
                 fileProblems.append("set either \(target) or \(name), not both")

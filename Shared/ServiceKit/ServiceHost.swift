@@ -67,6 +67,21 @@ public enum ServiceHost {
     }
 }
 
+extension ServiceHost {
+    /// Existing topics keep their settings (changing a live topic's retention or cleanup policy is
+    /// an operator's decision): each difference from the platform's settings is logged at startup.
+    static func reportTopicSettingDifferences(_ producer: KafkaProducer, logger: Logger) async {
+        do {
+            for difference in try await producer.topicSettingDifferences() {
+                logger.warning("topic setting differs from the platform's; change it with kafka-configs.sh if it should not",
+                               metadata: ["difference": "\(difference)"])
+            }
+        } catch {
+            logger.warning("could not read the topics' settings", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
 /// What a service adds to the standard shell: its routes and its long-running services.
 public struct ServiceParts: Sendable {
     public var services: [any Service]
@@ -83,6 +98,7 @@ extension ServiceHost {
         try await withMigratedDatabase(config, migrations: migrations, logger: logger) { database in
             let producer = try KafkaProducer(config: config.kafka, logger: logger)
             try await producer.createTopics(Topic.allWithDeadLetters)
+            await reportTopicSettingDifferences(producer, logger: logger)
             let router = Router(context: BasicRequestContext.self)
             router.add(middleware: RequestIdMiddleware())
             router.add(middleware: StorableTextMiddleware())

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 import typing
+import urllib.parse
 import uuid
 import base64
 
@@ -65,10 +66,30 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
+        self._connect_as_own_role()
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([os.path.join(BIN_PATH, self.name)], env=self.env, stdout=log, stderr=log)
         wait_for(self._ready, timeout=60, what=f"{self.name} /ready")
         return self
+
+    def _connect_as_own_role(self):
+        """Runs the service as its own Postgres role, which owns its schema and nothing else, as in
+        production (deploy/postgres/provision.sql, run here with the test database's superuser)."""
+        admin_url = self.env["ENGAGE_DATABASE_URL"]
+        parts = urllib.parse.urlsplit(admin_url)
+        if parts.username != "postgres":
+            return  # already a service role (a restart of this process)
+        schema = self.env.get("ENGAGE_DB_SCHEMA") or self.name.replace("-", "_")
+        role = f"engage_{schema}"
+        for attempt in range(3):  # two services provisioned at once may collide on the database's ACL
+            done = subprocess.run(["psql", admin_url, "-q", "-X", "-v", f"role={role}", "-v", f"schema={schema}",
+                                   "-v", f"password={SERVICE_DB_PASSWORD}", "-f", PROVISION_SQL], capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+            assert attempt < 2, f"provision.sql failed for {role}: {done.stderr}"
+            time.sleep(0.5)
+        netloc = f"{role}:{SERVICE_DB_PASSWORD}@{parts.hostname}:{parts.port}"
+        self.env["ENGAGE_DATABASE_URL"] = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
     def _ready(self):
         if self.process.poll() is not None:
@@ -209,6 +230,8 @@ def produce(topic, key, value, headers=None):
     assert producer.flush(10) == 0
 
 
+PROVISION_SQL = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "postgres", "provision.sql")
+SERVICE_DB_PASSWORD = "e2e-service-password"
 FAKES_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "Fakes", "provider_fakes.py")
 SECRETS_KEY = base64.b64encode(b"e2e-secrets-key-0123456789abcdef").decode()
 

@@ -13,8 +13,8 @@ struct EnvironmentSecretsTests {
     func aVariableCanComeFromAFileWithoutItsFinalNewline() throws {
         let path = try file("s3cret-token\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let env = EnvironmentVariables(["ENGAGE_ADMIN_TOKEN_FILE": path])
-        try env.checkFiles()
+        let env = EnvironmentVariables(["ENGAGE_ADMIN_TOKEN_FILE": path, "OTHER_TOOL_CONFIG_FILE": "/nonexistent/not-ours"])
+        try env.checkFiles()  // another program's *_FILE variable is not read
         #expect(try env.secret("ENGAGE_ADMIN_TOKEN", hint: "h") == "s3cret-token")
     }
 
