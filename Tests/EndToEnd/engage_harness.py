@@ -15,7 +15,7 @@ import requests
 BIN_PATH = os.environ.get("ENGAGE_BIN_PATH", "")
 DATABASE_URL = os.environ.get("ENGAGE_TEST_DATABASE_URL", "")
 BROKERS = os.environ.get("ENGAGE_TEST_KAFKA_BROKERS", "")
-ADMIN_TOKEN = "e2e-admin-token"
+ADMIN_TOKEN = os.environ.get("ENGAGE_TEST_ADMIN_TOKEN", "e2e-admin-token")
 
 
 def free_port():

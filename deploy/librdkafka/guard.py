@@ -1,7 +1,7 @@
 """Prepares Debian's librdkafka source tree (sid) for the local backport: one guard against a NULL
 dereference, and a package version of its own so that install-deps.sh can tell the backport apart.
 
-Usage: librdkafka-guard.py SOURCE_TREE VERSION
+Usage: guard.py SOURCE_TREE VERSION
 """
 import sys
 import time
@@ -30,7 +30,7 @@ guarded = """                } else if (md->topics[i].topic) {
 """
 if guarded not in source:
     if unguarded not in source:
-        sys.exit(f"librdkafka-guard: {path} changed upstream; review the guard")
+        sys.exit(f"librdkafka guard: {path} changed upstream; review the guard")
     open(path, "w").write(source.replace(unguarded, guarded, 1))
 
 changelog = f"{tree}/debian/changelog"
