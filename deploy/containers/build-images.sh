@@ -26,7 +26,7 @@ ls .dev/librdkafka/librdkafka1_*.deb >/dev/null 2>&1 \
   || bash deploy/librdkafka/build-backport.sh .dev/librdkafka
 
 log "building release binaries (--static-swift-stdlib)"
-swift build -c release --static-swift-stdlib $(printf -- '--product %s ' "${SERVICES[@]}") >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
 context=$(mktemp -d /tmp/engage-image.XXXXXX)
@@ -37,15 +37,15 @@ cp deploy/containers/runtime-setup.sh "$context/"
 for service in "${SERVICES[@]}"; do
   install -m 755 "$bin/$service" "$context/service"
   strip "$context/service"
-  podman build -q --network host -f deploy/containers/Containerfile.local --build-arg SERVICE="$service" \
+  podman build -q --format docker --network host -f deploy/containers/Containerfile.local --build-arg SERVICE="$service" \
     --build-arg VERSION="$version" -t "localhost/swift-engage/$service:$version" -t "localhost/swift-engage/$service:latest" \
     "$context" >/dev/null
   log "image localhost/swift-engage/$service:$version ($(podman image inspect --format '{{.Size}}' "localhost/swift-engage/$service:$version" | awk '{printf "%d MB", $1/1e6}'))"
 done
 
-podman build -q --network host -f deploy/containers/dev/Containerfile.postgres \
+podman build -q --format docker --network host -f deploy/containers/dev/Containerfile.postgres \
   -t localhost/swift-engage/dev-postgres:latest deploy/containers/dev >/dev/null
 rm -rf "$context"/*
 cp "$(tansu_bin)" "$context/tansu"
-podman build -q -f deploy/containers/dev/Containerfile.tansu -t localhost/swift-engage/dev-tansu:latest "$context" >/dev/null
+podman build -q --format docker -f deploy/containers/dev/Containerfile.tansu -t localhost/swift-engage/dev-tansu:latest "$context" >/dev/null
 log "images built: version $version"

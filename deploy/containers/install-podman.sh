@@ -6,7 +6,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 missing=()
-for pkg in podman runc debootstrap uidmap slirp4netns fuse-overlayfs binutils golang-github-containernetworking-plugin-dnsname; do
+for pkg in podman runc catatonit debootstrap uidmap slirp4netns fuse-overlayfs binutils golang-github-containernetworking-plugin-dnsname; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -22,7 +22,8 @@ stack=deploy/k8s/dev/engage-dev.yaml
 teardown() {
   log "tearing down the dev overlay"
   podman kube down "$stack" >/dev/null 2>&1 || true
-  podman pod rm -f events-source-pod >/dev/null 2>&1 || true
+  # The upgrade test replaces events-source's pod from a file of its own: remove it by name.
+  podman pod rm -f events-source-pod-0 >/dev/null 2>&1 || true
 }
 trap teardown EXIT
 teardown

@@ -122,6 +122,7 @@ def deployment(service, image, env, port, dev=False):
     if dev:
         pod["spec"]["hostNetwork"] = True
         pod["spec"]["restartPolicy"] = "Always"
+        del container["ports"]  # on the host network the service's own port is the one (podman refuses mappings)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
