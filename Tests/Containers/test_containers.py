@@ -173,6 +173,11 @@ def test_upgrading_a_service_to_a_new_image_while_traffic_flows_loses_nothing():
                 failures.append(str(error))
             time.sleep(0.05)
 
+    # A new space's token reaches the subscriptions service within seconds: wait until it does.
+    wait_for(lambda: requests.put(f"{URL['subscriptions']}/spaces/{space.id}/messaging-subscriptions", headers=auth, timeout=10,
+                                  json={"subscriptions": [{"key": f"warm-{prefix}@example.com", "type": "EMAIL",
+                                                           "status": "SUBSCRIBED"}]}).status_code == 200,
+             what="the space's token accepted by subscriptions")
     worker = threading.Thread(target=subscribe, daemon=True)
     worker.start()
     try:

@@ -55,8 +55,11 @@ def test_compose_requires_its_secrets_and_gates_services_on_ready():
     for service in SERVICES:
         definition = compose["services"][service]
         assert "/ready" in " ".join(definition["healthcheck"]["test"])
-        assert definition["depends_on"]["provision"]["condition"] == "service_completed_successfully"
+        assert definition["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert f"engage_{service.replace('-', '_')}:" in definition["environment"]["ENGAGE_DATABASE_URL"]
+    # The roles are created when the Postgres volume is initialised, by the same provision.sh as elsewhere.
+    assert "./deploy/compose/initdb:/docker-entrypoint-initdb.d:ro" in compose["services"]["postgres"]["volumes"]
+    assert "provision.sh" in open(os.path.join(ROOT, "deploy/compose/initdb/engage-roles.sh")).read()
     example = open(os.path.join(ROOT, ".env.example")).read()
     for variable in ("POSTGRES_PASSWORD", "ENGAGE_DB_PASSWORD", "ENGAGE_ADMIN_TOKEN", "ENGAGE_SECRETS_KEY"):
         assert f"\n{variable}=\n" in example, f"{variable} must be in .env.example, empty"

@@ -29,4 +29,26 @@ trap teardown EXIT
 teardown
 log "podman kube play $stack"
 podman kube play "$stack" >/dev/null
-ENGAGE_UPGRADE_TAG=$upgrade_tag python3 -m pytest Tests/Containers -q -p no:cacheprovider
+ENGAGE_UPGRADE_TAG=$upgrade_tag python3 -m pytest Tests/Containers/test_containers.py -q -p no:cacheprovider
+teardown
+
+# docker-compose.yml, with the images built here standing in for the registry's.
+envfile=$(mktemp /tmp/engage-compose-env.XXXXXX)
+cat > "$envfile" <<ENV
+POSTGRES_PASSWORD=$(openssl rand -hex 16)
+ENGAGE_DB_PASSWORD=$(openssl rand -hex 16)
+ENGAGE_ADMIN_TOKEN=$(openssl rand -hex 16)
+ENGAGE_SECRETS_KEY=$(openssl rand -base64 32)
+ENGAGE_VERSION=latest
+ENV
+compose=(podman-compose --env-file "$envfile" -f docker-compose.yml -f deploy/compose/local.yml)
+compose_down() {
+  log "removing the compose project"
+  "${compose[@]}" down -v >/dev/null 2>&1 || true
+  rm -f "$envfile"
+}
+trap 'compose_down; teardown' EXIT
+log "podman-compose up (docker-compose.yml + deploy/compose/local.yml)"
+"${compose[@]}" up -d >/dev/null
+# shellcheck disable=SC1090
+ENGAGE_TEST_ADMIN_TOKEN=$(. "$envfile"; echo "$ENGAGE_ADMIN_TOKEN") python3 -m pytest Tests/Containers/test_compose.py -q -p no:cacheprovider

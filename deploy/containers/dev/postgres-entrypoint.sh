@@ -1,6 +1,6 @@
 #!/bin/sh
-# Initialises the data directory once (superuser password from POSTGRES_PASSWORD, database engage),
-# then runs Postgres in the foreground. Passwords are checked (scram) for every network client.
+# Initialises the data directory once (superuser password from POSTGRES_PASSWORD, database engage, then
+# the scripts in /docker-entrypoint-initdb.d), then runs Postgres in the foreground. Passwords are checked (scram) for every network client.
 set -eu
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
 port=${PGPORT:-5432}
@@ -14,6 +14,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   psql -qX -U postgres -c 'CREATE DATABASE engage' >/dev/null
+  # As the official image does: scripts mounted here run once, against the new database.
+  for script in /docker-entrypoint-initdb.d/*.sh; do
+    [ -f "$script" ] && bash "$script"
+  done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
 exec postgres -D "$PGDATA"
