@@ -46,7 +46,8 @@ let services: [ServiceSpec] = [
 ]
 
 var targets: [Target] = [
-    .target(name: "Contracts", path: "Shared/Contracts"),
+    // Schemas/: the contracts' published JSON Schemas (generated and checked by ContractSchemaTests).
+    .target(name: "Contracts", path: "Shared/Contracts", exclude: ["Schemas"]),
     .target(name: "Liveness", path: "Shared/Liveness"),
     .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
                    providers: [.apt(["librdkafka-dev"])]),

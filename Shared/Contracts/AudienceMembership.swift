@@ -7,7 +7,7 @@ public struct AudienceMembershipEvent: Codable, Sendable, Hashable {
     public static let entered = "Audience Entered"
     public static let exited = "Audience Exited"
 
-    public enum Reason: String, Codable, Sendable {
+    public enum Reason: String, Codable, Sendable, CaseIterable {
         /// An event, a trait or a subscription change of the profile.
         case realtime
         /// A time window slid without a new event.

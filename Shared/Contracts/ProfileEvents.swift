@@ -67,7 +67,7 @@ extension ProfileEvent {
 public struct ProfileUpdate: Codable, Sendable, Hashable {
     public static let contract = "profile-update/1"
 
-    public enum Kind: String, Codable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         /// Traits set to new values (only traits whose value really changed).
         case traitsChanged = "traits_changed"
         /// Identifiers newly attached to the profile.

@@ -102,7 +102,7 @@ public struct SubscriptionCommandBatch: Codable, Sendable, Hashable {
 }
 
 /// Why a command was refused. Stable codes; messages are for people.
-public enum SubscriptionRejectionCode: String, Codable, Sendable {
+public enum SubscriptionRejectionCode: String, Codable, Sendable, CaseIterable {
     case invalidEmail = "INVALID_EMAIL"
     case invalidPhone = "INVALID_PHONE"
     case unknownGroup = "UNKNOWN_GROUP"

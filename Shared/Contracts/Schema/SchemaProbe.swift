@@ -24,6 +24,11 @@ struct SchemaProbe {
         case is Int.Type: return Described(schema: .integer, value: 0 as! T)
         case is Int64.Type: return Described(schema: .integer, value: Int64(0) as! T)
         case is Int32.Type: return Described(schema: .integer, value: Int32(0) as! T)
+        case is Int16.Type: return Described(schema: .integer, value: Int16(0) as! T)
+        case is Int8.Type: return Described(schema: .integer, value: Int8(0) as! T)
+        case is UInt32.Type: return Described(schema: .integer, value: UInt32(0) as! T)
+        case is UInt16.Type: return Described(schema: .integer, value: UInt16(0) as! T)
+        case is UInt8.Type: return Described(schema: .integer, value: UInt8(0) as! T)
         case is UInt.Type: return Described(schema: .integer, value: UInt(0) as! T)
         case is UInt64.Type: return Described(schema: .integer, value: UInt64(0) as! T)
         case is Double.Type: return Described(schema: .number, value: 0.0 as! T)
@@ -116,6 +121,29 @@ struct SchemaProbe {
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
             let described = try SchemaProbe.schema(of: type, codingPath: codingPath + [key])
             // Absent values are written as explicit nulls (or left out): either way, optional.
+            recorder.properties[key.stringValue] = .nullable(described.schema)
+            return described.value
+        }
+
+        // The standard library's own versions of these would call `decode`, which records the key as
+        // required: every one must come here.
+        func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try optional(type, key) }
+        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try optional(type, key) }
+        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try optional(type, key) }
+        func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try optional(type, key) }
+        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try optional(type, key) }
+        func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try optional(type, key) }
+        func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try optional(type, key) }
+        func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try optional(type, key) }
+        func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try optional(type, key) }
+        func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try optional(type, key) }
+        func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try optional(type, key) }
+        func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try optional(type, key) }
+        func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try optional(type, key) }
+        func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try optional(type, key) }
+
+        private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
+            let described = try SchemaProbe.schema(of: type, codingPath: codingPath + [key])
             recorder.properties[key.stringValue] = .nullable(described.schema)
             return described.value
         }
