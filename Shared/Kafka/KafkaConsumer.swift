@@ -14,6 +14,8 @@ public final class KafkaConsumer: Sendable {
     private struct TopicCheck {
         var due = ContinuousClock.now
         var topics = RecreatedTopics()
+        /// Recreated topics whose seek to the beginning failed: tried again next round.
+        var retry: Set<String> = []
     }
     private let topicCheck = Mutex(TopicCheck())
 
@@ -58,11 +60,17 @@ public final class KafkaConsumer: Sendable {
         guard due else { return }
         // An unreachable broker says nothing about the topics: they are checked again next round.
         guard let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 1_000) }) else { return }
-        let recreated = topicCheck.withLock { $0.topics.observe(existing: existing, subscribed: topics) }
-        guard !recreated.isEmpty else { return }
-        logger.warning("topics were created again (the broker lost them); reading them from the beginning",
-                       metadata: ["topics": "\(recreated.sorted().joined(separator: ","))"])
-        _ = try? await client.blocking { [client] in client.startOver(recreated) }
+        let (recreated, retry) = topicCheck.withLock { check in
+            (check.topics.observe(existing: existing, subscribed: topics), check.retry)
+        }
+        if !recreated.isEmpty {
+            logger.warning("topics were created again (the broker lost them); reading them from the beginning",
+                           metadata: ["topics": "\(recreated.sorted().joined(separator: ","))"])
+        }
+        let pending = recreated.union(retry)
+        guard !pending.isEmpty else { return }
+        let failed = (try? await client.blocking { [client] in client.startOver(pending) }) ?? pending
+        topicCheck.withLock { $0.retry = failed }
     }
 
     /// Batches as an AsyncSequence: each `next()` waits for at least one record and ends when the

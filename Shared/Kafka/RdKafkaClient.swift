@@ -324,28 +324,42 @@ final class RdKafkaClient: @unchecked Sendable {
     }
 
     /// Reads `topics` again from their beginning, whatever offset the group committed (they were
-    /// created again; see `RecreatedTopics`): the partitions assigned now are sought there at once,
-    /// the ones assigned later when the rebalance hands them over.
-    func startOver(_ topics: Set<String>) {
-        guard let context = rebalanceContext?.takeUnretainedValue() else { return }
-        context.startOver(topics)
+    /// created again; see `RecreatedTopics`): the partitions assigned now are sought there at once;
+    /// topics not assigned here now start over if the next rebalance hands them to this member.
+    /// Returns the topics whose seek failed, for the caller to try again.
+    func startOver(_ topics: Set<String>) -> Set<String> {
+        guard let context = rebalanceContext?.takeUnretainedValue() else { return [] }
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return }
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return topics }
         defer { rd_kafka_topic_partition_list_destroy(assignment) }
         let seeks = rd_kafka_topic_partition_list_new(assignment.pointee.cnt)!
         defer { rd_kafka_topic_partition_list_destroy(seeks) }
+        var assigned: Set<String> = []
         for index in 0..<Int(assignment.pointee.cnt) {
             let element = assignment.pointee.elems[index]
-            guard topics.contains(String(cString: element.topic)) else { continue }
+            let topic = String(cString: element.topic)
+            guard topics.contains(topic) else { continue }
             rd_kafka_topic_partition_list_add(seeks, element.topic, element.partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            assigned.insert(topic)
         }
-        guard seeks.pointee.cnt > 0 else { return }
-        context.startOverIfRecreated(seeks)
+        context.startOverAtNextAssignment(topics.subtracting(assigned))
+        guard seeks.pointee.cnt > 0 else { return [] }
         if let error = rd_kafka_seek_partitions(handle, seeks, 5_000) {
-            logger.warning("could not seek to the beginning of recreated topics",
+            logger.warning("could not seek to the beginning of recreated topics; trying again",
                            metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"])
             rd_kafka_error_destroy(error)
+            return assigned
         }
+        var failed: Set<String> = []
+        for index in 0..<Int(seeks.pointee.cnt) where seeks.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let element = seeks.pointee.elems[index]
+            logger.warning("could not seek a recreated partition to its beginning; trying again", metadata: [
+                "partition": "\(String(cString: element.topic))[\(element.partition)]",
+                "error": "\(String(cString: rd_kafka_err2str(element.err)))",
+            ])
+            failed.insert(String(cString: element.topic))
+        }
+        return failed
     }
 
     /// Up to `maxRecords` records: waits up to `timeoutMs` for the first, then takes what is already there.
@@ -443,24 +457,25 @@ final class RebalanceContext: Sendable {
         self.groupId = groupId
     }
 
-    func startOver(_ topics: Set<String>) {
+    /// Recreated topics that this member holds no partition of now: the next assignment reads them
+    /// from the beginning if it hands one over.
+    func startOverAtNextAssignment(_ topics: Set<String>) {
+        guard !topics.isEmpty else { return }
         startingOver.withLock { $0.formUnion(topics) }
     }
 
-    /// Points the assigned partitions of recreated topics at their beginning, once per topic: an
-    /// offset committed for the old topic means nothing in the new one.
+    /// At an assignment: points the partitions of recreated topics at their beginning (an offset
+    /// committed for the old topic means nothing in the new one). Applies to this one assignment
+    /// only: a partition handed over later has been read from the new topic's start by its previous
+    /// owner, whose committed offset is right.
     func startOverIfRecreated(_ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
         guard let partitions else { return }
         startingOver.withLock { topics in
             guard !topics.isEmpty else { return }
-            var assigned: Set<String> = []
-            for index in 0..<Int(partitions.pointee.cnt) {
-                let topic = String(cString: partitions.pointee.elems[index].topic)
-                guard topics.contains(topic) else { continue }
+            for index in 0..<Int(partitions.pointee.cnt) where topics.contains(String(cString: partitions.pointee.elems[index].topic)) {
                 partitions.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
-                assigned.insert(topic)
             }
-            topics.subtract(assigned)
+            topics.removeAll()
         }
     }
 

@@ -3,9 +3,12 @@
 /// again. The new topic starts again at offset 0, while the consumer's fetch positions, and any
 /// offset committed in the meantime, still point into the old one: left alone, the consumer would
 /// skip every record below its old position. A topic never seen yet (not created so far) is not
-/// "recreated" when it appears.
+/// "recreated" when it appears, and a topic counts as gone only when `missesToVanish` answers in a
+/// row lack it (one answer from a broker with a stale cache says little).
 struct RecreatedTopics: Sendable {
+    static let missesToVanish = 2
     private var present: Set<String> = []
+    private var misses: [String: Int] = [:]
     private var vanished: Set<String> = []
 
     /// Records what the broker has now (`existing`) and returns the subscribed topics that are
@@ -15,9 +18,15 @@ struct RecreatedTopics: Sendable {
         for topic in subscribed {
             if existing.contains(topic) {
                 if vanished.remove(topic) != nil { returned.insert(topic) }
+                misses[topic] = nil
                 present.insert(topic)
-            } else if present.remove(topic) != nil {
-                vanished.insert(topic)
+            } else if present.contains(topic) {
+                misses[topic, default: 0] += 1
+                if misses[topic]! >= Self.missesToVanish {
+                    present.remove(topic)
+                    misses[topic] = nil
+                    vanished.insert(topic)
+                }
             }
         }
         return returned

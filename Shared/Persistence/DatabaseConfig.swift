@@ -90,18 +90,42 @@ public struct DatabaseConfig: Sendable {
 }
 
 extension DatabaseConfig {
+    /// One connection with these settings, outside any pool: for checks that want the connection's
+    /// own error (a refused certificate, a wrong password) rather than a pool that keeps retrying.
+    public func connect(logger: Logger) async throws -> PostgresConnection {
+        let connectionTLS: PostgresConnection.Configuration.TLS
+        switch tlsSettings {
+        case nil: connectionTLS = .disable
+        case (let settings, required: false)?: connectionTLS = .prefer(try NIOSSLContext(configuration: settings))
+        case (let settings, required: true)?: connectionTLS = .require(try NIOSSLContext(configuration: settings))
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
+        configuration.options.connectTimeout = .nanoseconds(Int64(connectTimeout / .nanoseconds(1)))
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    }
+
     var tls: PostgresClient.Configuration.TLS {
+        switch tlsSettings {
+        case nil: .disable
+        case (let settings, required: false)?: .prefer(settings)
+        case (let settings, required: true)?: .require(settings)
+        }
+    }
+
+    /// What `sslMode` asks of TLS: nil for none, else the settings and whether TLS is a must.
+    private var tlsSettings: (TLSConfiguration, required: Bool)? {
         var settings = TLSConfiguration.makeClientConfiguration()
         switch sslMode {
         case .disable:
-            return .disable
+            return nil
         case .prefer, .require:
             settings.certificateVerification = .none
-            return sslMode == .prefer ? .prefer(settings) : .require(settings)
+            return (settings, required: sslMode == .require)
         case .verifyCA, .verifyFull:
             settings.certificateVerification = sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
             if let rootCertificatePath { settings.trustRoots = .file(rootCertificatePath) }
-            return .require(settings)
+            return (settings, required: true)
         }
     }
 }

@@ -35,7 +35,7 @@ public struct EnvironmentVariables: Sendable {
         if let problem = fileProblems.sorted().first { throw ServiceConfigError(problem) }
     }
 
-    /// `ENGAGE_ENV=development` allows development defaults for secrets (with a warning); anything
+    /// `ENGAGE_ENV=development` allows development defaults for secrets; anything
     /// else, including unset, is a deployment where every secret must be given.
     public var isDevelopment: Bool { values["ENGAGE_ENV"] == "development" }
 

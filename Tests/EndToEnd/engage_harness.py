@@ -82,8 +82,8 @@ class ServiceProcess:
         schema = self.env.get("ENGAGE_DB_SCHEMA") or self.name.replace("-", "_")
         role = f"engage_{schema}"
         for attempt in range(3):  # two services provisioned at once may collide on the database's ACL
-            done = subprocess.run(["psql", admin_url, "-q", "-X", "-v", f"role={role}", "-v", f"schema={schema}",
-                                   "-v", f"password={SERVICE_DB_PASSWORD}", "-f", PROVISION_SQL], capture_output=True, text=True)
+            done = subprocess.run(["psql", admin_url, "-q", "-X", "-v", f"role={role}", "-v", f"schema={schema}", "-f", PROVISION_SQL],
+                                  env={**os.environ, "ENGAGE_DB_ROLE_PASSWORD": SERVICE_DB_PASSWORD}, capture_output=True, text=True)
             if done.returncode == 0:
                 break
             assert attempt < 2, f"provision.sql failed for {role}: {done.stderr}"

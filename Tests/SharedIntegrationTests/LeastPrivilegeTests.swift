@@ -23,7 +23,8 @@ struct LeastPrivilegeTests {
         let psql = Process()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         psql.arguments = ["psql", TestEnvironment.databaseURL!, "-q", "-X", "-v", "role=\(service.role)", "-v", "schema=\(service.schema)",
-                          "-v", "password=\(service.password)", "-f", Self.provisionScript]
+                          "-f", Self.provisionScript]
+        psql.environment = ProcessInfo.processInfo.environment.merging(["ENGAGE_DB_ROLE_PASSWORD": service.password]) { _, new in new }
         let errors = Pipe()
         psql.standardError = errors
         psql.standardOutput = FileHandle.nullDevice
@@ -89,7 +90,10 @@ struct LeastPrivilegeTests {
     }
 
     private func dropRoles(_ services: [Service]) throws {
-        let statements = services.map { "DROP SCHEMA IF EXISTS \($0.schema) CASCADE; DROP ROLE IF EXISTS \($0.role);" }.joined(separator: " ")
+        // DROP OWNED first: the role's CONNECT grant on the database would keep DROP ROLE from working.
+        let statements = services.map {
+            "DROP SCHEMA IF EXISTS \($0.schema) CASCADE; DROP OWNED BY \($0.role); DROP ROLE IF EXISTS \($0.role);"
+        }.joined(separator: " ")
         let psql = Process()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         psql.arguments = ["psql", TestEnvironment.databaseURL!, "-q", "-X", "-c", statements]

@@ -65,6 +65,14 @@ DEV_SECRETS_KEY = "ZGV2LXNlY3JldHMta2V5LTAxMjM0NTY3ODlhYmNkZWY="  # development 
 DEV_ADMIN_TOKEN = "dev-admin-token"
 
 
+# The authority that signed the database's certificate (sslrootcert in the database URLs). Optional, so
+# that a database without TLS needs no empty Secret.
+DB_CA_DIR = "/etc/engage/db-ca"
+DB_CA_MOUNT = {"name": "db-ca", "mountPath": DB_CA_DIR, "readOnly": True}
+DB_CA_VOLUME = {"name": "db-ca", "secret": {"secretName": "engage-db-ca", "optional": True}}
+DB_QUERY = f"sslmode=verify-full&sslrootcert={DB_CA_DIR}/ca.crt"
+
+
 def labels(name, component="service"):
     return {**LABELS, "app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
 
@@ -105,7 +113,10 @@ def deployment(service, image, env, port, dev=False):
         "securityContext": SECURITY,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
+    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
     if not dev:
+        container["volumeMounts"].append(DB_CA_MOUNT)
+        volumes.append(DB_CA_VOLUME)
         # Let the load balancer stop sending requests before the server stops accepting them.
         container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
         container["envFrom"] = [{"configMapRef": {"name": "engage-config"}}]
@@ -116,7 +127,7 @@ def deployment(service, image, env, port, dev=False):
             "terminationGracePeriodSeconds": 40,
             "automountServiceAccountToken": False,
             "containers": [container],
-            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+            "volumes": volumes,
         },
     }
     if dev:
@@ -152,11 +163,19 @@ def base_documents():
         "stringData": {
             "admin-token": "<random, e.g. openssl rand -hex 32>",
             "secrets-key": "<openssl rand -base64 32; changing it makes stored provider secrets unreadable>",
-            "database-admin-url": "postgres://postgres:<password>@postgres:5432/engage?sslmode=verify-full",
-            **{f"database-url-{s.schema}": f"postgres://engage_{s.schema}:<password>@postgres:5432/engage?sslmode=verify-full"
+            # The superuser's password stays out of the URL (and so out of the Job's command line).
+            "database-admin-url": f"postgres://postgres@postgres:5432/engage?{DB_QUERY}",
+            "database-admin-password": "<the superuser's password>",
+            **{f"database-url-{s.schema}": f"postgres://engage_{s.schema}:<password, hex>@postgres:5432/engage?{DB_QUERY}"
                for s in SERVICES},
             **{f"database-password-{s.schema}": "<the password in database-url-" + s.schema + ">" for s in SERVICES},
         },
+    }, {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "engage-db-ca", "labels": labels("engage-db-ca", "config")},
+        "type": "Opaque",
+        # The PEM of the authority that signed the database server's certificate.
+        "stringData": {"ca.crt": "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"},
     }]
     docs["provision.yaml"] = provision_documents()
     for service in SERVICES:
@@ -206,7 +225,8 @@ def read(path):
 def provision_documents():
     """A ConfigMap with deploy/postgres's scripts, and the Job that runs them with the superuser URL."""
     env = [{"name": "ENGAGE_DATABASE_ADMIN_URL",
-            "valueFrom": {"secretKeyRef": {"name": "engage-secrets", "key": "database-admin-url"}}}]
+            "valueFrom": {"secretKeyRef": {"name": "engage-secrets", "key": "database-admin-url"}}},
+           {"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": "engage-secrets", "key": "database-admin-password"}}}]
     env += [{"name": f"ENGAGE_DB_PASSWORD_{s.schema.upper()}",
              "valueFrom": {"secretKeyRef": {"name": "engage-secrets", "key": f"database-password-{s.schema}"}}} for s in SERVICES]
     return [
@@ -231,11 +251,11 @@ def provision_documents():
                             "image": "postgres:16",
                             "command": ["bash", "/provision/provision.sh"],
                             "env": env,
-                            "volumeMounts": [{"name": "scripts", "mountPath": "/provision"}],
+                            "volumeMounts": [{"name": "scripts", "mountPath": "/provision"}, DB_CA_MOUNT],
                             "securityContext": {**SECURITY, "runAsUser": 999, "runAsGroup": 999},
                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
                         }],
-                        "volumes": [{"name": "scripts", "configMap": {"name": "engage-provision"}}],
+                        "volumes": [{"name": "scripts", "configMap": {"name": "engage-provision"}}, DB_CA_VOLUME],
                     },
                 },
             },
@@ -282,8 +302,8 @@ def dev_documents():
                 "command": ["/bin/sh", "-c",
                             "until pg_isready -q -h 127.0.0.1 -p $PGPORT; do sleep 1; done; "
                             "for schema in " + " ".join(s.schema for s in SERVICES) + "; do "
-                            "psql \"$ENGAGE_DATABASE_ADMIN_URL\" -q -X -v role=engage_$schema -v schema=$schema "
-                            "-v password=\"$DEV_PASSWORD\" -f /dev/stdin <<'SQL' || exit 1\n"
+                            "ENGAGE_DB_ROLE_PASSWORD=\"$DEV_PASSWORD\" psql \"$ENGAGE_DATABASE_ADMIN_URL\" -q -X "
+                            "-v role=engage_$schema -v schema=$schema -f /dev/stdin <<'SQL' || exit 1\n"
                             + read("deploy/postgres/provision.sql") + "SQL\ndone"],
                 "env": [{"name": "ENGAGE_DATABASE_ADMIN_URL", "value": admin_url},
                         {"name": "PGPORT", "value": str(DEV_POSTGRES_PORT)},

@@ -12,6 +12,7 @@
 # comes back empty while consumers still fetch by the old ids.
 set -euo pipefail
 out=${1:?usage: build-backport.sh OUTDIR}
+version=2.14.2-1
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { printf '[librdkafka] %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -38,7 +39,10 @@ o="-oDir::Etc::SourceList=/dev/null -oDir::Etc::SourceParts=$work/parts -oDir::S
 # shellcheck disable=SC2086
 $SUDO apt-get $o update -qq
 # shellcheck disable=SC2086
-(cd "$work" && apt-get $o source --download-only -qq librdkafka/sid)
+# Pinned: the version the guard and the tests know. When sid moves on, this fails here, loudly, rather
+# than building (and shipping) a version nobody tested; update the pin and review guard.py then.
+(cd "$work" && apt-get $o source --download-only -qq "librdkafka=$version") \
+  || { log "librdkafka $version is no longer in Debian sid: update the pin in build-backport.sh and review guard.py"; exit 1; }
 (cd "$work" && dpkg-source -x --skip-patches librdkafka_*.dsc src >/dev/null)
 # Drop the packaging's switch to external nanopb/cJSON (not in bookworm): the upstream tree vendors both.
 : > "$work/src/debian/patches/series"

@@ -2,7 +2,9 @@
 # Creates (or updates) the six services' Postgres roles and schemas with provision.sql. Run once per
 # database by an administrator, or by the Kubernetes Job in deploy/k8s, before the services start.
 #
-#   ENGAGE_DATABASE_ADMIN_URL  a superuser's URL, e.g. postgres://postgres:...@db:5432/engage
+#   ENGAGE_DATABASE_ADMIN_URL  a superuser's URL, e.g. postgres://postgres@db:5432/engage?sslmode=verify-full
+#                               (its password in PGPASSWORD rather than in the URL, which psql's command
+#                               line would show to other processes)
 #   ENGAGE_DB_PASSWORD_<SCHEMA> each service's password (PROFILES, SUBSCRIPTIONS, AUDIENCES, JOURNEYS,
 #                               MESSAGING_SEND, EVENTS_SOURCE), or ENGAGE_DB_PASSWORD_<SCHEMA>_FILE
 #
@@ -23,7 +25,7 @@ for schema in profiles subscriptions audiences journeys messaging_send events_so
     echo "provision: $variable (or $file_variable) is required" >&2
     exit 78
   fi
-  psql "$ENGAGE_DATABASE_ADMIN_URL" -q -X -v role="engage_$schema" -v schema="$schema" -v password="$password" \
+  ENGAGE_DB_ROLE_PASSWORD=$password psql "$ENGAGE_DATABASE_ADMIN_URL" -q -X -v role="engage_$schema" -v schema="$schema" \
     -f "$here/provision.sql" >/dev/null
   echo "provision: role engage_$schema owns schema $schema"
 done

@@ -2,11 +2,20 @@
 -- schema (its migrations create the tables there) and has no rights in any other schema, so
 -- "each service owns its own schema" is enforced by Postgres, not by convention.
 --
--- Run by a superuser (or a role with CREATEROLE and CREATE on the database), with psql:
---   psql "$ADMIN_URL" -v role=engage_profiles -v schema=profiles -v password="$PASSWORD" -f provision.sql
+-- Run by a superuser (or a role with CREATEROLE and CREATE on the database), with psql 15 or later;
+-- the password comes from the environment, never from the command line:
+--   ENGAGE_DB_ROLE_PASSWORD=... psql "$ADMIN_URL" -v role=engage_profiles -v schema=profiles -f provision.sql
 -- Idempotent: run it again to change the password. A schema created earlier by another role (a
 -- deployment that ran every service as the superuser) is handed over with its tables.
 \set ON_ERROR_STOP on
+\getenv password ENGAGE_DB_ROLE_PASSWORD
+\if :{?password}
+\else
+  DO $$ BEGIN RAISE EXCEPTION 'set ENGAGE_DB_ROLE_PASSWORD to the role''s password'; END $$;
+\endif
+-- Keep the password out of the server log, even if a statement below fails (superusers only may).
+SELECT set_config('log_statement', 'none', false), set_config('log_min_error_statement', 'panic', false)
+FROM pg_roles WHERE rolname = current_user AND rolsuper \gset ignored_
 
 SELECT format('CREATE ROLE %I', :'role')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
