@@ -126,9 +126,10 @@ def test_a_user_drives_the_stack_from_the_host():
 
     # A consent change becomes an Engage event on engage.source-events, read through the published listener.
     auth = {"Authorization": f"Bearer {space.token}"}
-    response = requests.put(f"{URL['subscriptions']}/spaces/{space.id}/messaging-subscriptions", headers=auth,
-                            json={"subscriptions": [{"key": email, "type": "EMAIL", "status": "SUBSCRIBED"}]})
-    assert response.status_code == 200, response.text
+    # A new space's token reaches the subscriptions service within seconds (401 until then).
+    wait_for(lambda: requests.put(f"{URL['subscriptions']}/spaces/{space.id}/messaging-subscriptions", headers=auth, timeout=10,
+                                  json={"subscriptions": [{"key": email, "type": "EMAIL", "status": "SUBSCRIBED"}]}).status_code == 200,
+             what="the subscription change accepted")
     events = read_records("engage.source-events", lambda _k, v: json.loads(v).get("properties", {}).get("contact") == email,
                           brokers=BROKERS, expected=1, timeout=90)
     assert [json.loads(r.value)["event"] for r in events] == ["Channel Subscription Updated"]
