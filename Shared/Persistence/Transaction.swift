@@ -2,6 +2,7 @@ import Liveness
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 extension PostgresClient {
     /// The platform's transaction: BEGIN, `body`, COMMIT; ROLLBACK when `body` throws. It differs
@@ -18,27 +19,39 @@ extension PostgresClient {
         logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let progress = LoopProgress.current
-        let result = try await withConnection { connection in
+        var attempt = 1
+        while true {
+            let began = BeginMark()
             do {
-                return try await Self.runTransaction(on: connection, logger: logger, body)
-            } catch let error where error is CancellationError || error is TransactionAbandoned {
-                // The work may still be running on this connection: close it before the lease goes
-                // back to the pool, so that nothing of it commits and no one else gets it.
-                try? await connection.close().get()
-                throw error
+                let result = try await withConnection { connection in
+                    do {
+                        return try await Self.runTransaction(on: connection, began: began, logger: logger, body)
+                    } catch let error where error is CancellationError || error is TransactionAbandoned {
+                        // The work may still be running on this connection: close it before the lease
+                        // goes back to the pool, so that nothing of it commits and no one else gets it.
+                        try? await connection.close().get()
+                        throw error
+                    }
+                }
+                progress?.progressed()
+                return result
+            } catch where attempt == 1 && !began.isSet && !(error is CancellationError) && TransientFailure.isTransient(error) {
+                // The pool can hand out a connection in the moment it closes (a restart, a killed
+                // backend): BEGIN then fails or never returns. Nothing of `body` ran, so one more
+                // try on another connection is safe and spares the caller a retry with backoff.
+                attempt += 1
             }
         }
-        progress?.progressed()
-        return result
     }
 
     private static func runTransaction<Result: Sendable>(
-        on connection: PostgresConnection, logger: Logger,
+        on connection: PostgresConnection, began: BeginMark, logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         // The work's task inherits the caller's task-locals (`LoopProgress.current` among them).
         try await firstOf({
             try await connection.query("BEGIN", logger: logger)
+            began.set()
             let value: Result
             do {
                 value = try await body(connection)
@@ -95,6 +108,13 @@ extension PostgresClient {
             }
         }
     }
+}
+
+/// Whether a transaction's BEGIN went through, so that its body may have run.
+final class BeginMark: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// A transaction given up because its connection closed or it ran past its deadline. Transient:
