@@ -31,10 +31,12 @@ rdkafka_ok() {
   pkg-config --exists rdkafka && dpkg --compare-versions "$v" ge "$rdkafka_backport"
 }
 if ! rdkafka_ok; then
-  if ! ls "$rdkafka_debs"/librdkafka1_*+engage*.deb >/dev/null 2>&1; then
+  if ! ls "$rdkafka_debs"/librdkafka1_"$rdkafka_backport"_*.deb >/dev/null 2>&1; then
     log "building librdkafka backport from Debian sid sources (about 3 minutes)"
     bash "$ENGAGE_DEPS_DIR/../librdkafka/build-backport.sh" "$rdkafka_debs"
   fi
+  # apt resolves the packages' dependencies (libcjson-dev, libsasl2...) from the mirror.
+  if [ $apt_updated = 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "$rdkafka_debs"/librdkafka1_*.deb "$rdkafka_debs"/librdkafka++1_*.deb "$rdkafka_debs"/librdkafka-dev_*.deb >/dev/null
   rdkafka_ok || { log "librdkafka backport failed"; exit 1; }
