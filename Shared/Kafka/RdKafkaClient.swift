@@ -164,6 +164,31 @@ final class RdKafkaClient: @unchecked Sendable {
         rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
+    /// Issues one admin request (`send` gets its options and reply queue) and waits for its result
+    /// event, which the caller destroys. Throws the request's own error, or a timeout.
+    private func adminRequest(_ operation: rd_kafka_admin_op_t, timeoutMs: Int32, what: String,
+                              send: (OpaquePointer?, OpaquePointer?) -> Void) throws -> OpaquePointer {
+        let queue = rd_kafka_queue_new(handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(handle, operation)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        var errorText = [CChar](repeating: 0, count: 512)
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errorText, errorText.count)
+        if operation == RD_KAFKA_ADMIN_OP_CREATETOPICS || operation == RD_KAFKA_ADMIN_OP_DELETETOPICS {
+            // Wait for the controller to have done it, not only to have accepted it.
+            _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errorText, errorText.count)
+        }
+        send(options, queue)
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
+            throw KafkaError(code: -1, message: "timed out \(what)")
+        }
+        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            defer { rd_kafka_event_destroy(event) }
+            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
+        }
+        return event
+    }
+
     /// Creates topics with their settings (`configs[name]`), leaving existing ones alone.
     func createTopics(_ names: [String], partitions: Int32, replicationFactor: Int32, configs: [String: [String: String]] = [:],
                       timeoutMs: Int32) throws {
@@ -182,21 +207,12 @@ final class RdKafkaClient: @unchecked Sendable {
                 }
             }
         }
-        let queue = rd_kafka_queue_new(handle)
-        defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errorText, errorText.count)
-        newTopics.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_CreateTopics(handle, buffer.baseAddress, buffer.count, options, queue)
-        }
-        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
-            throw KafkaError(code: -1, message: "timed out creating topics")
+        let event = try adminRequest(RD_KAFKA_ADMIN_OP_CREATETOPICS, timeoutMs: timeoutMs, what: "creating topics") { options, queue in
+            newTopics.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_CreateTopics(handle, buffer.baseAddress, buffer.count, options, queue)
+            }
         }
         defer { rd_kafka_event_destroy(event) }
-        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
-        }
         guard let result = rd_kafka_event_CreateTopics_result(event) else { return }
         var count = 0
         guard let topics = rd_kafka_CreateTopics_result_topics(result, &count) else { return }
@@ -219,22 +235,12 @@ final class RdKafkaClient: @unchecked Sendable {
     func deleteTopics(_ names: [String], timeoutMs: Int32) throws {
         var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
         defer { for deletion in deletions { rd_kafka_DeleteTopic_destroy(deletion) } }
-        let queue = rd_kafka_queue_new(handle)
-        defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_DELETETOPICS)
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        var errorText = [CChar](repeating: 0, count: 512)
-        _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errorText, errorText.count)
-        deletions.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_DeleteTopics(handle, buffer.baseAddress, buffer.count, options, queue)
-        }
-        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
-            throw KafkaError(code: -1, message: "timed out deleting topics")
+        let event = try adminRequest(RD_KAFKA_ADMIN_OP_DELETETOPICS, timeoutMs: timeoutMs, what: "deleting topics") { options, queue in
+            deletions.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_DeleteTopics(handle, buffer.baseAddress, buffer.count, options, queue)
+            }
         }
         defer { rd_kafka_event_destroy(event) }
-        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
-        }
         guard let result = rd_kafka_event_DeleteTopics_result(event) else { return }
         var count = 0
         guard let topics = rd_kafka_DeleteTopics_result_topics(result, &count) else { return }
@@ -252,22 +258,12 @@ final class RdKafkaClient: @unchecked Sendable {
         guard !names.isEmpty else { return [:] }
         var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
         defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
-        let queue = rd_kafka_queue_new(handle)
-        defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        var errorText = [CChar](repeating: 0, count: 512)
-        _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errorText, errorText.count)
-        resources.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_DescribeConfigs(handle, buffer.baseAddress, buffer.count, options, queue)
-        }
-        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
-            throw KafkaError(code: -1, message: "timed out describing topic settings")
+        let event = try adminRequest(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeoutMs: timeoutMs, what: "describing topic settings") { options, queue in
+            resources.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_DescribeConfigs(handle, buffer.baseAddress, buffer.count, options, queue)
+            }
         }
         defer { rd_kafka_event_destroy(event) }
-        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
-        }
         guard let result = rd_kafka_event_DescribeConfigs_result(event) else { return [:] }
         var count = 0
         guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
