@@ -75,11 +75,10 @@ public final class OutboxRelay: Service, Sendable {
     /// never be published and would hold back every row after it.
     static let maxRecordBytes = 1_000_000 - 10_000
 
-    /// The record itself, or, when it is too large to publish, a dead letter on `<topic>.dlq` that
+    /// What is published in place of a row too large to publish: a dead letter on `<topic>.dlq` that
     /// keeps its prefix and says why, so that the outbox moves on. The whole row is kept in
     /// `outbox_unpublishable` (see `publishBatch`).
-    func publishable(_ record: OutgoingRecord, outboxId: Int64) -> OutgoingRecord {
-        guard Self.isTooLarge(record) else { return record }
+    func deadLetter(forTooLarge record: OutgoingRecord, outboxId: Int64) -> OutgoingRecord {
         let size = record.value.count + (record.key?.count ?? 0)
         logger.error("outbox row too large to publish; dead-lettered and set aside in outbox_unpublishable", metadata: [
             "topic": "\(record.topic)", "outbox_id": "\(outboxId)", "bytes": "\(size)",
@@ -119,8 +118,12 @@ public final class OutboxRelay: Service, Sendable {
                 let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(\.stringValue)
                 let record = OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
                                             headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
-                if Self.isTooLarge(record) { tooLarge.append(id) }
-                records.append(self.publishable(record, outboxId: id))
+                if Self.isTooLarge(record) {
+                    tooLarge.append(id)
+                    records.append(self.deadLetter(forTooLarge: record, outboxId: id))
+                } else {
+                    records.append(record)
+                }
                 if oldest == nil { oldest = createdAt }
             }
             guard !ids.isEmpty else { return 0 }

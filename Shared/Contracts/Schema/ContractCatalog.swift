@@ -23,7 +23,6 @@ public enum ContractCatalog {
     }
 
     public static func schema(of type: any Decodable.Type) throws -> ContractSchema {
-        func open<T: Decodable>(_ type: T.Type) throws -> ContractSchema { try ContractSchema.of(type) }
-        return try open(type)
+        try SchemaProbe.erasedSchema(of: type)
     }
 }

@@ -59,7 +59,8 @@ struct SchemaProbe {
         return Described(schema: recorder.schema, value: value)
     }
 
-    private static func erasedSchema(of type: any Decodable.Type, codingPath: [any CodingKey]) throws -> ContractSchema {
+    /// The schema of a type known only at run time (an element, a wrapped or a catalogued type).
+    static func erasedSchema(of type: any Decodable.Type, codingPath: [any CodingKey] = []) throws -> ContractSchema {
         func open<T: Decodable>(_ type: T.Type) throws -> ContractSchema { try schema(of: type, codingPath: codingPath).schema }
         return try open(type)
     }
@@ -118,12 +119,7 @@ struct SchemaProbe {
             return described.value
         }
 
-        func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-            let described = try SchemaProbe.schema(of: type, codingPath: codingPath + [key])
-            // Absent values are written as explicit nulls (or left out): either way, optional.
-            recorder.properties[key.stringValue] = .nullable(described.schema)
-            return described.value
-        }
+        func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try optional(type, key) }
 
         // The standard library's own versions of these would call `decode`, which records the key as
         // required: every one must come here.
@@ -143,6 +139,7 @@ struct SchemaProbe {
         func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try optional(type, key) }
 
         private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
+            // Absent values are written as explicit nulls (or left out): either way, optional.
             let described = try SchemaProbe.schema(of: type, codingPath: codingPath + [key])
             recorder.properties[key.stringValue] = .nullable(described.schema)
             return described.value
