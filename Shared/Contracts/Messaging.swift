@@ -23,6 +23,9 @@ public struct MessageRequest: Codable, Sendable, Hashable {
     public var purpose: MessagePurpose
     /// For marketing email: the subscription group the message belongs to (it must be subscribed too).
     public var group: String?
+    /// The sender, in place of the template's and the space's: an email address, or for SMS and
+    /// WhatsApp a number, short code, `whatsapp:` number or Messaging Service SID.
+    public var from: String?
     public var journeyId: String?
     public var journeyStepId: String?
     public var broadcastId: String?
@@ -31,8 +34,9 @@ public struct MessageRequest: Codable, Sendable, Hashable {
     public var occurredAt: Date
 
     public init(id: String, spaceId: String, profileId: String, channel: SubscriptionChannel, templateId: String,
-                templateVersion: Int? = nil, purpose: MessagePurpose, group: String? = nil, journeyId: String? = nil,
-                journeyStepId: String? = nil, broadcastId: String? = nil, test: Bool = false, occurredAt: Date) {
+                templateVersion: Int? = nil, purpose: MessagePurpose, group: String? = nil, from: String? = nil,
+                journeyId: String? = nil, journeyStepId: String? = nil, broadcastId: String? = nil, test: Bool = false,
+                occurredAt: Date) {
         self.id = id
         self.spaceId = spaceId
         self.profileId = profileId
@@ -41,6 +45,7 @@ public struct MessageRequest: Codable, Sendable, Hashable {
         self.templateVersion = templateVersion
         self.purpose = purpose
         self.group = group
+        self.from = from
         self.journeyId = journeyId
         self.journeyStepId = journeyStepId
         self.broadcastId = broadcastId
@@ -64,6 +69,7 @@ extension MessageRequest {
             if let templateVersion { members.member("templateVersion", templateVersion) }
             members.member("purpose", purpose.rawValue)
             members.member("group", group)
+            members.member("from", from)
             members.member("journeyId", journeyId)
             members.member("journeyStepId", journeyStepId)
             members.member("broadcastId", broadcastId)
@@ -129,6 +135,9 @@ public struct MessageEvent: Codable, Sendable, Hashable {
     public var journeyId: String?
     public var journeyStepId: String?
     public var broadcastId: String?
+    /// A message sent by a messaging destination's action (an audience entry or exit).
+    public var destinationId: String?
+    public var actionId: String?
     public var test: Bool
     public var provider: String?
     public var providerMessageId: String?
@@ -176,6 +185,8 @@ public struct MessageEvent: Codable, Sendable, Hashable {
             members.member("journeyId", orNull: journeyId)
             members.member("journeyStepId", orNull: journeyStepId)
             members.member("broadcastId", orNull: broadcastId)
+            members.member("destinationId", orNull: destinationId)
+            members.member("actionId", orNull: actionId)
             members.member("test", test)
             members.member("provider", orNull: provider)
             members.member("providerMessageId", orNull: providerMessageId)

@@ -17,6 +17,10 @@ public enum Topic {
     /// Email subscription groups (full records). Key: `spaceId|groupId`.
     public static let subscriptionGroups = "engage.subscription-groups"
     public static let audienceMembership = "engage.audience-membership"
+    /// Audiences: which exist, their key, name and current version (published by audiences so that
+    /// journeys, broadcasts and messaging destinations can check the audience they name). Key:
+    /// `spaceId|audienceId`.
+    public static let audiences = "engage.audiences"
     /// Message templates: which exist, their channel and current version (published by messaging-send
     /// so journeys and broadcasts can check what they will send). Key: `spaceId|templateId`.
     public static let templates = "engage.templates"
@@ -28,13 +32,13 @@ public enum Topic {
     public static let all = [
         tracking, spaces, profileEvents, profileUpdates, subscriptionCommands, subscriptionCommandResults,
         subscriptionChanges, subscriptionGroups,
-        audienceMembership, templates, messageRequests, messageEvents, journeyEvents, sourceEvents,
+        audienceMembership, audiences, templates, messageRequests, messageEvents, journeyEvents, sourceEvents,
     ]
 
     /// Topics whose records each carry the whole current state of their key (a space, a group, a
     /// template): compacted, so that they keep the latest record of every key for ever and a new
     /// instance rebuilds its replica from them.
-    public static let compacted: Set<String> = [spaces, subscriptionGroups, templates]
+    public static let compacted: Set<String> = [spaces, subscriptionGroups, audiences, templates]
 
     /// Topics kept whole for ever: every subscription change, since a contact's global state and
     /// each of its group states share one key (so compaction would keep only one of them).

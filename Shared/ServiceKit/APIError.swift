@@ -69,6 +69,17 @@ public struct DataEnvelope<T: Encodable>: Encodable {
     public init(data: T) { self.data = data }
 }
 
+/// A page of a list: `{"data": [...], "next": cursor}`; `next` is absent on the last page and is
+/// passed back as `?cursor=`.
+public struct PageEnvelope<T: Encodable>: Encodable {
+    public var data: [T]
+    public var next: String?
+    public init(data: [T], next: String?) {
+        self.data = data
+        self.next = next
+    }
+}
+
 /// JSON responses with the platform's encoder (ISO-8601 dates, sorted keys).
 public enum JSONBody {
     public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -88,6 +88,10 @@ def broadcast_phase(args, space_id, auth):
         headers=[("contract", "template-change/1")])
     audience = f"aud_bench_{uuid.uuid4().hex[:8]}"
     now = iso(time.time())
+    producer.send("engage.audiences", f"{space_id}|{audience}", {
+        "schemaVersion": 1, "id": f"{space_id}:{audience}:1:Bench", "spaceId": space_id, "audienceId": audience,
+        "audienceKey": "bench", "name": "Bench", "currentVersion": 1, "deleted": False, "occurredAt": now},
+        headers=[("contract", "audience-change/1")])
     for i in range(args.profiles_count):
         pid = f"use_bench_{i:07d}"
         producer.send("engage.audience-membership", pid, {
@@ -98,8 +102,6 @@ def broadcast_phase(args, space_id, auth):
     wait_for(lambda: requests.get(f"{args.journeys}/spaces/{space_id}/broadcasts/estimate", params={"audienceId": audience},
                                   headers=auth).json()["data"]["recipients"] == args.profiles_count,
              timeout=600, interval=1, what="the audience to reach journeys")
-    wait_for(lambda: requests.get(f"{args.journeys}/spaces/{space_id}/broadcasts/estimate", params={"audienceId": "x"},
-                                  headers=auth).status_code == 200, what="journeys")
     consumer = consumer_at_end(args.brokers, "engage.message-requests")
     started = time.time()
     created = requests.post(f"{args.journeys}/spaces/{space_id}/broadcasts", headers=auth,

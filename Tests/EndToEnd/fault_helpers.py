@@ -31,7 +31,7 @@ FAULT_ENV = {"ENGAGE_STALL_SECONDS": str(STALL_SECONDS), "ENGAGE_TRACKING_ACK_TI
 PLATFORM_TOPICS = [
     "engage.tracking", "engage.spaces", "engage.profile-events", "engage.profile-updates", "engage.subscription-commands",
     "engage.subscription-command-results", "engage.subscription-changes", "engage.subscription-groups",
-    "engage.audience-membership", "engage.templates", "engage.message-requests", "engage.message-events",
+    "engage.audience-membership", "engage.audiences", "engage.templates", "engage.message-requests", "engage.message-events",
     "engage.journey-events", "engage.source-events",
 ]
 TOPIC_PARTITIONS = 3

@@ -283,6 +283,8 @@ def test_refused_input_gets_precise_errors(profiles, subscriptions, messaging, f
     assert js.jrequest("PATCH", f"/journeys/{broken['id']}", {"name": "Again"}).status_code == 409
     bad_broadcast = js.jrequest("POST", "/broadcasts", {"name": "B", "audienceId": "aud_x", "channel": "EMAIL", "templateId": sms})
     assert bad_broadcast.status_code == 422 and bad_broadcast.json()["problems"] == [
+        'audienceId: no audience "aud_x" in this space (an id or key; a just-created audience takes a moment to arrive)',
         f"templateId: template {sms} is a SMS template, the broadcast sends EMAIL"]
+    assert js.jget("/broadcasts/estimate?audienceId=aud_x").status_code == 422
     assert js.jrequest("POST", "/broadcasts", {"name": "B"}).json()["message"] == \
         "audienceId is required; channel is required; templateId is required"

@@ -32,7 +32,7 @@ public enum AudiencesService {
             let cache = DefinitionCache(logger: logger)
             let store = StateStore(logger: logger)
             let builds = BuildWorker(db: database, definitions: cache, store: store, onCommit: { relay.wake() }, logger: logger)
-            let definitions = DefinitionStore(db: database, logger: logger, onChange: { builds.wake() })
+            let definitions = DefinitionStore(db: database, logger: logger, onChange: { builds.wake(); relay.wake() })
             let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
                                              topics: AudienceConsumer.topics, logger: logger)
             let intake = ConsumerService(consumer: consumer, deadLetters: producer,

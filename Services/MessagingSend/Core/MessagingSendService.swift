@@ -60,6 +60,7 @@ public enum MessagingSendService {
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let replicas = ReplicaStore(db: database, logger: logger)
             let messages = MessageStore(db: database, logger: logger, onCommit: { relay.wake() })
+            let destinations = DestinationStore(db: database, messages: messages, logger: logger)
             let templates = TemplateStore(db: database, logger: logger)
             let providers = ProviderStore(db: database, box: box, logger: logger)
             let links = UnsubscribeLinks(box: box, publicURL: config.publicURL)
@@ -75,8 +76,12 @@ public enum MessagingSendService {
                                              topics: MessagingConsumer.topics, logger: logger)
             let intake = ConsumerService(consumer: consumer, deadLetters: producer,
                                          handler: MessagingConsumer(db: database, spaces: spaces, replicas: replicas, messages: messages,
-                                                                    onRequests: { dispatcher.wake() }, logger: logger),
+                                                                    destinations: destinations, onRequests: { dispatcher.wake() },
+                                                                    logger: logger),
                                          maxBatch: config.consumerBatchSize, logger: logger)
+            DestinationRoutes(auth: SpaceTokenAuth(replica: spaces), destinations: destinations,
+                              audiences: AudienceCatalogReplica(db: database, logger: logger), templates: templates,
+                              onQueued: { dispatcher.wake() }).register(on: router)
             MessagingAPI(auth: SpaceTokenAuth(replica: spaces), templates: templates, providers: providers,
                          verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio), replicas: replicas, messages: messages,
                          producer: producer, publicURL: config.publicURL, policies: policies).register(on: router)

@@ -10,6 +10,7 @@ public enum ContractCatalog {
         (SubscriptionChange.contract, SubscriptionChange.self),
         (SubscriptionGroupRecord.contract, SubscriptionGroupRecord.self),
         (AudienceMembershipEvent.contract, AudienceMembershipEvent.self),
+        (AudienceChange.contract, AudienceChange.self),
         (TemplateChange.contract, TemplateChange.self),
         (MessageRequest.contract, MessageRequest.self),
         (MessageEvent.contract, MessageEvent.self),

@@ -39,11 +39,6 @@ public struct AudiencesAPI: Sendable {
 
     struct Size: Encodable { var audienceId: String; var key: String; var size: Int64 }
 
-    struct Page<T: Encodable>: Encodable {
-        var data: [T]
-        var next: String?
-    }
-
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
         for (path, kind) in [("audiences", DefinitionStore.Kind.audience), ("computed-traits", .computedTrait)] {
@@ -93,7 +88,7 @@ public struct AudiencesAPI: Sendable {
             let audience = try await record(.audience, spaceId, context)
             let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
             let members = try await reader.members(spaceId: spaceId, audienceId: audience.id, after: QueryParameters.string(request, "cursor"), limit: limit)
-            return try JSONBody.response(Page(data: members, next: members.count == limit ? members.last?.profileId : nil))
+            return try JSONBody.response(PageEnvelope(data: members, next: members.count == limit ? members.last?.profileId : nil))
         }
         space.post("/audiences/preview") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -114,7 +109,7 @@ public struct AudiencesAPI: Sendable {
                 return value
             }
             let entries = try await reader.history(spaceId: spaceId, profileId: profileId, before: before, limit: limit)
-            return try JSONBody.response(Page(data: entries, next: entries.count == limit ? entries.last.map { String($0.id) } : nil))
+            return try JSONBody.response(PageEnvelope(data: entries, next: entries.count == limit ? entries.last.map { String($0.id) } : nil))
         }
         space.get("/profiles/:profile_id/computed-traits") { request, context in
             let (spaceId, profileId) = try await profile(request, context)

@@ -164,5 +164,21 @@ public enum AudiencesMigrations {
             )
             """,
         ]),
+        // Audiences made before engage.audiences existed are announced once, so other services
+        // (broadcasts, messaging destinations) learn them too.
+        Migration(version: 101, name: "audiences announced", statements: [
+            """
+            INSERT INTO outbox (topic, key, payload, headers)
+            SELECT 'engage.audiences', space_id || '|' || id,
+                jsonb_build_object('schemaVersion', 1,
+                                   'id', space_id || ':' || id || ':' || current_version || ':' || name
+                                       || CASE WHEN deleted_at IS NULL THEN '' ELSE ':deleted' END,
+                                   'spaceId', space_id, 'audienceId', id, 'audienceKey', key, 'name', name,
+                                   'currentVersion', current_version, 'deleted', deleted_at IS NOT NULL,
+                                   'occurredAt', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text,
+                '{"contract": "audience-change/1"}'::jsonb
+            FROM audiences ORDER BY created_at
+            """,
+        ]),
     ]
 }

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 import ServiceKit
 
@@ -91,6 +92,7 @@ public struct DefinitionStore: Sendable {
                 INSERT INTO \(unescaped: kind.table) (space_id, id, key, name, description, current_version) VALUES (\(spaceId), \(id), \(key), \(name), \(description), 1)
                 """, logger: logger)
             try await insertVersion(kind, spaceId: spaceId, id: id, version: 1, definition: definition, on: connection)
+            try await announce(kind, spaceId: spaceId, id: id, on: connection)
         }
         onChange()
         guard let record = try await record(kind, spaceId: spaceId, idOrKey: id) else { throw APIError.notFound("\(kind.noun) vanished") }
@@ -117,6 +119,7 @@ public struct DefinitionStore: Sendable {
             } else {
                 try await DefinitionCache.advanceClock(on: connection, logger: logger)
             }
+            try await announce(kind, spaceId: spaceId, id: current.id, on: connection)
         }
         onChange()
         guard let record = try await record(kind, spaceId: spaceId, idOrKey: current.id) else { throw notFound(kind, idOrKey) }
@@ -146,6 +149,7 @@ public struct DefinitionStore: Sendable {
                     """, logger: logger)
             }
             try await DefinitionCache.advanceClock(on: connection, logger: logger)
+            try await announce(kind, spaceId: spaceId, id: current.id, on: connection)
         }
         onChange()
     }
@@ -171,6 +175,20 @@ public struct DefinitionStore: Sendable {
             SELECT coalesce(max(version), 0) + 1 FROM \(unescaped: kind.versionsTable) WHERE space_id = \(spaceId) AND \(unescaped: kind.versionsOwner) = \(id)
             """, logger: logger).decode(Int.self) { return version }
         return 1
+    }
+
+    /// An audience's state on `engage.audiences`, in the transaction that changed it (outbox).
+    private func announce(_ kind: Kind, spaceId: String, id: String, on connection: PostgresConnection) async throws {
+        guard kind == .audience else { return }
+        var changes: [OutboxMessage] = []
+        for try await (key, name, version, deleted) in try await connection.query("""
+            SELECT key, name, current_version, deleted_at IS NOT NULL FROM audiences WHERE space_id = \(spaceId) AND id = \(id)
+            """, logger: logger).decode((String, String, Int, Bool).self) {
+            let change = AudienceChange(spaceId: spaceId, audienceId: id, audienceKey: key, name: name, currentVersion: version,
+                                        deleted: deleted, occurredAt: Date())
+            changes.append(try OutboxMessage(topic: Topic.audiences, key: change.key, event: change, contract: AudienceChange.contract))
+        }
+        try await Outbox.enqueue(changes, on: connection, logger: logger)
     }
 
     /// Serialises definition changes of a space, so that two saves cannot build a cycle together.

@@ -38,11 +38,6 @@ public struct DestinationsAPI: Sendable {
 
     struct Replayed: Encodable { var destinationId: String; var queued: Int }
 
-    struct Page<T: Encodable>: Encodable {
-        var data: [T]
-        var next: String?
-    }
-
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let destinations = router.group("/spaces/:space_id/destinations")
         destinations.post("") { request, context in
@@ -120,7 +115,7 @@ public struct DestinationsAPI: Sendable {
                 before = value
             }
             let records = try await store.deliveries(destinationId: id, status: status, before: before, limit: limit)
-            return try JSONBody.response(Page(data: records, next: records.count == limit ? records.last.map { String($0.id) } : nil))
+            return try JSONBody.response(PageEnvelope(data: records, next: records.count == limit ? records.last.map { String($0.id) } : nil))
         }
     }
 

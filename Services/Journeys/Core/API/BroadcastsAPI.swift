@@ -1,16 +1,28 @@
 import Contracts
 import Foundation
 import Hummingbird
+import Persistence
 import ServiceKit
 
 /// `/spaces/{space_id}/broadcasts`: schedule (or send now), list, progress, cancel.
 public struct BroadcastsAPI: Sendable {
     let auth: SpaceTokenAuth
+    let audiences: AudienceCatalogReplica
     let store: BroadcastStore
 
-    public init(auth: SpaceTokenAuth, store: BroadcastStore) {
+    public init(auth: SpaceTokenAuth, audiences: AudienceCatalogReplica, store: BroadcastStore) {
         self.auth = auth
+        self.audiences = audiences
         self.store = store
+    }
+
+    /// The audience a broadcast names by id or key (as the audiences API takes either); 422 if
+    /// there is none, rather than a broadcast that "completes" having sent nothing.
+    func audience(spaceId: String, _ idOrKey: String) async throws -> AudienceEntry {
+        guard let audience = try await audiences.find(spaceId: spaceId, idOrKey: idOrKey) else {
+            throw APIError(.unprocessableContent, code: "unknown_audience", message: AudienceCatalogReplica.unknown(idOrKey))
+        }
+        return audience
     }
 
     struct CreateBody: Decodable {
@@ -25,7 +37,7 @@ public struct BroadcastsAPI: Sendable {
         var throttlePerMinute: Int?
     }
 
-    struct Estimate: Encodable { var audienceId: String; var recipients: Int64 }
+    struct Estimate: Encodable { var audienceId: String; var audienceKey: String; var audienceName: String; var recipients: Int64 }
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
@@ -62,9 +74,11 @@ public struct BroadcastsAPI: Sendable {
         // How many profiles a broadcast to this audience would reach if it started now.
         space.get("/broadcasts/estimate") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            guard let audienceId = QueryParameters.string(request, "audienceId") else { throw APIError.badRequest("audienceId is required") }
-            return try JSONBody.response(DataEnvelope(data: Estimate(audienceId: audienceId,
-                                                                     recipients: try await store.audienceSize(spaceId: spaceId, audienceId: audienceId))))
+            guard let idOrKey = QueryParameters.string(request, "audienceId") else { throw APIError.badRequest("audienceId is required") }
+            let audience = try await audience(spaceId: spaceId, idOrKey)
+            let recipients = try await store.audienceSize(spaceId: spaceId, audienceId: audience.audienceId)
+            return try JSONBody.response(DataEnvelope(data: Estimate(audienceId: audience.audienceId, audienceKey: audience.audienceKey,
+                                                                     audienceName: audience.name, recipients: recipients)))
         }
         space.get("/broadcasts/:id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Persistence
 import PostgresNIO
 import ServiceKit
 
@@ -67,8 +68,17 @@ public struct BroadcastStore: Sendable {
                recipients: r.14, requested: r.15, outcomes: [:], createdAt: r.16)
     }
 
+    /// `draft.audienceId` may be the audience's id or key (as the audiences API takes either); an
+    /// audience that does not exist is a problem like the others, not a broadcast that "completes"
+    /// having sent nothing.
     func create(spaceId: String, _ draft: Draft) async throws -> Record {
+        var draft = draft
         var problems: [String] = []
+        if let audience = try await AudienceCatalogReplica(db: db, logger: logger).find(spaceId: spaceId, idOrKey: draft.audienceId) {
+            draft.audienceId = audience.audienceId
+        } else {
+            problems.append("audienceId: \(AudienceCatalogReplica.unknown(draft.audienceId))")
+        }
         var template: (channel: String, version: Int)?
         for try await row in try await db.query("""
             SELECT channel, current_version FROM templates WHERE space_id = \(spaceId) AND template_id = \(draft.templateId) AND NOT deleted

@@ -33,11 +33,12 @@ public struct JourneyConsumer: BatchHandler {
         self.writer = InstanceWriter(profiles: profiles, logger: logger)
     }
 
-    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.templates, Topic.audienceMembership, Topic.profileEvents, Topic.messageEvents]
+    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.templates, Topic.audiences, Topic.audienceMembership, Topic.profileEvents, Topic.messageEvents]
 
     enum Input {
         case update(ProfileUpdate)
         case template(TemplateChange)
+        case audience(AudienceChange)
         case membership(AudienceMembershipEvent)
         case event(ProfileEvent)
         case message(MessageEvent)
@@ -53,6 +54,7 @@ public struct JourneyConsumer: BatchHandler {
                 case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
                 case Topic.profileUpdates: inputs.append(.update(try decode(ProfileUpdate.self, ProfileUpdate.contract, record)))
                 case Topic.templates: inputs.append(.template(try decode(TemplateChange.self, TemplateChange.contract, record)))
+                case Topic.audiences: inputs.append(.audience(try decode(AudienceChange.self, AudienceChange.contract, record)))
                 case Topic.audienceMembership: inputs.append(.membership(try decode(AudienceMembershipEvent.self, AudienceMembershipEvent.contract, record)))
                 case Topic.profileEvents: inputs.append(.event(try decode(ProfileEvent.self, ProfileEvent.contract, record)))
                 default: inputs.append(.message(try decode(MessageEvent.self, MessageEvent.contract, record)))
@@ -71,6 +73,7 @@ public struct JourneyConsumer: BatchHandler {
                 switch input {
                 case .update(let update): try await profiles.apply(update, on: connection)
                 case .template(let change): try await apply(change, on: connection)
+                case .audience(let change): try await AudienceCatalogReplica(db: db, logger: logger).apply(change, on: connection)
                 case .membership(let change): try await work.membership(change, on: connection)
                 case .event(let event): try await work.profileEvent(event, on: connection)
                 case .message(let event): try await work.messageEvent(event, on: connection)
@@ -104,6 +107,7 @@ public struct JourneyConsumer: BatchHandler {
 protocol SpaceScoped { var spaceId: String { get } }
 extension ProfileUpdate: SpaceScoped {}
 extension TemplateChange: SpaceScoped {}
+extension AudienceChange: SpaceScoped {}
 extension AudienceMembershipEvent: SpaceScoped {}
 extension ProfileEvent: SpaceScoped {}
 extension MessageEvent: SpaceScoped {}

@@ -197,5 +197,6 @@ public enum JourneysMigrations {
             )
             """,
         ] + ProfileReplica.tableStatements),
+        Migration(version: 101, name: "audience catalog replica", statements: AudienceCatalogReplica.tableStatements),
     ]
 }

@@ -37,7 +37,8 @@ public struct MessagingAPI: Sendable {
         var name: String?
         var channel: String?
         var purpose: String?
-        var content: TemplateContent?
+        /// Read strictly (`TemplateContent.strict`): an unknown field is refused by name.
+        var content: JSONValue?
     }
 
     struct PreviewBody: Decodable {
@@ -54,6 +55,7 @@ public struct MessagingAPI: Sendable {
         var templateVersion: Int?
         var purpose: String?
         var group: String?
+        var from: String?
         var journeyId: String?
         var journeyStepId: String?
         var broadcastId: String?
@@ -86,7 +88,7 @@ public struct MessagingAPI: Sendable {
             guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
             let purpose = try Self.purpose(body.purpose)
             guard let content = body.content else { throw APIError.badRequest("content is required") }
-            let checked = try Self.checked(content, channel: channel, purpose: purpose)
+            let checked = try Self.checked(try Self.strict(content), channel: channel, purpose: purpose)
             do {
                 let record = try await templates.create(spaceId: spaceId, name: name, channel: channel, purpose: purpose, content: checked)
                 return try JSONBody.response(DataEnvelope(data: record), status: .created)
@@ -132,7 +134,7 @@ public struct MessagingAPI: Sendable {
                 throw APIError.badRequest("a template's channel cannot change (it is \(existing.channel.rawValue))")
             }
             guard let content = body.content else { throw APIError.badRequest("content is required: an edit writes a new version") }
-            let checked = try Self.checked(content, channel: existing.channel, purpose: existing.purpose)
+            let checked = try Self.checked(try Self.strict(content), channel: existing.channel, purpose: existing.purpose)
             do {
                 guard let record = try await templates.update(spaceId: spaceId, id: id, name: body.name, content: checked) else {
                     throw APIError.notFound("no template \(id) in space \(spaceId)")
@@ -194,11 +196,36 @@ public struct MessagingAPI: Sendable {
             guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
             let message = MessageRequest(id: body.id ?? "msg_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
                                          channel: channel, templateId: templateId, templateVersion: body.templateVersion,
-                                         purpose: try Self.purpose(body.purpose), group: body.group, journeyId: body.journeyId,
-                                         journeyStepId: body.journeyStepId, broadcastId: body.broadcastId, occurredAt: Date())
+                                         purpose: try Self.purpose(body.purpose), group: body.group, from: body.from,
+                                         journeyId: body.journeyId, journeyStepId: body.journeyStepId, broadcastId: body.broadcastId,
+                                         occurredAt: Date())
             do throws(InvalidMessage) { try MessagingConsumer.check(message) } catch { throw APIError.badRequest(error.reason) }
+            // Refused here rather than skipped later: the caller is still listening. (A request that
+            // arrives by topic still gets the `template_not_found` skip.)
+            guard let template = try await templates.forSend(spaceId: spaceId, id: templateId, version: body.templateVersion) else {
+                throw APIError(.unprocessableContent, code: "unknown_template",
+                               message: "no template \(templateId)\(body.templateVersion.map { " version \($0)" } ?? "") in space \(spaceId)")
+            }
+            guard template.channel == channel else {
+                throw APIError(.unprocessableContent, code: "template_channel_mismatch",
+                               message: "template \(templateId) is a \(template.channel.rawValue) template, not \(channel.rawValue)")
+            }
             try await publish(message)
             return try JSONBody.response(DataEnvelope(data: Accepted(messageId: message.id)), status: .accepted)
+        }
+        // Newest first; `next` is passed back as `cursor` for the following page.
+        space.get("/messages") { request, context in
+            let spaceId = try await auth.authorizedSpace(request, context)
+            let limit = try QueryParameters.int(request, "limit", default: 50, range: 1...500)
+            let filter = try Self.listFilter(request)
+            var after: (Date, String)?
+            if let cursor = QueryParameters.string(request, "cursor") {
+                guard let decoded = MessageCursor.decode(cursor) else { throw APIError.badRequest("cursor is not one this API gave") }
+                after = decoded
+            }
+            let page = try await messages.list(spaceId: spaceId, filter: filter, after: after, limit: limit)
+            let next = page.count == limit ? page.last.map { MessageCursor.encode($0.requestedAt, $0.id) } : nil
+            return try JSONBody.response(PageEnvelope(data: page, next: next))
         }
         space.get("/messages/:message_id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -208,7 +235,7 @@ public struct MessagingAPI: Sendable {
             }
             return try JSONBody.response(DataEnvelope(data: details))
         }
-        ProviderRoutes(auth: auth, providers: providers, verifier: verifier).register(on: space)
+        ProviderRoutes(auth: auth, providers: providers, verifier: verifier, publicURL: publicURL).register(on: space)
         SendPolicyRoutes(auth: auth, policies: policies).register(on: space)
     }
 
@@ -230,6 +257,14 @@ public struct MessagingAPI: Sendable {
         return purpose
     }
 
+    static func strict(_ json: JSONValue) throws -> TemplateContent {
+        do {
+            return try TemplateContent.strict(json)
+        } catch {
+            throw TemplateRejection(problems: error.problems)
+        }
+    }
+
     static func checked(_ content: TemplateContent, channel: SubscriptionChannel, purpose: MessagePurpose) throws -> TemplateContent {
         do {
             return try content.validated(channel: channel, purpose: purpose)
@@ -247,5 +282,49 @@ struct TemplateRejection: Error, HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let message = problems.map(\.description).joined(separator: "; ")
         return try JSONBody.response(MessagingAPI.ProblemBody(message: message, problems: problems), status: status)
+    }
+}
+
+extension MessagingAPI {
+    static let messageStates = ["pending", "preparing", "sending", "sent", "failed", "unknown", "skipped"]
+
+    static func listFilter(_ request: Request) throws -> MessageStore.ListFilter {
+        var filter = MessageStore.ListFilter()
+        filter.profileId = QueryParameters.string(request, "profileId")
+        if let state = QueryParameters.string(request, "status") {
+            guard messageStates.contains(state) else { throw APIError.badRequest("status must be one of \(messageStates.joined(separator: ", "))") }
+            filter.state = state
+        }
+        if let text = QueryParameters.string(request, "channel") {
+            guard let channel = SubscriptionChannel(loose: text) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+            filter.channel = channel.rawValue
+        }
+        filter.templateId = QueryParameters.string(request, "templateId")
+        filter.journeyId = QueryParameters.string(request, "journeyId")
+        filter.broadcastId = QueryParameters.string(request, "broadcastId")
+        filter.destinationId = QueryParameters.string(request, "destinationId")
+        for (name, keyPath) in [("since", \MessageStore.ListFilter.since), ("until", \MessageStore.ListFilter.until)] {
+            guard let text = QueryParameters.string(request, name) else { continue }
+            guard let date = Timestamp.parse(text) else { throw APIError.badRequest("\(name) must be an ISO-8601 timestamp") }
+            filter[keyPath: keyPath] = date
+        }
+        return filter
+    }
+}
+
+/// The keyset of `GET /messages` pages: the last row's request time (microseconds) and id.
+enum MessageCursor {
+    static func encode(_ requestedAt: Date, _ id: String) -> String {
+        let micros = Int64((requestedAt.timeIntervalSince1970 * 1_000_000).rounded())
+        return Data("\(micros)|\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ cursor: String) -> (Date, String)? {
+        var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8),
+              let bar = plain.firstIndex(of: "|"), let micros = Int64(plain[..<bar]) else { return nil }
+        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), String(plain[plain.index(after: bar)...]))
     }
 }

@@ -28,6 +28,9 @@ struct ProviderRoutes: Sendable {
     let auth: SpaceTokenAuth
     let providers: ProviderStore
     let verifier: ProviderVerifier
+    /// Where providers reach this service (`ENGAGE_MESSAGING_PUBLIC_URL`): the webhook URLs shown
+    /// to paste into SendGrid and Twilio.
+    let publicURL: String
 
     struct SendGridBody: Decodable {
         var apiKey: String?
@@ -57,6 +60,8 @@ struct ProviderRoutes: Sendable {
     struct SendGridView: Encodable {
         var settings: SendGridSettings
         var apiKeyConfigured: Bool
+        /// The Event Webhook's "HTTP Post URL" in SendGrid (Settings > Mail Settings > Event Webhook).
+        var eventWebhookUrl: String
         var eventWebhookUrlPath: String
     }
 
@@ -64,7 +69,11 @@ struct ProviderRoutes: Sendable {
         var settings: TwilioSettings
         var apiKeySecretConfigured: Bool
         var authTokenConfigured: Bool
+        /// Set on every message sent; also the Messaging Service's "Delivery Status Callback".
+        var statusCallbackUrl: String
         var statusCallbackUrlPath: String
+        /// The Messaging Service's (or number's) "A message comes in" webhook, for STOP/START/HELP replies.
+        var inboundUrl: String
         var inboundUrlPath: String
     }
 
@@ -76,7 +85,7 @@ struct ProviderRoutes: Sendable {
             let (settings, secrets) = try await sendGrid(spaceId: spaceId, request: request)
             try await verifier.verify(settings, secrets)
             try await providers.save(spaceId: spaceId, provider: .sendGrid, settings: settings, secrets: secrets)
-            return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, settings)))
+            return try JSONBody.response(DataEnvelope(data: view(spaceId: spaceId, settings)))
         }
         space.post("/messaging/providers/sendgrid/verify") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -87,14 +96,14 @@ struct ProviderRoutes: Sendable {
         space.get("/messaging/providers/sendgrid") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             guard let current = try await providers.providers(spaceId: spaceId).sendGrid else { throw APIError.notFound("SendGrid is not set up") }
-            return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, current.settings)))
+            return try JSONBody.response(DataEnvelope(data: view(spaceId: spaceId, current.settings)))
         }
         space.put("/messaging/providers/twilio") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let (settings, secrets) = try await twilio(spaceId: spaceId, request: request)
             try await verifier.verify(settings, secrets)
             try await providers.save(spaceId: spaceId, provider: .twilio, settings: settings, secrets: secrets)
-            return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, settings, secrets)))
+            return try JSONBody.response(DataEnvelope(data: view(spaceId: spaceId, settings, secrets)))
         }
         space.post("/messaging/providers/twilio/verify") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -105,7 +114,7 @@ struct ProviderRoutes: Sendable {
         space.get("/messaging/providers/twilio") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             guard let current = try await providers.providers(spaceId: spaceId).twilio else { throw APIError.notFound("Twilio is not set up") }
-            return try JSONBody.response(DataEnvelope(data: Self.view(spaceId: spaceId, current.settings, current.secrets)))
+            return try JSONBody.response(DataEnvelope(data: view(spaceId: spaceId, current.settings, current.secrets)))
         }
         for provider in ProviderStore.Provider.allCases {
             space.delete("/messaging/providers/\(provider.rawValue)") { request, context in
@@ -117,13 +126,16 @@ struct ProviderRoutes: Sendable {
     }
 
 
-    static func view(spaceId: String, _ settings: SendGridSettings) -> SendGridView {
-        SendGridView(settings: settings, apiKeyConfigured: true, eventWebhookUrlPath: "/webhooks/sendgrid/\(spaceId)")
+    func view(spaceId: String, _ settings: SendGridSettings) -> SendGridView {
+        let path = "/webhooks/sendgrid/\(spaceId)"
+        return SendGridView(settings: settings, apiKeyConfigured: true, eventWebhookUrl: publicURL + path, eventWebhookUrlPath: path)
     }
 
-    static func view(spaceId: String, _ settings: TwilioSettings, _ secrets: TwilioSecrets) -> TwilioView {
-        TwilioView(settings: settings, apiKeySecretConfigured: true, authTokenConfigured: secrets.authToken != nil,
-                   statusCallbackUrlPath: "/webhooks/twilio/\(spaceId)/status", inboundUrlPath: "/webhooks/twilio/\(spaceId)/inbound")
+    func view(spaceId: String, _ settings: TwilioSettings, _ secrets: TwilioSecrets) -> TwilioView {
+        let status = "/webhooks/twilio/\(spaceId)/status", inbound = "/webhooks/twilio/\(spaceId)/inbound"
+        return TwilioView(settings: settings, apiKeySecretConfigured: true, authTokenConfigured: secrets.authToken != nil,
+                          statusCallbackUrl: publicURL + status, statusCallbackUrlPath: status, inboundUrl: publicURL + inbound,
+                          inboundUrlPath: inbound)
     }
 
     private static func trimmed(_ text: String?) -> String? {

@@ -16,11 +16,15 @@ public struct MessagingConsumer: BatchHandler {
     let spaces: SpaceAccessReplica
     let replicas: ReplicaStore
     let messages: MessageStore
+    let destinations: DestinationStore
+    let audiences: AudienceCatalogReplica
     let onRequests: @Sendable () -> Void
     let logger: Logger
 
     public init(db: PostgresClient, spaces: SpaceAccessReplica, replicas: ReplicaStore, messages: MessageStore,
-                onRequests: @escaping @Sendable () -> Void, logger: Logger) {
+                destinations: DestinationStore, onRequests: @escaping @Sendable () -> Void, logger: Logger) {
+        self.destinations = destinations
+        self.audiences = AudienceCatalogReplica(db: db, logger: logger)
         self.db = db
         self.spaces = spaces
         self.replicas = replicas
@@ -29,7 +33,8 @@ public struct MessagingConsumer: BatchHandler {
         self.logger = logger
     }
 
-    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.subscriptionChanges, Topic.messageRequests]
+    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.subscriptionChanges, Topic.audiences, Topic.audienceMembership,
+                                Topic.messageRequests]
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
         var failures: [RecordFailure] = []
@@ -37,6 +42,8 @@ public struct MessagingConsumer: BatchHandler {
         var updates: [ProfileUpdate] = []
         var changes: [SubscriptionChange] = []
         var requests: [MessageRequest] = []
+        var audienceChanges: [AudienceChange] = []
+        var memberships: [AudienceMembershipEvent] = []
         for record in batch {
             do {
                 switch record.topic {
@@ -45,6 +52,11 @@ public struct MessagingConsumer: BatchHandler {
                     updates.append(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value))
                 case Topic.subscriptionChanges:
                     changes.append(try InvalidMessage.decodeRecord(SubscriptionChange.self, contract: SubscriptionChange.contract, from: record.value))
+                case Topic.audiences:
+                    audienceChanges.append(try InvalidMessage.decodeRecord(AudienceChange.self, contract: AudienceChange.contract, from: record.value))
+                case Topic.audienceMembership:
+                    memberships.append(try InvalidMessage.decodeRecord(AudienceMembershipEvent.self, contract: AudienceMembershipEvent.contract,
+                                                                       from: record.value))
                 default: requests.append(try Self.decodeRequest(record.value))
                 }
             } catch {
@@ -52,14 +64,19 @@ public struct MessagingConsumer: BatchHandler {
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }
-        guard !updates.isEmpty || !changes.isEmpty || !requests.isEmpty else { return failures }
-        let inserted = try await db.transaction(logger: logger) { [self, updates, changes, requests] connection in
+        guard !updates.isEmpty || !changes.isEmpty || !requests.isEmpty || !audienceChanges.isEmpty || !memberships.isEmpty else {
+            return failures
+        }
+        let (inserted, fromDestinations) = try await db.transaction(logger: logger) {
+            [self, updates, changes, requests, audienceChanges, memberships] connection in
             if !updates.isEmpty { try await replicas.lockProfiles(on: connection) }
             for update in updates { try await replicas.apply(update, on: connection) }
             for change in changes { try await replicas.apply(change, on: connection) }
-            return try await messages.insert(requests, on: connection)
+            for change in audienceChanges { try await audiences.apply(change, on: connection) }
+            let fromDestinations = try await destinations.apply(memberships, on: connection)
+            return (try await messages.insert(requests, on: connection), fromDestinations)
         }
-        if inserted > 0 { onRequests() }
+        if inserted + fromDestinations > 0 { onRequests() }
         if requests.count > inserted {
             logger.info("repeated message requests ignored", metadata: ["count": "\(requests.count - inserted)"])
         }
@@ -82,8 +99,9 @@ public struct MessagingConsumer: BatchHandler {
         }
         if let version = request.templateVersion, version < 1 { throw InvalidMessage("templateVersion must be 1 or more") }
         if request.group != nil && request.channel != .email { throw InvalidMessage("group applies to EMAIL messages only") }
+        if let from = request.from { try ProviderRules.checkSender(from, channel: request.channel) }
         // Postgres text cannot hold NUL: such a request would fail its transaction on every retry.
-        let texts = [request.id, request.spaceId, request.profileId, request.templateId, request.group ?? "", request.journeyId ?? "",
+        let texts = [request.id, request.spaceId, request.profileId, request.templateId, request.group ?? "", request.from ?? "", request.journeyId ?? "",
                      request.journeyStepId ?? "", request.broadcastId ?? ""]
         if texts.contains(where: { $0.utf8.contains(0) }) { throw InvalidMessage("a text field contains a NUL character") }
     }

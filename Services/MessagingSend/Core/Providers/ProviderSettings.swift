@@ -95,6 +95,25 @@ enum ProviderRules {
         if let rate = settings.messagesPerSecond, !(rate > 0 && rate <= 10_000) { throw InvalidMessage("messagesPerSecond must be in (0, 10000]") }
     }
 
+    /// A sender named by a template, a message request or a destination action, in place of the
+    /// space's: for email an address; for SMS a number, short code or Messaging Service SID; for
+    /// WhatsApp a `whatsapp:` number or a Messaging Service SID.
+    static func checkSender(_ sender: String, channel: SubscriptionChannel) throws(InvalidMessage) {
+        func matches(_ pattern: String) -> Bool { sender.range(of: pattern, options: .regularExpression) != nil }
+        switch channel {
+        case .email:
+            guard (try? ContactNormalizer.email(sender)) != nil else { throw InvalidMessage("from \(sender) is not an email address") }
+        case .sms:
+            guard matches("^(\\+[1-9][0-9]{6,14}|[0-9]{5,6}|MG[0-9a-fA-F]{32})$") else {
+                throw InvalidMessage("from must be an E.164 number (+14155550100), a 5-6 digit short code or a Messaging Service SID (MG…)")
+            }
+        case .whatsapp:
+            guard matches("^(whatsapp:\\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32})$") else {
+                throw InvalidMessage("from must look like whatsapp:+14155550100 or be a Messaging Service SID (MG…)")
+            }
+        }
+    }
+
     static func check(_ settings: SendGridSettings) throws(InvalidMessage) {
         if let from = settings.fromAddress, (try? ContactNormalizer.email(from)) == nil { throw InvalidMessage("fromAddress \(from) is not an email address") }
         if let key = settings.eventWebhookPublicKey, (try? SignatureChecks.sendGridPublicKey(key)) == nil {

@@ -130,7 +130,7 @@ public final class Dispatcher: Service, Sendable {
             case .send(let send):
                 transitions.append(Transition(spaceId: send.row.spaceId, id: send.row.id, from: ["preparing"], to: "sending", lease: sendingLease,
                                               provider: send.request.provider, sender: send.sender, recipient: send.recipient,
-                                              templateVersion: send.version, countAttempt: true))
+                                              templateVersion: send.version ?? -1, countAttempt: true))
                 sends.append(send)
             }
         }

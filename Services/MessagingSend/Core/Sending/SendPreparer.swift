@@ -18,7 +18,8 @@ enum ProviderRequest: Sendable {
 
 struct PreparedSend: Sendable {
     var row: MessageRow
-    var version: Int
+    /// The template version used; nil for a destination action's own content.
+    var version: Int?
     var sender: String
     var recipient: String
     var request: ProviderRequest
@@ -80,7 +81,12 @@ struct SendPreparer: Sendable {
 
     private func prepare(_ row: MessageRow, profile: ProfileSnapshot?, contact: String?, statuses: [ReplicaStore.StateKey: SubscriptionStatus],
                          now: Date) async throws -> Preparation {
-        guard let template = try await templates.forSend(spaceId: row.spaceId, id: row.templateId, version: row.templateVersion) else {
+        let template: (version: Int?, channel: SubscriptionChannel, purpose: MessagePurpose, content: TemplateContent)
+        if let content = row.content {
+            template = (nil, row.channel, row.purpose, content)
+        } else if let found = try await templates.forSend(spaceId: row.spaceId, id: row.templateId, version: row.templateVersion) {
+            template = (found.version, found.channel, found.purpose, found.content)
+        } else {
             return .skip(row, reason: "template_not_found", detail: "template \(row.templateId)\(row.templateVersion.map { " version \($0)" } ?? "") does not exist")
         }
         guard template.channel == row.channel else {
@@ -126,7 +132,7 @@ struct SendPreparer: Sendable {
             guard let sendGrid = spaceProviders.sendGrid else {
                 return .skip(row, reason: "provider_not_configured", detail: "SendGrid is not set up for space \(row.spaceId)")
             }
-            guard let from = rendered.fromAddress ?? sendGrid.settings.fromAddress else {
+            guard let from = row.requestedSender ?? rendered.fromAddress ?? sendGrid.settings.fromAddress else {
                 return .skip(row, reason: "template_error", detail: "no from address: set one on the template or the SendGrid settings")
             }
             if let held = try await policyGate(row, profile: profile, marketing: marketing, now: now) { return held }
@@ -143,8 +149,14 @@ struct SendPreparer: Sendable {
             guard let twilio = spaceProviders.twilio else {
                 return .skip(row, reason: "provider_not_configured", detail: "Twilio is not set up for space \(row.spaceId)")
             }
-            guard let sender = twilio.settings.sender(for: row.channel) else {
+            // The request's sender, else the template's, else the space's.
+            guard let sender = row.requestedSender ?? rendered.from ?? twilio.settings.sender(for: row.channel) else {
                 return .skip(row, reason: "provider_not_configured", detail: "no Twilio sender for \(row.channel.rawValue)")
+            }
+            if rendered.from != nil, row.requestedSender == nil {
+                do throws(InvalidMessage) { try ProviderRules.checkSender(sender, channel: row.channel) } catch {
+                    return .skip(row, reason: "template_error", detail: "from: \(error.reason)")
+                }
             }
             if let held = try await policyGate(row, profile: profile, marketing: marketing, now: now) { return held }
             let rate = twilio.settings.messagesPerSecond ?? TwilioSettings.defaultRate(sender: sender)

@@ -24,17 +24,25 @@ public struct MessageRow: Sendable, Hashable {
     public var provider: String?
     public var recipient: String?
     public var providerMessageId: String?
+    /// The sender the request named (`from`), in place of the template's and the space's.
+    public var requestedSender: String?
+    /// A destination action's own content (no template): a snapshot taken when the message was made.
+    public var content: TemplateContent?
+    public var destinationId: String?
+    public var actionId: String?
 
     /// An event about this message, with its correlation fields filled in.
     func event(_ name: String, id suffix: String, at occurredAt: Date, now: Date = Date()) -> MessageEvent {
         var event = MessageEvent(id: "\(id):\(suffix)", spaceId: spaceId, event: name, channel: channel, messageId: id,
                                  profileId: profileId, contact: recipient, occurredAt: occurredAt, recordedAt: now)
-        event.templateId = templateId
+        event.templateId = templateId.isEmpty ? nil : templateId
         event.templateVersion = templateVersion
         event.purpose = purpose
         event.journeyId = journeyId
         event.journeyStepId = journeyStepId
         event.broadcastId = broadcastId
+        event.destinationId = destinationId
+        event.actionId = actionId
         event.test = test
         event.provider = provider
         event.providerMessageId = providerMessageId
@@ -65,6 +73,15 @@ struct Transition: Sendable {
     var countAttempt = false
 }
 
+/// A message to create: a request from the topic or the API, or a messaging destination's send
+/// (with the action's own content, or its template).
+struct NewMessage: Sendable {
+    var request: MessageRequest
+    var content: TemplateContent?
+    var destinationId: String?
+    var actionId: String?
+}
+
 /// The `messages` table: requests in, claims, state transitions with their events (outbox, same
 /// transaction), the lease sweeper, and reads for the API and the webhooks.
 public struct MessageStore: Sendable {
@@ -80,33 +97,48 @@ public struct MessageStore: Sendable {
 
     static let columns = """
         space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id, journey_step_id, \
-        broadcast_id, test, requested_at, attempts, state, provider, recipient, provider_message_id
+        broadcast_id, test, requested_at, attempts, state, provider, recipient, provider_message_id, requested_sender, content::text, \
+        destination_id, action_id
         """
 
     typealias RowTuple = (String, String, String, String, String, Int?, String, String?, String?, String?, String?, Bool, Date, Int, String,
-                          String?, String?, String?)
+                          String?, String?, String?, String?, String?, String?, String?)
 
     static func row(_ t: RowTuple) -> MessageRow {
         MessageRow(spaceId: t.0, id: t.1, profileId: t.2, channel: SubscriptionChannel(rawValue: t.3) ?? .email, templateId: t.4,
                    templateVersion: t.5, purpose: MessagePurpose(rawValue: t.6) ?? .marketing, group: t.7, journeyId: t.8,
                    journeyStepId: t.9, broadcastId: t.10, test: t.11, requestedAt: t.12, attempts: t.13, state: t.14, provider: t.15,
-                   recipient: t.16, providerMessageId: t.17)
+                   recipient: t.16, providerMessageId: t.17, requestedSender: t.18,
+                   content: t.19.flatMap { try? JSONDecoder.engage().decode(TemplateContent.self, from: Data($0.utf8)) },
+                   destinationId: t.20, actionId: t.21)
     }
 
     /// New requests become pending messages; a request seen before changes nothing.
     func insert(_ requests: [MessageRequest], on connection: PostgresConnection) async throws -> Int {
-        guard !requests.isEmpty else { return 0 }
+        try await insert(requests.map { NewMessage(request: $0) }, on: connection)
+    }
+
+    func insert(_ messages: [NewMessage], on connection: PostgresConnection) async throws -> Int {
+        guard !messages.isEmpty else { return 0 }
+        let requests = messages.map(\.request)
+        let contents = try messages.map { message in
+            try message.content.map { String(decoding: try JSONEncoder.engage().encode($0), as: UTF8.self) } ?? ""
+        }
         let rows = try await connection.query("""
             INSERT INTO messages (space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id,
-                journey_step_id, broadcast_id, test, requested_at, state, next_attempt_at)
-            SELECT s, i, p, c, t, NULLIF(v, -1), u, NULLIF(g, ''), NULLIF(j, ''), NULLIF(js, ''), NULLIF(b, ''), x, r, 'pending', now()
+                journey_step_id, broadcast_id, test, requested_at, state, next_attempt_at, requested_sender, content, destination_id,
+                action_id)
+            SELECT s, i, p, c, t, NULLIF(v, -1), u, NULLIF(g, ''), NULLIF(j, ''), NULLIF(js, ''), NULLIF(b, ''), x, r, 'pending', now(),
+                NULLIF(f, ''), NULLIF(ct, '')::jsonb, NULLIF(d, ''), NULLIF(a, '')
             FROM unnest(\(requests.map(\.spaceId))::text[], \(requests.map(\.id))::text[], \(requests.map(\.profileId))::text[],
                         \(requests.map(\.channel.rawValue))::text[], \(requests.map(\.templateId))::text[],
                         \(requests.map { $0.templateVersion ?? -1 })::int[], \(requests.map(\.purpose.rawValue))::text[],
                         \(requests.map { $0.group ?? "" })::text[], \(requests.map { $0.journeyId ?? "" })::text[],
                         \(requests.map { $0.journeyStepId ?? "" })::text[], \(requests.map { $0.broadcastId ?? "" })::text[],
-                        \(requests.map(\.test))::boolean[], \(requests.map(\.occurredAt))::timestamptz[])
-                 AS q(s, i, p, c, t, v, u, g, j, js, b, x, r)
+                        \(requests.map(\.test))::boolean[], \(requests.map(\.occurredAt))::timestamptz[],
+                        \(requests.map { $0.from ?? "" })::text[], \(contents)::text[],
+                        \(messages.map { $0.destinationId ?? "" })::text[], \(messages.map { $0.actionId ?? "" })::text[])
+                 AS q(s, i, p, c, t, v, u, g, j, js, b, x, r, f, ct, d, a)
             ON CONFLICT (space_id, id) DO NOTHING
             RETURNING 1
             """, logger: logger)
@@ -125,7 +157,7 @@ public struct MessageStore: Sendable {
             WHERE m.space_id = due.space_id AND m.id = due.id
             RETURNING m.space_id, m.id, m.profile_id, m.channel, m.template_id, m.template_version, m.purpose, m.group_name,
                 m.journey_id, m.journey_step_id, m.broadcast_id, m.test, m.requested_at, m.attempts, m.state, m.provider, m.recipient,
-                m.provider_message_id
+                m.provider_message_id, m.requested_sender, m.content::text, m.destination_id, m.action_id
             """, logger: logger)
         for try await tuple in rows.decode(RowTuple.self) { claimed.append(Self.row(tuple)) }
         return claimed
@@ -219,7 +251,8 @@ public struct MessageStore: Sendable {
         var id: String
         var profileId: String
         var channel: String
-        var templateId: String
+        /// Absent for a destination action's own content.
+        var templateId: String?
         var templateVersion: Int?
         var purpose: String
         var group: String?
@@ -227,6 +260,8 @@ public struct MessageStore: Sendable {
         var state: String
         var attempts: Int
         var provider: String?
+        /// The sender the request named; `sender` is the one used.
+        var from: String?
         var sender: String?
         var recipient: String?
         var providerMessageId: String?
@@ -237,27 +272,74 @@ public struct MessageStore: Sendable {
         var journeyId: String?
         var journeyStepId: String?
         var broadcastId: String?
+        var destinationId: String?
+        var actionId: String?
         var requestedAt: Date
         var updatedAt: Date
         /// While pending: when the next attempt is due (after a rate-limit wait or quiet hours).
         var nextAttemptAt: Date?
     }
 
+    /// What `GET /messages` may filter on; every filter is optional.
+    struct ListFilter: Sendable {
+        var profileId: String?
+        var state: String?
+        var channel: String?
+        var templateId: String?
+        var journeyId: String?
+        var broadcastId: String?
+        var destinationId: String?
+        var since: Date?
+        var until: Date?
+    }
+
+    /// Newest first, keyset-paged on (requested_at, id): `after` is the last row of the previous page.
+    func list(spaceId: String, filter f: ListFilter, after: (Date, String)?, limit: Int) async throws -> [Details] {
+        let rows = try await db.query("""
+            SELECT \(unescaped: Self.detailColumns) FROM messages
+            WHERE space_id = \(spaceId)
+              AND (\(f.profileId)::text IS NULL OR profile_id = \(f.profileId))
+              AND (\(f.state)::text IS NULL OR state = \(f.state))
+              AND (\(f.channel)::text IS NULL OR channel = \(f.channel))
+              AND (\(f.templateId)::text IS NULL OR template_id = \(f.templateId))
+              AND (\(f.journeyId)::text IS NULL OR journey_id = \(f.journeyId))
+              AND (\(f.broadcastId)::text IS NULL OR broadcast_id = \(f.broadcastId))
+              AND (\(f.destinationId)::text IS NULL OR destination_id = \(f.destinationId))
+              AND (\(f.since)::timestamptz IS NULL OR requested_at >= \(f.since))
+              AND (\(f.until)::timestamptz IS NULL OR requested_at < \(f.until))
+              AND (\(after?.0)::timestamptz IS NULL OR (requested_at, id) < (\(after?.0), \(after?.1)))
+            ORDER BY requested_at DESC, id DESC
+            LIMIT \(limit)
+            """, logger: logger)
+        var result: [Details] = []
+        for try await r in rows.decode(DetailTuple.self) { result.append(Self.details(r)) }
+        return result
+    }
+
     func details(spaceId: String, id: String) async throws -> Details? {
         let rows = try await db.query("""
-            SELECT id, profile_id, channel, template_id, template_version, purpose, group_name, test, state, attempts, provider, sender,
-                recipient, provider_message_id, delivery_status, reason, error_code, error_message, journey_id, journey_step_id,
-                broadcast_id, requested_at, updated_at, CASE WHEN state = 'pending' THEN next_attempt_at END
-            FROM messages WHERE space_id = \(spaceId) AND id = \(id)
+            SELECT \(unescaped: Self.detailColumns) FROM messages WHERE space_id = \(spaceId) AND id = \(id)
             """, logger: logger)
-        for try await r in rows.decode((String, String, String, String, Int?, String, String?, Bool, String, Int, String?, String?, String?,
-                                        String?, String?, String?, String?, String?, String?, String?, String?, Date, Date, Date?).self) {
-            return Details(id: r.0, profileId: r.1, channel: r.2, templateId: r.3, templateVersion: r.4, purpose: r.5, group: r.6, test: r.7,
-                           state: r.8, attempts: r.9, provider: r.10, sender: r.11, recipient: r.12, providerMessageId: r.13,
-                           deliveryStatus: r.14, reason: r.15, errorCode: r.16, errorMessage: r.17, journeyId: r.18, journeyStepId: r.19,
-                           broadcastId: r.20, requestedAt: r.21, updatedAt: r.22, nextAttemptAt: r.23)
-        }
+        for try await r in rows.decode(DetailTuple.self) { return Self.details(r) }
         return nil
+    }
+
+    private static let detailColumns = """
+        id, profile_id, channel, NULLIF(template_id, ''), template_version, purpose, group_name, test, state, attempts, provider, \
+        requested_sender, sender, recipient, provider_message_id, delivery_status, reason, error_code, error_message, journey_id, \
+        journey_step_id, broadcast_id, destination_id, action_id, requested_at, updated_at, \
+        CASE WHEN state = 'pending' THEN next_attempt_at END
+        """
+
+    private typealias DetailTuple = (String, String, String, String?, Int?, String, String?, Bool, String, Int, String?, String?,
+                                     String?, String?, String?, String?, String?, String?, String?, String?, String?, String?,
+                                     String?, String?, Date, Date, Date?)
+
+    private static func details(_ r: DetailTuple) -> Details {
+        Details(id: r.0, profileId: r.1, channel: r.2, templateId: r.3, templateVersion: r.4, purpose: r.5, group: r.6, test: r.7,
+                state: r.8, attempts: r.9, provider: r.10, from: r.11, sender: r.12, recipient: r.13, providerMessageId: r.14,
+                deliveryStatus: r.15, reason: r.16, errorCode: r.17, errorMessage: r.18, journeyId: r.19, journeyStepId: r.20,
+                broadcastId: r.21, destinationId: r.22, actionId: r.23, requestedAt: r.24, updatedAt: r.25, nextAttemptAt: r.26)
     }
 
     /// True once per provider event id: webhooks are retried by providers, effects happen once.

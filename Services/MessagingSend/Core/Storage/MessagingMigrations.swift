@@ -151,5 +151,42 @@ public enum MessagingMigrations {
             FROM templates ORDER BY created_at
             """,
         ]),
+        Migration(version: 103, name: "senders, messaging destinations, audience replicas, message listing", statements: [
+            """
+            ALTER TABLE messages ADD COLUMN requested_sender text, ADD COLUMN content jsonb, ADD COLUMN destination_id text,
+                ADD COLUMN action_id text
+            """,
+            "CREATE INDEX messages_listing ON messages (space_id, requested_at DESC, id DESC)",
+            """
+            CREATE TABLE messaging_destinations (
+                space_id text NOT NULL,
+                id text NOT NULL,
+                name text NOT NULL,
+                audience_id text NOT NULL,
+                enabled boolean NOT NULL,
+                send_to_existing_members boolean NOT NULL,
+                -- the actions, each with its id, trigger, channel, sender and content (DestinationAction)
+                actions jsonb NOT NULL,
+                -- membership changes before this moment are not this destination's to act on
+                connected_at timestamptz NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, id)
+            )
+            """,
+            "CREATE INDEX messaging_destinations_audience ON messaging_destinations (space_id, audience_id)",
+            // Who is in each audience now, with the id of the entry that put them there: sends to
+            // existing members use the same message id an entry's own send would.
+            """
+            CREATE TABLE audience_members (
+                space_id text NOT NULL,
+                audience_id text NOT NULL,
+                profile_id text NOT NULL,
+                entry_id text NOT NULL,
+                entered_at timestamptz NOT NULL,
+                PRIMARY KEY (space_id, audience_id, profile_id)
+            )
+            """,
+        ] + AudienceCatalogReplica.tableStatements),
     ]
 }

@@ -2,9 +2,12 @@ import Contracts
 import Foundation
 
 /// One version of a template's content. Email uses the email fields, SMS `body`/`mediaUrls`,
-/// WhatsApp `body` or a Twilio Content template (`contentSid` + `contentVariables`). Every text
-/// field may hold merge tags.
+/// WhatsApp `body` or a Twilio Content template (`contentSid` + `contentVariables`); SMS and
+/// WhatsApp may name their own sender (`from`). Every text field may hold merge tags.
 public struct TemplateContent: Codable, Sendable, Hashable {
+    /// SMS: a number, short code or Messaging Service SID; WhatsApp: `whatsapp:+E164` or a
+    /// Messaging Service SID. nil: the space's Twilio sender.
+    public var from: String?
     public var fromName: String?
     public var fromAddress: String?
     public var replyTo: String?
@@ -17,9 +20,14 @@ public struct TemplateContent: Codable, Sendable, Hashable {
     public var contentSid: String?
     public var contentVariables: [String: String]?
 
-    public init(fromName: String? = nil, fromAddress: String? = nil, replyTo: String? = nil, subject: String? = nil,
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case from, fromName, fromAddress, replyTo, subject, preheader, html, text, body, mediaUrls, contentSid, contentVariables
+    }
+
+    public init(from: String? = nil, fromName: String? = nil, fromAddress: String? = nil, replyTo: String? = nil, subject: String? = nil,
                 preheader: String? = nil, html: String? = nil, text: String? = nil, body: String? = nil,
                 mediaUrls: [String]? = nil, contentSid: String? = nil, contentVariables: [String: String]? = nil) {
+        self.from = from
         self.fromName = fromName
         self.fromAddress = fromAddress
         self.replyTo = replyTo
@@ -61,6 +69,7 @@ public struct TemplateContent: Codable, Sendable, Hashable {
                     problems.append(TemplateProblem(field: field, reason: "\(value) is not an email address"))
                 }
             }
+            forbid(from != nil, "from (an email's sender is fromAddress)")
             forbid(body != nil, "body")
             forbid(mediaUrls != nil, "mediaUrls")
             forbid(contentSid != nil, "contentSid")
@@ -78,6 +87,9 @@ public struct TemplateContent: Codable, Sendable, Hashable {
             forbid(text != nil, "text")
             forbid(fromAddress != nil, "fromAddress")
             if channel == .sms { forbid(contentSid != nil, "contentSid") }
+            if let from, !from.contains("{{") {
+                do { try ProviderRules.checkSender(from, channel: channel) } catch { problems.append(TemplateProblem(field: "from", reason: error.reason)) }
+            }
             if let contentSid {
                 if contentSid.range(of: "^HX[0-9a-fA-F]{32}$", options: .regularExpression) == nil {
                     problems.append(TemplateProblem(field: "contentSid", reason: "a Content SID is HX followed by 32 hex digits"))
@@ -112,7 +124,7 @@ public struct TemplateContent: Codable, Sendable, Hashable {
 
     /// Every text field with its name, in a stable order.
     var textFields: [(String, String)] {
-        var fields: [(String, String?)] = [("fromName", fromName), ("fromAddress", fromAddress), ("replyTo", replyTo),
+        var fields: [(String, String?)] = [("from", from), ("fromName", fromName), ("fromAddress", fromAddress), ("replyTo", replyTo),
                                            ("subject", subject), ("preheader", preheader), ("html", html), ("text", text),
                                            ("body", body)]
         for (index, url) in (mediaUrls ?? []).enumerated() { fields.append(("mediaUrls[\(index)]", url)) }
@@ -134,6 +146,7 @@ extension TemplateProblem {
 
 /// A template rendered for one recipient: what goes to the provider.
 public struct RenderedContent: Sendable, Hashable, Encodable {
+    public var from: String?
     public var fromName: String?
     public var fromAddress: String?
     public var replyTo: String?
@@ -170,9 +183,35 @@ extension TemplateContent {
             media = []
             for (index, url) in mediaUrls.enumerated() { media?.append(try field(url, "mediaUrls[\(index)]") ?? url) }
         }
-        return RenderedContent(fromName: try field(fromName, "fromName"), fromAddress: try field(fromAddress, "fromAddress"),
+        return RenderedContent(from: try field(from, "from"), fromName: try field(fromName, "fromName"), fromAddress: try field(fromAddress, "fromAddress"),
                                replyTo: try field(replyTo, "replyTo"), subject: try field(subject, "subject"), preheader: preheader,
                                html: html, text: try field(text, "text"), body: try field(body, "body"), mediaUrls: media,
                                contentSid: contentSid, contentVariables: variables)
+    }
+}
+
+extension TemplateContent {
+    /// Content as an API caller wrote it: a field this type does not know is refused by name rather
+    /// than dropped (a `mediaUrl` typo would silently lose the MMS).
+    static func strict(_ json: JSONValue, field prefix: String = "content") throws(TemplateProblems) -> TemplateContent {
+        guard case .object(let members) = json else {
+            throw TemplateProblems(problems: [TemplateProblem(field: prefix, reason: "\(prefix) must be an object")])
+        }
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        let unknown = members.keys.filter { !known.contains($0) }.sorted()
+        guard unknown.isEmpty else {
+            throw TemplateProblems(problems: unknown.map { name in
+                let hint = known.first { $0.lowercased().hasPrefix(name.lowercased()) || name.lowercased().hasPrefix($0.lowercased()) }
+                return TemplateProblem(field: "\(prefix).\(name)",
+                                       reason: "unknown field \(name)\(hint.map { " (did you mean \($0)?)" } ?? "")")
+            })
+        }
+        do {
+            return try JSONDecoder.engage().decode(TemplateContent.self, from: Data(json.json.utf8))
+        } catch let error as DecodingError {
+            throw TemplateProblems(problems: [TemplateProblem(field: prefix, reason: DecodingErrorDescription.describe(error))])
+        } catch {
+            throw TemplateProblems(problems: [TemplateProblem(field: prefix, reason: "\(error)")])
+        }
     }
 }
