@@ -27,8 +27,9 @@ def test_a_broadcast_snapshots_its_audience_throttles_and_can_be_cancelled(
     js.user("Basic", phone=phone(), plan="basic")
     js.subscribe([{"key": n, "type": "SMS", "status": "SUBSCRIBED"} for n in numbers.values()])
     gold = audience(js, "gold_" + uuid.uuid4().hex[:4], {"type": "trait", "trait": "plan", "operator": "equals", "value": "gold"})
-    wait_for(lambda: js.jget(f"/broadcasts/estimate?audienceId={gold}").json()["data"]["recipients"] == 5, timeout=60,
-             what="the audience to reach journeys")
+    # 422 until the audience has reached journeys (engage.audiences), then its size.
+    wait_for(lambda: (r := js.jget(f"/broadcasts/estimate?audienceId={gold}")).status_code == 200
+             and r.json()["data"]["recipients"] == 5, timeout=60, what="the audience to reach journeys")
     wait_for(lambda: psql(f"SELECT count(*) FROM messaging_send.subscription_states WHERE space_id = '{js.id}'")[0][0] == "5",
              what="subscription states to reach messaging")
 
