@@ -108,6 +108,14 @@ import Testing
         #expect(!found.contains { $0.type == "group_id" })
     }
 
+    @Test func aGroupCallsTraitsDescribeTheAccountNotThePerson() {
+        let message = SegmentMessage(type: .group, messageId: "m", anonymousId: "a", groupId: "acme",
+                                     traits: ["email": "billing@acme.example"],
+                                     context: ["traits": ["email": "ada@acme.example"]],
+                                     timestamp: now, receivedAt: now)
+        #expect(extractor.identifiers(of: message).filter { $0.type == "email" }.map(\.value) == ["ada@acme.example"])
+    }
+
     @Test func aliasReadsPreviousIdAsTheRequestedType() {
         let message = SegmentMessage(type: .alias, messageId: "m", userId: "new-user", previousId: "old-id", timestamp: now, receivedAt: now)
         #expect(extractor.identifiers(of: message).contains(Identifier(type: "anonymous_id", value: "old-id")))
