@@ -60,9 +60,11 @@ public struct SegmentMessage: Codable, Sendable, Hashable {
         self.receivedAt = receivedAt
     }
 
-    /// identify/group carry `traits`; Segment clients also put identify traits in `context.traits`.
+    /// The person's traits: identify's `traits` over `context.traits` (where Segment clients also put
+    /// them). A group call's `traits` describe the account, so only its `context.traits` count here.
     public var effectiveTraits: [String: JSONValue] {
         var merged = context?["traits"]?.objectValue ?? [:]
+        guard type != .group else { return merged }
         for (key, value) in traits ?? [:] { merged[key] = value }
         return merged
     }

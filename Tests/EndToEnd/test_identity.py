@@ -32,8 +32,11 @@ def test_alias_merges_and_lookups_follow_the_merge(profiles):
     traits = space.profile(f"profile_id:{merged_away}", "traits")
     assert traits.status_code == 200 and traits.json()["traits"] == {"tier": "gold"}
     assert len(space.all_events("anonymous_id:visitor-9")) == 3
-    links = space.profile("user_id:customer-9", "links").json()["data"]
-    assert [link["id"] for link in links] == [merged_away]
+    metadata = space.profile("user_id:customer-9", "metadata").json()["metadata"]
+    assert metadata["profile_id"] == survivor
+    assert [merged["profile_id"] for merged in metadata["merged_profiles"]] == [merged_away]
+    # /links is for accounts (Segment's meaning): this person belongs to none.
+    assert space.profile("user_id:customer-9", "links").json()["data"] == []
 
 
 def test_a_late_older_identify_does_not_overwrite_a_newer_trait(profiles):

@@ -56,6 +56,20 @@ import Testing
                                  .channelStatus(.sms), .groupStatus(group: "Weekly News"), .trait("plan")])
     }
 
+    @Test func phoneReadFromAConfiguredKeyHasThatColumnAndTrait() throws {
+        let rules = IdentifierRule.defaults.filter { $0.type != "phone" }
+            + [IdentifierRule(type: "phone", priority: 4, limit: 5, source: .trait("phone_number"))]
+        let template = CSVLayout.template(rules: rules, groups: [])
+        #expect(template.prefix(4) == ["user_id", "email", "anonymous_id", "phone_number"])
+        let layout = try CSVLayout.make(header: ["phone_number", "sms_subscription_status"], rules: rules, groups: [])
+        #expect(layout.roles.first == .identifier(type: "phone", traitKey: "phone_number"))
+        let mapper = CSVRowMapper(layout: layout, uploadId: "upl_1", spaceId: "spa_1",
+                                  uploadedAt: Date(timeIntervalSince1970: 1_000))
+        let mapped = try mapper.map(CSVRecord(number: 2, fields: ["+1 415 555 0100", "subscribed"], endOffset: 0)).get()
+        #expect(mapped.message.message.traits == ["phone_number": "+14155550100"])
+        #expect(mapped.commands.map(\.contact) == ["+14155550100"])
+    }
+
     @Test func headerProblemsAreListedTogether() {
         do {
             _ = try CSVLayout.make(header: ["emial", "plan", "plan", "emal_subscription_status", ""], rules: rules, groups: [])

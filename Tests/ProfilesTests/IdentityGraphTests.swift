@@ -108,6 +108,29 @@ import Testing
         #expect(!found.contains { $0.type == "group_id" })
     }
 
+    @Test func phoneReadFromAConfiguredTraitKeyIsTheBuiltInPhone() {
+        let rules = IdentifierRule.defaults.filter { $0.type != "phone" }
+            + [IdentifierRule(type: "phone", priority: 4, limit: 5, source: .trait("phone_number"))]
+        let onboarding = IdentifierExtractor(rules: rules)
+        func phones(_ traits: [String: JSONValue]) -> [String] {
+            let message = SegmentMessage(type: .identify, messageId: "m", userId: "u", traits: traits,
+                                         timestamp: now, receivedAt: now)
+            return onboarding.identifiers(of: message).filter { $0.type == "phone" }.map(\.value)
+        }
+        #expect(phones(["phone_number": "+1 (415) 555-0100"]) == ["+14155550100"])
+        #expect(phones(["phone": "+14155550101"]) == ["+14155550101"]) // its own key still counts
+        #expect(phones(["phone_number": "+14155550100", "phone": "+14155550101"]) == ["+14155550100"])
+        #expect(phones(["phone_number": "null"]).isEmpty)
+    }
+
+    @Test func aGroupCallsTraitsDescribeTheAccountNotThePerson() {
+        let message = SegmentMessage(type: .group, messageId: "m", anonymousId: "a", groupId: "acme",
+                                     traits: ["email": "billing@acme.example"],
+                                     context: ["traits": ["email": "ada@acme.example"]],
+                                     timestamp: now, receivedAt: now)
+        #expect(extractor.identifiers(of: message).filter { $0.type == "email" }.map(\.value) == ["ada@acme.example"])
+    }
+
     @Test func aliasReadsPreviousIdAsTheRequestedType() {
         let message = SegmentMessage(type: .alias, messageId: "m", userId: "new-user", previousId: "old-id", timestamp: now, receivedAt: now)
         #expect(extractor.identifiers(of: message).contains(Identifier(type: "anonymous_id", value: "old-id")))

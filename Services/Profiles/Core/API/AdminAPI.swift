@@ -106,7 +106,6 @@ public struct AdminAPI: Sendable {
         guard body.traitKey == nil || body.propertyKey == nil else {
             throw APIError.badRequest("set traitKey or propertyKey, not both")
         }
-        let builtIn = ["user_id", "anonymous_id", "email", "phone"].contains(type)
         let source: IdentifierSource
         if let key = body.traitKey, !key.isEmpty {
             source = .trait(key)
@@ -116,7 +115,11 @@ public struct AdminAPI: Sendable {
             // A custom type without a key is read from context.externalIds only.
             source = .builtIn
         }
-        if builtIn, source != .builtIn { throw APIError.badRequest("\(type) is a built-in identifier; it cannot be read from another key") }
+        if IdentifierRule.messageFieldTypes.contains(type), source != .builtIn {
+            let field = type == "user_id" ? "userId" : "anonymousId"
+            throw APIError.badRequest(
+                "\(type) is read from the message's \(field); it cannot be read from a trait or property key")
+        }
         return IdentifierRule(type: type, priority: body.priority, limit: body.limit, window: body.windowSeconds.map { TimeInterval($0) }, source: source)
     }
 }

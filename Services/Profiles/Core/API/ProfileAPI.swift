@@ -3,8 +3,9 @@ import Foundation
 import Hummingbird
 import ServiceKit
 
-/// Segment's Profile API: `GET /v1/spaces/{space_id}/collections/users/profiles/{type}:{value}/{traits|external_ids|events|metadata|links}`,
-/// authenticated by a space access token as the Basic-auth username.
+/// Segment's Profile API over both collections, `users` and `accounts`:
+/// `GET /v1/spaces/{space_id}/collections/{collection}/profiles/{type}:{value}/{endpoint}`, endpoint one of
+/// `traits`, `external_ids`, `events`, `metadata`, `links`; a space access token is the Basic-auth username.
 public struct ProfileAPI: Sendable {
     let directory: SpaceDirectory
     let reader: ProfileReader
@@ -20,33 +21,26 @@ public struct ProfileAPI: Sendable {
     static let maxLimit = 200
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
-        let base = "/v1/spaces/:space_id/collections/users/profiles/:identifier"
+        let base = "/v1/spaces/:space_id/collections/:collection/profiles/:identifier"
         router.get(RouterPath(base + "/traits")) { request, context in
-            let profileId = try await self.profile(request, context)
-            return try await self.traits(request, profileId: profileId)
+            try await self.traits(request, profile: try await self.profile(request, context))
         }
         router.get(RouterPath(base + "/external_ids")) { request, context in
-            let profileId = try await self.profile(request, context)
-            return try await self.externalIds(request, profileId: profileId)
+            try await self.externalIds(request, profile: try await self.profile(request, context))
         }
         router.get(RouterPath(base + "/events")) { request, context in
-            let profileId = try await self.profile(request, context)
-            return try await self.events(request, profileId: profileId)
+            try await self.events(request, profile: try await self.profile(request, context))
         }
         router.get(RouterPath(base + "/metadata")) { request, context in
-            let profileId = try await self.profile(request, context)
-            return try await self.metadata(profileId: profileId)
+            try await self.metadata(profile: try await self.profile(request, context))
         }
         router.get(RouterPath(base + "/links")) { request, context in
-            let profileId = try await self.profile(request, context)
-            let merged = try await reader.mergedProfileIds(profileId: profileId)
-            let data: [JSONValue] = merged.map { ["type": "merged_profile", "id": .string($0)] }
-            return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: nil)])
+            try await self.links(request, profile: try await self.profile(request, context))
         }
     }
 
     /// Authenticates and finds the canonical profile named by the path, or answers 401/403/404.
-    private func profile<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> String {
+    private func profile<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> ProfileRef {
         let spaceId = try context.parameters.require("space_id")
         guard let token = BasicAuth.username(request) else {
             throw APIError.unauthorized("an access token is required as the Basic auth username")
@@ -62,6 +56,10 @@ public struct ProfileAPI: Sendable {
                            message: "more than \(Int(limiter.rate)) requests per second for this space",
                            headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
         }
+        let collectionName = try context.parameters.require("collection")
+        guard let collection = ProfileCollection(rawValue: collectionName) else {
+            throw APIError.notFound("there is no collection \"\(collectionName)\"; collections are users and accounts")
+        }
         let raw = try context.parameters.require("identifier")
         let decoded = raw.removingPercentEncoding ?? raw
         guard let colon = decoded.firstIndex(of: ":"), colon != decoded.startIndex else {
@@ -69,10 +67,14 @@ public struct ProfileAPI: Sendable {
         }
         let type = decoded[..<colon].lowercased()
         let value = String(decoded[decoded.index(after: colon)...])
-        guard !value.isEmpty, let profileId = try await reader.profileId(spaceId: spaceId, type: type, value: value) else {
-            throw APIError.notFound("Profile was not found.")
+        guard !value.isEmpty else { throw APIError.notFound("Profile was not found.") }
+        let id: String?
+        switch collection {
+        case .users: id = try await reader.profileId(spaceId: spaceId, type: type, value: value)
+        case .accounts: id = try await reader.accountId(spaceId: spaceId, type: type, value: value)
         }
-        return profileId
+        guard let id else { throw APIError.notFound("Profile was not found.") }
+        return ProfileRef(collection, id)
     }
 
     static func limit(_ request: Request, default defaultLimit: Int = 10) throws -> Int {
@@ -101,10 +103,10 @@ public struct ProfileAPI: Sendable {
         return ["url": .string(url), "has_more": .bool(next != nil), "next": .string(next ?? "")]
     }
 
-    private func traits(_ request: Request, profileId: String) async throws -> Response {
+    private func traits(_ request: Request, profile: ProfileRef) async throws -> Response {
         let limit = try Self.limit(request)
         let verbose = request.uri.queryParameters.get("verbose") == "true"
-        var rows = try await reader.traits(profileId: profileId, include: Self.list(request, "include"),
+        var rows = try await reader.traits(of: profile, include: Self.list(request, "include"),
                                            afterKey: request.uri.queryParameters.get("next").map { String($0) }, limit: limit)
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
@@ -117,23 +119,38 @@ public struct ProfileAPI: Sendable {
         return try JSONBody.response(["traits": JSONValue.object(traits), "cursor": Self.cursor(request, next: hasMore ? rows.last?.key : nil)])
     }
 
-    private func externalIds(_ request: Request, profileId: String) async throws -> Response {
+    private func externalIds(_ request: Request, profile: ProfileRef) async throws -> Response {
         let limit = try Self.limit(request, default: 25)
         let offset = request.uri.queryParameters.get("next").flatMap { Int($0) } ?? 0
-        var rows = try await reader.externalIds(profileId: profileId, include: Self.list(request, "include"), offset: offset, limit: limit)
+        let include = Self.list(request, "include")
+        var rows: [ProfileReader.ExternalIdRow]
+        switch profile.collection {
+        case .users:
+            rows = try await reader.externalIds(profileId: profile.id, include: include, offset: offset, limit: limit)
+        case .accounts:
+            // An account has one external id, its group_id.
+            rows = []
+            if offset == 0, include?.contains("group_id") ?? true,
+               let groupId = try await reader.accountExternalId(accountId: profile.id) {
+                rows = [groupId]
+            }
+        }
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
-        let data: [JSONValue] = rows.map { row in
-            [
-                "source_id": row.sourceId.map(JSONValue.string) ?? .null, "collection": "users", "id": .string(row.id),
-                "type": .string(row.type), "created_at": .string(Timestamp.format(row.createdAt)), "encoding": "none",
-                "first_message_id": row.firstMessageId.map(JSONValue.string) ?? .null,
-            ]
-        }
+        let data = rows.map { Self.externalIdJSON($0, collection: profile.collection) }
         return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: hasMore ? String(offset + limit) : nil)])
     }
 
-    private func events(_ request: Request, profileId: String) async throws -> Response {
+    /// One external id as Segment shows it.
+    static func externalIdJSON(_ row: ProfileReader.ExternalIdRow, collection: ProfileCollection) -> JSONValue {
+        [
+            "source_id": row.sourceId.map(JSONValue.string) ?? .null, "collection": .string(collection.rawValue),
+            "id": .string(row.id), "type": .string(row.type), "created_at": .string(Timestamp.format(row.createdAt)),
+            "encoding": "none", "first_message_id": row.firstMessageId.map(JSONValue.string) ?? .null,
+        ]
+    }
+
+    private func events(_ request: Request, profile: ProfileRef) async throws -> Response {
         let parameters = request.uri.queryParameters
         func date(_ name: String) throws -> Date? {
             guard let text = parameters.get(name) else { return nil }
@@ -158,15 +175,15 @@ public struct ProfileAPI: Sendable {
         let query = ProfileReader.EventQuery(
             start: try date("start"), end: try date("end"), include: Self.list(request, "include"),
             exclude: Self.list(request, "exclude"), ascending: sort == "asc", after: after, limit: limit)
-        var rows = try await reader.events(profileId: profileId, query: query)
+        var rows = try await reader.events(of: profile, query: query)
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
-        let data = rows.map { Self.eventJSON($0, profileId: profileId) }
+        let data = rows.map(Self.eventJSON)
         let next = hasMore ? rows.last.map { "\($0.micros)_\($0.seq)" } : nil
         return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: next)])
     }
 
-    static func eventJSON(_ row: ProfileReader.EventRow, profileId: String) -> JSONValue {
+    static func eventJSON(_ row: ProfileReader.EventRow) -> JSONValue {
         let message = row.message
         var externalIds: [JSONValue] = []
         if let userId = message.userId {
@@ -178,7 +195,7 @@ public struct ProfileAPI: Sendable {
         var object: [String: JSONValue] = [
             "external_ids": .array(externalIds), "context": .object(message.context ?? [:]), "type": .string(message.type.rawValue),
             "message_id": .string(message.messageId), "source_id": .string(row.sourceId),
-            "timestamp": .string(Timestamp.format(message.timestamp)), "related": ["users": .string(profileId)],
+            "timestamp": .string(Timestamp.format(message.timestamp)), "related": ["users": .string(row.profileId)],
         ]
         if let event = message.event { object["event"] = .string(event) }
         if let name = message.name { object["name"] = .string(name) }
@@ -187,13 +204,26 @@ public struct ProfileAPI: Sendable {
         return .object(object)
     }
 
-    private func metadata(profileId: String) async throws -> Response {
-        guard let metadata = try await reader.metadata(profileId: profileId) else { throw APIError.notFound("Profile was not found.") }
+    /// Segment's metadata, plus the profile's canonical id (`profile_id`) and, for a user, the
+    /// profiles merged into it (`merged_profiles`): asked by a merged-away id, it names the survivor.
+    private func metadata(profile: ProfileRef) async throws -> Response {
+        guard let metadata = try await reader.metadata(of: profile) else {
+            throw APIError.notFound("Profile was not found.")
+        }
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        return try JSONBody.response(["metadata": JSONValue.object([
+        var object: [String: JSONValue] = [
+            "profile_id": .string(profile.id),
             "created_at": .string(Timestamp.format(metadata.createdAt)), "updated_at": .string(Timestamp.format(metadata.updatedAt)),
             "expires_at": .null, "first_message_id": text(metadata.firstMessageId), "first_source_id": text(metadata.firstSourceId),
             "last_message_id": text(metadata.lastMessageId), "last_source_id": text(metadata.lastSourceId),
-        ])])
+        ]
+        if profile.collection == .users {
+            let merges = try await reader.merges(into: profile.id)
+            object["merged_profiles"] = .array(merges.map { merge in
+                ["profile_id": .string(merge.profileId), "merged_at": .string(Timestamp.format(merge.mergedAt)),
+                 "message_id": text(merge.messageId)]
+            })
+        }
+        return try JSONBody.response(["metadata": JSONValue.object(object)])
     }
 }

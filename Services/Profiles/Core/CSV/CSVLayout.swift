@@ -19,9 +19,10 @@ public struct CSVLayout: Sendable, Codable, Equatable {
     public static func identifierColumns(_ rules: [IdentifierRule]) -> [(column: String, type: String, traitKey: String?)] {
         rules.sorted { $0.priority < $1.priority }.compactMap { rule in
             switch (rule.type, rule.source) {
-            case ("user_id", .builtIn), ("anonymous_id", .builtIn): return (rule.type, rule.type, nil)
-            case ("email", .builtIn), ("phone", .builtIn): return (rule.type, rule.type, rule.type)
+            case ("user_id", _), ("anonymous_id", _): return (rule.type, rule.type, nil)
             case (_, .trait(let key)): return (key, rule.type, key)
+            // Read from a property key, email and phone still read their own trait.
+            case ("email", _), ("phone", _): return (rule.type, rule.type, rule.type)
             default: return nil // a property-only identifier cannot come from a profile row
             }
         }

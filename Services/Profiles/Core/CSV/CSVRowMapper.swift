@@ -47,10 +47,10 @@ public struct CSVRowMapper: Sendable {
                 case "anonymous_id": anonymousId = value
                 case "email":
                     do { email = try ContactNormalizer.email(value) } catch { return fail("INVALID_EMAIL", error.reason) }
-                    traits["email"] = .string(email!)
+                    traits[traitKey ?? type] = .string(email!)
                 case "phone":
                     do { phone = try ContactNormalizer.phone(value) } catch { return fail("INVALID_PHONE", error.reason) }
-                    traits["phone"] = .string(phone!)
+                    traits[traitKey ?? type] = .string(phone!)
                 default:
                     traits[traitKey ?? type] = .string(value)
                 }

@@ -31,11 +31,12 @@ public struct Identifier: Hashable, Sendable, CustomStringConvertible {
 
 /// Where a rule reads its value from a message.
 public enum IdentifierSource: Sendable, Hashable {
-    /// `userId`, `anonymousId`, traits/`context.traits` `email`/`phone`: the defaults.
+    /// `userId`, `anonymousId`, traits/`context.traits` (or properties) `email`/`phone`: the defaults.
     case builtIn
-    /// A trait key (identify traits and `context.traits`).
+    /// A trait key (identify traits and `context.traits`). For `email` and `phone`, read first, then
+    /// their own key.
     case trait(String)
-    /// A track/page/screen property key.
+    /// A track/page/screen property key; for `email` and `phone` too, read before their own key.
     case property(String)
 }
 
@@ -66,6 +67,12 @@ public struct IdentifierRule: Sendable, Hashable {
         IdentifierRule(type: "anonymous_id", priority: 3, limit: 5, window: 7 * 86_400, source: .builtIn),
         IdentifierRule(type: "phone", priority: 4, limit: 5, source: .builtIn),
     ]
+
+    /// Built-in types read from fields of the message itself, never from a trait or property key.
+    public static let messageFieldTypes: Set<String> = ["user_id", "anonymous_id"]
+    /// Built-in types read from a trait or property of their own name, or from a key a space configures
+    /// (Engage's onboarding adds `phone` from whatever key the workspace uses, such as `phone_number`).
+    public static let contactTypes: Set<String> = ["email", "phone"]
 
     /// An identifier type seen only in `context.externalIds`, with no rule of its own.
     public static func unconfigured(_ type: String) -> IdentifierRule {

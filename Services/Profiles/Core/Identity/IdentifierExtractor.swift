@@ -24,20 +24,23 @@ public struct IdentifierExtractor: Sendable {
             found.append(Identifier(type: type, value: value))
         }
         let traits = message.effectiveTraits
+        /// email and phone: a trait or property of their own name, whatever else a space configured.
+        func ownKey(_ type: String) -> String? {
+            guard IdentifierRule.contactTypes.contains(type) else { return nil }
+            return traits[type]?.identifierString ?? message.properties?[type]?.identifierString
+        }
         for rule in rules.values {
             switch rule.source {
             case .builtIn:
                 switch rule.type {
                 case "user_id": add("user_id", message.userId)
                 case "anonymous_id": add("anonymous_id", message.anonymousId)
-                case "email": add("email", traits["email"]?.identifierString ?? message.properties?["email"]?.identifierString)
-                case "phone": add("phone", traits["phone"]?.identifierString ?? message.properties?["phone"]?.identifierString)
-                default: break
+                default: add(rule.type, ownKey(rule.type))
                 }
             case .trait(let key):
-                add(rule.type, traits[key]?.identifierString)
+                add(rule.type, traits[key]?.identifierString ?? ownKey(rule.type))
             case .property(let key):
-                add(rule.type, message.properties?[key]?.identifierString)
+                add(rule.type, message.properties?[key]?.identifierString ?? ownKey(rule.type))
             }
         }
         if message.type == .alias {

@@ -40,6 +40,8 @@ struct ChangeSet {
     var events: [EventRow] = []
     var conflicts: [Conflict] = []
     var identifiersAdded: [IdentifiersAdded] = []
+    /// Accounts, account traits and user-account links from the batch's group calls.
+    var accounts = AccountChanges([])
     /// External ids of each canonical profile after the batch, for the profile-events.
     var externalIds: [String: [ExternalID]] = [:]
 
@@ -65,10 +67,12 @@ struct ChangeSet {
         var firstLast: [String: (first: IncomingMessage, last: IncomingMessage)] = [:]
         var newestTrait: [String: TraitWrite] = [:]
         var traitOrder: [String] = []
+        var calls: [(incoming: IncomingMessage, profileId: String)] = []
         for (incoming, resolution) in resolved {
             let spaceId = incoming.spaceId
             let message = incoming.message
             let profileId = canonical(spaceId, resolution.profileId)
+            calls.append((incoming, profileId))
             if let entry = firstLast[profileId] {
                 firstLast[profileId] = (entry.first, incoming)
             } else {
@@ -109,6 +113,7 @@ struct ChangeSet {
                 body: body, message: message))
         }
         traitWrites = traitOrder.compactMap { newestTrait[$0] }
+        accounts = AccountChanges(calls)
 
         for (profileId, entry) in firstLast {
             let spaceId = entry.first.spaceId

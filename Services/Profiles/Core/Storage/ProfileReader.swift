@@ -39,12 +39,14 @@ public struct ProfileReader: Sendable {
     }
 
     /// Traits ordered by key, starting after `afterKey`; `limit + 1` rows tell whether more exist.
-    public func traits(profileId: String, include: [String]?, afterKey: String?, limit: Int) async throws -> [Trait] {
+    public func traits(of profile: ProfileRef, include: [String]?, afterKey: String?,
+                       limit: Int) async throws -> [Trait] {
         let decoder = JSONDecoder()
         var result: [Trait] = []
+        let collection = profile.collection
         let rows = try await db.query("""
-            SELECT key, value::text, source_id, updated_at FROM traits
-            WHERE profile_id = \(profileId) AND key > \(afterKey ?? "")
+            SELECT key, value::text, source_id, updated_at FROM \(unescaped: collection.traitsTable)
+            WHERE \(unescaped: collection.traitsOwner) = \(profile.id) AND key > \(afterKey ?? "")
               AND (\(include == nil) OR key = ANY(\(include ?? [])))
             ORDER BY key LIMIT \(limit + 1)
             """, logger: logger)
@@ -79,6 +81,8 @@ public struct ProfileReader: Sendable {
     public struct EventRow: Sendable {
         public var message: SegmentMessage
         public var sourceId: String
+        /// The user profile the event belongs to.
+        public var profileId: String
         /// The row's position, for the next page's cursor: occurred_at in whole microseconds (as
         /// stored; the message JSON carries milliseconds only) and the insertion sequence.
         public var micros: Int64
@@ -96,7 +100,7 @@ public struct ProfileReader: Sendable {
         public var limit: Int
     }
 
-    public func events(profileId: String, query: EventQuery) async throws -> [EventRow] {
+    public func events(of profile: ProfileRef, query: EventQuery) async throws -> [EventRow] {
         let decoder = JSONDecoder.engage()
         var result: [EventRow] = []
         let afterMicros = query.after?.0 ?? 0
@@ -105,8 +109,9 @@ public struct ProfileReader: Sendable {
         let start = query.start ?? Date(timeIntervalSince1970: 0)
         let end = query.end ?? Date(timeIntervalSince1970: 32_503_680_000)
         let sql: PostgresQuery = """
-            SELECT message, source_id, floor(extract(epoch FROM occurred_at) * 1000000)::bigint, seq FROM events
-            WHERE profile_id = \(profileId) AND occurred_at >= \(start) AND occurred_at <= \(end)
+            SELECT message, source_id, profile_id, floor(extract(epoch FROM occurred_at) * 1000000)::bigint, seq
+            FROM events WHERE \(unescaped: profile.collection.eventsOwner) = \(profile.id)
+              AND occurred_at >= \(start) AND occurred_at <= \(end)
               AND (\(query.include == nil) OR COALESCE(event, type) = ANY(\(query.include ?? [])))
               AND (\(query.exclude == nil) OR NOT (COALESCE(event, type) = ANY(\(query.exclude ?? []))))
               AND (NOT \(hasAfter)
@@ -115,9 +120,11 @@ public struct ProfileReader: Sendable {
             ORDER BY occurred_at \(unescaped: query.ascending ? "ASC" : "DESC"), seq \(unescaped: query.ascending ? "ASC" : "DESC")
             LIMIT \(query.limit + 1)
             """
-        for try await (body, sourceId, micros, seq) in try await db.query(sql, logger: logger).decode((String, String, Int64, Int64).self) {
+        let rows = try await db.query(sql, logger: logger).decode((String, String, String, Int64, Int64).self)
+        for try await (body, sourceId, profileId, micros, seq) in rows {
             guard let message = try? decoder.decode(SegmentMessage.self, from: Data(body.utf8)) else { continue }
-            result.append(EventRow(message: message, sourceId: sourceId, micros: micros, seq: seq))
+            result.append(EventRow(message: message, sourceId: sourceId, profileId: profileId,
+                                   micros: micros, seq: seq))
         }
         return result
     }
@@ -131,24 +138,15 @@ public struct ProfileReader: Sendable {
         public var lastSourceId: String?
     }
 
-    public func metadata(profileId: String) async throws -> Metadata? {
+    public func metadata(of profile: ProfileRef) async throws -> Metadata? {
         let rows = try await db.query("""
             SELECT created_at, updated_at, first_message_id, first_source_id, last_message_id, last_source_id
-            FROM profiles WHERE id = \(profileId)
+            FROM \(unescaped: profile.collection.profilesTable) WHERE id = \(profile.id)
             """, logger: logger)
         for try await (created, updated, firstMessage, firstSource, lastMessage, lastSource) in rows.decode((Date, Date, String?, String?, String?, String?).self) {
             return Metadata(createdAt: created, updatedAt: updated, firstMessageId: firstMessage, firstSourceId: firstSource,
                             lastMessageId: lastMessage, lastSourceId: lastSource)
         }
         return nil
-    }
-
-    /// Profiles merged into this one (directly or through earlier merges).
-    public func mergedProfileIds(profileId: String) async throws -> [String] {
-        var ids: [String] = []
-        for try await id in try await db.query("SELECT id FROM profiles WHERE merged_into = \(profileId) ORDER BY id", logger: logger).decode(String.self) {
-            ids.append(id)
-        }
-        return ids
     }
 }

@@ -211,6 +211,7 @@ public final class ProfileWriter: Sendable {
                 UPDATE events e SET profile_id = m.s FROM unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s)
                 WHERE e.profile_id = m.l
                 """, logger: logger)
+            try await AccountWriter(logger: logger).moveLinks(losers: losers, survivors: survivors, on: connection)
             try await connection.query("""
                 UPDATE profiles p SET merged_into = m.s, updated_at = \(changes.now)
                 FROM unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s)
@@ -258,18 +259,28 @@ public final class ProfileWriter: Sendable {
         }
 
         let changedTraits = try await upsertTraits(changes.traitWrites, on: connection)
+        let accountIds = try await AccountWriter(logger: logger)
+            .apply(changes.accounts, now: changes.now, on: connection)
 
         let events = changes.events
         if !events.isEmpty {
-        try await connection.query("""
-            INSERT INTO events (space_id, message_id, profile_id, source_id, type, event, occurred_at, received_at, message)
-            SELECT s, m, p, src, t, NULLIF(e, ''), o, r, body FROM unnest(
-                \(events.map(\.spaceId))::text[], \(events.map(\.messageId))::text[], \(events.map(\.profileId))::text[],
-                \(events.map(\.sourceId))::text[], \(events.map(\.type))::text[], \(events.map(\.event))::text[],
-                \(events.map(\.occurredAt))::timestamptz[], \(events.map(\.receivedAt))::timestamptz[], \(events.map(\.body))::text[]
-            ) AS n(s, m, p, src, t, e, o, r, body)
-            ON CONFLICT DO NOTHING
-            """, logger: logger)
+            // A group call is also in its account's history.
+            let accounts: [String] = events.map { row in
+                guard let groupId = AccountChanges.groupId(of: row.message) else { return "" }
+                return accountIds[.init(spaceId: row.spaceId, groupId: groupId)] ?? ""
+            }
+            try await connection.query("""
+                INSERT INTO events (space_id, message_id, profile_id, source_id, type, event, occurred_at, received_at,
+                                    message, account_id)
+                SELECT s, m, p, src, t, NULLIF(e, ''), o, r, body, NULLIF(a, '') FROM unnest(
+                    \(events.map(\.spaceId))::text[], \(events.map(\.messageId))::text[],
+                    \(events.map(\.profileId))::text[],
+                    \(events.map(\.sourceId))::text[], \(events.map(\.type))::text[], \(events.map(\.event))::text[],
+                    \(events.map(\.occurredAt))::timestamptz[], \(events.map(\.receivedAt))::timestamptz[],
+                    \(events.map(\.body))::text[], \(accounts)::text[]
+                ) AS n(s, m, p, src, t, e, o, r, body, a)
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
         }
 
         if !changes.conflicts.isEmpty {

@@ -184,5 +184,51 @@ public enum ProfilesMigrations {
             )
             """,
         ]),
+        Migration(version: 104, name: "accounts from group calls, user-account links, merge lookups", statements: [
+            """
+            CREATE TABLE accounts (
+                id text PRIMARY KEY,
+                space_id text NOT NULL,
+                group_id text NOT NULL,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                first_message_id text NOT NULL,
+                first_source_id text NOT NULL,
+                last_message_id text NOT NULL,
+                last_source_id text NOT NULL,
+                UNIQUE (space_id, group_id)
+            )
+            """,
+            """
+            CREATE TABLE account_traits (
+                account_id text NOT NULL,
+                key text NOT NULL,
+                value jsonb NOT NULL,
+                updated_at timestamptz NOT NULL,
+                source_id text,
+                message_id text,
+                PRIMARY KEY (account_id, key)
+            )
+            """,
+            """
+            CREATE TABLE account_links (
+                account_id text NOT NULL,
+                profile_id text NOT NULL,
+                created_at timestamptz NOT NULL,
+                source_id text NOT NULL,
+                first_message_id text NOT NULL,
+                seq bigserial,
+                PRIMARY KEY (account_id, profile_id)
+            )
+            """,
+            "CREATE INDEX account_links_by_account ON account_links (account_id, seq)",
+            "CREATE INDEX account_links_by_profile ON account_links (profile_id, seq)",
+            "ALTER TABLE events ADD COLUMN account_id text",
+            """
+            CREATE INDEX events_account_time ON events (account_id, occurred_at DESC, seq DESC)
+            WHERE account_id IS NOT NULL
+            """,
+            "CREATE INDEX merges_from ON merges (from_profile_id)",
+        ]),
     ]
 }
