@@ -258,8 +258,9 @@ class ProviderFakes:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def requests(self, kind=None):
-        return requests.get(self.url + "/_fake/requests", params={"kind": kind} if kind else {}).json()
+    def requests(self, kind=None, space_id=None):
+        params = {k: v for k, v in (("kind", kind), ("space_id", space_id)) if v}
+        return requests.get(self.url + "/_fake/requests", params=params).json()
 
     def control(self, path, body):
         response = requests.post(f"{self.url}/_fake/{path}", json=body)

@@ -5,8 +5,13 @@ in the real shapes (202 + X-Message-Id; 201 + message JSON; the real error bodie
 rate headers), and can send signed callbacks (SendGrid Signed Event Webhook, X-Twilio-Signature).
 
 Run: python3 provider_fakes.py --port 0 [--port-file PATH]   (prints the port)
-Control (tests only, under /_fake): GET requests, GET count, POST script, POST config, POST reset,
-POST twilio-callback, POST sendgrid-events.
+Control (tests and the sandbox, under /_fake): GET requests, GET count, POST reset (each takes
+?kind=sendgrid|twilio and ?space_id=...), POST script, POST config, POST twilio-callback,
+POST twilio-inbound, POST sendgrid-events, POST sendgrid-event. docs/sandbox.md shows them with curl.
+
+Each recorded request names the space it was sent for (`space_id`): SendGrid's from the
+`engage_space_id` custom arg, Twilio's from the StatusCallback URL (`/webhooks/twilio/{space}/status`),
+both of which messaging-send puts on every send. The credentials below are shared by every space.
 """
 import argparse
 import asyncio
@@ -19,6 +24,7 @@ import re
 import secrets
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -65,6 +71,29 @@ def remember(record):
         record = {k: v for k, v in record.items() if k not in ("body", "form", "headers")}
     STATE.requests.append(record)
     return record
+
+
+def sendgrid_args(body):
+    """The custom args of a mail/send body (top level, then the first personalization's), {} if malformed."""
+    try:
+        args = {**(body.get("custom_args") or {}), **(body["personalizations"][0].get("custom_args") or {})}
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return {}
+    return {k: v for k, v in args.items() if isinstance(v, str)}
+
+
+def twilio_callback_ids(callback):
+    """(space id, engage message id) from a StatusCallback `.../webhooks/twilio/{space}/status?message_id=...`."""
+    url = urllib.parse.urlsplit(callback or "")
+    match = re.search(r"/webhooks/twilio/([^/]+)/status$", url.path)
+    message_id = urllib.parse.parse_qs(url.query).get("message_id", [None])[0]
+    return (urllib.parse.unquote(match.group(1)) if match else None), message_id
+
+
+def selected(query):
+    """The recorded requests that ?kind= and ?space_id= (both optional) select."""
+    kind, space = query.get("kind", [None])[0], query.get("space_id", [None])[0]
+    return [r for r in STATE.requests if kind in (None, r["kind"]) and space in (None, r.get("space_id"))]
 
 
 def scripted(recipient):
@@ -165,9 +194,9 @@ def sendgrid(method, path, headers, raw):
         return sendgrid_error(400, "Bad Request")
     problem = check_mail_send(body)
     recipient = body["personalizations"][0]["to"][0]["email"] if problem is None else None
-    args = {**(body.get("custom_args") or {}), **(body["personalizations"][0].get("custom_args") or {})} if problem is None else {}
+    args = sendgrid_args(body)
     record = remember({"kind": "sendgrid", "at": time.time(), "body": body, "recipient": recipient, "headers": dict(headers),
-                       "engage_message_id": args.get("engage_message_id")})
+                       "engage_message_id": args.get("engage_message_id"), "space_id": args.get("engage_space_id")})
     if problem:
         record["status"] = problem[0]
         return problem
@@ -199,17 +228,52 @@ def sign_sendgrid(body: bytes, timestamp: str, private_key_pem: str) -> str:
 
 
 async def send_sendgrid_events(events):
+    """Posts the events to `sendgrid_event_url`, signed when `sendgrid_private_key` is set. A URL with
+    `{space_id}` gets each event's `engage_space_id` (one batch per space; events without one are not
+    sent). Returns [{"url", "status"}] per batch posted."""
     url, pem = STATE.config["sendgrid_event_url"], STATE.config["sendgrid_private_key"]
     if not url:
-        return
-    body = (json.dumps(events) + "\r\n").encode()
-    timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json"}
-    # Without a key the batch goes unsigned: messaging-send refuses it unless the space set allowUnsignedEvents.
-    if pem:
-        headers["X-Twilio-Email-Event-Webhook-Signature"] = sign_sendgrid(body, timestamp, pem)
-        headers["X-Twilio-Email-Event-Webhook-Timestamp"] = timestamp
-    await post(url, body, headers)
+        return []
+    batches = {}
+    for event in events:
+        if "{space_id}" in url:
+            space = event.get("engage_space_id") if isinstance(event, dict) else None
+            if not isinstance(space, str) or not space:
+                continue
+            batches.setdefault(url.replace("{space_id}", urllib.parse.quote(space, safe="")), []).append(event)
+        else:
+            batches.setdefault(url, []).append(event)
+    results = []
+    for target, batch in batches.items():
+        body = (json.dumps(batch) + "\r\n").encode()
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json"}
+        # Without a key the batch goes unsigned: messaging-send refuses it unless the space set allowUnsignedEvents.
+        if pem:
+            headers["X-Twilio-Email-Event-Webhook-Signature"] = sign_sendgrid(body, timestamp, pem)
+            headers["X-Twilio-Email-Event-Webhook-Timestamp"] = timestamp
+        status, _ = await post(target, body, headers)
+        results.append({"url": target, "status": status})
+    return results
+
+
+async def send_sendgrid_event_for(body):
+    """`/_fake/sendgrid-event`: one event about a send this fake accepted, found by its X-Message-Id or
+    its engage_message_id, with the recipient and custom args SendGrid would echo."""
+    wanted = body.get("message_id")
+    if not wanted or not body.get("event"):
+        return 400, {"error": "message_id and event are required"}, {}
+    sends = [r for r in STATE.requests if r["kind"] == "sendgrid" and r.get("message_id")
+             and wanted in (r["message_id"], r.get("engage_message_id"))]
+    if not sends:
+        return 404, {"error": f"no accepted SendGrid send with message id {wanted}"}, {}
+    if not STATE.config["sendgrid_event_url"]:
+        return 409, {"error": "set sendgrid_event_url first (POST /_fake/config)"}, {}
+    send = sends[-1]
+    args = {k: v for k, v in (("engage_message_id", send.get("engage_message_id")), ("engage_space_id", send.get("space_id"))) if v}
+    extra = {k: v for k, v in body.items() if k not in ("message_id", "event")}
+    event = sendgrid_event(body["event"], send["recipient"], send["message_id"], args, **extra)
+    return 200, {"event": event, "posted": await send_sendgrid_events([event])}, {}
 
 
 # ---------------------------------------------------------------- Twilio
@@ -257,7 +321,9 @@ def twilio(method, path, headers, raw):
     for name, value in params:
         form.setdefault(name, []).append(value)
     one = lambda name: (form.get(name) or [None])[0]
-    record = remember({"kind": "twilio", "at": time.time(), "form": form, "recipient": one("To"), "headers": dict(headers)})
+    space_id, engage_message_id = twilio_callback_ids(one("StatusCallback"))
+    record = remember({"kind": "twilio", "at": time.time(), "form": form, "recipient": one("To"), "headers": dict(headers),
+                       "engage_message_id": engage_message_id, "space_id": space_id})
 
     def refuse(status, code, message):
         record["status"] = status
@@ -336,16 +402,36 @@ async def send_twilio_status(sid, status, error_code=None):
                                      "X-Twilio-Signature": twilio_signature(target["url"], params)})
 
 
+async def send_twilio_inbound(body):
+    """`/_fake/twilio-inbound`: an incoming SMS/WhatsApp message, posted signed to `url` (the
+    number's webhook: messaging-send's /webhooks/twilio/{space}/inbound). Returns the answer (TwiML)."""
+    url, sender = body.get("url"), body.get("from")
+    if not url or not sender:
+        return 400, {"error": "url and from are required"}, {}
+    sid = "SM" + secrets.token_hex(16)
+    params = [("MessageSid", sid), ("SmsSid", sid), ("SmsMessageSid", sid), ("AccountSid", TWILIO_ACCOUNT),
+              ("From", sender), ("To", body.get("to") or ""), ("Body", body.get("body") or ""), ("NumMedia", "0"),
+              ("NumSegments", "1"), ("ApiVersion", "2010-04-01")]
+    if body.get("opt_out_type"):
+        params.append(("OptOutType", body["opt_out_type"]))
+    status, answer = await post(url, urllib.parse.urlencode(params).encode(),
+                                {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twilio_signature(url, params)})
+    return 200, {"sid": sid, "status": status, "body": answer}, {}
+
+
 # ---------------------------------------------------------------- plumbing
 
 async def post(url, body, headers):
+    """POSTs and returns (status, body text); (None, reason) when no answer came."""
     def call():
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except Exception as error:  # the receiver's answer is the test's business
-            return getattr(error, "code", None)
+                return response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:  # the receiver's answer is the test's business
+            return error.code, error.read().decode(errors="replace")
+        except Exception as error:
+            return None, str(error)
     return await asyncio.get_running_loop().run_in_executor(None, call)
 
 
@@ -355,16 +441,19 @@ def schedule(coroutine):
     task.add_done_callback(STATE.pending.discard)
 
 
-def control(method, path, raw, query):
+async def control(method, path, raw, query):
     if path == "/_fake/requests":
-        kind = query.get("kind", [None])[0]
-        return 200, [r for r in STATE.requests if kind in (None, r["kind"])], {}
+        return 200, selected(query), {}
     if path == "/_fake/count":
-        kind = query.get("kind", [None])[0]
-        return 200, {"count": sum(1 for r in STATE.requests if kind in (None, r["kind"]))}, {}
+        return 200, {"count": len(selected(query))}, {}
     body = json.loads(raw or b"{}")
     if path == "/_fake/reset":
-        STATE.reset()
+        if "kind" in query or "space_id" in query:
+            # Only the selected records go; scripts and config stay (another space may rely on them).
+            dropped = {id(r) for r in selected(query)}
+            STATE.requests = [r for r in STATE.requests if id(r) not in dropped]
+        else:
+            STATE.reset()
         return 200, {}, {}
     if path == "/_fake/script":
         STATE.scripts.setdefault(body["recipient"], []).extend(body["answers"])
@@ -375,14 +464,18 @@ def control(method, path, raw, query):
     if path == "/_fake/twilio-callback":
         schedule(send_twilio_status(body["sid"], body["status"], body.get("error_code")))
         return 200, {}, {}
+    if path == "/_fake/twilio-inbound":
+        return await send_twilio_inbound(body)
     if path == "/_fake/sendgrid-events":
         schedule(send_sendgrid_events(body["events"]))
         return 200, {}, {}
+    if path == "/_fake/sendgrid-event":
+        return await send_sendgrid_event_for(body)
     return 404, {"error": "unknown control path"}, {}
 
 
 REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-           405: "Method Not Allowed", 415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
+           405: "Method Not Allowed", 409: "Conflict", 415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
            502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -404,7 +497,7 @@ async def handle(reader, writer):
             url = urllib.parse.urlsplit(target)
             path, query = url.path, urllib.parse.parse_qs(url.query)
             if path.startswith("/_fake/"):
-                status, payload, extra = control(method, path, raw, query)
+                status, payload, extra = await control(method, path, raw, query)
             elif path.startswith("/v3/"):
                 status, payload, extra = sendgrid(method, path, headers, raw)
             elif path.startswith("/2010-04-01/"):
