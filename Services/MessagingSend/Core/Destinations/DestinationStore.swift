@@ -140,21 +140,29 @@ public struct DestinationStore: Sendable {
     /// entries and exits caused by a merge (the person did not move) or by the audience's deletion.
     func apply(_ events: [AudienceMembershipEvent], now: Date = Date(), on connection: PostgresConnection) async throws -> Int {
         guard !events.isEmpty else { return 0 }
-        for event in events {
-            if event.event == AudienceMembershipEvent.entered {
-                try await connection.query("""
-                    INSERT INTO audience_members (space_id, audience_id, profile_id, entry_id, entered_at)
-                    VALUES (\(event.spaceId), \(event.audienceId), \(event.profileId), \(event.id), \(event.occurredAt))
-                    ON CONFLICT (space_id, audience_id, profile_id) DO UPDATE SET entry_id = excluded.entry_id, entered_at = excluded.entered_at
-                    WHERE audience_members.entered_at <= excluded.entered_at
-                    """, logger: logger)
-            } else {
-                try await connection.query("""
-                    DELETE FROM audience_members
-                    WHERE space_id = \(event.spaceId) AND audience_id = \(event.audienceId) AND profile_id = \(event.profileId)
-                      AND entered_at <= \(event.occurredAt)
-                    """, logger: logger)
-            }
+        // One statement per kind (a backfill brings thousands): a profile's events arrive in order
+        // (keyed by profile), so its last one in the batch is its state.
+        var last: [String: AudienceMembershipEvent] = [:]
+        for event in events { last["\(event.spaceId)|\(event.audienceId)|\(event.profileId)"] = event }
+        let entries = last.values.filter { $0.event == AudienceMembershipEvent.entered }
+        let exits = last.values.filter { $0.event != AudienceMembershipEvent.entered }
+        if !entries.isEmpty {
+            try await connection.query("""
+                INSERT INTO audience_members (space_id, audience_id, profile_id, entry_id, entered_at)
+                SELECT * FROM unnest(\(entries.map(\.spaceId))::text[], \(entries.map(\.audienceId))::text[],
+                                     \(entries.map(\.profileId))::text[], \(entries.map(\.id))::text[],
+                                     \(entries.map(\.occurredAt))::timestamptz[])
+                ON CONFLICT (space_id, audience_id, profile_id) DO UPDATE SET entry_id = excluded.entry_id, entered_at = excluded.entered_at
+                WHERE audience_members.entered_at <= excluded.entered_at
+                """, logger: logger)
+        }
+        if !exits.isEmpty {
+            try await connection.query("""
+                DELETE FROM audience_members m
+                USING unnest(\(exits.map(\.spaceId))::text[], \(exits.map(\.audienceId))::text[], \(exits.map(\.profileId))::text[],
+                             \(exits.map(\.occurredAt))::timestamptz[]) AS x(space_id, audience_id, profile_id, at)
+                WHERE m.space_id = x.space_id AND m.audience_id = x.audience_id AND m.profile_id = x.profile_id AND m.entered_at <= x.at
+                """, logger: logger)
         }
         let acting = events.filter { $0.reason != .merged && $0.reason != .deleted }
         guard !acting.isEmpty else { return 0 }
