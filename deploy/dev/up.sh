@@ -81,8 +81,15 @@ source "$STATE/default-space.env"
 if [ "$SANDBOX" = 1 ]; then
   FAKES="http://127.0.0.1:$FAKES_PORT"
   space_api=(-fsS -X PUT -H "Authorization: Bearer $ACCESS_TOKEN" -H 'Content-Type: application/json')
+  # The fakes sign their SendGrid events with the sandbox's own key, so delivered/open/click events
+  # reach messaging-send as signed events do in production (docs/sandbox.md).
+  SANDBOX_KEY="$STATE/sandbox-sendgrid.pem"
+  [ -f "$SANDBOX_KEY" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$SANDBOX_KEY" 2>/dev/null
+  SANDBOX_PUBLIC=$(openssl pkey -in "$SANDBOX_KEY" -pubout -outform DER | base64 -w0)
+  python3 -c 'import json,sys; print(json.dumps({"sendgrid_event_url": sys.argv[1], "sendgrid_private_key": open(sys.argv[2]).read()}))' \
+    "http://127.0.0.1:8085/webhooks/sendgrid/{space_id}" "$SANDBOX_KEY" | curl -fsS -o /dev/null -X POST "$FAKES/_fake/config" -d @-
   wait_until 60 "sandbox SendGrid settings" curl "${space_api[@]}" \
-    -d "{\"apiKey\":\"SG.fake-key-1\",\"baseUrl\":\"$FAKES\",\"fromAddress\":\"hello@sandbox.example\",\"fromName\":\"Sandbox\"}" \
+    -d "{\"apiKey\":\"SG.fake-key-1\",\"baseUrl\":\"$FAKES\",\"fromAddress\":\"hello@sandbox.example\",\"fromName\":\"Sandbox\",\"eventWebhookPublicKey\":\"$SANDBOX_PUBLIC\"}" \
     "http://127.0.0.1:8085/spaces/$SPACE_ID/messaging/providers/sendgrid"
   wait_until 60 "sandbox Twilio settings" curl "${space_api[@]}" \
     -d "{\"accountSid\":\"AC11111111111111111111111111111111\",\"apiKeySid\":\"SK22222222222222222222222222222222\",\"apiKeySecret\":\"fake-api-key-secret\",\"authToken\":\"fake-auth-token\",\"baseUrl\":\"$FAKES\",\"messagingServiceSid\":\"MG33333333333333333333333333333333\",\"whatsappFrom\":\"whatsapp:+14155550001\",\"helpText\":\"Sandbox: reply STOP to opt out.\"}" \
