@@ -99,8 +99,9 @@ import Testing
     }
 
     @Test func everyOutboundEngageEventCountsAsOneMetric() {
-        let sent = ["Email Processed", "SMS Queued", "SMS Sending", "SMS Sent", "WhatsApp Message Queued", "WhatsApp Message Accepted",
-                    "WhatsApp Message Sending", "WhatsApp Message Sent"]
+        let sent = ["Email Processed", "SMS Processed", "SMS Queued", "SMS Sending", "SMS Sent",
+                    "WhatsApp Message Queued", "WhatsApp Message Accepted", "WhatsApp Message Sending",
+                    "WhatsApp Message Sent"]
         for name in sent { #expect(MessageMetric.of(event: name) == .sent, "\(name)") }
         #expect(MessageMetric.of(event: "Email Machine Opened") == .machineOpened)
         #expect(MessageMetric.of(event: "Email Group Unsusbcribed") == .unsubscribed)

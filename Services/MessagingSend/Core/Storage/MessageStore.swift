@@ -132,12 +132,15 @@ public struct MessageStore: Sendable {
     }
 
     /// Applies transitions and queues their events in one transaction; returns the ids that changed.
+    /// `once`: events queued only if no event with the same id was (`firstOfTheirIds`).
     @discardableResult
-    func apply(_ transitions: [Transition], events: [MessageEvent], extra: [OutboxMessage] = []) async throws -> Set<String> {
-        guard !transitions.isEmpty || !events.isEmpty || !extra.isEmpty else { return [] }
+    func apply(_ transitions: [Transition], events: [MessageEvent], once: [MessageEvent] = [],
+               extra: [OutboxMessage] = []) async throws -> Set<String> {
+        guard !transitions.isEmpty || !events.isEmpty || !once.isEmpty || !extra.isEmpty else { return [] }
         let changed = try await db.transaction(logger: logger) { [self] connection in
             let changed = try await apply(transitions, on: connection)
-            let applied = events.filter { event in event.messageId.map { changed.contains($0) } ?? true }
+            func follows(_ event: MessageEvent) -> Bool { event.messageId.map { changed.contains($0) } ?? true }
+            let applied = events.filter(follows) + (try await firstOfTheirIds(once.filter(follows), on: connection))
             try await Outbox.enqueue(applied.map(Self.outbox) + extra, on: connection, logger: logger)
             return changed
         }
@@ -258,6 +261,21 @@ public struct MessageStore: Sendable {
                            broadcastId: r.20, requestedAt: r.21, updatedAt: r.22, nextAttemptAt: r.23)
         }
         return nil
+    }
+
+    /// The events whose ids no earlier call saw: a status that both the send's answer and a callback
+    /// report (or two callbacks, e.g. `failed` and `canceled`) becomes one event.
+    func firstOfTheirIds(_ events: [MessageEvent], on connection: PostgresConnection) async throws -> [MessageEvent] {
+        guard !events.isEmpty else { return [] }
+        var first: Set<String> = []
+        for try await key in try await connection.query("""
+            INSERT INTO provider_events (space_id, event_id)
+            SELECT * FROM unnest(\(events.map(\.spaceId))::text[], \(events.map { "event:" + $0.id })::text[])
+            ON CONFLICT DO NOTHING RETURNING event_id
+            """, logger: logger).decode(String.self) {
+            first.insert(key)
+        }
+        return events.filter { first.remove("event:" + $0.id) != nil }
     }
 
     /// True once per provider event id: webhooks are retried by providers, effects happen once.
