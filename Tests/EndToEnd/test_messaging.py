@@ -100,6 +100,7 @@ def test_only_subscribed_recipients_get_the_rendered_message(profiles, subscript
 
     bob_events = ms.events(to_bob, expected=1)
     assert [(e["event"], e["reason"], e["profileId"]) for e in bob_events] == [("Email Skipped", "not_subscribed", bob)]
+    assert bob_events[0]["contact"] == bob_email  # like every other message event, not only inside errorMessage
     ada_events = ms.events(to_ada, expected=1)
     assert ada_events[0]["event"] == "Email Processed" and ada_events[0]["templateVersion"] == 1 and ada_events[0]["contact"] == ada_email
 
@@ -175,6 +176,7 @@ def test_stop_reply_unsubscribes_and_the_next_marketing_sms_is_skipped(profiles,
              what="the change to reach messaging")
     second = ms.send(person, "SMS", template)
     assert ms.wait_state(second, "skipped")["reason"] == "not_subscribed"
+    assert [(e["event"], e["contact"]) for e in ms.events(second, expected=1)] == [("SMS Skipped", phone)]
     assert len([r for r in fakes.requests("twilio") if r["recipient"] == phone]) == 1
 
 

@@ -80,6 +80,9 @@ struct SendPreparer: Sendable {
 
     private func prepare(_ row: MessageRow, profile: ProfileSnapshot?, contact: String?, statuses: [ReplicaStore.StateKey: SubscriptionStatus],
                          now: Date) async throws -> Preparation {
+        var row = row
+        // Every event of a message names its recipient, a Skipped one too when the address is known.
+        row.recipient = contact.map { row.channel == .whatsapp ? "whatsapp:\($0)" : $0 }
         guard let template = try await templates.forSend(spaceId: row.spaceId, id: row.templateId, version: row.templateVersion) else {
             return .skip(row, reason: "template_not_found", detail: "template \(row.templateId)\(row.templateVersion.map { " version \($0)" } ?? "") does not exist")
         }
