@@ -139,6 +139,8 @@ public struct MessageEvent: Codable, Sendable, Hashable {
     /// The clicked link of `Email Link Clicked`; the body of an inbound message.
     public var url: String?
     public var body: String?
+    /// The email subscription group (its name) an `Email Group ...` event is about.
+    public var group: String?
     public var occurredAt: Date
     public var recordedAt: Date
 
@@ -184,6 +186,7 @@ public struct MessageEvent: Codable, Sendable, Hashable {
             members.member("errorMessage", orNull: errorMessage)
             members.member("url", orNull: url)
             members.member("body", orNull: body)
+            members.member("group", orNull: group)
             members.member("occurredAt", occurredAt)
             members.member("recordedAt", recordedAt)
         }

@@ -116,6 +116,7 @@ public struct WebhookAPI: Sendable {
                     out.url = event.url
                     out.reason = event.reason
                     out.errorCode = event.status
+                    out.group = event.group(groups: groups)
                     outbox.append(MessageStore.outbox(out))
                 }
                 if let email = event.email, let command = event.subscriptionCommand(groups: groups),
@@ -248,6 +249,7 @@ public struct WebhookAPI: Sendable {
                 row.recipient = target.contact
                 var event = row.event(MessageEventName.emailUnsubscribed(group: group != nil),
                                       id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)
+                event.group = group
                 outbox.append(MessageStore.outbox(event))
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
