@@ -125,6 +125,55 @@ def test_the_topic_alone_rebuilds_every_contacts_consent(profiles, subscriptions
     assert len(state) == len(truth) and len(truth) > 30
 
 
+def test_consent_set_before_identify_names_the_contact_only_as_an_external_id(profiles, subscriptions, events_source):
+    space = Space(profiles.url)
+    wait_for_token(subscriptions.url, space)
+    wait_for_events_source(events_source, space)
+    email = f"early-{uuid.uuid4().hex[:6]}@example.com"
+
+    def consent(status):
+        items = [{"key": email, "type": "EMAIL", "status": status}]
+        response = requests.put(f"{subscriptions.url}/spaces/{space.id}/messaging-subscriptions",
+                                json={"subscriptions": items}, headers=bearer(space.token))
+        assert response.status_code == 200, response.text
+
+    def of_contact(expected):
+        return source_events(space.id, expected=expected, match=lambda e: e["properties"].get("contact") == email)
+
+    def external_id(value, kind):
+        return {"id": value, "type": kind, "collection": "users", "encoding": "none"}
+
+    # Nobody with this address is known yet: no userId, and the address is no anonymousId either.
+    consent("SUBSCRIBED")
+    early = of_contact(2)
+    assert [e["event"] for e in early] == ["Channel Subscription Updated", "Email Subscribed"]
+    for event in early:
+        assert "userId" not in event and "anonymousId" not in event, event
+        assert event["context"]["externalIds"] == [external_id(email, "email")]
+        assert event["context"]["traits"] == {"email": email}
+        assert event["properties"]["previous_subscription_status"] is None
+
+    # The person's identify reaches the events source: from then on the events carry the user fields.
+    user_id = "early-" + uuid.uuid4().hex[:6]
+    space.send("identify", {"userId": user_id, "traits": {"email": email}})
+    wait_for(lambda: psql(f"SELECT user_id FROM events_source.profiles "
+                          f"WHERE space_id = '{space.id}' AND email = '{email}'"),
+             what="the profile to reach the events source")
+    consent("UNSUBSCRIBED")
+    consent("SUBSCRIBED")  # re-subscribing is Engage's Email Subscribed too
+    # (Keyed by the contact before and by the profile after: one key's events are in order.)
+    later = [e for e in of_contact(5) if "userId" in e]
+    assert [(e["event"], e["properties"]["subscription_status"]) for e in later] == [
+        ("Channel Subscription Updated", "unsubscribed"), ("Channel Subscription Updated", "subscribed"),
+        ("Email Subscribed", "subscribed")]
+    for event in later:
+        assert event["userId"] == user_id and "anonymousId" not in event
+        assert external_id(email, "email") in event["context"]["externalIds"]
+        assert external_id(user_id, "user_id") in event["context"]["externalIds"]
+    assert later[2]["properties"]["previous_subscription_status"] == "unsubscribed"
+    assert later[2]["properties"]["version"] == later[1]["properties"]["version"] == 3
+
+
 def test_email_group_events_name_the_group_by_id_and_name(profiles, subscriptions, messaging, fakes, events_source):
     ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
     wait_for_events_source(events_source, ms.space)

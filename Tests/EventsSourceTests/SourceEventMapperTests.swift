@@ -24,6 +24,15 @@ import Testing
         return try #require(events.first)
     }
 
+    /// The Segment JSON of the one event an input becomes.
+    func json(_ input: SourceInput, profile: ProfileSnapshot? = nil) throws -> [String: JSONValue] {
+        try #require(JSONParser.parse(Array(try single(input, profile: profile).json.utf8)).objectValue)
+    }
+
+    func externalId(_ id: String, _ type: String) -> JSONValue {
+        ["id": .string(id), "type": .string(type), "collection": "users", "encoding": "none"]
+    }
+
     @Test func subscriptionChangesAreChannelOrGroupEventsWithTheirVersion() throws {
         let profile = ProfileSnapshot(profileId: "pr1", userId: "u1", anonymousId: "anon1", email: "old@example.com")
         let channel = try single(.subscription(change(previous: .subscribed)), profile: profile, consentVersion: 3)
@@ -41,11 +50,31 @@ import Testing
         #expect(group.event == "Group Subscription Updated")
         #expect(group.properties["group_name"] == "Weekly")
         #expect(group.properties["previous_subscription_status"] == .null)
-        // Without a known profile the contact keys the event and stands in as anonymousId.
+        // Without a known profile the contact keys the event (for ordering) but is no identity.
         #expect(group.key == "ada@example.com")
         let json = try #require(JSONParser.parse(Array(group.json.utf8)).objectValue)
-        #expect(json["anonymousId"] == "ada@example.com")
         #expect(json["type"] == "track")
+    }
+
+    @Test func aContactIsNeverAnIdentityOnlyAnExternalId() throws {
+        let contacts: [(SubscriptionChannel, String, String)] = [
+            (.email, "ada@example.com", "email"), (.sms, "+14155550100", "phone"), (.whatsapp, "+14155550100", "phone"),
+        ]
+        for (channel, contact, type) in contacts {
+            let event = try json(.subscription(change(channel: channel, contact: contact)))
+            #expect(!event.keys.contains("anonymousId") && !event.keys.contains("userId"), "\(channel): \(event)")
+            #expect(event["context"]?["externalIds"] == [externalId(contact, type)])
+        }
+        // Once the profile is known, its ids are there, beside the contact.
+        let known = try json(.subscription(change()), profile: ProfileSnapshot(profileId: "pr1", userId: "u1"))
+        #expect(known["userId"] == "u1" && !known.keys.contains("anonymousId"))
+        let externalIds = try #require(known["context"]?["externalIds"]?.arrayValue)
+        #expect(externalIds.contains(externalId("u1", "user_id")))
+        #expect(externalIds.contains(externalId("ada@example.com", "email")))
+        // A profile with neither id is named by its profile id, never by its address.
+        let bare = ProfileSnapshot(profileId: "pr2", email: "bo@example.com")
+        let unnamed = try json(.subscription(change()), profile: bare)
+        #expect(unnamed["anonymousId"] == "pr2")
     }
 
     @Test func aGlobalEmailSubscribeIsAlsoEmailSubscribed() throws {
