@@ -21,7 +21,7 @@ public enum MessageMetric: String, CaseIterable, Sendable, Codable {
     /// that are not a step of a send.
     public static func of(event name: String) -> MessageMetric? {
         switch name {
-        case "Email Processed", "SMS Queued", "SMS Sending", "SMS Sent",
+        case "Email Processed", "SMS Processed", "SMS Queued", "SMS Sending", "SMS Sent",
              "WhatsApp Message Queued", "WhatsApp Message Accepted", "WhatsApp Message Sending", "WhatsApp Message Sent":
             .sent
         case "Email Delivered", "SMS Delivered", "WhatsApp Message Delivered": .delivered

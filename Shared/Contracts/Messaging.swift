@@ -148,6 +148,8 @@ public struct MessageEvent: Codable, Sendable, Hashable {
     /// The clicked link of `Email Link Clicked`; the body of an inbound message.
     public var url: String?
     public var body: String?
+    /// The email subscription group (its name) an `Email Group ...` event is about.
+    public var group: String?
     public var occurredAt: Date
     public var recordedAt: Date
 
@@ -195,56 +197,10 @@ public struct MessageEvent: Codable, Sendable, Hashable {
             members.member("errorMessage", orNull: errorMessage)
             members.member("url", orNull: url)
             members.member("body", orNull: body)
+            members.member("group", orNull: group)
             members.member("occurredAt", occurredAt)
             members.member("recordedAt", recordedAt)
         }
         return writer.string
     }
-}
-
-/// Engage's event names (Engage Events Source tables) for provider statuses, plus the platform's
-/// own `Skipped` and `Email Failed`, which have no provider counterpart.
-public enum MessageEventName {
-    /// `Email Delivered`, `SMS Undelivered`, `WhatsApp Message Read`: the channel prefix + a status word.
-    public static func name(_ channel: SubscriptionChannel, _ status: String) -> String {
-        switch channel {
-        case .email: "Email \(status)"
-        case .sms: "SMS \(status)"
-        case .whatsapp: "WhatsApp Message \(status)"
-        }
-    }
-
-    /// A Twilio message status as an Engage event name (nil for a status Engage does not name).
-    public static func twilio(_ channel: SubscriptionChannel, status: String) -> String? {
-        let words: [String: String] = [
-            "queued": "Queued", "accepted": "Accepted", "sending": "Sending", "sent": "Sent", "failed": "Failed",
-            "delivered": "Delivered", "undelivered": "Undelivered", "receiving": "Receiving", "received": "Received",
-            "read": "Read", "canceled": "Failed",
-        ]
-        guard var word = words[status.lowercased()] else { return nil }
-        // Engage names SMS acceptance by a Messaging Service "queued"; WhatsApp has its own "Accepted".
-        if channel == .sms && word == "Accepted" { word = "Queued" }
-        return name(channel, word)
-    }
-
-    /// A SendGrid event type as an Engage event name (nil for one Engage does not name).
-    public static func sendGrid(event: String, machineOpen: Bool) -> String? {
-        switch event {
-        case "processed": "Email Processed"
-        case "deferred": "Email Deferred"
-        case "delivered": "Email Delivered"
-        case "open": machineOpen ? "Email Machine Opened" : "Email Opened"
-        case "click": "Email Link Clicked"
-        case "bounce": "Email Bounced"
-        case "dropped": "Email Dropped"
-        case "spamreport": "Email Marked as Spam"
-        case "unsubscribe": "Email Unsubscribed"
-        // Engage's table spells it "Unsusbcribed"; downstream tools match the documented name.
-        case "group_unsubscribe": "Email Group Unsusbcribed"
-        case "group_resubscribe": "Email Group Subscribed"
-        default: nil
-        }
-    }
-
-    public static func skipped(_ channel: SubscriptionChannel) -> String { name(channel, "Skipped") }
 }

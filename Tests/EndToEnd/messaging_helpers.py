@@ -10,7 +10,7 @@ import uuid
 
 import requests
 
-from engage_harness import Space, bearer, topic_records, wait_for
+from engage_harness import Space, bearer, psql, topic_records, wait_for
 
 # The fakes' own signing code signs what the tests send as "the provider".
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Fakes"))
@@ -101,6 +101,12 @@ class MessagingSpace:
 
     def events(self, message_id, expected=None):
         return topic_records("engage.message-events", lambda e: e.get("messageId") == message_id, expected=expected)
+
+    def twilio_status(self, sid, status):
+        """A signed status callback from the Twilio fake, once the service has taken it in."""
+        self.fakes.control("twilio-callback", {"sid": sid, "status": status})
+        wait_for(lambda: psql(f"SELECT 1 FROM messaging_send.provider_events WHERE space_id = '{self.id}' "
+                              f"AND event_id = 'twilio:{sid}:{status}'"), what=f"the {status} callback to be processed")
 
     def channel_status(self, key, channel):
         response = requests.get(f"{self.subscriptions.url}/spaces/{self.id}/messaging-subscriptions", params={"key": key},

@@ -42,11 +42,11 @@ def test_messages_and_consent_changes_become_segment_track_events(profiles, subs
         {**base, "event": "click", "url": "https://shop.example/sale", "sg_event_id": "ev-" + uuid.uuid4().hex},
     ], ms.private_pem).status_code == 200
 
-    got = source_events(ms.id, expected=5, with_keys=True)
+    got = source_events(ms.id, expected=6, with_keys=True)
     by_name = {value["event"]: (key, value, headers) for key, value, headers in got}
     assert sorted(by_name) == ["Channel Subscription Updated", "Email Delivered", "Email Link Clicked", "Email Processed",
-                               "Group Subscription Updated"]
-    assert len(got) == 5
+                               "Email Subscribed", "Group Subscription Updated"]
+    assert len(got) == 6
     for key, value, headers in got:
         assert value["type"] == "track"
         assert re.fullmatch(r"engage-[0-9a-f]{32}", value["messageId"])
@@ -55,7 +55,7 @@ def test_messages_and_consent_changes_become_segment_track_events(profiles, subs
         assert headers["contract"] == "source-event/1" and headers["space-id"] == ms.id
         assert {"id": email, "type": "email", "collection": "users", "encoding": "none"} in value["context"]["externalIds"]
         assert value["context"]["traits"]["email"] == email
-    assert len({value["messageId"] for _, value, _ in got}) == 5
+    assert len({value["messageId"] for _, value, _ in got}) == 6
     _, click, _ = by_name["Email Link Clicked"]
     assert click["properties"]["link_url"] == "https://shop.example/sale"
     assert click["properties"]["message_id"] == message and click["properties"]["template_id"] == template
@@ -71,7 +71,7 @@ def test_messages_and_consent_changes_become_segment_track_events(profiles, subs
                               expected=1)[0]
     produce("engage.message-events", person, delivered)
     produce("engage.message-events", person, {**delivered, "id": delivered["id"] + ":again", "event": "Email Opened"})
-    again = source_events(ms.id, expected=6)
+    again = source_events(ms.id, expected=7)
     assert sorted(e["event"] for e in again).count("Email Delivered") == 1
     assert "Email Opened" in {e["event"] for e in again}
 
@@ -123,6 +123,97 @@ def test_the_topic_alone_rebuilds_every_contacts_consent(profiles, subscriptions
         return {key: status for key, (_, status) in state.items()}
     state = wait_for(lambda: (s := rebuilt()) == truth and s, timeout=90, interval=1, what="the rebuilt consent state to match")
     assert len(state) == len(truth) and len(truth) > 30
+
+
+def test_consent_set_before_identify_names_the_contact_only_as_an_external_id(profiles, subscriptions, events_source):
+    space = Space(profiles.url)
+    wait_for_token(subscriptions.url, space)
+    wait_for_events_source(events_source, space)
+    email = f"early-{uuid.uuid4().hex[:6]}@example.com"
+
+    def consent(status):
+        items = [{"key": email, "type": "EMAIL", "status": status}]
+        response = requests.put(f"{subscriptions.url}/spaces/{space.id}/messaging-subscriptions",
+                                json={"subscriptions": items}, headers=bearer(space.token))
+        assert response.status_code == 200, response.text
+
+    def of_contact(expected):
+        return source_events(space.id, expected=expected, match=lambda e: e["properties"].get("contact") == email)
+
+    def external_id(value, kind):
+        return {"id": value, "type": kind, "collection": "users", "encoding": "none"}
+
+    # Nobody with this address is known yet: no userId, and the address is no anonymousId either.
+    consent("SUBSCRIBED")
+    early = of_contact(2)
+    assert [e["event"] for e in early] == ["Channel Subscription Updated", "Email Subscribed"]
+    for event in early:
+        assert "userId" not in event and "anonymousId" not in event, event
+        assert event["context"]["externalIds"] == [external_id(email, "email")]
+        assert event["context"]["traits"] == {"email": email}
+        assert event["properties"]["previous_subscription_status"] is None
+
+    # The person's identify reaches the events source: from then on the events carry the user fields.
+    user_id = "early-" + uuid.uuid4().hex[:6]
+    space.send("identify", {"userId": user_id, "traits": {"email": email}})
+    wait_for(lambda: psql(f"SELECT user_id FROM events_source.profiles "
+                          f"WHERE space_id = '{space.id}' AND email = '{email}'"),
+             what="the profile to reach the events source")
+    consent("UNSUBSCRIBED")
+    consent("SUBSCRIBED")  # re-subscribing is Engage's Email Subscribed too
+    # (Keyed by the contact before and by the profile after: one key's events are in order.)
+    later = [e for e in of_contact(5) if "userId" in e]
+    assert [(e["event"], e["properties"]["subscription_status"]) for e in later] == [
+        ("Channel Subscription Updated", "unsubscribed"), ("Channel Subscription Updated", "subscribed"),
+        ("Email Subscribed", "subscribed")]
+    for event in later:
+        assert event["userId"] == user_id and "anonymousId" not in event
+        assert external_id(email, "email") in event["context"]["externalIds"]
+        assert external_id(user_id, "user_id") in event["context"]["externalIds"]
+    assert later[2]["properties"]["previous_subscription_status"] == "unsubscribed"
+    assert later[2]["properties"]["version"] == later[1]["properties"]["version"] == 3
+
+
+def test_email_group_events_name_the_group_by_id_and_name(profiles, subscriptions, messaging, fakes, events_source):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    wait_for_events_source(events_source, ms.space)
+    email = f"gil-{uuid.uuid4().hex[:6]}@example.com"
+    person = ms.person("Gil", email=email)
+    ms.subscribe([{"key": email, "type": "EMAIL", "status": "SUBSCRIBED",
+                   "groups": [{"name": "Newsletter", "status": "SUBSCRIBED"}]}])
+    wait_for(lambda: len(psql(f"SELECT 1 FROM messaging_send.subscription_states WHERE space_id = '{ms.id}'")) == 2,
+             what="states")
+    template = ms.template("EMAIL", "News", {"subject": "News", "html": UNSUB_HTML})
+    message = ms.send(person, "EMAIL", template, group="newsletter")  # as spelled by the request
+    sent = ms.wait_state(message, "sent")
+    base = {"email": email, "timestamp": int(time.time()), "sg_message_id": sent["providerMessageId"] + ".filter.1",
+            "engage_message_id": message, "engage_space_id": ms.id, "asm_group_id": 42}
+    assert sendgrid_post(f"{messaging.url}/webhooks/sendgrid/{ms.id}", [
+        {**base, "event": "group_unsubscribe", "sg_event_id": "ev-" + uuid.uuid4().hex},
+        {**base, "event": "group_resubscribe", "sg_event_id": "ev-" + uuid.uuid4().hex},
+    ], ms.private_pem).status_code == 200
+    mail = [r for r in fakes.requests("sendgrid")
+            if r["body"]["personalizations"][0]["custom_args"]["engage_message_id"] == message][0]
+    link = mail["body"]["headers"]["List-Unsubscribe"].strip("<>")
+    one_click = requests.post(link, data="List-Unsubscribe=One-Click", allow_redirects=False,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert one_click.status_code == 200
+
+    recorded = ms.events(message, expected=4)
+    assert sorted((e["event"], e["group"]) for e in recorded if e["event"].startswith("Email Group")) == [
+        ("Email Group Subscribed", "Newsletter"), ("Email Group Unsusbcribed", "Newsletter"),
+        ("Email Group Unsusbcribed", "newsletter")]
+    published = source_events(ms.id, expected=3, match=lambda e: e["event"].startswith("Email Group"))
+    assert sorted(e["event"] for e in published) == [
+        "Email Group Subscribed", "Email Group Unsusbcribed", "Email Group Unsusbcribed"]
+    group_id = ms.group["data"]["id"]
+    for event in published:
+        # The subscriptions service's id and spelling, as on Group Subscription Updated.
+        properties = event["properties"]
+        assert properties["group_id"] == group_id and properties["group_name"] == "Newsletter", event
+        assert properties["message_id"] == message and properties["contact"] == email
+    updated = source_events(ms.id, match=lambda e: e["event"] == "Group Subscription Updated", timeout=30)
+    assert {e["properties"]["group_id"] for e in updated} == {group_id}
 
 
 def source_message_id(space_id, origin, input_id):

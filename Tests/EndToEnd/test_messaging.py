@@ -100,6 +100,7 @@ def test_only_subscribed_recipients_get_the_rendered_message(profiles, subscript
 
     bob_events = ms.events(to_bob, expected=1)
     assert [(e["event"], e["reason"], e["profileId"]) for e in bob_events] == [("Email Skipped", "not_subscribed", bob)]
+    assert bob_events[0]["contact"] == bob_email  # like every other message event, not only inside errorMessage
     ada_events = ms.events(to_ada, expected=1)
     assert ada_events[0]["event"] == "Email Processed" and ada_events[0]["templateVersion"] == 1 and ada_events[0]["contact"] == ada_email
 
@@ -175,6 +176,7 @@ def test_stop_reply_unsubscribes_and_the_next_marketing_sms_is_skipped(profiles,
              what="the change to reach messaging")
     second = ms.send(person, "SMS", template)
     assert ms.wait_state(second, "skipped")["reason"] == "not_subscribed"
+    assert [(e["event"], e["contact"]) for e in ms.events(second, expected=1)] == [("SMS Skipped", phone)]
     assert len([r for r in fakes.requests("twilio") if r["recipient"] == phone]) == 1
 
 
@@ -306,3 +308,45 @@ def test_machine_opens_and_spam_reports(profiles, subscriptions, messaging, fake
     assert got == ["Email Machine Opened", "Email Marked as Spam", "Email Opened", "Email Processed"]
     # A spam report is the strongest unsubscribe there is.
     wait_for(lambda: ms.channel_status(email, "EMAIL")["status"] == "unsubscribed", what="the spam report to unsubscribe")
+
+
+def test_every_twilio_status_of_an_outbound_message_is_its_engage_event_once(profiles, subscriptions, messaging, fakes):
+    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
+    phone = "+1415554" + str(uuid.uuid4().int)[:4]
+    person = ms.person("Tess", phone=phone)
+    sms = ms.template("SMS", "Shipped", {"body": "Order shipped"}, purpose="transactional")
+    whatsapp = ms.template("WHATSAPP", "Shipped WA", {"body": "Order shipped"}, purpose="transactional")
+
+    # From a number, Twilio answers `queued`: SMS Queued. A `queued` callback repeats it and adds
+    # nothing; `receiving` is an inbound message's status and names no event of an outbound one.
+    first = ms.send(person, "SMS", sms, purpose="transactional")
+    sid = ms.wait_state(first, "sent")["providerMessageId"]
+    for status in ("queued", "receiving", "sending", "sent", "delivered"):
+        ms.twilio_status(sid, status)
+    assert [(e["event"], e["id"]) for e in ms.events(first, expected=4)] == [
+        ("SMS Queued", f"{first}:queued"), ("SMS Sending", f"{first}:sending"), ("SMS Sent", f"{first}:sent"),
+        ("SMS Delivered", f"{first}:delivered")]
+
+    to_whatsapp = ms.send(person, "WHATSAPP", whatsapp, purpose="transactional")
+    wa_sid = ms.wait_state(to_whatsapp, "sent")["providerMessageId"]
+    for status in ("received", "sent", "read", "failed", "canceled"):
+        ms.twilio_status(wa_sid, status)
+    got = ms.events(to_whatsapp, expected=4)
+    assert [e["event"] for e in got] == ["WhatsApp Message Queued", "WhatsApp Message Sent", "WhatsApp Message Read",
+                                         "WhatsApp Message Failed"]
+    assert got[0]["contact"] == "whatsapp:" + phone
+
+    # Through a Messaging Service, Twilio answers `accepted`: Engage's SMS Processed, then Queued.
+    service_sid = "MG" + "3" * 32
+    settings = {**TWILIO, "baseUrl": fakes.url, "messagingServiceSid": service_sid, "whatsappFrom": "whatsapp:+14155550001"}
+    service = ms.api("PUT", "/messaging/providers/twilio", settings)
+    assert service.status_code == 200, service.text
+    second = ms.send(person, "SMS", sms, purpose="transactional")
+    sid = ms.wait_state(second, "sent")["providerMessageId"]
+    call = [r for r in fakes.requests("twilio") if r.get("sid") == sid][0]
+    assert call["form"]["MessagingServiceSid"] == [service_sid]
+    for status in ("accepted", "queued", "sent", "read"):
+        ms.twilio_status(sid, status)
+    got = ms.events(second, expected=4)
+    assert [e["event"] for e in got] == ["SMS Processed", "SMS Queued", "SMS Sent", "SMS Read"]
+    assert ms.message(second)["deliveryStatus"] == "read"

@@ -8,10 +8,10 @@ import PostgresNIO
 import ServiceKit
 
 /// Consumes message events, subscription changes, audience membership and journey events (plus
-/// the profile updates and spaces it needs to name people and check tokens). A partition's batch
-/// is one transaction: the inputs' ids are recorded (a redelivered input does nothing), each new
-/// input becomes a Segment `track` event in the outbox, webhook deliveries are queued, and the
-/// message analytics counters move, all or nothing.
+/// the profile updates, subscription groups and spaces it needs to name people and groups and to
+/// check tokens). A partition's batch is one transaction: the inputs' ids are recorded (a
+/// redelivered input does nothing), each new input becomes Segment `track` events in the outbox,
+/// webhook deliveries are queued, and the message analytics counters move, all or nothing.
 public struct SourceConsumer: BatchHandler {
     let db: PostgresClient
     let spaces: SpaceAccessReplica
@@ -30,12 +30,13 @@ public struct SourceConsumer: BatchHandler {
         self.logger = logger
     }
 
-    public static let topics = [Topic.spaces, Topic.profileUpdates] + SourceInput.topics
+    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.subscriptionGroups] + SourceInput.topics
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
         var failures: [RecordFailure] = []
         var access: [SpaceAccess] = []
         var updates: [ProfileUpdate] = []
+        var groups: [SubscriptionGroupRecord] = []
         var inputs: [SourceInput] = []
         for record in batch {
             do {
@@ -43,6 +44,7 @@ public struct SourceConsumer: BatchHandler {
                 case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
                 case Topic.profileUpdates:
                     updates.append(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value))
+                case Topic.subscriptionGroups: groups.append(try SubscriptionGroupReplica.decode(record.value))
                 default: inputs.append(try SourceInput.decode(topic: record.topic, value: record.value))
                 }
             } catch {
@@ -50,13 +52,15 @@ public struct SourceConsumer: BatchHandler {
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }
-        guard !updates.isEmpty || !inputs.isEmpty else { return failures }
+        guard !updates.isEmpty || !groups.isEmpty || !inputs.isEmpty else { return failures }
         let now = Date()
-        let queued = try await db.transaction(logger: logger) { [self, updates, inputs] connection -> (events: [SourceEvent], deliveries: Int) in
+        let queued = try await db.transaction(logger: logger) {
+            [self, updates, groups, inputs] connection -> (events: [SourceEvent], deliveries: Int) in
             if !updates.isEmpty {
                 try await profiles.lockWrites(on: connection)
                 for update in updates { try await profiles.apply(update, on: connection) }
             }
+            try await SubscriptionGroupReplica.apply(groups, on: connection, logger: logger)
             let fresh = try await claimNew(inputs, on: connection)
             guard !fresh.isEmpty else { return ([], 0) }
             var events: [SourceEvent] = []
@@ -92,7 +96,7 @@ public struct SourceConsumer: BatchHandler {
         return inputs.filter { new.remove($0.dedupeKey) != nil }
     }
 
-    /// The Segment events of one space's new inputs, with the people named from the replica.
+    /// The Segment events of one space's new inputs, with the people and groups named from the replicas.
     private func sourceEvents(_ inputs: [SourceInput], spaceId: String, now: Date, on connection: PostgresConnection) async throws -> [SourceEvent] {
         let contacts = inputs.compactMap { if case .subscription(let change) = $0 { change.contact } else { nil } }
         let contactProfiles = try await profiles.profileIds(spaceId: spaceId, contacts: Array(Set(contacts)), on: connection)
@@ -100,13 +104,19 @@ public struct SourceConsumer: BatchHandler {
         let known = try await profiles.profiles(spaceId: spaceId, ids: Array(ids), on: connection)
         let versions = try await consentVersions(inputs.compactMap { if case .subscription(let change) = $0 { change } else { nil } },
                                                  on: connection)
-        return inputs.map { input in
+        let groupNames = inputs.compactMap { if case .message(let event) = $0 { event.group } else { nil } }
+        let groups = try await SubscriptionGroupReplica.groups(spaceId: spaceId, names: groupNames, on: connection,
+                                                               logger: logger)
+        return inputs.flatMap { input in
             switch input {
             case .subscription(let change):
                 let profile = contactProfiles[change.contact].flatMap { known[$0] }
-                return SourceEventMapper.map(input, profile: profile, consentVersion: versions[change.id], now: now)
+                return SourceEventMapper.events(input, profile: profile, consentVersion: versions[change.id], now: now)
+            case .message(let event):
+                return SourceEventMapper.events(input, profile: event.profileId.flatMap { known[$0] },
+                                                group: event.group.flatMap { groups[$0.lowercased()] }, now: now)
             default:
-                return SourceEventMapper.map(input, profile: input.profileId.flatMap { known[$0] }, consentVersion: nil, now: now)
+                return SourceEventMapper.events(input, profile: input.profileId.flatMap { known[$0] }, now: now)
             }
         }
     }

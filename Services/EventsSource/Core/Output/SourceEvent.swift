@@ -12,6 +12,7 @@ public struct SourceEvent: Sendable, Hashable {
     public var event: String
     /// Deterministic: the same input always gives the same id, so downstream tools dedupe on it.
     public var messageId: String
+    /// The person's ids, as far as known when the event is published; nil until then.
     public var userId: String?
     public var anonymousId: String?
     /// The Engage profile, when known.
@@ -43,8 +44,10 @@ public struct SourceEvent: Sendable, Hashable {
             members.member("event", event)
             members.member("messageId", messageId)
             members.member("userId", userId)
-            // Segment requires userId or anonymousId; the profile id stands in when neither is known.
-            members.member("anonymousId", anonymousId ?? (userId == nil ? profileId ?? email ?? phone : nil))
+            // Segment asks for userId or anonymousId: the profile id stands in when the profile has
+            // neither. A contact never does (it would become an identity of its own downstream): an
+            // event about a contact with no known profile names it in `context.externalIds` alone.
+            members.member("anonymousId", anonymousId ?? (userId == nil ? profileId : nil))
             members.member("properties", properties)
             members.member("context", context)
             members.member("timestamp", timestamp)

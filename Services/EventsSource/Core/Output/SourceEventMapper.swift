@@ -2,24 +2,58 @@ import Contracts
 import Foundation
 import Persistence
 
-/// Turns one platform event into the Segment-spec `track` event downstream tools receive. Property
+/// Turns one platform event into the Segment-spec `track` events downstream tools receive. Property
 /// names are snake_case, as in Segment's specs; every property a tool needs to attribute, dedupe
 /// or rebuild state is present.
 enum SourceEventMapper {
+    static let channelSubscriptionUpdated = "Channel Subscription Updated"
+    static let groupSubscriptionUpdated = "Group Subscription Updated"
+    /// Engage's "the recipient subscribed to all emails": the global email state became subscribed.
+    static let emailSubscribed = "Email Subscribed"
+
+    /// Every event name the service publishes: message events as messaging-send names them, and
+    /// the names this mapper gives. The docs' tables are checked against it.
+    static var emittedNames: Set<String> {
+        var names = MessageEventName.emitted.union([AudienceMembershipEvent.entered, AudienceMembershipEvent.exited])
+        names.formUnion(JourneyEvent.Name.all)
+        for channel in SubscriptionChannel.allCases {
+            for status in SubscriptionStatus.allCases {
+                for group in [false, true] {
+                    names.formUnion(subscriptionEventNames(channel: channel, group: group, status: status))
+                }
+            }
+        }
+        return names
+    }
+
+    /// The events one subscription change becomes: the state's `... Subscription Updated`, and
+    /// `Email Subscribed` when the global email state became subscribed (a change always changes the
+    /// status, so the contact was not subscribed before).
+    static func subscriptionEventNames(channel: SubscriptionChannel, group: Bool,
+                                       status: SubscriptionStatus) -> [String] {
+        if group { return [groupSubscriptionUpdated] }
+        if channel == .email && status == .subscribed { return [channelSubscriptionUpdated, emailSubscribed] }
+        return [channelSubscriptionUpdated]
+    }
+
     /// `profile`: the replica's view of the person (may be nil: not replicated yet, or a contact
-    /// with no profile). `consentVersion`: the change's position in its state's history.
-    static func map(_ input: SourceInput, profile: ProfileSnapshot?, consentVersion: Int64?, now: Date) -> SourceEvent {
+    /// with no profile). `consentVersion`: the change's position in its state's history. `group`:
+    /// the subscription group a message event names, as the group replica knows it.
+    static func events(_ input: SourceInput, profile: ProfileSnapshot?, consentVersion: Int64? = nil,
+                       group: SubscriptionChange.GroupRef? = nil, now: Date) -> [SourceEvent] {
         let messageId = SourceEvent.messageId(spaceId: input.spaceId, origin: input.origin, inputId: input.id)
         switch input {
         case .message(let message):
             var event = base(input, event: message.event, messageId: messageId, profileId: message.profileId,
                              profile: profile, timestamp: message.occurredAt, now: now)
             if let contact = message.contact { assign(contact: contact, channel: message.channel, to: &event) }
-            event.properties = messageProperties(message)
-            return event
+            event.properties = messageProperties(message, group: group)
+            return [event]
         case .subscription(let change):
-            var event = base(input, event: change.group == nil ? "Channel Subscription Updated" : "Group Subscription Updated",
-                             messageId: messageId, profileId: profile?.profileId, profile: profile, timestamp: change.occurredAt, now: now)
+            let names = subscriptionEventNames(channel: change.channel, group: change.group != nil,
+                                               status: change.status)
+            var event = base(input, event: names[0], messageId: messageId, profileId: profile?.profileId,
+                             profile: profile, timestamp: change.occurredAt, now: now)
             assign(contact: change.contact, channel: change.channel, to: &event)
             var properties: [String: JSONValue] = [
                 "channel": .string(change.channel.columnName),
@@ -37,7 +71,15 @@ enum SourceEventMapper {
                 properties["group_name"] = .string(group.name)
             }
             event.properties = properties
-            return event
+            // The same change under Engage's own name too, with an id of its own.
+            return names.enumerated().map { index, name in
+                guard index > 0 else { return event }
+                var named = event
+                named.event = name
+                named.messageId = SourceEvent.messageId(spaceId: input.spaceId, origin: input.origin,
+                                                        inputId: "\(input.id)|\(name)")
+                return named
+            }
         case .membership(let membership):
             var event = base(input, event: membership.event, messageId: messageId, profileId: membership.profileId, profile: profile,
                              timestamp: membership.occurredAt, now: now)
@@ -55,7 +97,7 @@ enum SourceEventMapper {
             ]
             if let mergedInto = membership.mergedInto { properties["merged_into"] = .string(mergedInto) }
             event.properties = properties
-            return event
+            return [event]
         case .journey(let journey):
             var event = base(input, event: journey.event, messageId: messageId, profileId: journey.profileId, profile: profile,
                              timestamp: journey.occurredAt, now: now)
@@ -68,7 +110,7 @@ enum SourceEventMapper {
                 ("conversion_message_id", journey.conversionMessageId), ("reason", journey.reason),
             ])
             if let version = journey.journeyVersion { event.properties["journey_version"] = .number(Double(version)) }
-            return event
+            return [event]
         }
     }
 
@@ -88,13 +130,15 @@ enum SourceEventMapper {
         }
     }
 
-    static func messageProperties(_ message: MessageEvent) -> [String: JSONValue] {
+    /// `group`: the replica's record of the group the event names (its id; its name as now spelled).
+    static func messageProperties(_ message: MessageEvent, group: SubscriptionChange.GroupRef?) -> [String: JSONValue] {
         var properties = present([
             ("message_id", message.messageId), ("contact", message.contact), ("template_id", message.templateId),
             ("purpose", message.purpose?.rawValue), ("journey_id", message.journeyId), ("journey_step_id", message.journeyStepId),
             ("broadcast_id", message.broadcastId), ("provider", message.provider), ("provider_message_id", message.providerMessageId),
             ("link_url", message.url), ("reason", message.reason), ("error_code", message.errorCode),
             ("error_message", message.errorMessage), ("body", message.body),
+            ("group_id", group?.id), ("group_name", group?.name ?? message.group),
         ])
         properties["channel"] = .string(message.channel.columnName)
         properties["test"] = .bool(message.test)

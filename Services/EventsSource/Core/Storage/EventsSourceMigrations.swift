@@ -1,8 +1,8 @@
 import Persistence
 
 /// The `events_source` schema: what has been published (dedupe), the consent version counters,
-/// the profile replica, message analytics aggregates, and webhook destinations with their
-/// delivery queue and log.
+/// the profile and subscription group replicas, message analytics aggregates, and webhook
+/// destinations with their delivery queue and log.
 enum EventsSourceMigrations {
     static let all: [Migration] = [
         Migration(version: 100, name: "intake, analytics, destinations", statements: ProfileReplica.tableStatements + [
@@ -121,5 +121,8 @@ enum EventsSourceMigrations {
             "ALTER TABLE destinations ADD COLUMN IF NOT EXISTS secret_sealed bytea",
             "ALTER TABLE destinations ALTER COLUMN secret DROP NOT NULL",
         ]),
+        // Message events name an email group; its id comes from the subscriptions service's records.
+        Migration(version: 102, name: "subscription group replica",
+                  statements: SubscriptionGroupReplica.tableStatements),
     ]
 }

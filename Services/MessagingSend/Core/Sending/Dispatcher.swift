@@ -165,6 +165,7 @@ public final class Dispatcher: Service, Sendable {
     func record(_ outcomes: [(PreparedSend, SendOutcome)]) async throws {
         var transitions: [Transition] = []
         var events: [MessageEvent] = []
+        var statusEvents: [MessageEvent] = []
         let now = Date()
         for (send, outcome) in outcomes {
             var row = send.row
@@ -181,9 +182,18 @@ public final class Dispatcher: Service, Sendable {
                 transition.deliveryStatus = status ?? "accepted"
                 transitions.append(transition)
                 row.providerMessageId = providerId
-                // SendGrid's own `processed` event gets the same id, so the two are one downstream.
-                let name = row.channel == .email ? "Email Processed" : (MessageEventName.twilio(row.channel, status: status ?? "queued") ?? MessageEventName.name(row.channel, "Queued"))
-                events.append(row.event(name, id: row.channel == .email ? "processed" : (status ?? "queued"), at: now))
+                if row.channel == .email {
+                    // SendGrid's own `processed` event gets the same id, so the two are one downstream.
+                    events.append(row.event(MessageEventName.emailProcessed, id: "processed", at: now))
+                } else {
+                    // Twilio answers `queued`, or `accepted` through a Messaging Service; a callback may
+                    // report the same status again, and the status's event goes out once.
+                    let answer = status.flatMap(TwilioMessageStatus.init(loose:)) ?? .queued
+                    // An answer that is no step of a send (never seen) still means Twilio has it: queued.
+                    let event = MessageEventName.twilio(row.channel, status: answer)
+                        ?? MessageEventName.twilio(row.channel, status: .queued)!
+                    statusEvents.append(row.event(event.name, id: event.idSuffix, at: now))
+                }
                 sent.increment()
                 logger.info("message sent", metadata: ["message_id": "\(row.id)", "provider_message_id": "\(providerId)"])
             case .retry(let after, let code, let message) where attempt < settings.maxAttempts:
@@ -203,7 +213,7 @@ public final class Dispatcher: Service, Sendable {
                 transition.errorCode = code
                 transition.errorMessage = message
                 transitions.append(transition)
-                var event = row.event(MessageEventName.name(row.channel, "Failed"), id: "failed", at: now)
+                var event = row.event(MessageEventName.failed(row.channel), id: "failed", at: now)
                 event.reason = "provider_error"
                 event.errorCode = code
                 event.errorMessage = message
@@ -221,7 +231,7 @@ public final class Dispatcher: Service, Sendable {
                 logger.warning("provider outcome unknown; waiting for its callback", metadata: ["message_id": "\(row.id)", "error": "\(reason)"])
             }
         }
-        try await store.apply(transitions, events: events)
+        try await store.apply(transitions, events: events, once: statusEvents)
     }
 
     static func seconds(_ duration: Duration) -> Double {

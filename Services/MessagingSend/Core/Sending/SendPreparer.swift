@@ -81,6 +81,9 @@ struct SendPreparer: Sendable {
 
     private func prepare(_ row: MessageRow, profile: ProfileSnapshot?, contact: String?, statuses: [ReplicaStore.StateKey: SubscriptionStatus],
                          now: Date) async throws -> Preparation {
+        var row = row
+        // Every event of a message names its recipient, a Skipped one too when the address is known.
+        row.recipient = contact.map { row.channel == .whatsapp ? "whatsapp:\($0)" : $0 }
         let template: (version: Int?, channel: SubscriptionChannel, purpose: MessagePurpose, content: TemplateContent)
         if let content = row.content {
             template = (nil, row.channel, row.purpose, content)

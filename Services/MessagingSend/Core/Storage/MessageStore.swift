@@ -164,12 +164,15 @@ public struct MessageStore: Sendable {
     }
 
     /// Applies transitions and queues their events in one transaction; returns the ids that changed.
+    /// `once`: events queued only if no event with the same id was (`firstOfTheirIds`).
     @discardableResult
-    func apply(_ transitions: [Transition], events: [MessageEvent], extra: [OutboxMessage] = []) async throws -> Set<String> {
-        guard !transitions.isEmpty || !events.isEmpty || !extra.isEmpty else { return [] }
+    func apply(_ transitions: [Transition], events: [MessageEvent], once: [MessageEvent] = [],
+               extra: [OutboxMessage] = []) async throws -> Set<String> {
+        guard !transitions.isEmpty || !events.isEmpty || !once.isEmpty || !extra.isEmpty else { return [] }
         let changed = try await db.transaction(logger: logger) { [self] connection in
             let changed = try await apply(transitions, on: connection)
-            let applied = events.filter { event in event.messageId.map { changed.contains($0) } ?? true }
+            func follows(_ event: MessageEvent) -> Bool { event.messageId.map { changed.contains($0) } ?? true }
+            let applied = events.filter(follows) + (try await firstOfTheirIds(once.filter(follows), on: connection))
             try await Outbox.enqueue(applied.map(Self.outbox) + extra, on: connection, logger: logger)
             return changed
         }
@@ -340,6 +343,21 @@ public struct MessageStore: Sendable {
                 state: r.8, attempts: r.9, provider: r.10, from: r.11, sender: r.12, recipient: r.13, providerMessageId: r.14,
                 deliveryStatus: r.15, reason: r.16, errorCode: r.17, errorMessage: r.18, journeyId: r.19, journeyStepId: r.20,
                 broadcastId: r.21, destinationId: r.22, actionId: r.23, requestedAt: r.24, updatedAt: r.25, nextAttemptAt: r.26)
+    }
+
+    /// The events whose ids no earlier call saw: a status that both the send's answer and a callback
+    /// report (or two callbacks, e.g. `failed` and `canceled`) becomes one event.
+    func firstOfTheirIds(_ events: [MessageEvent], on connection: PostgresConnection) async throws -> [MessageEvent] {
+        guard !events.isEmpty else { return [] }
+        var first: Set<String> = []
+        for try await key in try await connection.query("""
+            INSERT INTO provider_events (space_id, event_id)
+            SELECT * FROM unnest(\(events.map(\.spaceId))::text[], \(events.map { "event:" + $0.id })::text[])
+            ON CONFLICT DO NOTHING RETURNING event_id
+            """, logger: logger).decode(String.self) {
+            first.insert(key)
+        }
+        return events.filter { first.remove("event:" + $0.id) != nil }
     }
 
     /// True once per provider event id: webhooks are retried by providers, effects happen once.

@@ -55,10 +55,17 @@ struct SendGridEvent: Sendable {
         switch event {
         case "unsubscribe", "spamreport": return (.unsubscribed, nil)
         case "group_unsubscribe", "group_resubscribe":
-            guard let id = asmGroupId, let group = groups[String(id)] else { return nil }
+            guard let group = group(groups: groups) else { return nil }
             return (event == "group_unsubscribe" ? .unsubscribed : .subscribed, group)
         default: return nil
         }
+    }
+
+    /// The subscription group a group event is about: the space's name for SendGrid's `asm_group_id`
+    /// (`asmGroups` in the SendGrid settings).
+    func group(groups: [String: String]) -> String? {
+        guard event == "group_unsubscribe" || event == "group_resubscribe", let id = asmGroupId else { return nil }
+        return groups[String(id)]
     }
 }
 

@@ -116,6 +116,7 @@ public struct WebhookAPI: Sendable {
                     out.url = event.url
                     out.reason = event.reason
                     out.errorCode = event.status
+                    out.group = event.group(groups: groups)
                     outbox.append(MessageStore.outbox(out))
                 }
                 if let email = event.email, let command = event.subscriptionCommand(groups: groups),
@@ -184,11 +185,19 @@ public struct WebhookAPI: Sendable {
             _ = try await messages.apply([Transition(spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
                                                      providerMessageId: row.providerMessageId == nil ? sid : "", deliveryStatus: status,
                                                      errorCode: value("ErrorCode") ?? "")], on: connection)
-            guard let name = MessageEventName.twilio(row.channel, status: status) else { return }
-            var event = row.event(name, id: status, at: now, now: now)
+            // Statuses Twilio does not document, and inbound ones on an outbound message, name no event.
+            guard let known = TwilioMessageStatus(loose: status),
+                  let step = MessageEventName.twilio(row.channel, status: known) else {
+                logger.info("status callback names no event",
+                            metadata: ["message_sid": "\(sid)", "status": "\(status)"])
+                return
+            }
+            var event = row.event(step.name, id: step.idSuffix, at: now, now: now)
             event.providerMessageId = sid
             event.errorCode = value("ErrorCode")
-            try await Outbox.enqueue([MessageStore.outbox(event)], on: connection, logger: logger)
+            if known == .canceled { event.reason = known.rawValue }
+            let first = try await messages.firstOfTheirIds([event], on: connection)
+            try await Outbox.enqueue(first.map(MessageStore.outbox), on: connection, logger: logger)
         }
         onCommit()
     }
@@ -209,7 +218,7 @@ public struct WebhookAPI: Sendable {
         try await db.transaction(logger: logger) { [self] connection in
             guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio-in:\(sid)", on: connection) else { return }
             var outbox: [OutboxMessage] = []
-            var event = MessageEvent(id: "inbound:\(sid)", spaceId: spaceId, event: MessageEventName.twilio(channel, status: "received")!,
+            var event = MessageEvent(id: "inbound:\(sid)", spaceId: spaceId, event: MessageEventName.received(channel),
                                      channel: channel, messageId: nil, profileId: profileId, contact: phone, occurredAt: now, recordedAt: now)
             event.provider = ProviderStore.Provider.twilio.rawValue
             event.providerMessageId = sid
@@ -238,8 +247,10 @@ public struct WebhookAPI: Sendable {
                                            group: group, status: .unsubscribed, at: now)]
             if var row, target.channel == .email {
                 row.recipient = target.contact
-                let name = group == nil ? "Email Unsubscribed" : "Email Group Unsusbcribed"
-                outbox.append(MessageStore.outbox(row.event(name, id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)))
+                var event = row.event(MessageEventName.emailUnsubscribed(group: group != nil),
+                                      id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)
+                event.group = group
+                outbox.append(MessageStore.outbox(event))
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
