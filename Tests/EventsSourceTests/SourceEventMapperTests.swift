@@ -120,8 +120,11 @@ import Testing
         event.journeyId = "j1"
         event.journeyStepId = "s1"
         event.url = "https://shop.example/a"
+        event.destinationId = "mdst_1"
+        event.actionId = "act_1"
         let mapped = try single(.message(event))
         #expect(mapped.properties["link_url"] == "https://shop.example/a")
+        #expect(mapped.properties["destination_id"] == "mdst_1" && mapped.properties["action_id"] == "act_1")
         #expect(mapped.properties["template_version"] == .number(2))
         #expect(mapped.properties["journey_step_id"] == "s1")
         #expect(mapped.properties["channel"] == "email")

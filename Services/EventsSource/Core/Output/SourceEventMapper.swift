@@ -135,7 +135,8 @@ enum SourceEventMapper {
         var properties = present([
             ("message_id", message.messageId), ("contact", message.contact), ("template_id", message.templateId),
             ("purpose", message.purpose?.rawValue), ("journey_id", message.journeyId), ("journey_step_id", message.journeyStepId),
-            ("broadcast_id", message.broadcastId), ("provider", message.provider), ("provider_message_id", message.providerMessageId),
+            ("broadcast_id", message.broadcastId), ("destination_id", message.destinationId), ("action_id", message.actionId),
+            ("provider", message.provider), ("provider_message_id", message.providerMessageId),
             ("link_url", message.url), ("reason", message.reason), ("error_code", message.errorCode),
             ("error_message", message.errorMessage), ("body", message.body),
             ("group_id", group?.id), ("group_name", group?.name ?? message.group),
