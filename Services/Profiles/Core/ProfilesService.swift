@@ -50,7 +50,7 @@ public enum ProfilesService {
                 handler: TrackingConsumer(directory: directory, writer: writer, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let feedbackConsumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup + "-feedback",
-                                                     topics: [Topic.subscriptionGroups, Topic.subscriptionCommandResults], logger: logger)
+                                                     topics: SubscriptionFeedbackConsumer.topics, logger: logger)
             let feedback = ConsumerService(consumer: feedbackConsumer, deadLetters: producer,
                                            handler: SubscriptionFeedbackConsumer(db: database, logger: logger), maxBatch: 500, logger: logger)
             let uploads = CSVUploadStore(db: database, logger: logger)

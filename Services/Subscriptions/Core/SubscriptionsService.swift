@@ -30,7 +30,7 @@ public enum SubscriptionsService {
             let groups = GroupStore(db: database, logger: logger, onCommit: { relay.wake() })
             let jobs = JobStore(db: database, logger: logger)
             let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
-                                             topics: [Topic.spaces, Topic.subscriptionCommands], logger: logger)
+                                             topics: CommandConsumer.topics, logger: logger)
             let intake = ConsumerService(consumer: consumer, deadLetters: producer,
                                          handler: CommandConsumer(applier: applier, spaces: spaces, logger: logger),
                                          maxBatch: config.consumerBatchSize, logger: logger)

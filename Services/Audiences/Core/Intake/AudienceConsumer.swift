@@ -30,31 +30,28 @@ public struct AudienceConsumer: BatchHandler {
         self.logger = logger
     }
 
-    public static let topics = [Topic.spaces, Topic.profileEvents, Topic.profileUpdates, Topic.subscriptionChanges]
-
     enum Input {
+        case access(SpaceAccess)
         case event(ProfileEvent)
         case update(ProfileUpdate)
         case subscription(SubscriptionChange)
     }
 
+    static let router = RecordRouter<Input>([
+        .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
+        .init(Topic.profileEvents) { value throws(InvalidMessage) in .event(try decodeEvent(value)) },
+        .contract(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
+        .contract(Topic.subscriptionChanges, SubscriptionChange.self, SubscriptionChange.contract, Input.subscription),
+    ])
+
+    public static var topics: [String] { router.topics }
+
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        var failures: [RecordFailure] = []
+        let (decoded, failures) = Self.router.decode(batch)
         var access: [SpaceAccess] = []
         var inputs: [Input] = []
-        for record in batch {
-            do {
-                switch record.topic {
-                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
-                case Topic.profileEvents: inputs.append(.event(try Self.decodeEvent(record.value)))
-                case Topic.profileUpdates:
-                    inputs.append(.update(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value)))
-                default:
-                    inputs.append(.subscription(try InvalidMessage.decodeRecord(SubscriptionChange.self, contract: SubscriptionChange.contract, from: record.value)))
-                }
-            } catch {
-                failures.append(RecordFailure(record: record, reason: error.reason))
-            }
+        for input in decoded {
+            if case .access(let value) = input { access.append(value) } else { inputs.append(input) }
         }
         if !access.isEmpty { try await spaces.apply(access) }
         guard !inputs.isEmpty else { return failures }
@@ -66,6 +63,7 @@ public struct AudienceConsumer: BatchHandler {
                 case .event(let event): event.spaceId
                 case .update(let update): update.spaceId
                 case .subscription(let change): change.spaceId
+                case .access(let access): access.spaceId  // applied before the transaction
                 }
             }
             for spaceId in bySpace.keys.sorted() {
@@ -95,7 +93,7 @@ public struct AudienceConsumer: BatchHandler {
             case .update(let update):
                 ids.insert(update.profileId)
                 ids.formUnion(update.mergedProfileIds ?? [])
-            case .subscription: break
+            case .subscription, .access: break
             }
         }
         let states = try await store.lock(spaceId: spaceId, profileIds: ids, create: true, on: connection)
@@ -104,7 +102,7 @@ public struct AudienceConsumer: BatchHandler {
             switch input {
             case .event(let event): work.apply(event, isNew: newEvents.contains(event.message.messageId))
             case .update(let update): work.apply(update)
-            case .subscription: break
+            case .subscription, .access: break
             }
         }
         for id in subscriptionProfiles { work.touch(id) { $0.subscriptions = true } }

@@ -30,25 +30,35 @@ public struct SourceConsumer: BatchHandler {
         self.logger = logger
     }
 
-    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.subscriptionGroups] + SourceInput.topics
+    enum Input {
+        case access(SpaceAccess)
+        case update(ProfileUpdate)
+        case group(SubscriptionGroupRecord)
+        case source(SourceInput)
+    }
+
+    static let router = RecordRouter<Input>([
+        .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
+        .contract(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
+        .init(Topic.subscriptionGroups) { value throws(InvalidMessage) in .group(try SubscriptionGroupReplica.decode(value)) },
+    ] + SourceInput.topics.map { topic in
+        .init(topic) { value throws(InvalidMessage) in .source(try SourceInput.decode(topic: topic, value: value)) }
+    })
+
+    public static var topics: [String] { router.topics }
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        var failures: [RecordFailure] = []
+        let (decoded, failures) = Self.router.decode(batch)
         var access: [SpaceAccess] = []
         var updates: [ProfileUpdate] = []
         var groups: [SubscriptionGroupRecord] = []
         var inputs: [SourceInput] = []
-        for record in batch {
-            do {
-                switch record.topic {
-                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
-                case Topic.profileUpdates:
-                    updates.append(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value))
-                case Topic.subscriptionGroups: groups.append(try SubscriptionGroupReplica.decode(record.value))
-                default: inputs.append(try SourceInput.decode(topic: record.topic, value: record.value))
-                }
-            } catch {
-                failures.append(RecordFailure(record: record, reason: error.reason))
+        for input in decoded {
+            switch input {
+            case .access(let value): access.append(value)
+            case .update(let value): updates.append(value)
+            case .group(let value): groups.append(value)
+            case .source(let value): inputs.append(value)
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }

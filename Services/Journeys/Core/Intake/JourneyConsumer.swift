@@ -33,9 +33,8 @@ public struct JourneyConsumer: BatchHandler {
         self.writer = InstanceWriter(profiles: profiles, logger: logger)
     }
 
-    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.templates, Topic.audiences, Topic.audienceMembership, Topic.profileEvents, Topic.messageEvents]
-
     enum Input {
+        case access(SpaceAccess)
         case update(ProfileUpdate)
         case template(TemplateChange)
         case audience(AudienceChange)
@@ -44,24 +43,34 @@ public struct JourneyConsumer: BatchHandler {
         case message(MessageEvent)
     }
 
+    static let router = RecordRouter<Input>([
+        .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
+        scoped(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
+        scoped(Topic.templates, TemplateChange.self, TemplateChange.contract, Input.template),
+        scoped(Topic.audiences, AudienceChange.self, AudienceChange.contract, Input.audience),
+        scoped(Topic.audienceMembership, AudienceMembershipEvent.self, AudienceMembershipEvent.contract, Input.membership),
+        scoped(Topic.profileEvents, ProfileEvent.self, ProfileEvent.contract, Input.event),
+        scoped(Topic.messageEvents, MessageEvent.self, MessageEvent.contract, Input.message),
+    ])
+
+    public static var topics: [String] { router.topics }
+
+    /// A contract value that names its space.
+    private static func scoped<T: Decodable & SpaceScoped>(_ topic: String, _ type: T.Type, _ contract: String,
+                                                           _ wrap: @escaping @Sendable (T) -> Input) -> RecordRouter<Input>.Route {
+        .init(topic) { value throws(InvalidMessage) in
+            let decoded = try InvalidMessage.decodeRecord(type, contract: contract, from: value)
+            guard !decoded.spaceId.isEmpty, !decoded.spaceId.utf8.contains(0) else { throw InvalidMessage("spaceId is empty") }
+            return wrap(decoded)
+        }
+    }
+
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        var failures: [RecordFailure] = []
+        let (decoded, failures) = Self.router.decode(batch)
         var access: [SpaceAccess] = []
         var inputs: [Input] = []
-        for record in batch {
-            do {
-                switch record.topic {
-                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
-                case Topic.profileUpdates: inputs.append(.update(try decode(ProfileUpdate.self, ProfileUpdate.contract, record)))
-                case Topic.templates: inputs.append(.template(try decode(TemplateChange.self, TemplateChange.contract, record)))
-                case Topic.audiences: inputs.append(.audience(try decode(AudienceChange.self, AudienceChange.contract, record)))
-                case Topic.audienceMembership: inputs.append(.membership(try decode(AudienceMembershipEvent.self, AudienceMembershipEvent.contract, record)))
-                case Topic.profileEvents: inputs.append(.event(try decode(ProfileEvent.self, ProfileEvent.contract, record)))
-                default: inputs.append(.message(try decode(MessageEvent.self, MessageEvent.contract, record)))
-                }
-            } catch {
-                failures.append(RecordFailure(record: record, reason: error.reason))
-            }
+        for input in decoded {
+            if case .access(let value) = input { access.append(value) } else { inputs.append(input) }
         }
         if !access.isEmpty { try await spaces.apply(access) }
         guard !inputs.isEmpty else { return failures }
@@ -77,6 +86,7 @@ public struct JourneyConsumer: BatchHandler {
                 case .membership(let change): try await work.membership(change, on: connection)
                 case .event(let event): try await work.profileEvent(event, on: connection)
                 case .message(let event): try await work.messageEvent(event, on: connection)
+                case .access: break  // applied before the transaction
                 }
             }
             try await work.finish(on: connection)
@@ -84,12 +94,6 @@ public struct JourneyConsumer: BatchHandler {
         }
         if wrote { onCommit() }
         return failures
-    }
-
-    private func decode<T: Decodable & SpaceScoped>(_ type: T.Type, _ contract: String, _ record: ConsumedRecord) throws(InvalidMessage) -> T {
-        let value = try InvalidMessage.decodeRecord(type, contract: contract, from: record.value)
-        guard !value.spaceId.isEmpty, !value.spaceId.utf8.contains(0) else { throw InvalidMessage("spaceId is empty") }
-        return value
     }
 
     private func apply(_ change: TemplateChange, on connection: PostgresConnection) async throws {

@@ -33,34 +33,42 @@ public struct MessagingConsumer: BatchHandler {
         self.logger = logger
     }
 
-    public static let topics = [Topic.spaces, Topic.profileUpdates, Topic.subscriptionChanges, Topic.audiences, Topic.audienceMembership,
-                                Topic.messageRequests]
+    enum Input {
+        case access(SpaceAccess)
+        case update(ProfileUpdate)
+        case change(SubscriptionChange)
+        case audience(AudienceChange)
+        case membership(AudienceMembershipEvent)
+        case request(MessageRequest)
+    }
+
+    static let router = RecordRouter<Input>([
+        .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
+        .contract(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
+        .contract(Topic.subscriptionChanges, SubscriptionChange.self, SubscriptionChange.contract, Input.change),
+        .contract(Topic.audiences, AudienceChange.self, AudienceChange.contract, Input.audience),
+        .contract(Topic.audienceMembership, AudienceMembershipEvent.self, AudienceMembershipEvent.contract, Input.membership),
+        .init(Topic.messageRequests) { value throws(InvalidMessage) in .request(try decodeRequest(value)) },
+    ])
+
+    public static var topics: [String] { router.topics }
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        var failures: [RecordFailure] = []
+        let (inputs, failures) = Self.router.decode(batch)
         var access: [SpaceAccess] = []
         var updates: [ProfileUpdate] = []
         var changes: [SubscriptionChange] = []
         var requests: [MessageRequest] = []
         var audienceChanges: [AudienceChange] = []
         var memberships: [AudienceMembershipEvent] = []
-        for record in batch {
-            do {
-                switch record.topic {
-                case Topic.spaces: access.append(try SpaceAccessReplica.decode(record.value))
-                case Topic.profileUpdates:
-                    updates.append(try InvalidMessage.decodeRecord(ProfileUpdate.self, contract: ProfileUpdate.contract, from: record.value))
-                case Topic.subscriptionChanges:
-                    changes.append(try InvalidMessage.decodeRecord(SubscriptionChange.self, contract: SubscriptionChange.contract, from: record.value))
-                case Topic.audiences:
-                    audienceChanges.append(try InvalidMessage.decodeRecord(AudienceChange.self, contract: AudienceChange.contract, from: record.value))
-                case Topic.audienceMembership:
-                    memberships.append(try InvalidMessage.decodeRecord(AudienceMembershipEvent.self, contract: AudienceMembershipEvent.contract,
-                                                                       from: record.value))
-                default: requests.append(try Self.decodeRequest(record.value))
-                }
-            } catch {
-                failures.append(RecordFailure(record: record, reason: error.reason))
+        for input in inputs {
+            switch input {
+            case .access(let value): access.append(value)
+            case .update(let value): updates.append(value)
+            case .change(let value): changes.append(value)
+            case .audience(let value): audienceChanges.append(value)
+            case .membership(let value): memberships.append(value)
+            case .request(let value): requests.append(value)
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }

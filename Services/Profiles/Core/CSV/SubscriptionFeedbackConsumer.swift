@@ -18,21 +18,26 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
         self.logger = logger
     }
 
+    enum Input {
+        case group(SubscriptionGroupRecord)
+        case result(SubscriptionCommandResult)
+    }
+
+    static let router = RecordRouter<Input>([
+        .contract(Topic.subscriptionGroups, SubscriptionGroupRecord.self, SubscriptionGroupRecord.contract, Input.group),
+        .contract(Topic.subscriptionCommandResults, SubscriptionCommandResult.self, SubscriptionCommandResult.contract, Input.result),
+    ])
+
+    public static var topics: [String] { router.topics }
+
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        var failures: [RecordFailure] = []
+        let (inputs, failures) = Self.router.decode(batch)
         var groups: [SubscriptionGroupRecord] = []
         var results: [SubscriptionCommandResult] = []
-        for record in batch {
-            do {
-                if record.topic == Topic.subscriptionGroups {
-                    groups.append(try InvalidMessage.decodeRecord(SubscriptionGroupRecord.self, contract: SubscriptionGroupRecord.contract,
-                                                                  from: record.value))
-                } else {
-                    results.append(try InvalidMessage.decodeRecord(SubscriptionCommandResult.self, contract: SubscriptionCommandResult.contract,
-                                                                   from: record.value))
-                }
-            } catch {
-                failures.append(RecordFailure(record: record, reason: error.reason))
+        for input in inputs {
+            switch input {
+            case .group(let value): groups.append(value)
+            case .result(let value): results.append(value)
             }
         }
         try await db.transaction(logger: logger) { [self, groups, results] connection in

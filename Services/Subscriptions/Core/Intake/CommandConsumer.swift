@@ -21,19 +21,26 @@ public struct CommandConsumer: BatchHandler {
         self.logger = logger
     }
 
+    enum Input {
+        case access(SpaceAccess)
+        case commands(SubscriptionCommandBatch)
+    }
+
+    static let router = RecordRouter<Input>([
+        .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
+        .init(Topic.subscriptionCommands) { value throws(InvalidMessage) in .commands(try decode(value)) },
+    ])
+
+    public static var topics: [String] { router.topics }
+
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        var failures: [RecordFailure] = []
+        let (inputs, failures) = Self.router.decode(batch)
         var commands: [SubscriptionCommandBatch] = []
         var access: [SpaceAccess] = []
-        for record in batch {
-            do {
-                if record.topic == Topic.spaces {
-                    access.append(try SpaceAccessReplica.decode(record.value))
-                } else {
-                    commands.append(try Self.decode(record.value))
-                }
-            } catch {
-                failures.append(RecordFailure(record: record, reason: error.reason))
+        for input in inputs {
+            switch input {
+            case .access(let value): access.append(value)
+            case .commands(let value): commands.append(value)
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }
