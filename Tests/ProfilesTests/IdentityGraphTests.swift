@@ -11,7 +11,13 @@ import Testing
     /// Profile ids p1, p2, ... in creation order.
     func makeGraph(_ profiles: [IdentityGraph.Profile] = []) -> IdentityGraph {
         let counter = Mutex(0)
-        return IdentityGraph(profiles: profiles) { "p\(counter.withLock { $0 += 1; return $0 })" }
+        return IdentityGraph(profiles: profiles) {
+            let next = counter.withLock { value -> Int in
+                value += 1
+                return value
+            }
+            return "p\(next)"
+        }
     }
 
     func ids(_ pairs: (String, String)...) -> [Identifier] {
