@@ -23,95 +23,122 @@ struct ServiceSpec {
 }
 
 let services: [ServiceSpec] = [
-    ServiceSpec(folder: "Profiles", core: "ProfilesCore", executable: "profiles",
-                extraDependencies: [
-                    .product(name: "Crypto", package: "swift-crypto"),
-                    .product(name: "CompressNIO", package: "compress-nio"),
-                ]),
+    ServiceSpec(
+        folder: "Profiles", core: "ProfilesCore", executable: "profiles",
+        extraDependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CompressNIO", package: "compress-nio"),
+        ]),
     ServiceSpec(folder: "Subscriptions", core: "SubscriptionsCore", executable: "subscriptions"),
     ServiceSpec(folder: "Audiences", core: "AudiencesCore", executable: "audiences"),
-    ServiceSpec(folder: "Journeys", core: "JourneysCore", executable: "journeys",
-                extraDependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-    ServiceSpec(folder: "MessagingSend", core: "MessagingSendCore", executable: "messaging-send",
-                extraDependencies: [
-                    .product(name: "Crypto", package: "swift-crypto"),
-                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                    .product(name: "Stencil", package: "Stencil"),
-                ]),
-    ServiceSpec(folder: "EventsSource", core: "EventsSourceCore", executable: "events-source",
-                extraDependencies: [
-                    .product(name: "Crypto", package: "swift-crypto"),
-                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                ]),
+    ServiceSpec(
+        folder: "Journeys", core: "JourneysCore", executable: "journeys",
+        extraDependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    ServiceSpec(
+        folder: "MessagingSend", core: "MessagingSendCore", executable: "messaging-send",
+        extraDependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Stencil", package: "Stencil"),
+        ]),
+    ServiceSpec(
+        folder: "EventsSource", core: "EventsSourceCore", executable: "events-source",
+        extraDependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
 ]
 
 var targets: [Target] = [
     // Schemas/: the contracts' published JSON Schemas (generated and checked by ContractSchemaTests).
     .target(name: "Contracts", path: "Shared/Contracts", exclude: ["Schemas"]),
     .target(name: "Liveness", path: "Shared/Liveness"),
-    .systemLibrary(name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
-                   providers: [.apt(["librdkafka-dev"])]),
-    .target(name: "Kafka", dependencies: [
-        "CRdKafka", "Contracts", "Liveness",
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "Metrics", package: "swift-metrics"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ], path: "Shared/Kafka"),
-    .target(name: "Persistence", dependencies: [
-        "Contracts", "Kafka", "Liveness",
-        .product(name: "PostgresNIO", package: "postgres-nio"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "Metrics", package: "swift-metrics"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ], path: "Shared/Persistence"),
-    .target(name: "ServiceKit", dependencies: [
-        "Contracts", "Kafka", "Liveness", "Persistence",
-        .product(name: "Hummingbird", package: "hummingbird"),
-        .product(name: "PostgresNIO", package: "postgres-nio"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "Metrics", package: "swift-metrics"),
-        .product(name: "Prometheus", package: "swift-prometheus"),
-        .product(name: "HTTPTypes", package: "swift-http-types"),
-        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        .product(name: "Crypto", package: "swift-crypto"),
-    ], path: "Shared/ServiceKit"),
+    .systemLibrary(
+        name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
+        providers: [.apt(["librdkafka-dev"])]),
+    .target(
+        name: "Kafka",
+        dependencies: [
+            "CRdKafka", "Contracts", "Liveness",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/Kafka"),
+    .target(
+        name: "Persistence",
+        dependencies: [
+            "Contracts", "Kafka", "Liveness",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/Persistence"),
+    .target(
+        name: "ServiceKit",
+        dependencies: [
+            "Contracts", "Kafka", "Liveness", "Persistence",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Shared/ServiceKit"),
     .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests"),
-    .testTarget(name: "SharedIntegrationTests", dependencies: [
-        "Contracts", "Kafka", "Liveness", "Persistence",
-        .product(name: "PostgresNIO", package: "postgres-nio"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ], path: "Tests/SharedIntegrationTests"),
+    .testTarget(
+        name: "SharedIntegrationTests",
+        dependencies: [
+            "Contracts", "Kafka", "Liveness", "Persistence",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Tests/SharedIntegrationTests"),
     .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], path: "Tests/ServiceKitTests"),
-    .testTarget(name: "ProfilesTests", dependencies: [
-        "ProfilesCore", "Contracts",
-        .product(name: "HummingbirdTesting", package: "hummingbird"),
-    ], path: "Tests/ProfilesTests"),
-    .testTarget(name: "SubscriptionsTests", dependencies: [
-        "SubscriptionsCore", "Contracts",
-    ], path: "Tests/SubscriptionsTests"),
+    .testTarget(
+        name: "ProfilesTests",
+        dependencies: [
+            "ProfilesCore", "Contracts",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], path: "Tests/ProfilesTests"),
+    .testTarget(
+        name: "SubscriptionsTests",
+        dependencies: [
+            "SubscriptionsCore", "Contracts",
+        ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
-    .testTarget(name: "JourneysTests", dependencies: ["JourneysCore", "Contracts", "Persistence"], path: "Tests/JourneysTests"),
-    .testTarget(name: "EventsSourceTests", dependencies: [
-        "EventsSourceCore", "Contracts", "Persistence", "ServiceKit",
-        .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        .product(name: "Hummingbird", package: "hummingbird"),
-        .product(name: "HummingbirdTesting", package: "hummingbird"),
-        .product(name: "HTTPTypes", package: "swift-http-types"),
-        .product(name: "PostgresNIO", package: "postgres-nio"),
-    ], path: "Tests/EventsSourceTests"),
-    .testTarget(name: "MessagingSendTests", dependencies: [
-        "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),
-    ], path: "Tests/MessagingSendTests"),
+    .testTarget(
+        name: "JourneysTests", dependencies: ["JourneysCore", "Contracts", "Persistence"], path: "Tests/JourneysTests"),
+    .testTarget(
+        name: "EventsSourceTests",
+        dependencies: [
+            "EventsSourceCore", "Contracts", "Persistence", "ServiceKit",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ], path: "Tests/EventsSourceTests"),
+    .testTarget(
+        name: "MessagingSendTests",
+        dependencies: [
+            "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tests/MessagingSendTests"),
 ]
 
 var products: [Product] = []
 for service in services {
-    targets.append(.target(name: service.core, dependencies: sharedRuntime + service.extraDependencies,
-                           path: "Services/\(service.folder)/Core"))
-    targets.append(.executableTarget(name: "\(service.core.dropLast(4))Main", dependencies: [
-        .byName(name: service.core), "ServiceKit",
-    ], path: "Services/\(service.folder)/Main"))
+    targets.append(
+        .target(
+            name: service.core, dependencies: sharedRuntime + service.extraDependencies,
+            path: "Services/\(service.folder)/Core"))
+    targets.append(
+        .executableTarget(
+            name: "\(service.core.dropLast(4))Main",
+            dependencies: [
+                .byName(name: service.core), "ServiceKit",
+            ], path: "Services/\(service.folder)/Main"))
     products.append(.executable(name: service.executable, targets: ["\(service.core.dropLast(4))Main"]))
 }
 

@@ -16,8 +16,10 @@ public struct AudienceChange: Codable, Sendable, Hashable {
     public var deleted: Bool
     public var occurredAt: Date
 
-    public init(spaceId: String, audienceId: String, audienceKey: String, name: String, currentVersion: Int, deleted: Bool,
-                occurredAt: Date) {
+    public init(
+        spaceId: String, audienceId: String, audienceKey: String, name: String, currentVersion: Int, deleted: Bool,
+        occurredAt: Date
+    ) {
         // Stable per state, so a redelivered change is recognisable.
         self.id = "\(spaceId):\(audienceId):\(currentVersion):\(name)\(deleted ? ":deleted" : "")"
         self.spaceId = spaceId

@@ -41,9 +41,12 @@ public struct AudienceMembershipEvent: Codable, Sendable, Hashable {
     public var reason: Reason
     public var occurredAt: Date
 
-    public init(spaceId: String, entered: Bool, audienceId: String, audienceKey: String, audienceName: String,
-                audienceVersion: Int, profileId: String, mergedInto: String? = nil, userId: String?, email: String?, phone: String?,
-                anonymousIds: [String], traits: [String: JSONValue], reason: Reason, occurredAt: Date, sequence: Int64) {
+    public init(
+        spaceId: String, entered: Bool, audienceId: String, audienceKey: String, audienceName: String,
+        audienceVersion: Int, profileId: String, mergedInto: String? = nil, userId: String?, email: String?,
+        phone: String?,
+        anonymousIds: [String], traits: [String: JSONValue], reason: Reason, occurredAt: Date, sequence: Int64
+    ) {
         self.event = entered ? Self.entered : Self.exited
         // One entry or exit per membership change: the change's sequence in the history table.
         self.id = "\(spaceId):\(audienceId):\(profileId):\(sequence)"

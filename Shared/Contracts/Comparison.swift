@@ -4,9 +4,18 @@ import Foundation
 /// semantics of "where" filters and trait conditions, shared by audiences and journeys.
 public struct Comparison: Sendable, Hashable {
     public enum Operator: String, Sendable, Hashable, CaseIterable {
-        case equals, notEquals = "not_equals", contains, notContains = "not_contains", oneOf = "in", notIn = "not_in"
-        case greaterThan = "greater_than", greaterOrEqual = "greater_or_equal", lessThan = "less_than", lessOrEqual = "less_or_equal"
-        case before, after, exists, notExists = "not_exists"
+        case equals
+        case notEquals = "not_equals"
+        case contains
+        case notContains = "not_contains"
+        case oneOf = "in"
+        case notIn = "not_in"
+        case greaterThan = "greater_than"
+        case greaterOrEqual = "greater_or_equal"
+        case lessThan = "less_than"
+        case lessOrEqual = "less_or_equal"
+        case before, after, exists
+        case notExists = "not_exists"
 
         public var needsOperand: Bool { self != .exists && self != .notExists }
     }
@@ -29,7 +38,8 @@ public struct Comparison: Sendable, Hashable {
         case .notExists: return present == nil
         case .notEquals: return present.map { !Self.equal($0, operand) } ?? true
         case .notContains: return present.map { !Self.contains($0, operand) } ?? true
-        case .notIn: return present.map { value in !(operand.arrayValue ?? []).contains { Self.equal(value, $0) } } ?? true
+        case .notIn:
+            return present.map { value in !(operand.arrayValue ?? []).contains { Self.equal(value, $0) } } ?? true
         default: break
         }
         guard let present else { return false }
@@ -38,7 +48,8 @@ public struct Comparison: Sendable, Hashable {
         case .contains: return Self.contains(present, operand)
         case .oneOf: return (operand.arrayValue ?? []).contains { Self.equal(present, $0) }
         case .greaterThan, .greaterOrEqual, .lessThan, .lessOrEqual:
-            guard let lhs = Self.numeric(present), let rhs = Self.numeric(operand), let order = Self.order(lhs, rhs) else { return false }
+            guard let lhs = Self.numeric(present), let rhs = Self.numeric(operand), let order = Self.order(lhs, rhs)
+            else { return false }
             switch op {
             case .greaterThan: return order == .orderedDescending
             case .greaterOrEqual: return order != .orderedAscending
@@ -81,7 +92,9 @@ public struct Comparison: Sendable, Hashable {
         case .string(let text):
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             guard let number = Double(trimmed) else { return nil }
-            if abs(number) >= LargeInteger.doubleExactLimit, let large = LargeInteger(literal: trimmed) { return .largeInteger(large) }
+            if abs(number) >= LargeInteger.doubleExactLimit, let large = LargeInteger(literal: trimmed) {
+                return .largeInteger(large)
+            }
             return .number(number)
         default: return nil
         }

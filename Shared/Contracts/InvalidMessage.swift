@@ -27,9 +27,13 @@ public enum DecodingErrorDescription {
 
 extension InvalidMessage {
     /// Decodes one topic record of a platform contract, or says precisely why it is not one.
-    public static func decodeRecord<T: Decodable>(_ type: T.Type, contract: String, from value: [UInt8]?) throws(InvalidMessage) -> T {
+    public static func decodeRecord<T: Decodable>(_ type: T.Type, contract: String, from value: [UInt8]?)
+        throws(InvalidMessage) -> T
+    {
         guard let value, !value.isEmpty else { throw InvalidMessage("empty record") }
-        if let problem = StorableText.problem(inJSON: value) { throw InvalidMessage("not a \(contract) record: \(problem)") }
+        if let problem = StorableText.problem(inJSON: value) {
+            throw InvalidMessage("not a \(contract) record: \(problem)")
+        }
         do {
             return try JSONDecoder.engage().decode(T.self, from: Data(value))
         } catch let error as DecodingError {

@@ -16,7 +16,8 @@ public struct LargeInteger: Sendable, Hashable, Comparable, CustomStringConverti
     /// nil unless `value` is an integer with 2^53 < |value| < 10^38.
     public init?(_ value: Decimal) {
         guard value.isFinite, value.magnitude > Self.lowerBound, value.magnitude < Self.upperBound else { return nil }
-        var rounded = Decimal(), copy = value
+        var rounded = Decimal()
+        var copy = value
         NSDecimalRound(&rounded, &copy, 0, .plain)
         guard rounded == value else { return nil }
         self.value = value
@@ -25,7 +26,9 @@ public struct LargeInteger: Sendable, Hashable, Comparable, CustomStringConverti
     /// A JSON number literal (`-12345678901234567890`, `1.5e20`) whose value is such an integer;
     /// nil otherwise, also when it has more significant digits than Decimal keeps.
     public init?(literal: some StringProtocol) {
-        var digits = 0, leading = true, trailingZeros = 0
+        var digits = 0
+        var leading = true
+        var trailingZeros = 0
         for byte in literal.utf8 {
             if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") { break }
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { continue }
@@ -34,7 +37,8 @@ public struct LargeInteger: Sendable, Hashable, Comparable, CustomStringConverti
             digits += 1
             trailingZeros = byte == UInt8(ascii: "0") ? trailingZeros + 1 : 0
         }
-        guard digits - trailingZeros <= Self.maxDigits, let decimal = Decimal(string: String(literal), locale: nil) else { return nil }
+        guard digits - trailingZeros <= Self.maxDigits, let decimal = Decimal(string: String(literal), locale: nil)
+        else { return nil }
         self.init(decimal)
     }
 

@@ -45,9 +45,15 @@ public enum JSONParser {
             case UInt8(ascii: "{"): return try object(depth: depth + 1)
             case UInt8(ascii: "["): return try array(depth: depth + 1)
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw error("unexpected character '\(Unicode.Scalar(bytes[index]))'")
             }
@@ -73,10 +79,14 @@ public enum JSONParser {
             }
             while true {
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    throw error("expected a string key")
+                }
                 let key = try string()
                 skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                    throw error("expected ':' after a key")
+                }
                 index += 1
                 skipWhitespace()
                 result[key] = try value(depth: depth)
@@ -121,7 +131,9 @@ public enum JSONParser {
         mutating func number() throws(JSONParseError) -> JSONValue {
             let start = index
             if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { throw error("invalid number") }
+            guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
+                throw error("invalid number")
+            }
             if bytes[index] == UInt8(ascii: "0") {
                 index += 1
             } else {
@@ -135,15 +147,21 @@ public enum JSONParser {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
                 let digits = index
                 while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
                 guard index > digits else { throw error("invalid number") }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
+            guard let value = Double(text), value.isFinite else {
+                throw JSONParseError(offset: start, reason: "number out of range")
+            }
             // Past 2^53 a Double rounds integers (order ids; 2^53 + 1 reads as 2^53): those keep their exact value.
-            if abs(value) >= LargeInteger.doubleExactLimit, let large = LargeInteger(literal: text) { return .largeInteger(large) }
+            if abs(value) >= LargeInteger.doubleExactLimit, let large = LargeInteger(literal: text) {
+                return .largeInteger(large)
+            }
             return .number(value)
         }
 
@@ -168,7 +186,9 @@ public enum JSONParser {
                 switch byte {
                 case UInt8(ascii: "\""):
                     index += 1
-                    guard let text = String(validating: scalars, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                    guard let text = String(validating: scalars, as: UTF8.self) else {
+                        throw error("invalid UTF-8 in a string")
+                    }
                     return text
                 case UInt8(ascii: "\\"):
                     let escapeStart = index
@@ -188,9 +208,15 @@ public enum JSONParser {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
                         // Postgres text and jsonb cannot hold U+0000: refused here, not at the insert.
-                        if code == 0 { throw JSONParseError(offset: escapeStart, reason: "NUL (\\u0000) is not allowed in strings: it cannot be stored") }
+                        if code == 0 {
+                            throw JSONParseError(
+                                offset: escapeStart,
+                                reason: "NUL (\\u0000) is not allowed in strings: it cannot be stored")
+                        }
                         if (0xD800...0xDBFF).contains(code) {
-                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                                bytes[index + 1] == UInt8(ascii: "u")
+                            else {
                                 throw error("unpaired surrogate in a string")
                             }
                             index += 2

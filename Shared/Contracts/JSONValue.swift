@@ -24,7 +24,8 @@ public enum JSONValue: Sendable, Codable {
             // Past 2^53 a Double rounds integers (2^53 + 1 reads as 2^53); Foundation's decoder reads
             // those exactly as Decimal.
             if abs(value) >= LargeInteger.doubleExactLimit, let decimal = try? container.decode(Decimal.self),
-               let large = LargeInteger(decimal) {
+                let large = LargeInteger(decimal)
+            {
                 self = .largeInteger(large)
             } else {
                 self = .number(value)
@@ -110,7 +111,9 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) {
-        self = value.magnitude > 9_007_199_254_740_992 ? .largeInteger(LargeInteger(Decimal(value))!) : .number(Double(value))
+        self =
+            value.magnitude > 9_007_199_254_740_992
+            ? .largeInteger(LargeInteger(Decimal(value))!) : .number(Double(value))
     }
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }

@@ -151,9 +151,14 @@ public struct JSONWriter {
         }
 
         /// A nested object; `nil` writes `null` when `orNull`, else nothing.
-        public mutating func member<T>(_ key: String, _ value: T?, orNull: Bool = false, object body: (inout ObjectWriter, T) -> Void) {
+        public mutating func member<T>(
+            _ key: String, _ value: T?, orNull: Bool = false, object body: (inout ObjectWriter, T) -> Void
+        ) {
             guard let value else {
-                if orNull { self.key(key); writer.raw("null") }
+                if orNull {
+                    self.key(key)
+                    writer.raw("null")
+                }
                 return
             }
             self.key(key)

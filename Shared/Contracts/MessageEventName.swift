@@ -37,8 +37,10 @@ public enum MessageEventName {
     /// The event an outbound message's Twilio status is, and the suffix of its id (the status word,
     /// lower-cased: each message reports each word once, however many statuses or callbacks name it);
     /// nil for a status that is not a step of an outbound message (and for email, which Twilio does not send).
-    public static func twilio(_ channel: SubscriptionChannel,
-                              status: TwilioMessageStatus) -> (name: String, idSuffix: String)? {
+    public static func twilio(
+        _ channel: SubscriptionChannel,
+        status: TwilioMessageStatus
+    ) -> (name: String, idSuffix: String)? {
         guard channel != .email else { return nil }
         return twilioWord(channel, status: status).map { (name(channel, $0), $0.lowercased()) }
     }

@@ -22,7 +22,7 @@ public enum MessageMetric: String, CaseIterable, Sendable, Codable {
     public static func of(event name: String) -> MessageMetric? {
         switch name {
         case "Email Processed", "SMS Processed", "SMS Queued", "SMS Sending", "SMS Sent",
-             "WhatsApp Message Queued", "WhatsApp Message Accepted", "WhatsApp Message Sending", "WhatsApp Message Sent":
+            "WhatsApp Message Queued", "WhatsApp Message Accepted", "WhatsApp Message Sending", "WhatsApp Message Sent":
             .sent
         case "Email Delivered", "SMS Delivered", "WhatsApp Message Delivered": .delivered
         case "Email Opened": .opened

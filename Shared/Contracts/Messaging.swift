@@ -33,10 +33,12 @@ public struct MessageRequest: Codable, Sendable, Hashable {
     public var test: Bool
     public var occurredAt: Date
 
-    public init(id: String, spaceId: String, profileId: String, channel: SubscriptionChannel, templateId: String,
-                templateVersion: Int? = nil, purpose: MessagePurpose, group: String? = nil, from: String? = nil,
-                journeyId: String? = nil, journeyStepId: String? = nil, broadcastId: String? = nil, test: Bool = false,
-                occurredAt: Date) {
+    public init(
+        id: String, spaceId: String, profileId: String, channel: SubscriptionChannel, templateId: String,
+        templateVersion: Int? = nil, purpose: MessagePurpose, group: String? = nil, from: String? = nil,
+        journeyId: String? = nil, journeyStepId: String? = nil, broadcastId: String? = nil, test: Bool = false,
+        occurredAt: Date
+    ) {
         self.id = id
         self.spaceId = spaceId
         self.profileId = profileId
@@ -96,8 +98,10 @@ public struct TemplateChange: Codable, Sendable, Hashable {
     public var deleted: Bool
     public var occurredAt: Date
 
-    public init(spaceId: String, templateId: String, name: String, channel: SubscriptionChannel, purpose: MessagePurpose,
-                currentVersion: Int, deleted: Bool, occurredAt: Date) {
+    public init(
+        spaceId: String, templateId: String, name: String, channel: SubscriptionChannel, purpose: MessagePurpose,
+        currentVersion: Int, deleted: Bool, occurredAt: Date
+    ) {
         self.id = "\(spaceId):\(templateId):\(currentVersion)\(deleted ? ":deleted" : "")"
         self.spaceId = spaceId
         self.templateId = templateId
@@ -153,8 +157,11 @@ public struct MessageEvent: Codable, Sendable, Hashable {
     public var occurredAt: Date
     public var recordedAt: Date
 
-    public init(id: String, spaceId: String, event: String, channel: SubscriptionChannel, messageId: String?, profileId: String?,
-                contact: String?, occurredAt: Date, recordedAt: Date) {
+    public init(
+        id: String, spaceId: String, event: String, channel: SubscriptionChannel, messageId: String?,
+        profileId: String?,
+        contact: String?, occurredAt: Date, recordedAt: Date
+    ) {
         self.id = id
         self.spaceId = spaceId
         self.event = event
@@ -182,7 +189,11 @@ public struct MessageEvent: Codable, Sendable, Hashable {
             members.member("profileId", orNull: profileId)
             members.member("contact", orNull: contact)
             members.member("templateId", orNull: templateId)
-            if let templateVersion { members.member("templateVersion", templateVersion) } else { members.member("templateVersion", json: "null") }
+            if let templateVersion {
+                members.member("templateVersion", templateVersion)
+            } else {
+                members.member("templateVersion", json: "null")
+            }
             members.member("purpose", orNull: purpose?.rawValue)
             members.member("journeyId", orNull: journeyId)
             members.member("journeyStepId", orNull: journeyStepId)

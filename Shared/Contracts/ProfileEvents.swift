@@ -29,7 +29,9 @@ public struct ProfileEvent: Codable, Sendable, Hashable {
     public var externalIds: [ExternalID]
     public var message: SegmentMessage
 
-    public init(spaceId: String, sourceId: String, profileId: String, externalIds: [ExternalID], message: SegmentMessage) {
+    public init(
+        spaceId: String, sourceId: String, profileId: String, externalIds: [ExternalID], message: SegmentMessage
+    ) {
         self.id = "\(spaceId):\(message.messageId)"
         self.spaceId = spaceId
         self.sourceId = sourceId
@@ -53,8 +55,14 @@ extension ProfileEvent {
             members.member("profileId", profileId)
             members.member("occurredAt", occurredAt)
             var ids = JSONWriter(capacity: 128)
-            ids.write(JSONValue.array(externalIds.map { ["type": .string($0.type), "id": .string($0.id),
-                                                         "collection": .string($0.collection), "encoding": .string($0.encoding)] }))
+            ids.write(
+                JSONValue.array(
+                    externalIds.map {
+                        [
+                            "type": .string($0.type), "id": .string($0.id),
+                            "collection": .string($0.collection), "encoding": .string($0.encoding),
+                        ]
+                    }))
             members.member("externalIds", json: ids.string)
             members.member("message", json: encodedMessage)
         }
@@ -152,8 +160,10 @@ public struct DeadLetter: Codable, Sendable, Hashable {
     public var originalSize: Int?
     public var originalKeySize: Int?
 
-    public init(originalTopic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
-                reason: String, consumerGroup: String, failedAt: Date) {
+    public init(
+        originalTopic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
+        reason: String, consumerGroup: String, failedAt: Date
+    ) {
         self.originalTopic = originalTopic
         self.partition = partition
         self.offset = offset

@@ -14,7 +14,9 @@ public enum StorableText {
             if matched > 0 {
                 if byte == nulEscape[matched] {
                     matched += 1
-                    if matched == nulEscape.count { return "NUL (\\u0000) is not allowed in strings: it cannot be stored (byte \(offset - 5))" }
+                    if matched == nulEscape.count {
+                        return "NUL (\\u0000) is not allowed in strings: it cannot be stored (byte \(offset - 5))"
+                    }
                     continue
                 }
                 matched = 0

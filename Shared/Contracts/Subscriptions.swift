@@ -26,7 +26,10 @@ public enum SubscriptionStatus: String, Codable, Sendable, CaseIterable, Hashabl
 
     /// Accepts `subscribed`, `SUBSCRIBED`, `did_not_subscribe`, `DID-NOT-SUBSCRIBE`, `did not subscribe`.
     public init?(loose text: String) {
-        if let exact = SubscriptionStatus(rawValue: text) { self = exact; return }
+        if let exact = SubscriptionStatus(rawValue: text) {
+            self = exact
+            return
+        }
         let folded = text.trimmingCharacters(in: .whitespaces).lowercased()
             .replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: " ", with: "_")
         self.init(rawValue: folded)
@@ -62,8 +65,10 @@ public struct SubscriptionCommand: Codable, Sendable, Hashable {
     /// The caller's reference for results, e.g. a CSV row number.
     public var reference: String?
 
-    public init(id: String, channel: SubscriptionChannel, contact: String, group: String? = nil, status: SubscriptionStatus,
-                occurredAt: Date, sequence: Int64 = 0, reference: String? = nil) {
+    public init(
+        id: String, channel: SubscriptionChannel, contact: String, group: String? = nil, status: SubscriptionStatus,
+        occurredAt: Date, sequence: Int64 = 0, reference: String? = nil
+    ) {
         self.id = id
         self.channel = channel
         self.contact = contact
@@ -90,8 +95,10 @@ public struct SubscriptionCommandBatch: Codable, Sendable, Hashable {
     public var correlationId: String?
     public var commands: [SubscriptionCommand]
 
-    public init(id: String, spaceId: String, source: SubscriptionSource, origin: String? = nil,
-                correlationId: String? = nil, commands: [SubscriptionCommand]) {
+    public init(
+        id: String, spaceId: String, source: SubscriptionSource, origin: String? = nil,
+        correlationId: String? = nil, commands: [SubscriptionCommand]
+    ) {
         self.id = id
         self.spaceId = spaceId
         self.source = source
@@ -140,7 +147,10 @@ public struct SubscriptionCommandResult: Codable, Sendable {
     public var unchanged: Int
     public var rejected: [SubscriptionRejection]
 
-    public init(batchId: String, spaceId: String, correlationId: String, applied: Int, unchanged: Int, rejected: [SubscriptionRejection]) {
+    public init(
+        batchId: String, spaceId: String, correlationId: String, applied: Int, unchanged: Int,
+        rejected: [SubscriptionRejection]
+    ) {
         self.batchId = batchId
         self.spaceId = spaceId
         self.correlationId = correlationId
@@ -181,9 +191,12 @@ public struct SubscriptionChange: Codable, Sendable, Hashable {
         }
     }
 
-    public init(spaceId: String, channel: SubscriptionChannel, contact: String, group: GroupRef?, previousStatus: SubscriptionStatus?,
-                status: SubscriptionStatus, source: SubscriptionSource, origin: String?, commandId: String,
-                occurredAt: Date, recordedAt: Date) {
+    public init(
+        spaceId: String, channel: SubscriptionChannel, contact: String, group: GroupRef?,
+        previousStatus: SubscriptionStatus?,
+        status: SubscriptionStatus, source: SubscriptionSource, origin: String?, commandId: String,
+        occurredAt: Date, recordedAt: Date
+    ) {
         self.id = "\(commandId):\(channel.rawValue):\(group?.id ?? "*")"
         self.spaceId = spaceId
         self.channel = channel
@@ -201,7 +214,8 @@ public struct SubscriptionChange: Codable, Sendable, Hashable {
     public var key: String { "\(spaceId)|\(channel.rawValue)|\(contact)" }
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion, id, spaceId, channel, contact, group, previousStatus, status, source, origin, commandId, occurredAt, recordedAt
+        case schemaVersion, id, spaceId, channel, contact, group, previousStatus, status, source, origin, commandId,
+            occurredAt, recordedAt
     }
 
     /// Absent values are explicit nulls: downstream tools in any language read every key.

@@ -22,7 +22,9 @@ public enum Timestamp {
             index += 1
             return true
         }
-        guard let year = digits(4), expect(45), let month = digits(2), expect(45), let day = digits(2) else { return nil }
+        guard let year = digits(4), expect(45), let month = digits(2), expect(45), let day = digits(2) else {
+            return nil
+        }
         guard index < bytes.count, bytes[index] == 84 || bytes[index] == 116 || bytes[index] == 32 else { return nil }
         index += 1
         guard let hour = digits(2), expect(58), let minute = digits(2) else { return nil }
@@ -83,10 +85,20 @@ public enum Timestamp {
             if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
             text += digits
         }
-        append(year, width: 4); text += "-"; append(month, width: 2); text += "-"; append(day, width: 2)
+        append(year, width: 4)
+        text += "-"
+        append(month, width: 2)
+        text += "-"
+        append(day, width: 2)
         text += "T"
-        append(secondsOfDay / 3_600, width: 2); text += ":"; append(secondsOfDay % 3_600 / 60, width: 2); text += ":"
-        append(secondsOfDay % 60, width: 2); text += "."; append(millis, width: 3); text += "Z"
+        append(secondsOfDay / 3_600, width: 2)
+        text += ":"
+        append(secondsOfDay % 3_600 / 60, width: 2)
+        text += ":"
+        append(secondsOfDay % 60, width: 2)
+        text += "."
+        append(millis, width: 3)
+        text += "Z"
         return text
     }
 
@@ -141,7 +153,8 @@ extension JSONDecoder {
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
             guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 timestamp: \(text)")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "not an ISO-8601 timestamp: \(text)")
             }
             return date
         }

@@ -115,8 +115,10 @@ public struct ConsumedRecord: Sendable {
     /// Broker or producer timestamp in milliseconds since 1970, when the broker has one.
     public var timestampMs: Int64?
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
-                headers: [String: String], timestampMs: Int64?) {
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
+        headers: [String: String], timestampMs: Int64?
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset

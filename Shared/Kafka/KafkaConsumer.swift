@@ -19,23 +19,29 @@ public final class KafkaConsumer: Sendable {
     }
     private let topicCheck = Mutex(TopicCheck())
 
-    public init(config: KafkaConfig, groupId: String, topics: [String], topicCheckInterval: Duration = .seconds(2),
-                logger: Logger) throws {
+    public init(
+        config: KafkaConfig, groupId: String, topics: [String], topicCheckInterval: Duration = .seconds(2),
+        logger: Logger
+    ) throws {
         self.groupId = groupId
         self.topics = topics
         self.topicCheckInterval = topicCheckInterval
         var logger = logger
         logger[metadataKey: "group"] = "\(groupId)"
         self.logger = logger
-        client = try RdKafkaClient(kind: .consumer, properties: config.consumerProperties(groupId: groupId), logger: logger)
+        client = try RdKafkaClient(
+            kind: .consumer, properties: config.consumerProperties(groupId: groupId), logger: logger)
         try client.subscribe(topics)
     }
 
     /// Waits up to `timeout` for records and returns what arrived (possibly none).
     public func poll(maxRecords: Int, timeout: Duration = .milliseconds(100)) async throws -> [ConsumedRecord] {
         await startOverIfTopicsRecreated()
-        let milliseconds = Int32(timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        return try await client.blocking { [client] in client.consumeBatch(maxRecords: maxRecords, timeoutMs: milliseconds) }
+        let milliseconds = Int32(
+            timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        return try await client.blocking { [client] in
+            client.consumeBatch(maxRecords: maxRecords, timeoutMs: milliseconds)
+        }
     }
 
     /// Synchronously commits the offsets after these records.
@@ -59,13 +65,16 @@ public final class KafkaConsumer: Sendable {
         }
         guard due else { return }
         // An unreachable broker says nothing about the topics: they are checked again next round.
-        guard let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 1_000) }) else { return }
+        guard let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 1_000) }) else {
+            return
+        }
         let (recreated, retry) = topicCheck.withLock { check in
             (check.topics.observe(existing: existing, subscribed: topics), check.retry)
         }
         if !recreated.isEmpty {
-            logger.warning("topics were created again (the broker lost them); reading them from the beginning",
-                           metadata: ["topics": "\(recreated.sorted().joined(separator: ","))"])
+            logger.warning(
+                "topics were created again (the broker lost them); reading them from the beginning",
+                metadata: ["topics": "\(recreated.sorted().joined(separator: ","))"])
         }
         let pending = recreated.union(retry)
         guard !pending.isEmpty else { return }

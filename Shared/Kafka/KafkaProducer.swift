@@ -27,13 +27,18 @@ public final class KafkaProducer: Service, Sendable {
 
     /// `deliveryTimeout`: how long a record may wait for the broker's acknowledgement before `send`
     /// fails (librdkafka's `message.timeout.ms`); nil keeps the configured value.
-    public init(config: KafkaConfig, deliveryTimeout: Duration? = nil, topicCheckInterval: Duration = .seconds(2), logger: Logger) throws {
+    public init(
+        config: KafkaConfig, deliveryTimeout: Duration? = nil, topicCheckInterval: Duration = .seconds(2),
+        logger: Logger
+    ) throws {
         self.config = config
         self.logger = logger
         self.topicCheckInterval = topicCheckInterval
         var properties = config.producerProperties
         if let deliveryTimeout {
-            let milliseconds = String(deliveryTimeout.components.seconds * 1_000 + deliveryTimeout.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = String(
+                deliveryTimeout.components.seconds * 1_000 + deliveryTimeout.components.attoseconds
+                    / 1_000_000_000_000_000)
             properties["message.timeout.ms"] = milliseconds
             // A record already sent to a broker that stopped answering only times out with its
             // request, so the request must not outlive the delivery timeout.
@@ -58,7 +63,8 @@ public final class KafkaProducer: Service, Sendable {
         let configs = config.topicConfigs
         let client = self.client
         try await client.blocking {
-            try client.createTopics(topics, partitions: partitions, replicationFactor: replication, configs: configs, timeoutMs: 10_000)
+            try client.createTopics(
+                topics, partitions: partitions, replicationFactor: replication, configs: configs, timeoutMs: 10_000)
         }
         Self.keptTopics.withLock { $0.formUnion(topics) }
     }
@@ -113,14 +119,20 @@ public final class KafkaProducer: Service, Sendable {
             last = .now
             return true
         }
-        guard due, let fresh = try? RdKafkaClient(kind: .producer, properties: properties, logger: logger) else { return }
-        guard current.withLock({ client in
-            guard client === wedged else { return false }
-            client = fresh
-            return true
-        }) else { return }
-        logger.warning(fatal ? "producer hit a fatal error; replaced its librdkafka handle"
-                              : "producer timed out with the broker reachable; replaced its librdkafka handle")
+        guard due, let fresh = try? RdKafkaClient(kind: .producer, properties: properties, logger: logger) else {
+            return
+        }
+        guard
+            current.withLock({ client in
+                guard client === wedged else { return false }
+                client = fresh
+                return true
+            })
+        else { return }
+        logger.warning(
+            fatal
+                ? "producer hit a fatal error; replaced its librdkafka handle"
+                : "producer timed out with the broker reachable; replaced its librdkafka handle")
         // A send that read the old handle just before the swap may still enqueue on it: keep
         // purging and serving its reports until it holds nothing, so that every such send ends.
         _ = try? await wedged.blocking {
@@ -190,7 +202,9 @@ public final class KafkaProducer: Service, Sendable {
             return since.filter { now - $0.value >= Self.topicRecreationDelay }.keys.sorted()
         }
         guard !missing.isEmpty else { return }
-        logger.warning("topics missing on the broker; creating them again", metadata: ["topics": "\(missing.joined(separator: ","))"])
+        logger.warning(
+            "topics missing on the broker; creating them again",
+            metadata: ["topics": "\(missing.joined(separator: ","))"])
         do {
             try await createTopics(missing)
         } catch {

@@ -74,14 +74,19 @@ final class RdKafkaClient: @unchecked Sendable {
                     // a batch still in flight for a revoked partition is idempotent on redelivery.
                     context.logger.info("partitions revoked", metadata: ["partitions": "\(names)"])
                     if cooperative {
-                        if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
+                        if let error = rd_kafka_incremental_unassign(handle, partitions) {
+                            rd_kafka_error_destroy(error)
+                        }
                     } else {
                         rd_kafka_assign(handle, nil)
                     }
                 }
             }
         }
-        guard let handle = rd_kafka_new(kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
+        guard
+            let handle = rd_kafka_new(
+                kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, &errorText, errorText.count)
+        else {
             rd_kafka_conf_destroy(conf)
             context?.release()
             throw KafkaError(code: -1, message: "cannot create client: \(String(cString: errorText))")
@@ -125,8 +130,9 @@ final class RdKafkaClient: @unchecked Sendable {
         let error: OpaquePointer? = record.value.withUnsafeBytes { value in
             if let key = record.key {
                 return key.withUnsafeBytes { key in
-                    engage_produce(handle, record.topic, key.baseAddress ?? UnsafeRawPointer(bitPattern: 1), key.count,
-                                   value.baseAddress, value.count, headers, opaque)
+                    engage_produce(
+                        handle, record.topic, key.baseAddress ?? UnsafeRawPointer(bitPattern: 1), key.count,
+                        value.baseAddress, value.count, headers, opaque)
                 }
             }
             return engage_produce(handle, record.topic, nil, 0, value.baseAddress, value.count, headers, opaque)
@@ -166,8 +172,10 @@ final class RdKafkaClient: @unchecked Sendable {
 
     /// Issues one admin request (`send` gets its options and reply queue) and waits for its result
     /// event, which the caller destroys. Throws the request's own error, or a timeout.
-    private func adminRequest(_ operation: rd_kafka_admin_op_t, timeoutMs: Int32, what: String,
-                              send: (OpaquePointer?, OpaquePointer?) -> Void) throws -> OpaquePointer {
+    private func adminRequest(
+        _ operation: rd_kafka_admin_op_t, timeoutMs: Int32, what: String,
+        send: (OpaquePointer?, OpaquePointer?) -> Void
+    ) throws -> OpaquePointer {
         let queue = rd_kafka_queue_new(handle)
         defer { rd_kafka_queue_destroy(queue) }
         let options = rd_kafka_AdminOptions_new(handle, operation)
@@ -184,30 +192,38 @@ final class RdKafkaClient: @unchecked Sendable {
         }
         if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
             defer { rd_kafka_event_destroy(event) }
-            throw KafkaError(code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event)))
+            throw KafkaError(
+                code: rd_kafka_event_error(event).rawValue, message: String(cString: rd_kafka_event_error_string(event))
+            )
         }
         return event
     }
 
     /// Creates topics with their settings (`configs[name]`), leaving existing ones alone.
-    func createTopics(_ names: [String], partitions: Int32, replicationFactor: Int32, configs: [String: [String: String]] = [:],
-                      timeoutMs: Int32) throws {
+    func createTopics(
+        _ names: [String], partitions: Int32, replicationFactor: Int32, configs: [String: [String: String]] = [:],
+        timeoutMs: Int32
+    ) throws {
         var errorText = [CChar](repeating: 0, count: 512)
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
         for name in names {
-            guard let topic = rd_kafka_NewTopic_new(name, partitions, replicationFactor, &errorText, errorText.count) else {
+            guard let topic = rd_kafka_NewTopic_new(name, partitions, replicationFactor, &errorText, errorText.count)
+            else {
                 throw KafkaError(code: -1, message: "topic \(name): \(String(cString: errorText))")
             }
             newTopics.append(topic)
             for (key, value) in (configs[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let code = rd_kafka_NewTopic_set_config(topic, key, value)
                 if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw KafkaError(code: code.rawValue, message: "topic \(name): setting \(key)=\(value): \(String(cString: rd_kafka_err2str(code)))")
+                    throw KafkaError(
+                        code: code.rawValue,
+                        message: "topic \(name): setting \(key)=\(value): \(String(cString: rd_kafka_err2str(code)))")
                 }
             }
         }
-        let event = try adminRequest(RD_KAFKA_ADMIN_OP_CREATETOPICS, timeoutMs: timeoutMs, what: "creating topics") { options, queue in
+        let event = try adminRequest(RD_KAFKA_ADMIN_OP_CREATETOPICS, timeoutMs: timeoutMs, what: "creating topics") {
+            options, queue in
             newTopics.withUnsafeMutableBufferPointer { buffer in
                 rd_kafka_CreateTopics(handle, buffer.baseAddress, buffer.count, options, queue)
             }
@@ -235,7 +251,8 @@ final class RdKafkaClient: @unchecked Sendable {
     func deleteTopics(_ names: [String], timeoutMs: Int32) throws {
         var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
         defer { for deletion in deletions { rd_kafka_DeleteTopic_destroy(deletion) } }
-        let event = try adminRequest(RD_KAFKA_ADMIN_OP_DELETETOPICS, timeoutMs: timeoutMs, what: "deleting topics") { options, queue in
+        let event = try adminRequest(RD_KAFKA_ADMIN_OP_DELETETOPICS, timeoutMs: timeoutMs, what: "deleting topics") {
+            options, queue in
             deletions.withUnsafeMutableBufferPointer { buffer in
                 rd_kafka_DeleteTopics(handle, buffer.baseAddress, buffer.count, options, queue)
             }
@@ -247,7 +264,9 @@ final class RdKafkaClient: @unchecked Sendable {
         for index in 0..<count {
             let code = rd_kafka_topic_result_error(topics[index])
             if code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART {
-                throw KafkaError(code: code.rawValue, message: "cannot delete \(String(cString: rd_kafka_topic_result_name(topics[index])))")
+                throw KafkaError(
+                    code: code.rawValue,
+                    message: "cannot delete \(String(cString: rd_kafka_topic_result_name(topics[index])))")
             }
         }
     }
@@ -258,7 +277,9 @@ final class RdKafkaClient: @unchecked Sendable {
         guard !names.isEmpty else { return [:] }
         var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
         defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
-        let event = try adminRequest(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeoutMs: timeoutMs, what: "describing topic settings") { options, queue in
+        let event = try adminRequest(
+            RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeoutMs: timeoutMs, what: "describing topic settings"
+        ) { options, queue in
             resources.withUnsafeMutableBufferPointer { buffer in
                 rd_kafka_DescribeConfigs(handle, buffer.baseAddress, buffer.count, options, queue)
             }
@@ -269,12 +290,15 @@ final class RdKafkaClient: @unchecked Sendable {
         guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
         var settings: [String: [String: String]] = [:]
         for index in 0..<count {
-            guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR
+            else { continue }
             var entryCount = 0
             var values: [String: String] = [:]
             if let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) {
                 for entryIndex in 0..<entryCount {
-                    guard let entry = entries[entryIndex], let value = rd_kafka_ConfigEntry_value(entry) else { continue }
+                    guard let entry = entries[entryIndex], let value = rd_kafka_ConfigEntry_value(entry) else {
+                        continue
+                    }
                     values[String(cString: rd_kafka_ConfigEntry_name(entry))] = String(cString: value)
                 }
             }
@@ -326,7 +350,9 @@ final class RdKafkaClient: @unchecked Sendable {
     func startOver(_ topics: Set<String>) -> Set<String> {
         guard let context = rebalanceContext?.takeUnretainedValue() else { return [] }
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return topics }
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
+            return topics
+        }
         defer { rd_kafka_topic_partition_list_destroy(assignment) }
         let seeks = rd_kafka_topic_partition_list_new(assignment.pointee.cnt)!
         defer { rd_kafka_topic_partition_list_destroy(seeks) }
@@ -335,24 +361,28 @@ final class RdKafkaClient: @unchecked Sendable {
             let element = assignment.pointee.elems[index]
             let topic = String(cString: element.topic)
             guard topics.contains(topic) else { continue }
-            rd_kafka_topic_partition_list_add(seeks, element.topic, element.partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            rd_kafka_topic_partition_list_add(seeks, element.topic, element.partition).pointee.offset = Int64(
+                RD_KAFKA_OFFSET_BEGINNING)
             assigned.insert(topic)
         }
         context.startOverAtNextAssignment(topics.subtracting(assigned))
         guard seeks.pointee.cnt > 0 else { return [] }
         if let error = rd_kafka_seek_partitions(handle, seeks, 5_000) {
-            logger.warning("could not seek to the beginning of recreated topics; trying again",
-                           metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"])
+            logger.warning(
+                "could not seek to the beginning of recreated topics; trying again",
+                metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"])
             rd_kafka_error_destroy(error)
             return assigned
         }
         var failed: Set<String> = []
         for index in 0..<Int(seeks.pointee.cnt) where seeks.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
             let element = seeks.pointee.elems[index]
-            logger.warning("could not seek a recreated partition to its beginning; trying again", metadata: [
-                "partition": "\(String(cString: element.topic))[\(element.partition)]",
-                "error": "\(String(cString: rd_kafka_err2str(element.err)))",
-            ])
+            logger.warning(
+                "could not seek a recreated partition to its beginning; trying again",
+                metadata: [
+                    "partition": "\(String(cString: element.topic))[\(element.partition)]",
+                    "error": "\(String(cString: rd_kafka_err2str(element.err)))",
+                ])
             failed.insert(String(cString: element.topic))
         }
         return failed
@@ -388,7 +418,8 @@ final class RdKafkaClient: @unchecked Sendable {
             var name: UnsafePointer<CChar>?
             var valuePointer: UnsafeRawPointer?
             var size = 0
-            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR
+            {
                 if let name {
                     let bytes = valuePointer.map { UnsafeRawBufferPointer(start: $0, count: size) }
                     headers[String(cString: name)] = bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -408,7 +439,8 @@ final class RdKafkaClient: @unchecked Sendable {
     func commit(_ records: [ConsumedRecord]) throws {
         var next: [String: [Int32: Int64]] = [:]
         for record in records {
-            next[record.topic, default: [:]][record.partition] = max(next[record.topic]?[record.partition] ?? 0, record.offset + 1)
+            next[record.topic, default: [:]][record.partition] = max(
+                next[record.topic]?[record.partition] ?? 0, record.offset + 1)
         }
         guard !next.isEmpty else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(records.count))!
@@ -468,7 +500,8 @@ final class RebalanceContext: Sendable {
         guard let partitions else { return }
         startingOver.withLock { topics in
             guard !topics.isEmpty else { return }
-            for index in 0..<Int(partitions.pointee.cnt) where topics.contains(String(cString: partitions.pointee.elems[index].topic)) {
+            for index in 0..<Int(partitions.pointee.cnt)
+            where topics.contains(String(cString: partitions.pointee.elems[index].topic)) {
                 partitions.pointee.elems[index].offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
             }
             topics.removeAll()
@@ -478,13 +511,17 @@ final class RebalanceContext: Sendable {
     /// Publishes `engage_consumer_lag{group,topic,partition}` from a statistics JSON document.
     func recordLag(statistics: Data) {
         guard let root = try? JSONSerialization.jsonObject(with: statistics) as? [String: Any],
-              let topics = root["topics"] as? [String: Any] else { return }
+            let topics = root["topics"] as? [String: Any]
+        else { return }
         for (topic, value) in topics {
             guard let partitions = (value as? [String: Any])?["partitions"] as? [String: Any] else { continue }
             for (partition, stats) in partitions where partition != "-1" {
                 guard let lag = (stats as? [String: Any])?["consumer_lag"] as? Int, lag >= 0 else { continue }
-                Gauge(label: "engage_consumer_lag", dimensions: [("group", groupId), ("topic", topic), ("partition", partition)])
-                    .record(lag)
+                Gauge(
+                    label: "engage_consumer_lag",
+                    dimensions: [("group", groupId), ("topic", topic), ("partition", partition)]
+                )
+                .record(lag)
             }
         }
     }

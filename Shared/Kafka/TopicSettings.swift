@@ -18,7 +18,11 @@ public struct TopicSettings: Sendable {
         for topic in Topic.keptForever { configs[topic] = ["cleanup.policy": "delete", "retention.ms": "-1"] }
         configs[Topic.tracking] = ["cleanup.policy": "delete", "retention.ms": String(trackingRetentionMs)]
         configs[Topic.sourceEvents] = ["cleanup.policy": "delete", "retention.ms": String(sourceEventsRetentionMs)]
-        for topic in Topic.all { configs[Topic.deadLetter(of: topic)] = ["cleanup.policy": "delete", "retention.ms": String(deadLetterRetentionMs)] }
+        for topic in Topic.all {
+            configs[Topic.deadLetter(of: topic)] = [
+                "cleanup.policy": "delete", "retention.ms": String(deadLetterRetentionMs),
+            ]
+        }
         return configs
     }
 }

@@ -5,7 +5,8 @@ import Synchronization
 /// waits that cannot be cancelled (postgres-nio never completes a query written to a connection
 /// that has just closed), so that the caller is not held by them. Cancelling the caller cancels both.
 public func firstOf<T: Sendable>(
-    _ body: @escaping @Sendable () async throws -> T, orAbandonWhen abandon: @escaping @Sendable () async -> (any Error)?
+    _ body: @escaping @Sendable () async throws -> T,
+    orAbandonWhen abandon: @escaping @Sendable () async -> (any Error)?
 ) async throws -> T {
     let outcome = OneShot<T>()
     let work = Task { () -> Void in

@@ -39,7 +39,8 @@ public struct AudienceCatalogReplica: Sendable {
 
     /// Newest state wins; a deletion is final (a compacted topic may replay older records).
     public func apply(_ change: AudienceChange, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO audience_catalog (space_id, audience_id, audience_key, name, current_version, deleted)
             VALUES (\(change.spaceId), \(change.audienceId), \(change.audienceKey), \(change.name), \(change.currentVersion),
                     \(change.deleted))
@@ -52,7 +53,8 @@ public struct AudienceCatalogReplica: Sendable {
 
     /// The live audience with this id or key.
     public func find(spaceId: String, idOrKey: String) async throws -> AudienceEntry? {
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT audience_id, audience_key, name FROM audience_catalog
             WHERE space_id = \(spaceId) AND (audience_id = \(idOrKey) OR audience_key = \(idOrKey)) AND NOT deleted
             ORDER BY audience_id = \(idOrKey) DESC LIMIT 1

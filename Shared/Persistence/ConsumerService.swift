@@ -50,8 +50,10 @@ public final class ConsumerService: Service, Sendable {
     private let batchDuration: Timer
     private let batchSize: Recorder
 
-    public init(consumer: KafkaConsumer, deadLetters: KafkaProducer, handler: any BatchHandler, maxBatch: Int = 500,
-                maxRecordBytes: Int = ConsumerService.defaultMaxRecordBytes, logger: Logger) {
+    public init(
+        consumer: KafkaConsumer, deadLetters: KafkaProducer, handler: any BatchHandler, maxBatch: Int = 500,
+        maxRecordBytes: Int = ConsumerService.defaultMaxRecordBytes, logger: Logger
+    ) {
         self.consumer = consumer
         self.deadLetters = deadLetters
         self.handler = handler
@@ -66,7 +68,8 @@ public final class ConsumerService: Service, Sendable {
         deadLettered = Counter(label: "engage_consumer_records_dead_lettered_total", dimensions: dimensions)
         retried = Counter(label: "engage_consumer_batch_retries_total", dimensions: dimensions)
         isolations = Counter(label: "engage_consumer_batch_splits_total", dimensions: dimensions)
-        batchDuration = Timer(label: "engage_consumer_batch_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        batchDuration = Timer(
+            label: "engage_consumer_batch_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
         batchSize = Recorder(label: "engage_consumer_batch_records", dimensions: dimensions)
     }
 
@@ -113,11 +116,18 @@ public final class ConsumerService: Service, Sendable {
         for record in batch {
             let size = (record.value?.count ?? 0) + (record.key?.count ?? 0)
             if size > maxRecordBytes {
-                refused.append(RecordFailure(record: record, reason: "record is \(size) bytes; the limit is \(maxRecordBytes)"))
+                refused.append(
+                    RecordFailure(record: record, reason: "record is \(size) bytes; the limit is \(maxRecordBytes)"))
             } else if record.key?.contains(0) == true {
-                refused.append(RecordFailure(record: record, reason: "the key contains NUL (0x00), which cannot be stored"))
-            } else if let name = record.headers.first(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) })?.key {
-                refused.append(RecordFailure(record: record, reason: "header \"\(name.prefix(100))\" contains NUL (0x00), which cannot be stored"))
+                refused.append(
+                    RecordFailure(record: record, reason: "the key contains NUL (0x00), which cannot be stored"))
+            } else if let name = record.headers.first(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) })?
+                .key
+            {
+                refused.append(
+                    RecordFailure(
+                        record: record,
+                        reason: "header \"\(name.prefix(100))\" contains NUL (0x00), which cannot be stored"))
             } else {
                 accepted.append(record)
             }
@@ -135,10 +145,12 @@ public final class ConsumerService: Service, Sendable {
             } catch {
                 retried.increment()
                 progress.failed(String(describing: error))
-                logger.error("batch failed, retrying", metadata: [
-                    "error": "\(String(reflecting: error))", "records": "\(batch.count)",
-                    "first_offset": "\(batch[0].topic)[\(batch[0].partition)]@\(batch[0].offset)",
-                ])
+                logger.error(
+                    "batch failed, retrying",
+                    metadata: [
+                        "error": "\(String(reflecting: error))", "records": "\(batch.count)",
+                        "first_offset": "\(batch[0].topic)[\(batch[0].partition)]@\(batch[0].offset)",
+                    ])
                 if shouldStop { return nil }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
@@ -166,7 +178,7 @@ public final class ConsumerService: Service, Sendable {
     private func handleIsolating(_ records: ArraySlice<ConsumedRecord>) async throws -> [RecordFailure] {
         do {
             return try await handler.handle(Array(records))
-        } catch where !TransientFailure.isTransient(error) {
+        } catch  where !TransientFailure.isTransient(error) {
             guard records.count > 1 else {
                 let reason = TransientFailure.reason(error)
                 logger.warning("record refused by processing", metadata: ["reason": "\(reason)"])
@@ -184,10 +196,12 @@ public final class ConsumerService: Service, Sendable {
     private func deadLetter(_ failures: [RecordFailure]) async -> Bool {
         var records = failures.map { failure in
             let record = failure.record
-            logger.warning("record dead-lettered", metadata: [
-                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
-                "reason": "\(failure.reason.prefix(1_000))",
-            ])
+            logger.warning(
+                "record dead-lettered",
+                metadata: [
+                    "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
+                    "reason": "\(failure.reason.prefix(1_000))",
+                ])
             return DeadLetterRecord.make(failure, consumerGroup: consumer.groupId)
         }
         // A dead letter must be durable before the offset moves past its record.
@@ -200,7 +214,9 @@ public final class ConsumerService: Service, Sendable {
                 return true
             } catch let error as KafkaError where error.isMessageTooLarge && !withoutValues {
                 // The broker's limit is lower than the bounded letter: keep only the description.
-                logger.error("dead letter too large for the broker; sending it without the value", metadata: ["error": "\(error)"])
+                logger.error(
+                    "dead letter too large for the broker; sending it without the value",
+                    metadata: ["error": "\(error)"])
                 records = failures.map { DeadLetterRecord.make($0, consumerGroup: consumer.groupId, maxValueBytes: 0) }
                 withoutValues = true
             } catch {
@@ -229,13 +245,16 @@ public enum DeadLetterRecord {
     public static let maxValueBytes = 65_536
     static let maxKeyBytes = 1_024
 
-    public static func make(_ failure: RecordFailure, consumerGroup: String, maxValueBytes: Int = maxValueBytes, now: Date = Date()) -> OutgoingRecord {
+    public static func make(
+        _ failure: RecordFailure, consumerGroup: String, maxValueBytes: Int = maxValueBytes, now: Date = Date()
+    ) -> OutgoingRecord {
         let record = failure.record
         let value = record.value ?? []
         let key = record.key.map { Array($0.prefix(maxKeyBytes)) }
-        var letter = DeadLetter(originalTopic: record.topic, partition: record.partition, offset: record.offset,
-                                key: key, value: record.value.map { utf8Prefix($0, maxBytes: maxValueBytes) },
-                                reason: String(failure.reason.prefix(2_000)), consumerGroup: consumerGroup, failedAt: now)
+        var letter = DeadLetter(
+            originalTopic: record.topic, partition: record.partition, offset: record.offset,
+            key: key, value: record.value.map { utf8Prefix($0, maxBytes: maxValueBytes) },
+            reason: String(failure.reason.prefix(2_000)), consumerGroup: consumerGroup, failedAt: now)
         if value.count > maxValueBytes || (record.key?.count ?? 0) > maxKeyBytes {
             letter.truncated = true
             letter.originalSize = value.count

@@ -40,7 +40,7 @@ public struct DatabaseConfig: Sendable {
     /// `postgres://user:password@host:port/database?sslmode=verify-full&sslrootcert=/path/ca.pem`
     public init(url: String, schema: String, maxConnections: Int = 10) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
-              scheme == "postgres" || scheme == "postgresql", let host = components.host
+            scheme == "postgres" || scheme == "postgresql", let host = components.host
         else {
             throw ConfigurationError("invalid Postgres URL (want postgres://user:password@host:port/database)")
         }
@@ -48,17 +48,20 @@ public struct DatabaseConfig: Sendable {
             switch item.name {
             case "sslmode":
                 guard let mode = item.value.flatMap(SSLMode.init(rawValue:)) else {
-                    throw ConfigurationError("sslmode \"\(item.value ?? "")\" in the Postgres URL is not one of "
-                                             + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw ConfigurationError(
+                        "sslmode \"\(item.value ?? "")\" in the Postgres URL is not one of "
+                            + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 sslMode = mode
             case "sslrootcert":
                 guard let path = item.value, FileManager.default.isReadableFile(atPath: path) else {
-                    throw ConfigurationError("sslrootcert \"\(item.value ?? "")\" in the Postgres URL is not a readable file")
+                    throw ConfigurationError(
+                        "sslrootcert \"\(item.value ?? "")\" in the Postgres URL is not a readable file")
                 }
                 rootCertificatePath = path
             default:
-                throw ConfigurationError("the Postgres URL parameter \"\(item.name)\" is not supported (sslmode and sslrootcert are)")
+                throw ConfigurationError(
+                    "the Postgres URL parameter \"\(item.name)\" is not supported (sslmode and sslrootcert are)")
             }
         }
         if rootCertificatePath != nil && sslMode != .verifyCA && sslMode != .verifyFull {

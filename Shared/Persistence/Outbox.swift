@@ -19,24 +19,30 @@ public struct OutboxMessage: Sendable {
     }
 
     /// A platform contract value as JSON, with its contract header.
-    public init<Event: Encodable>(topic: String, key: String?, event: Event, contract: String, headers: [String: String] = [:]) throws {
+    public init<Event: Encodable>(
+        topic: String, key: String?, event: Event, contract: String, headers: [String: String] = [:]
+    ) throws {
         var headers = headers
         headers[Header.contract] = contract
-        self.init(topic: topic, key: key,
-                  payload: String(decoding: try JSONEncoder.engage().encode(event), as: UTF8.self), headers: headers)
+        self.init(
+            topic: topic, key: key,
+            payload: String(decoding: try JSONEncoder.engage().encode(event), as: UTF8.self), headers: headers)
     }
 }
 
 /// The platform's one pattern for "state change and event publication are atomic": write outbox
 /// rows in the same transaction as the state change; `OutboxRelay` publishes them after commit.
 public enum Outbox {
-    public static func enqueue(_ messages: [OutboxMessage], on connection: PostgresConnection, logger: Logger) async throws {
+    public static func enqueue(_ messages: [OutboxMessage], on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
         guard !messages.isEmpty else { return }
         let topics = messages.map(\.topic)
         let keys = messages.map { $0.key ?? "" }
         let payloads = messages.map(\.payload)
         let headers = messages.map { JSONValue.object($0.headers.mapValues(JSONValue.string)).json }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO outbox (topic, key, payload, headers)
             SELECT t, NULLIF(k, ''), p, h::jsonb
             FROM unnest(\(topics)::text[], \(keys)::text[], \(payloads)::text[], \(headers)::text[]) WITH ORDINALITY AS m(t, k, p, h, n)
@@ -48,8 +54,11 @@ public enum Outbox {
 /// At-most-once consumption: remember a message id in the same transaction as its effect.
 public enum Inbox {
     /// True when `messageId` is new for `consumer` (and is now recorded); false for a redelivery.
-    public static func claim(consumer: String, messageId: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let rows = try await connection.query("""
+    public static func claim(consumer: String, messageId: String, on connection: PostgresConnection, logger: Logger)
+        async throws -> Bool
+    {
+        let rows = try await connection.query(
+            """
             INSERT INTO inbox (consumer, message_id) VALUES (\(consumer), \(messageId))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)

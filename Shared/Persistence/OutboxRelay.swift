@@ -26,8 +26,10 @@ public final class OutboxRelay: Service, Sendable {
     private let lag: Timer
     private let batchDuration: Timer
 
-    public init(client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
-                idleInterval: Duration = .milliseconds(250), logger: Logger) {
+    public init(
+        client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
+        idleInterval: Duration = .milliseconds(250), logger: Logger
+    ) {
         self.client = client
         self.producer = producer
         self.schema = schema
@@ -80,14 +82,19 @@ public final class OutboxRelay: Service, Sendable {
     /// `outbox_unpublishable` (see `publishBatch`).
     func deadLetter(forTooLarge record: OutgoingRecord, outboxId: Int64) -> OutgoingRecord {
         let size = record.value.count + (record.key?.count ?? 0)
-        logger.error("outbox row too large to publish; dead-lettered and set aside in outbox_unpublishable", metadata: [
-            "topic": "\(record.topic)", "outbox_id": "\(outboxId)", "bytes": "\(size)",
-        ])
-        let original = ConsumedRecord(topic: record.topic, partition: -1, offset: outboxId, key: record.key, value: record.value,
-                                      headers: Dictionary(record.headers, uniquingKeysWith: { _, last in last }), timestampMs: nil)
+        logger.error(
+            "outbox row too large to publish; dead-lettered and set aside in outbox_unpublishable",
+            metadata: [
+                "topic": "\(record.topic)", "outbox_id": "\(outboxId)", "bytes": "\(size)",
+            ])
+        let original = ConsumedRecord(
+            topic: record.topic, partition: -1, offset: outboxId, key: record.key, value: record.value,
+            headers: Dictionary(record.headers, uniquingKeysWith: { _, last in last }), timestampMs: nil)
         return DeadLetterRecord.make(
-            RecordFailure(record: original, reason: "outbox row \(outboxId) of schema \(schema) is \(size) bytes, more than a broker "
-                          + "accepts; the whole row is kept in \(schema).outbox_unpublishable"),
+            RecordFailure(
+                record: original,
+                reason: "outbox row \(outboxId) of schema \(schema) is \(size) bytes, more than a broker "
+                    + "accepts; the whole row is kept in \(schema).outbox_unpublishable"),
             consumerGroup: "outbox relay \(schema)")
     }
 
@@ -101,7 +108,8 @@ public final class OutboxRelay: Service, Sendable {
         defer { batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1))) }
         return try await client.transaction(logger: self.logger) { connection in
             let lockKey = "engage-outbox:" + self.schema
-            let lockRows = try await connection.query("SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: self.logger)
+            let lockRows = try await connection.query(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: self.logger)
             var locked = false
             for try await value in lockRows.decode(Bool.self) { locked = value }
             guard locked else { return 0 }
@@ -110,14 +118,19 @@ public final class OutboxRelay: Service, Sendable {
             var tooLarge: [Int64] = []
             var records: [OutgoingRecord] = []
             var oldest: Date?
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT id, topic, key, payload, headers::text, created_at FROM outbox ORDER BY id LIMIT \(self.batchSize)
                 """, logger: self.logger)
-            for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode((Int64, String, String?, String, String, Date).self) {
+            for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode(
+                (Int64, String, String?, String, String, Date).self)
+            {
                 ids.append(id)
-                let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(\.stringValue)
-                let record = OutgoingRecord(topic: topic, key: key, value: Array(payload.utf8),
-                                            headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
+                let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(
+                    \.stringValue)
+                let record = OutgoingRecord(
+                    topic: topic, key: key, value: Array(payload.utf8),
+                    headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
                 if Self.isTooLarge(record) {
                     tooLarge.append(id)
                     records.append(self.deadLetter(forTooLarge: record, outboxId: id))
@@ -129,7 +142,8 @@ public final class OutboxRelay: Service, Sendable {
             guard !ids.isEmpty else { return 0 }
             try await self.producer.send(records)
             if !tooLarge.isEmpty {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO outbox_unpublishable (id, topic, key, payload, headers, created_at, reason)
                     SELECT id, topic, key, payload, headers, created_at, 'larger than a broker accepts'
                     FROM outbox WHERE id = ANY(\(tooLarge)) ON CONFLICT (id) DO NOTHING

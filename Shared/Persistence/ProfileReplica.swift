@@ -12,8 +12,11 @@ public struct ProfileSnapshot: Sendable, Hashable {
     public var phone: String?
     public var traits: [String: JSONValue]
 
-    public init(profileId: String, userId: String? = nil, anonymousId: String? = nil, email: String? = nil, phone: String? = nil,
-                traits: [String: JSONValue] = [:]) {
+    public init(
+        profileId: String, userId: String? = nil, anonymousId: String? = nil, email: String? = nil,
+        phone: String? = nil,
+        traits: [String: JSONValue] = [:]
+    ) {
         self.profileId = profileId
         self.userId = userId
         self.anonymousId = anonymousId
@@ -65,7 +68,8 @@ public struct ProfileReplica: Sendable {
     /// partitions in another order; without one lock, two such batches deadlock, and the retried
     /// batch meets the same order again.
     public func lockWrites(on connection: PostgresConnection) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(lockName + ":profiles"), 0))", logger: logger)
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(\(lockName + ":profiles"), 0))", logger: logger)
     }
 
     public func apply(_ update: ProfileUpdate, on connection: PostgresConnection) async throws {
@@ -77,7 +81,8 @@ public struct ProfileReplica: Sendable {
                 // On the profile itself the new values win; on the profile it was merged into (an
                 // update that arrived after the merge, from another partition) the survivor's own
                 // values win, as in the merge itself.
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO profiles (space_id, profile_id, traits, updated_at) VALUES (\(update.spaceId), \(target), \(traits)::jsonb, now())
                     ON CONFLICT (space_id, profile_id) DO UPDATE SET updated_at = now(),
                         traits = CASE WHEN \(isSurvivor) THEN excluded.traits || profiles.traits ELSE profiles.traits || excluded.traits END
@@ -92,7 +97,8 @@ public struct ProfileReplica: Sendable {
             let userId = last("user_id")
             let anonymousId = last("anonymous_id")
             try await followingMerges(from: update.profileId) { target, isSurvivor in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO profiles (space_id, profile_id, email, phone, user_id, anonymous_id, updated_at)
                     VALUES (\(update.spaceId), \(target), \(email), \(phone), \(userId), \(anonymousId), now())
                     ON CONFLICT (space_id, profile_id) DO UPDATE SET updated_at = now(),
@@ -106,11 +112,13 @@ public struct ProfileReplica: Sendable {
         case .merged:
             // The survivor keeps its own values and gains the merged profiles' missing ones.
             let losers = update.mergedProfileIds ?? []
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO profiles (space_id, profile_id, updated_at) VALUES (\(update.spaceId), \(update.profileId), now())
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE profiles s SET traits = l.traits || s.traits, email = coalesce(s.email, l.email), phone = coalesce(s.phone, l.phone),
                     user_id = coalesce(s.user_id, l.user_id), anonymous_id = coalesce(s.anonymous_id, l.anonymous_id), updated_at = now()
                 FROM (SELECT coalesce(jsonb_object_agg(k, v) FILTER (WHERE k IS NOT NULL), '{}'::jsonb) AS traits, max(email) AS email,
@@ -119,7 +127,8 @@ public struct ProfileReplica: Sendable {
                       WHERE p.space_id = \(update.spaceId) AND p.profile_id = ANY(\(losers))) l
                 WHERE s.space_id = \(update.spaceId) AND s.profile_id = \(update.profileId)
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO profiles (space_id, profile_id, merged_into, updated_at)
                 SELECT \(update.spaceId), unnest(\(losers)::text[]), \(update.profileId), now()
                 ON CONFLICT (space_id, profile_id) DO UPDATE SET merged_into = excluded.merged_into, updated_at = now()
@@ -131,8 +140,10 @@ public struct ProfileReplica: Sendable {
     /// was merged into, and so on. Updates of one profile and its merge travel on different
     /// partitions, so an update of a merged-away profile may arrive after the merge; without this
     /// the survivor (which every lookup reads) would never see it. `write` returns `merged_into`.
-    private func followingMerges(from profileId: String,
-                                 _ write: (_ target: String, _ isSurvivor: Bool) async throws -> PostgresRowSequence) async throws {
+    private func followingMerges(
+        from profileId: String,
+        _ write: (_ target: String, _ isSurvivor: Bool) async throws -> PostgresRowSequence
+    ) async throws {
         var target = profileId
         for depth in 0..<20 {
             let rows = try await write(target, depth > 0)
@@ -144,7 +155,9 @@ public struct ProfileReplica: Sendable {
     }
 
     /// Profiles by id, following merges (a request may name a profile that was merged since).
-    public func profiles(spaceId: String, ids: [String], on connection: PostgresConnection? = nil) async throws -> [String: ProfileSnapshot] {
+    public func profiles(spaceId: String, ids: [String], on connection: PostgresConnection? = nil) async throws
+        -> [String: ProfileSnapshot]
+    {
         guard !ids.isEmpty else { return [:] }
         let query: PostgresQuery = """
             WITH RECURSIVE chain(requested, profile_id, merged_into, depth) AS (
@@ -161,22 +174,29 @@ public struct ProfileReplica: Sendable {
         let rows = try await run(query, on: connection)
         var found: [String: ProfileSnapshot] = [:]
         for try await (requested, profileId, traitsText, email, phone, userId, anonymousId)
-            in rows.decode((String, String, String, String?, String?, String?, String?).self) {
+            in rows.decode((String, String, String, String?, String?, String?, String?).self)
+        {
             var traits: [String: JSONValue] = [:]
-            if keepsTraits, case .object(let members)? = try? JSONParser.parse(Array(traitsText.utf8)) { traits = members }
+            if keepsTraits, case .object(let members)? = try? JSONParser.parse(Array(traitsText.utf8)) {
+                traits = members
+            }
             // A profile known only by its traits still has an address.
-            var email = email, phone = phone
+            var email = email
+            var phone = phone
             if email == nil, case .string(let text)? = traits["email"] { email = try? ContactNormalizer.email(text) }
             if phone == nil, case .string(let text)? = traits["phone"] { phone = try? ContactNormalizer.phone(text) }
-            found[requested] = ProfileSnapshot(profileId: profileId, userId: userId, anonymousId: anonymousId, email: email, phone: phone,
-                                               traits: traits)
+            found[requested] = ProfileSnapshot(
+                profileId: profileId, userId: userId, anonymousId: anonymousId, email: email, phone: phone,
+                traits: traits)
         }
         return found
     }
 
     /// The current (not merged-away) profile each email address or `+E164` phone belongs to; the
     /// most recently updated one when several share it.
-    public func profileIds(spaceId: String, contacts: [String], on connection: PostgresConnection? = nil) async throws -> [String: String] {
+    public func profileIds(spaceId: String, contacts: [String], on connection: PostgresConnection? = nil) async throws
+        -> [String: String]
+    {
         guard !contacts.isEmpty else { return [:] }
         let query: PostgresQuery = """
             SELECT DISTINCT ON (k.contact) k.contact, p.profile_id

@@ -19,9 +19,13 @@ public struct RecordRouter<Input: Sendable>: Sendable {
 
         /// A contract value as the platform writes it (`InvalidMessage.decodeRecord`), wrapped as the
         /// consumer's input.
-        public static func contract<Value: Decodable>(_ topic: String, _ type: Value.Type, _ contract: String,
-                                                      _ wrap: @escaping @Sendable (Value) -> Input) -> Route {
-            Route(topic) { value throws(InvalidMessage) in wrap(try InvalidMessage.decodeRecord(type, contract: contract, from: value)) }
+        public static func contract<Value: Decodable>(
+            _ topic: String, _ type: Value.Type, _ contract: String,
+            _ wrap: @escaping @Sendable (Value) -> Input
+        ) -> Route {
+            Route(topic) { value throws(InvalidMessage) in
+                wrap(try InvalidMessage.decodeRecord(type, contract: contract, from: value))
+            }
         }
     }
 

@@ -27,7 +27,8 @@ public final class SpaceAccessReplica: Sendable {
 
     public func apply(_ records: [SpaceAccess], on connection: PostgresConnection) async throws {
         for record in records {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO space_access (space_id, name, token_hashes, revision, updated_at)
                 VALUES (\(record.spaceId), \(record.name), \(record.accessTokenHashes), \(record.revision), now())
                 ON CONFLICT (space_id) DO UPDATE SET name = excluded.name, token_hashes = excluded.token_hashes,
@@ -60,7 +61,8 @@ public final class SpaceAccessReplica: Sendable {
     }
 
     public func spaceExists(_ spaceId: String) async throws -> Bool {
-        for try await _ in try await db.query("SELECT 1 FROM space_access WHERE space_id = \(spaceId)", logger: logger) { return true }
+        for try await _ in try await db.query("SELECT 1 FROM space_access WHERE space_id = \(spaceId)", logger: logger)
+        { return true }
         return false
     }
 }

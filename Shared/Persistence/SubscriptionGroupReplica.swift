@@ -24,18 +24,22 @@ public enum SubscriptionGroupReplica {
 
     /// Parses a record of the groups topic; a precise reason when it is not one.
     public static func decode(_ value: [UInt8]?) throws(InvalidMessage) -> SubscriptionGroupRecord {
-        let record = try InvalidMessage.decodeRecord(SubscriptionGroupRecord.self, contract: SubscriptionGroupRecord.contract,
-                                                     from: value)
+        let record = try InvalidMessage.decodeRecord(
+            SubscriptionGroupRecord.self, contract: SubscriptionGroupRecord.contract,
+            from: value)
         guard !record.spaceId.isEmpty, !record.id.isEmpty, !record.name.isEmpty else {
             throw InvalidMessage("spaceId, id and name are required")
         }
         return record
     }
 
-    public static func apply(_ records: [SubscriptionGroupRecord], on connection: PostgresConnection,
-                             logger: Logger) async throws {
+    public static func apply(
+        _ records: [SubscriptionGroupRecord], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         for record in records {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO subscription_groups (space_id, id, name, deleted, revision)
                 VALUES (\(record.spaceId), \(record.id), \(record.name), \(record.deleted), \(record.revision))
                 ON CONFLICT (space_id, id) DO UPDATE
@@ -47,16 +51,20 @@ public enum SubscriptionGroupReplica {
 
     /// The groups of one space by lower-cased name (names are unique per space, case-insensitive).
     /// A name a deleted group and a live one share is the live one's.
-    public static func groups(spaceId: String, names: [String], on connection: PostgresConnection,
-                              logger: Logger) async throws -> [String: SubscriptionChange.GroupRef] {
+    public static func groups(
+        spaceId: String, names: [String], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [String: SubscriptionChange.GroupRef] {
         let keys = Array(Set(names.map { $0.lowercased() }))
         guard !keys.isEmpty else { return [:] }
         var found: [String: SubscriptionChange.GroupRef] = [:]
-        for try await (key, id, name) in try await connection.query("""
+        for try await (key, id, name) in try await connection.query(
+            """
             SELECT DISTINCT ON (lower(name)) lower(name), id, name FROM subscription_groups
             WHERE space_id = \(spaceId) AND lower(name) = ANY(\(keys)::text[])
             ORDER BY lower(name), deleted, revision DESC
-            """, logger: logger).decode((String, String, String).self) {
+            """, logger: logger
+        ).decode((String, String, String).self) {
             found[key] = SubscriptionChange.GroupRef(id: id, name: name)
         }
         return found

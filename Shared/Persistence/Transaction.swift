@@ -35,7 +35,10 @@ extension PostgresClient {
                 }
                 progress?.progressed()
                 return result
-            } catch where attempt == 1 && !began.isSet && !(error is CancellationError) && TransientFailure.isTransient(error) {
+            } catch
+                where attempt == 1 && !began.isSet && !(error is CancellationError)
+                && TransientFailure.isTransient(error)
+            {
                 // The pool can hand out a connection in the moment it closes (a restart, a killed
                 // backend): BEGIN then fails or never returns. Nothing of `body` ran, so one more
                 // try on another connection is safe and spares the caller a retry with backoff.
@@ -49,19 +52,20 @@ extension PostgresClient {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         // The work's task inherits the caller's task-locals (`LoopProgress.current` among them).
-        try await firstOf({
-            try await connection.query("BEGIN", logger: logger)
-            began.set()
-            let value: Result
-            do {
-                value = try await body(connection)
-            } catch {
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
-                throw error
-            }
-            try await connection.query("COMMIT", logger: logger)
-            return value
-        }, orAbandonWhen: { await Self.abandonment(of: connection) })
+        try await firstOf(
+            {
+                try await connection.query("BEGIN", logger: logger)
+                began.set()
+                let value: Result
+                do {
+                    value = try await body(connection)
+                } catch {
+                    if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                    throw error
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            }, orAbandonWhen: { await Self.abandonment(of: connection) })
     }
 
     /// Returns once the transaction on `connection` must be given up: the connection closed (after
@@ -80,7 +84,8 @@ extension PostgresClient {
             group.addTask {
                 guard (try? await Task.sleep(for: TransactionLimits.deadline)) != nil else { return nil }
                 connection.close().whenComplete { _ in }
-                return TransactionAbandoned(reason: "the transaction did not finish within \(TransactionLimits.deadline)")
+                return TransactionAbandoned(
+                    reason: "the transaction did not finish within \(TransactionLimits.deadline)")
             }
             let first = await group.next() ?? nil
             group.cancelAll()

@@ -21,7 +21,9 @@ public enum TransientFailure {
             // No server answer: the client could not reach or lost the connection.
             return error.code != .tooManyParameters && error.code != .invalidCommandTag
         case let error as PostgresTransactionError:
-            return isTransient(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? CancellationError())
+            return isTransient(
+                error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
+                    ?? CancellationError())
         default:
             // The pool's own errors (its circuit breaker opens after a minute without a
             // connection, and then every lease fails at once) are connection loss too. The type

@@ -17,7 +17,9 @@ public struct Wakeups: Sendable {
     /// current run of `body` finishes first. With a `loop` name, each run counts as work in hand
     /// for the health probes: a run that neither ends nor commits a transaction for too long
     /// marks the loop as stalled (see `LoopProgress`).
-    public func run(every interval: Duration, loop name: String? = nil, _ body: @escaping @Sendable () async -> Void) async {
+    public func run(every interval: Duration, loop name: String? = nil, _ body: @escaping @Sendable () async -> Void)
+        async
+    {
         let progress = name.map { LoopMonitor.shared.register($0) }
         let body: @Sendable () async -> Void = {
             guard let progress else { return await body() }

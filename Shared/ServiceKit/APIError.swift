@@ -14,7 +14,10 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     /// Every problem found, when there is more than one to fix (a definition refused at publish).
     public var problems: [String]?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:], problems: [String]? = nil) {
+    public init(
+        _ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:],
+        problems: [String]? = nil
+    ) {
         self.status = status
         self.code = code
         self.message = message
@@ -28,8 +31,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         APIError(.badRequest, code: code, message: message)
     }
     public static func unauthorized(_ message: String) -> APIError {
-        APIError(.unauthorized, code: "authentication_error", message: message,
-                 headers: [.wwwAuthenticate: "Basic realm=\"swift-engage\""])
+        APIError(
+            .unauthorized, code: "authentication_error", message: message,
+            headers: [.wwwAuthenticate: "Basic realm=\"swift-engage\""])
     }
     public static func notFound(_ message: String) -> APIError {
         APIError(.notFound, code: "not_found", message: message)
@@ -44,8 +48,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     /// Message and problems are bounded here, where every error leaves (see `ErrorTextBounds`).
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let message = ErrorTextBounds.message(message)
-        let body = ErrorBody(code: code, message: message, error: .init(code: code, message: message),
-                             problems: problems.map(ErrorTextBounds.problems))
+        let body = ErrorBody(
+            code: code, message: message, error: .init(code: code, message: message),
+            problems: problems.map(ErrorTextBounds.problems))
         var response = try JSONBody.response(body, status: status)
         response.headers.append(contentsOf: headers)
         return response
@@ -84,17 +89,21 @@ public struct PageEnvelope<T: Encodable>: Encodable {
 public enum JSONBody {
     public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try JSONEncoder.engage().encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// Decodes a request body, answering 400 with the decoder's reason when it does not fit.
-    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, maxSize: Int = 1_048_576) async throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, maxSize: Int = 1_048_576)
+        async throws -> T
+    {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxSize)
         } catch {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body is larger than \(maxSize) bytes")
+            throw APIError(
+                .contentTooLarge, code: "payload_too_large", message: "request body is larger than \(maxSize) bytes")
         }
         if let problem = StorableText.problem(inJSON: buffer.readableBytesView) {
             throw APIError.badRequest("invalid JSON body: \(problem)")

@@ -8,9 +8,12 @@ public enum BasicAuth {
         guard let header = request.headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces))
         else { return nil }
-        let user = String(decoding: decoded, as: UTF8.self).split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let user =
+            String(decoding: decoded, as: UTF8.self).split(
+                separator: ":", maxSplits: 1, omittingEmptySubsequences: false
+            ).first ?? ""
         return user.isEmpty ? nil : String(user)
     }
 }

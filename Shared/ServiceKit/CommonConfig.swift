@@ -27,7 +27,8 @@ public struct CommonConfig: Sendable {
         try env.checkFiles()
         let levelText = env.string("ENGAGE_LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
-            throw ServiceConfigError("ENGAGE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+            throw ServiceConfigError(
+                "ENGAGE_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
         }
         let formatText = env.string("ENGAGE_LOG_FORMAT", default: "json")
         guard let format = LogFormat(rawValue: formatText) else {
@@ -41,10 +42,14 @@ public struct CommonConfig: Sendable {
         database.connectTimeout = .milliseconds(try env.int("ENGAGE_DB_CONNECT_TIMEOUT_MS", default: 5_000))
         TransactionLimits.deadline = .milliseconds(try env.int("ENGAGE_DB_TRANSACTION_TIMEOUT_MS", default: 60_000))
         var topicSettings = TopicSettings()
-        topicSettings.trackingRetentionMs = Int64(try env.int("ENGAGE_KAFKA_TRACKING_RETENTION_MS", default: Int(topicSettings.trackingRetentionMs)))
-        topicSettings.sourceEventsRetentionMs = Int64(try env.int("ENGAGE_KAFKA_SOURCE_EVENTS_RETENTION_MS",
-                                                                  default: Int(topicSettings.sourceEventsRetentionMs)))
-        topicSettings.deadLetterRetentionMs = Int64(try env.int("ENGAGE_KAFKA_DLQ_RETENTION_MS", default: Int(topicSettings.deadLetterRetentionMs)))
+        topicSettings.trackingRetentionMs = Int64(
+            try env.int("ENGAGE_KAFKA_TRACKING_RETENTION_MS", default: Int(topicSettings.trackingRetentionMs)))
+        topicSettings.sourceEventsRetentionMs = Int64(
+            try env.int(
+                "ENGAGE_KAFKA_SOURCE_EVENTS_RETENTION_MS",
+                default: Int(topicSettings.sourceEventsRetentionMs)))
+        topicSettings.deadLetterRetentionMs = Int64(
+            try env.int("ENGAGE_KAFKA_DLQ_RETENTION_MS", default: Int(topicSettings.deadLetterRetentionMs)))
         var kafka = KafkaConfig(
             brokers: env.string("ENGAGE_KAFKA_BROKERS", default: "127.0.0.1:19092"),
             clientId: "engage-\(service)",

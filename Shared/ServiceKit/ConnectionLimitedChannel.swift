@@ -34,7 +34,8 @@ struct ConnectionLimitedChannel<Base: ServerChildChannel>: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         guard openConnections.admit() else {
-            Counter(label: "engage_http_connections_closed_total", dimensions: [("reason", "connection_limit")]).increment()
+            Counter(label: "engage_http_connections_closed_total", dimensions: [("reason", "connection_limit")])
+                .increment()
             logger.debug("connection refused: at the connection limit", metadata: ["limit": "\(openConnections.limit)"])
             // A failed setup is dropped by NIO without closing the channel, so close it here.
             channel.close(promise: nil)

@@ -53,9 +53,11 @@ public struct HTTPServerLimits: Sendable {
         let limits = self
         let openConnections = OpenConnections(limit: maxConnections)
         return HTTPServerBuilder { responder in
-            let http1 = HTTP1Channel(responder: responder, configuration: .init(
-                additionalChannelHandlers: [RequestReadDeadlineHandler(limits: limits, logger: logger)],
-                idleTimeout: TimeAmount(limits.idleTimeout)))
+            let http1 = HTTP1Channel(
+                responder: responder,
+                configuration: .init(
+                    additionalChannelHandlers: [RequestReadDeadlineHandler(limits: limits, logger: logger)],
+                    idleTimeout: TimeAmount(limits.idleTimeout)))
             return ConnectionLimitedChannel(base: http1, openConnections: openConnections)
         }
     }

@@ -18,23 +18,31 @@ public enum OperationalRoutes {
         // progress (hung, or failing for longer than the threshold).
         router.get("/health") { _, _ in
             let stalls = monitor.stalls(threshold: stallThreshold)
-            return try JSONBody.response(HealthBody(status: stalls.isEmpty ? "ok" : "stalled", stalled: stalls.isEmpty ? nil : stalls),
-                                         status: stalls.isEmpty ? .ok : .serviceUnavailable)
+            return try JSONBody.response(
+                HealthBody(status: stalls.isEmpty ? "ok" : "stalled", stalled: stalls.isEmpty ? nil : stalls),
+                status: stalls.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/ready") { _, _ in
             async let postgresOK = databaseReachable(database, logger: logger)
             async let brokerOK = producer.isBrokerReachable()
             let stalls = monitor.stalls(threshold: stallThreshold)
-            var checks = ["postgres": await postgresOK ? "ok" : "unreachable", "broker": await brokerOK ? "ok" : "unreachable"]
-            checks["loops"] = stalls.isEmpty ? "ok" : "stalled: " + stalls.map { "\($0.loop) (\($0.seconds) s)" }.joined(separator: ", ")
+            var checks = [
+                "postgres": await postgresOK ? "ok" : "unreachable", "broker": await brokerOK ? "ok" : "unreachable",
+            ]
+            checks["loops"] =
+                stalls.isEmpty
+                ? "ok" : "stalled: " + stalls.map { "\($0.loop) (\($0.seconds) s)" }.joined(separator: ", ")
             let ready = checks.values.allSatisfy { $0 == "ok" }
-            return try JSONBody.response(ReadinessBody(status: ready ? "ready" : "not_ready", checks: checks,
-                                                       stalled: stalls.isEmpty ? nil : stalls),
-                                         status: ready ? .ok : .serviceUnavailable)
+            return try JSONBody.response(
+                ReadinessBody(
+                    status: ready ? "ready" : "not_ready", checks: checks,
+                    stalled: stalls.isEmpty ? nil : stalls),
+                status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
         }
     }
 
@@ -75,8 +83,11 @@ struct HealthBody: Encodable {
 public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let requestId = request.headers[HTTPField.Name("X-Request-Id")!] ?? request.headers[HTTPField.Name("Request-Id")!]
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let requestId =
+            request.headers[HTTPField.Name("X-Request-Id")!] ?? request.headers[HTTPField.Name("Request-Id")!]
             ?? UUID().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request_id"] = "\(requestId)"
@@ -87,9 +98,11 @@ public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try error.response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            response = try APIError(.internalServerError, code: "internal_error",
-                                    message: "the request could not be completed; quote request id \(requestId)")
-                .response(from: request, context: context)
+            response = try APIError(
+                .internalServerError, code: "internal_error",
+                message: "the request could not be completed; quote request id \(requestId)"
+            )
+            .response(from: request, context: context)
         }
         response.headers[HTTPField.Name("Request-Id")!] = requestId
         return response
@@ -101,7 +114,9 @@ public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
 public struct StorableTextMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         let target = request.uri.string
         if let problem = StorableText.problem(inPercentEncoded: target[...]) {
             throw APIError.badRequest("invalid request target: \(problem)")

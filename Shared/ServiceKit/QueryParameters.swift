@@ -4,7 +4,9 @@ import Hummingbird
 /// Query-string parameters with the platform's 400 answers.
 public enum QueryParameters {
     /// An integer parameter within `range`, or `value` when absent.
-    public static func int(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+    public static func int(_ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws
+        -> Int
+    {
         guard let text = request.uri.queryParameters[Substring(name)] else { return value }
         guard let number = Int(String(text)), range.contains(number) else {
             throw APIError.badRequest("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")

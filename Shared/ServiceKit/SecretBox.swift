@@ -18,21 +18,31 @@ public struct SecretBox: Sendable {
 
     /// `base64Key`: 32 random bytes in base64 (`openssl rand -base64 32`).
     public init(base64Key: String) throws {
-        guard let bytes = Data(base64Encoded: base64Key.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
-            throw InvalidKey(description: "ENGAGE_SECRETS_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`")
+        guard let bytes = Data(base64Encoded: base64Key.trimmingCharacters(in: .whitespacesAndNewlines)),
+            bytes.count == 32
+        else {
+            throw InvalidKey(
+                description:
+                    "ENGAGE_SECRETS_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`"
+            )
         }
         let master = SymmetricKey(data: bytes)
         // The info string predates events-source; kept so that sealed provider secrets stay readable.
-        sealingKeyBytes = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("swift-engage provider secrets".utf8), outputByteCount: 32)
-            .withUnsafeBytes { Data($0) }
-        linkKeyBytes = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data("swift-engage unsubscribe links".utf8), outputByteCount: 32)
-            .withUnsafeBytes { Data($0) }
+        sealingKeyBytes = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: master, info: Data("swift-engage provider secrets".utf8), outputByteCount: 32
+        )
+        .withUnsafeBytes { Data($0) }
+        linkKeyBytes = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: master, info: Data("swift-engage unsubscribe links".utf8), outputByteCount: 32
+        )
+        .withUnsafeBytes { Data($0) }
     }
 
     /// The box for `ENGAGE_SECRETS_KEY`; a missing or malformed key is a configuration error.
     /// `purpose` completes the message, e.g. "it seals webhook signing secrets".
     public static func fromEnvironment(_ env: EnvironmentVariables, purpose: String) throws -> SecretBox {
-        let key = try env.secret("ENGAGE_SECRETS_KEY", hint: "32 random bytes in base64 (`openssl rand -base64 32`); \(purpose)")
+        let key = try env.secret(
+            "ENGAGE_SECRETS_KEY", hint: "32 random bytes in base64 (`openssl rand -base64 32`); \(purpose)")
         do {
             return try SecretBox(base64Key: key)
         } catch let error as InvalidKey {
@@ -42,7 +52,8 @@ public struct SecretBox: Sendable {
 
     /// `context` names the row (each service its own form), so a sealed value copied to another row does not open.
     public func seal(_ plaintext: Data, context: String) throws -> Data {
-        guard let combined = try AES.GCM.seal(plaintext, using: sealingKey, authenticating: Data(context.utf8)).combined else {
+        guard let combined = try AES.GCM.seal(plaintext, using: sealingKey, authenticating: Data(context.utf8)).combined
+        else {
             throw InvalidKey(description: "AES-GCM produced no combined box")
         }
         return combined

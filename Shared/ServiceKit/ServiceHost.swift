@@ -23,8 +23,9 @@ public enum ServiceHost {
         let pool = Task { await client.run() }
         let result: T
         do {
-            try await Migrator.migrate(Migrator.platform + migrations, schema: config.database.schema,
-                                       client: client, logger: logger)
+            try await Migrator.migrate(
+                Migrator.platform + migrations, schema: config.database.schema,
+                client: client, logger: logger)
             result = try await body(client)
         } catch {
             await close(pool, logger: logger)
@@ -37,11 +38,17 @@ public enum ServiceHost {
     /// Stops the pool and waits for it to close its connections, up to `databaseCloseLimit`.
     private static func close(_ pool: Task<Void, Never>, logger: Logger) async {
         pool.cancel()
-        let closed = (try? await firstOf({ await pool.value }, orAbandonWhen: {
-            try? await Task.sleep(for: databaseCloseLimit)
-            return CancellationError()
-        })) != nil
-        if !closed { logger.warning("Postgres connections still in use after \(databaseCloseLimit); exiting without waiting for them") }
+        let closed =
+            (try? await firstOf(
+                { await pool.value },
+                orAbandonWhen: {
+                    try? await Task.sleep(for: databaseCloseLimit)
+                    return CancellationError()
+                })) != nil
+        if !closed {
+            logger.warning(
+                "Postgres connections still in use after \(databaseCloseLimit); exiting without waiting for them")
+        }
     }
 
     static let databaseCloseLimit = Duration.seconds(3)
@@ -52,14 +59,16 @@ public enum ServiceHost {
         let app = Application(
             router: router,
             server: config.httpLimits.http1Server(logger: logger),
-            configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
+            configuration: .init(
+                address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
             services: services,
             logger: logger)
         // SIGTERM must end the process within the grace period an orchestrator gives it: graceful
         // shutdown first (HTTP stops, loops finish their batch), then cancellation, and past the
         // grace period ServiceLifecycle ends the process.
         var group = ServiceGroupConfiguration(
-            services: [.init(service: app)], gracefulShutdownSignals: [UnixSignal.sigterm, UnixSignal.sigint], logger: logger)
+            services: [.init(service: app)], gracefulShutdownSignals: [UnixSignal.sigterm, UnixSignal.sigint],
+            logger: logger)
         let cancellationAllowance = min(Duration.seconds(5), config.shutdownGrace / 3)
         group.maximumGracefulShutdownDuration = config.shutdownGrace - cancellationAllowance
         group.maximumCancellationDuration = cancellationAllowance
@@ -73,8 +82,9 @@ extension ServiceHost {
     static func reportTopicSettingDifferences(_ producer: KafkaProducer, logger: Logger) async {
         do {
             for difference in try await producer.topicSettingDifferences() {
-                logger.warning("topic setting differs from the platform's; change it with kafka-configs.sh if it should not",
-                               metadata: ["difference": "\(difference)"])
+                logger.warning(
+                    "topic setting differs from the platform's; change it with kafka-configs.sh if it should not",
+                    metadata: ["difference": "\(difference)"])
             }
         } catch {
             logger.warning("could not read the topics' settings", metadata: ["error": "\(error)"])
@@ -102,7 +112,9 @@ extension ServiceHost {
             let router = Router(context: BasicRequestContext.self)
             router.add(middleware: RequestIdMiddleware())
             router.add(middleware: StorableTextMiddleware())
-            OperationalRoutes.add(to: router, database: database, producer: producer, stallThreshold: config.stallThreshold, logger: logger)
+            OperationalRoutes.add(
+                to: router, database: database, producer: producer, stallThreshold: config.stallThreshold,
+                logger: logger)
             let parts = try await build(router, database, producer)
             logger.info("starting", metadata: ["port": "\(config.httpPort)", "schema": "\(config.database.schema)"])
             try await runHTTP(config, router: router, services: [producer] + parts.services, logger: logger)

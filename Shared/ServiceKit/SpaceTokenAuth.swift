@@ -10,15 +10,20 @@ public struct SpaceTokenAuth: Sendable {
     let spaceForTokenHash: @Sendable (String) async throws -> String?
     let unknownTokenMessage: String
 
-    public init(spaceForTokenHash: @escaping @Sendable (String) async throws -> String?, unknownTokenMessage: String = "invalid access token") {
+    public init(
+        spaceForTokenHash: @escaping @Sendable (String) async throws -> String?,
+        unknownTokenMessage: String = "invalid access token"
+    ) {
         self.spaceForTokenHash = spaceForTokenHash
         self.unknownTokenMessage = unknownTokenMessage
     }
 
     /// For services that learn tokens through `engage.spaces`.
     public init(replica: SpaceAccessReplica) {
-        self.init(spaceForTokenHash: { try await replica.spaceId(forTokenHash: $0) },
-                  unknownTokenMessage: "invalid access token (a token created moments ago may take a few seconds to reach this service)")
+        self.init(
+            spaceForTokenHash: { try await replica.spaceId(forTokenHash: $0) },
+            unknownTokenMessage:
+                "invalid access token (a token created moments ago may take a few seconds to reach this service)")
     }
 
     /// The token from the request, or nil.
@@ -43,13 +48,15 @@ public struct SpaceTokenAuth: Sendable {
     /// Checks that the request's token opens `spaceId`: 401 without a valid token, 403 for another space.
     public func authorize(_ request: Request, spaceId: String) async throws {
         guard let token = Self.token(request) else {
-            throw APIError.unauthorized("a space access token is required: Authorization: Bearer <token>, or as the Basic auth username")
+            throw APIError.unauthorized(
+                "a space access token is required: Authorization: Bearer <token>, or as the Basic auth username")
         }
         guard let tokenSpace = try await spaceForTokenHash(Secrets.hash(token)) else {
             throw APIError.unauthorized(unknownTokenMessage)
         }
         guard tokenSpace == spaceId else {
-            throw APIError(.forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
+            throw APIError(
+                .forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import AudiencesCore
 
 @Suite struct EvaluatorTests {
@@ -8,7 +9,9 @@ import Testing
     let day = 86_400.0
 
     func audience(_ id: String, _ key: String, _ json: JSONValue) throws -> AudienceSpec {
-        AudienceSpec(id: id, key: key, name: key, liveVersion: 1, live: try DefinitionParser.condition(json), buildingVersion: nil, building: nil)
+        AudienceSpec(
+            id: id, key: key, name: key, liveVersion: 1, live: try DefinitionParser.condition(json),
+            buildingVersion: nil, building: nil)
     }
 
     func event(_ name: String, _ id: String, daysAgo: Double, _ properties: [String: JSONValue] = [:]) -> EventInput {
@@ -16,18 +19,25 @@ import Testing
     }
 
     var viewedNotBought: JSONValue {
-        ["type": "and", "conditions": [
-            ["type": "event", "event": "Product Viewed", "count": ["operator": "at_least", "value": 3],
-             "window": ["within": ["value": 7, "unit": "days"]], "where": [["property": "price", "operator": "greater_than", "value": 10]]],
-            ["type": "not", "condition": ["type": "event", "event": "Order Completed"]],
-        ]]
+        [
+            "type": "and",
+            "conditions": [
+                [
+                    "type": "event", "event": "Product Viewed", "count": ["operator": "at_least", "value": 3],
+                    "window": ["within": ["value": 7, "unit": "days"]],
+                    "where": [["property": "price", "operator": "greater_than", "value": 10]],
+                ],
+                ["type": "not", "condition": ["type": "event", "event": "Order Completed"]],
+            ],
+        ]
     }
 
     @Test func countsWithinTheWindowAndTheNotHolds() throws {
-        let evaluator = Evaluator(space: CompiledSpace(audiences: [try audience("a1", "hot", viewedNotBought)], traits: []))
+        let evaluator = Evaluator(
+            space: CompiledSpace(audiences: [try audience("a1", "hot", viewedNotBought)], traits: []))
         var state = ProfileState(profileId: "p")
         evaluator.apply(event("Product Viewed", "e1", daysAgo: 6, ["price": 20]), to: &state, now: now)
-        evaluator.apply(event("Product Viewed", "e2", daysAgo: 1, ["price": 5]), to: &state, now: now) // filtered out
+        evaluator.apply(event("Product Viewed", "e2", daysAgo: 1, ["price": 5]), to: &state, now: now)  // filtered out
         evaluator.apply(event("Product Viewed", "e3", daysAgo: 1, ["price": 30]), to: &state, now: now)
         #expect(evaluator.evaluate(&state, audiences: nil, now: now, statuses: [:]).isEmpty)
         evaluator.apply(event("Product Viewed", "e4", daysAgo: 0.5, ["price": "12.5"]), to: &state, now: now)
@@ -45,19 +55,34 @@ import Testing
     }
 
     @Test func keepsOnlyTheEventsACountNeeds() throws {
-        let evaluator = Evaluator(space: CompiledSpace(audiences: [try audience("a1", "few", [
-            "type": "event", "event": "Login", "count": ["operator": "at_most", "value": 2]])], traits: []))
+        let evaluator = Evaluator(
+            space: CompiledSpace(
+                audiences: [
+                    try audience(
+                        "a1", "few",
+                        [
+                            "type": "event", "event": "Login", "count": ["operator": "at_most", "value": 2],
+                        ])
+                ], traits: []))
         var state = ProfileState(profileId: "p")
-        for index in 0..<10 { evaluator.apply(event("Login", "l\(index)", daysAgo: Double(10 - index)), to: &state, now: now) }
+        for index in 0..<10 {
+            evaluator.apply(event("Login", "l\(index)", daysAgo: Double(10 - index)), to: &state, now: now)
+        }
         #expect(state.entries.values.first?.count == 3)
         #expect(evaluator.evaluate(&state, audiences: nil, now: now, statuses: [:]).isEmpty)
     }
 
     @Test func audienceOfAudienceAndSubscriptionsInDependencyOrder() throws {
         let pro = try audience("a1", "pro", ["type": "trait", "trait": "plan", "operator": "equals", "value": "pro"])
-        let reachable = try audience("a2", "pro_reachable", ["type": "and", "conditions": [
-            ["type": "audience", "audience": "pro"],
-            ["type": "subscription", "channel": "EMAIL", "status": "subscribed"]]])
+        let reachable = try audience(
+            "a2", "pro_reachable",
+            [
+                "type": "and",
+                "conditions": [
+                    ["type": "audience", "audience": "pro"],
+                    ["type": "subscription", "channel": "EMAIL", "status": "subscribed"],
+                ],
+            ])
         // Given in the wrong order: evaluation order follows the references.
         let space = CompiledSpace(audiences: [reachable, pro], traits: [])
         #expect(space.audiences.map(\.key) == ["pro", "pro_reachable"])
@@ -65,18 +90,34 @@ import Testing
         var state = ProfileState(profileId: "p")
         state.traits["plan"] = "pro"
         state.email = "ada@example.com"
-        let subscribed = [ContactStateKey(channel: .email, contact: "ada@example.com", group: ""): SubscriptionStatus.subscribed]
-        #expect(evaluator.affected(events: [], traits: ["plan"], computed: [], subscriptions: false, time: false) == ["a1", "a2"])
+        let subscribed = [
+            ContactStateKey(channel: .email, contact: "ada@example.com", group: ""): SubscriptionStatus.subscribed
+        ]
+        #expect(
+            evaluator.affected(events: [], traits: ["plan"], computed: [], subscriptions: false, time: false) == [
+                "a1", "a2",
+            ])
         let changes = evaluator.evaluate(&state, audiences: nil, now: now, statuses: subscribed)
         #expect(changes.map(\.audience.key) == ["pro", "pro_reachable"])
-        let unsubscribed = [ContactStateKey(channel: .email, contact: "ada@example.com", group: ""): SubscriptionStatus.unsubscribed]
-        #expect(evaluator.evaluate(&state, audiences: ["a2"], now: now, statuses: unsubscribed).map(\.entered) == [false])
+        let unsubscribed = [
+            ContactStateKey(channel: .email, contact: "ada@example.com", group: ""): SubscriptionStatus.unsubscribed
+        ]
+        #expect(
+            evaluator.evaluate(&state, audiences: ["a2"], now: now, statuses: unsubscribed).map(\.entered) == [false])
     }
 
     @Test func mergingUnitesEventsWithoutCountingTwice() throws {
-        let evaluator = Evaluator(space: CompiledSpace(audiences: [try audience("a1", "three", [
-            "type": "event", "event": "Viewed", "count": ["operator": "at_least", "value": 3]])], traits: []))
-        var survivor = ProfileState(profileId: "s"), loser = ProfileState(profileId: "l")
+        let evaluator = Evaluator(
+            space: CompiledSpace(
+                audiences: [
+                    try audience(
+                        "a1", "three",
+                        [
+                            "type": "event", "event": "Viewed", "count": ["operator": "at_least", "value": 3],
+                        ])
+                ], traits: []))
+        var survivor = ProfileState(profileId: "s")
+        var loser = ProfileState(profileId: "l")
         evaluator.apply(event("Viewed", "shared", daysAgo: 1), to: &survivor, now: now)
         evaluator.apply(event("Viewed", "e1", daysAgo: 1), to: &survivor, now: now)
         evaluator.apply(event("Viewed", "shared", daysAgo: 1), to: &loser, now: now)
@@ -92,30 +133,49 @@ import Testing
 
     @Test func computedTraitsCountAggregateAndPick() throws {
         func trait(_ id: String, _ key: String, _ json: JSONValue) throws -> TraitSpec {
-            TraitSpec(id: id, key: key, liveVersion: 1, live: try DefinitionParser.computedTrait(json), buildingVersion: nil, building: nil)
+            TraitSpec(
+                id: id, key: key, liveVersion: 1, live: try DefinitionParser.computedTrait(json), buildingVersion: nil,
+                building: nil)
         }
         let traits = [
-            try trait("t1", "orders_30d", ["type": "event_counter", "event": "Order Completed", "window": ["within": ["value": 30, "unit": "days"]]]),
-            try trait("t2", "revenue", ["type": "aggregation", "aggregation": "sum", "event": "Order Completed", "property": "revenue"]),
-            try trait("t3", "favourite", ["type": "most_frequent", "event": "Order Completed", "property": "category"]),
+            try trait(
+                "t1", "orders_30d",
+                [
+                    "type": "event_counter", "event": "Order Completed",
+                    "window": ["within": ["value": 30, "unit": "days"]],
+                ]),
+            try trait(
+                "t2", "revenue",
+                ["type": "aggregation", "aggregation": "sum", "event": "Order Completed", "property": "revenue"]),
+            try trait(
+                "t3", "favourite", ["type": "most_frequent", "event": "Order Completed", "property": "category"]),
             try trait("t4", "first_category", ["type": "first", "event": "Order Completed", "property": "category"]),
         ]
-        let big = try audience("a1", "big_spender", ["type": "computed_trait", "trait": "revenue", "operator": "greater_or_equal", "value": 100])
+        let big = try audience(
+            "a1", "big_spender",
+            ["type": "computed_trait", "trait": "revenue", "operator": "greater_or_equal", "value": 100])
         let evaluator = Evaluator(space: CompiledSpace(audiences: [big], traits: traits))
         var state = ProfileState(profileId: "p")
-        evaluator.apply(event("Order Completed", "o1", daysAgo: 40, ["revenue": 50, "category": "books"]), to: &state, now: now)
-        evaluator.apply(event("Order Completed", "o2", daysAgo: 2, ["revenue": "30", "category": "toys"]), to: &state, now: now)
-        evaluator.apply(event("Order Completed", "o3", daysAgo: 1, ["revenue": 25, "category": "toys"]), to: &state, now: now)
+        evaluator.apply(
+            event("Order Completed", "o1", daysAgo: 40, ["revenue": 50, "category": "books"]), to: &state, now: now)
+        evaluator.apply(
+            event("Order Completed", "o2", daysAgo: 2, ["revenue": "30", "category": "toys"]), to: &state, now: now)
+        evaluator.apply(
+            event("Order Completed", "o3", daysAgo: 1, ["revenue": 25, "category": "toys"]), to: &state, now: now)
         let changed = evaluator.refreshComputed(&state, now: now)
         #expect(Set(changed.keys) == ["orders_30d", "revenue", "favourite", "first_category"])
         #expect(state.computed["orders_30d"] == .number(2))
         #expect(state.computed["revenue"] == .number(105))
         #expect(state.computed["favourite"] == "toys")
         #expect(state.computed["first_category"] == "books")
-        #expect(evaluator.affected(events: [], traits: [], computed: ["revenue"], subscriptions: false, time: false) == ["a1"])
+        #expect(
+            evaluator.affected(events: [], traits: [], computed: ["revenue"], subscriptions: false, time: false) == [
+                "a1"
+            ])
         #expect(evaluator.evaluate(&state, audiences: nil, now: now, statuses: [:]).map(\.entered) == [true])
         // A deleted computed trait's value leaves the state.
-        _ = Evaluator(space: CompiledSpace(audiences: [], traits: Array(traits.prefix(1)))).refreshComputed(&state, now: now)
+        _ = Evaluator(space: CompiledSpace(audiences: [], traits: Array(traits.prefix(1)))).refreshComputed(
+            &state, now: now)
         #expect(Set(state.computed.keys) == ["orders_30d"])
     }
 

@@ -1,6 +1,7 @@
-@testable import Contracts
 import Foundation
 import Testing
+
+@testable import Contracts
 
 /// The published JSON Schemas (Shared/Contracts/Schemas) are what the contracts' own definitions say,
 /// and no change to a contract breaks a reader one version behind. `ENGAGE_UPDATE_SCHEMAS=1 swift test
@@ -11,8 +12,9 @@ struct ContractSchemaTests {
     static let updating = ProcessInfo.processInfo.environment["ENGAGE_UPDATE_SCHEMAS"] == "1"
 
     static func text(_ schema: ContractSchema, contract: String) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: schema.jsonSchema(title: contract),
-                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: schema.jsonSchema(title: contract),
+            options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -23,25 +25,37 @@ struct ContractSchemaTests {
         let file = Self.directory.appendingPathComponent(ContractCatalog.fileName(of: contract))
         let generated = try Self.text(schema, contract: contract)
         guard let committed = try? String(contentsOf: file, encoding: .utf8) else {
-            if Self.updating { try generated.write(to: file, atomically: true, encoding: .utf8); return }
-            Issue.record("\(file.lastPathComponent) is missing: run ENGAGE_UPDATE_SCHEMAS=1 swift test --filter ContractSchemaTests")
+            if Self.updating {
+                try generated.write(to: file, atomically: true, encoding: .utf8)
+                return
+            }
+            Issue.record(
+                "\(file.lastPathComponent) is missing: run ENGAGE_UPDATE_SCHEMAS=1 swift test --filter ContractSchemaTests"
+            )
             return
         }
         let previous = try ContractSchema(jsonSchema: JSONSerialization.jsonObject(with: Data(committed.utf8)))
         let breaking = ContractCompatibility.breakingChanges(from: previous, to: schema)
-        #expect(breaking.isEmpty, "\(contract) changed incompatibly; publish it as a new contract version instead:\n\(breaking.joined(separator: "\n"))")
+        #expect(
+            breaking.isEmpty,
+            "\(contract) changed incompatibly; publish it as a new contract version instead:\n\(breaking.joined(separator: "\n"))"
+        )
         if committed != generated {
             if Self.updating && breaking.isEmpty {
                 try generated.write(to: file, atomically: true, encoding: .utf8)
             } else {
-                Issue.record("\(file.lastPathComponent) is out of date: run ENGAGE_UPDATE_SCHEMAS=1 swift test --filter ContractSchemaTests")
+                Issue.record(
+                    "\(file.lastPathComponent) is out of date: run ENGAGE_UPDATE_SCHEMAS=1 swift test --filter ContractSchemaTests"
+                )
             }
         }
     }
 
     @Test
     func everyContractFileBelongsToAContract() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".schema.json") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter {
+            $0.hasSuffix(".schema.json")
+        }
         #expect(Set(files) == Set(ContractCatalog.all.map { ContractCatalog.fileName(of: $0.contract) }))
     }
 
@@ -61,7 +75,10 @@ struct ContractSchemaTests {
     @Test
     func theProbeDescribesRequiredOptionalEnumsCollectionsAndMaps() throws {
         let schema = try ContractSchema.of(Version1.self)
-        guard case .object(let properties, let required, nil) = schema else { Issue.record("not an object: \(schema)"); return }
+        guard case .object(let properties, let required, nil) = schema else {
+            Issue.record("not an object: \(schema)")
+            return
+        }
         #expect(required == ["id", "count", "kind", "tags", "traits", "at"])
         #expect(properties["id"] == .string(format: nil))
         #expect(properties["count"] == .integer)
@@ -80,23 +97,48 @@ struct ContractSchemaTests {
 
     @Test
     func compatibleChangesPassAndBreakingOnesAreNamed() {
-        let old = object(["id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b"])], required: ["id", "count", "kind"])
+        let old = object(
+            ["id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b"])],
+            required: ["id", "count", "kind"])
         // A new optional field is safe.
-        #expect(ContractCompatibility.breakingChanges(
-            from: old, to: object(["id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b"]), "note": .nullable(.string(format: nil))],
-                                  required: ["id", "count", "kind"])).isEmpty)
-        let removed = ContractCompatibility.breakingChanges(from: old, to: object(["id": .string(format: nil), "kind": .enumeration(["a", "b"])],
-                                                                                  required: ["id", "kind"]))
+        #expect(
+            ContractCompatibility.breakingChanges(
+                from: old,
+                to: object(
+                    [
+                        "id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b"]),
+                        "note": .nullable(.string(format: nil)),
+                    ],
+                    required: ["id", "count", "kind"])
+            ).isEmpty)
+        let removed = ContractCompatibility.breakingChanges(
+            from: old,
+            to: object(
+                ["id": .string(format: nil), "kind": .enumeration(["a", "b"])],
+                required: ["id", "kind"]))
         #expect(removed.count == 1 && removed[0].hasPrefix("count was removed"))
-        let retyped = ContractCompatibility.breakingChanges(from: old, to: object(["id": .string(format: nil), "count": .string(format: nil),
-                                                                                  "kind": .enumeration(["a", "b"])], required: ["id", "count", "kind"]))
+        let retyped = ContractCompatibility.breakingChanges(
+            from: old,
+            to: object(
+                [
+                    "id": .string(format: nil), "count": .string(format: nil),
+                    "kind": .enumeration(["a", "b"]),
+                ], required: ["id", "count", "kind"]))
         #expect(retyped == ["count changed type from integer to string"])
         let newRequired = ContractCompatibility.breakingChanges(
-            from: old, to: object(["id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b"]), "owner": .string(format: nil)],
-                                  required: ["id", "count", "kind", "owner"]))
+            from: old,
+            to: object(
+                [
+                    "id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b"]),
+                    "owner": .string(format: nil),
+                ],
+                required: ["id", "count", "kind", "owner"]))
         #expect(newRequired.count == 1 && newRequired[0].hasPrefix("owner is a new required field"))
         let newValue = ContractCompatibility.breakingChanges(
-            from: old, to: object(["id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b", "c"])], required: ["id", "count", "kind"]))
+            from: old,
+            to: object(
+                ["id": .string(format: nil), "count": .integer, "kind": .enumeration(["a", "b", "c"])],
+                required: ["id", "count", "kind"]))
         #expect(newValue.count == 1 && newValue[0].contains("new values c"))
     }
 }

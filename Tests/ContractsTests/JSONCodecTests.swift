@@ -51,8 +51,10 @@ import Testing
 
 @Suite struct JSONWriterTests {
     @Test func writtenValuesReadBackIdentically() throws {
-        let value: JSONValue = ["text": "quote \" backslash \\ newline \n tab \t bell \u{07} é 😀", "int": 42, "real": 9.99,
-                                "negative": -0.5, "list": [true, nil, ["nested": "x"]], "empty": [:]]
+        let value: JSONValue = [
+            "text": "quote \" backslash \\ newline \n tab \t bell \u{07} é 😀", "int": 42, "real": 9.99,
+            "negative": -0.5, "list": [true, nil, ["nested": "x"]], "empty": [:],
+        ]
         let text = value.json
         #expect(try JSONParser.parse(Array(text.utf8)) == value)
         #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == value)
@@ -62,7 +64,8 @@ import Testing
         let now = Date(timeIntervalSince1970: 1_795_334_400.25)
         let message = SegmentMessage(
             type: .page, messageId: "m-1", anonymousId: "a", name: "Home", category: "Docs",
-            properties: ["path": "/", "n": 1], context: ["ip": "1.2.3.4", "library": ["name": "x"]], integrations: ["All": true],
+            properties: ["path": "/", "n": 1], context: ["ip": "1.2.3.4", "library": ["name": "x"]],
+            integrations: ["All": true],
             timestamp: now, originalTimestamp: now.addingTimeInterval(-1), sentAt: now, receivedAt: now)
         let decoded = try JSONDecoder.engage().decode(SegmentMessage.self, from: Data(message.json.utf8))
         #expect(decoded == message)

@@ -20,7 +20,10 @@ import Testing
     @Test(arguments: largeIntegers)
     func largeIntegersRoundTripExactly(_ literal: String) throws {
         let value = try parse(literal)
-        guard case .largeInteger(let integer) = value else { Issue.record("\(literal) parsed as \(value)"); return }
+        guard case .largeInteger(let integer) = value else {
+            Issue.record("\(literal) parsed as \(value)")
+            return
+        }
         #expect(integer.description == literal)
         #expect(value.json == literal)
         #expect(value.identifierString == literal)
@@ -34,9 +37,10 @@ import Testing
     @Test func largeIntegersSurviveMessagesThroughBothCoders() throws {
         let now = Date(timeIntervalSince1970: 1_795_334_400)
         let order = try parse("12345678901234567890123")
-        let message = SegmentMessage(type: .track, messageId: "m", userId: "u", event: "Order Completed",
-                                     properties: ["order_id": order, "total": 9.99, "ids": [9_007_199_254_740_993, 2]],
-                                     timestamp: now, receivedAt: now)
+        let message = SegmentMessage(
+            type: .track, messageId: "m", userId: "u", event: "Order Completed",
+            properties: ["order_id": order, "total": 9.99, "ids": [9_007_199_254_740_993, 2]],
+            timestamp: now, receivedAt: now)
         let written = message.json
         #expect(written.contains("12345678901234567890123") && written.contains("9007199254740993"))
         let decoded = try JSONDecoder.engage().decode(SegmentMessage.self, from: Data(written.utf8))
@@ -69,7 +73,10 @@ import Testing
         #expect(try parse("9007199254740992") == .number(9_007_199_254_740_992))
         #expect(try parse("-12") == .number(-12))
         // More digits than Decimal keeps: the nearest Double, as before.
-        guard case .number = try parse("1234567890123456789012345678901234567890") else { Issue.record("expected a Double"); return }
+        guard case .number = try parse("1234567890123456789012345678901234567890") else {
+            Issue.record("expected a Double")
+            return
+        }
     }
 
     @Test func equalityAndHashingAreByValue() throws {
@@ -98,8 +105,12 @@ import Testing
         #expect(!Comparison(.equals, .number(9_007_199_254_740_992)).holds(for: big))
         #expect(Comparison(.equals, big).holds(for: try parse("9007199254740993")))
         #expect(Comparison(.greaterOrEqual, big).holds(for: big) && Comparison(.lessOrEqual, big).holds(for: big))
-        #expect(Comparison(.lessThan, try parse("1234567890123456789012346")).holds(for: try parse("1234567890123456789012345")))
-        #expect(Comparison(.greaterThan, try parse("-1234567890123456789012346")).holds(for: try parse("-1234567890123456789012345")))
+        #expect(
+            Comparison(.lessThan, try parse("1234567890123456789012346")).holds(
+                for: try parse("1234567890123456789012345")))
+        #expect(
+            Comparison(.greaterThan, try parse("-1234567890123456789012346")).holds(
+                for: try parse("-1234567890123456789012345")))
         let negative = try parse("-9007199254740993")
         #expect(Comparison(.greaterThan, 10).holds(for: big) && Comparison(.lessThan, 1.5).holds(for: negative))
         #expect(Comparison(.oneOf, [1, big]).holds(for: try parse("9007199254740993")))
@@ -116,7 +127,8 @@ import Testing
     }
 
     @Test func definitionsTakeLargeIntegerOperands() throws {
-        let condition = try DefinitionReader.comparison(["operator": "greater_than", "value": try parse("9007199254740993")], "c")
+        let condition = try DefinitionReader.comparison(
+            ["operator": "greater_than", "value": try parse("9007199254740993")], "c")
         #expect(condition.holds(for: try parse("9007199254740994")))
         _ = try DefinitionReader.comparison(["operator": "equals", "value": try parse("12345678901234567890123")], "c")
     }

@@ -53,8 +53,11 @@ import Testing
 
     @Test func theEmittedNamesAreEngagesButReceiving() {
         let emitted = MessageEventName.emitted
-        #expect(emitted.isSuperset(of: ["SMS Processed", "SMS Read", "Email Failed", "SMS Skipped",
-                                        "WhatsApp Message Skipped"]))
+        #expect(
+            emitted.isSuperset(of: [
+                "SMS Processed", "SMS Read", "Email Failed", "SMS Skipped",
+                "WhatsApp Message Skipped",
+            ]))
         #expect(!emitted.contains("SMS Receiving") && !emitted.contains("WhatsApp Message Receiving"))
         #expect(!emitted.contains("Email Subscribed"), "the events source emits it from subscription changes")
         #expect(emitted.count == 34)

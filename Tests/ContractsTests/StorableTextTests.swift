@@ -5,7 +5,8 @@ import Testing
     @Test func aNulEscapeInJSONIsFoundWhereverItIs() {
         #expect(StorableText.problem(inJSON: Array(#"{"userId":"x\u0000y"}"#.utf8)) != nil)
         #expect(StorableText.problem(inJSON: Array(#"{"k\u0000":1}"#.utf8)) != nil)
-        #expect(StorableText.problem(inJSON: Array(#"["\\\u0000"]"#.utf8)) != nil)  // an escaped backslash, then the escape
+        // An escaped backslash, then the escape.
+        #expect(StorableText.problem(inJSON: Array(#"["\\\u0000"]"#.utf8)) != nil)
         #expect(StorableText.problem(inJSON: [0x7B, 0x00, 0x7D]) != nil)
     }
 

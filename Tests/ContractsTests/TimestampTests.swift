@@ -21,7 +21,9 @@ import Testing
         #expect(abs(nanos.timeIntervalSince(reference) - 0.123456789) < 0.000_001)
     }
 
-    @Test(arguments: ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-22T25:00:00Z", "2026-11-22T08:00:00Zjunk", "2026-11-22"])
+    @Test(arguments: [
+        "", "yesterday", "2026-13-01T00:00:00Z", "2026-11-22T25:00:00Z", "2026-11-22T08:00:00Zjunk", "2026-11-22",
+    ])
     func refusesWhatIsNotATimestamp(_ text: String) {
         #expect(Timestamp.parse(text) == nil)
     }
@@ -49,9 +51,12 @@ import Testing
     }
 
     @Test func profileEventIdsAreStableAcrossRedelivery() {
-        let message = SegmentMessage(type: .track, messageId: "m-1", anonymousId: "a", event: "E", timestamp: Date(), receivedAt: Date())
-        let first = ProfileEvent(spaceId: "spa_1", sourceId: "src_1", profileId: "use_1", externalIds: [], message: message)
-        let again = ProfileEvent(spaceId: "spa_1", sourceId: "src_1", profileId: "use_1", externalIds: [], message: message)
+        let message = SegmentMessage(
+            type: .track, messageId: "m-1", anonymousId: "a", event: "E", timestamp: Date(), receivedAt: Date())
+        let first = ProfileEvent(
+            spaceId: "spa_1", sourceId: "src_1", profileId: "use_1", externalIds: [], message: message)
+        let again = ProfileEvent(
+            spaceId: "spa_1", sourceId: "src_1", profileId: "use_1", externalIds: [], message: message)
         #expect(first.id == "spa_1:m-1")
         #expect(first.id == again.id)
     }
@@ -77,7 +82,8 @@ extension Int64 {
             // with it and the milliseconds with the integer they came from.
             let wholeSeconds = Date(timeIntervalSince1970: Double(millis.quotientAndRemainderFloored(1_000).0))
             #expect(text.prefix(19) == wholeSeconds.formatted(style).prefix(19))
-            #expect(text.dropFirst(20).prefix(3) == String(format: "%03lld", millis.quotientAndRemainderFloored(1_000).1))
+            #expect(
+                text.dropFirst(20).prefix(3) == String(format: "%03lld", millis.quotientAndRemainderFloored(1_000).1))
             let parsed = try #require(Timestamp.parse(text))
             #expect(abs(parsed.timeIntervalSince(date)) < 0.000_5)
         }
@@ -93,10 +99,12 @@ extension Int64 {
 @Suite struct ProfileEventJSONTests {
     @Test func theSplicedJSONDecodesAsTheSameEvent() throws {
         let now = Date(timeIntervalSince1970: 1_795_334_400.5)
-        let message = SegmentMessage(type: .identify, messageId: "m-1", userId: "u", traits: ["email": "a@b.c", "n": 3],
-                                     context: ["ip": "1.2.3.4"], timestamp: now, receivedAt: now)
-        let event = ProfileEvent(spaceId: "spa", sourceId: "src", profileId: "use_1",
-                                 externalIds: [ExternalID(type: "user_id", id: "u")], message: message)
+        let message = SegmentMessage(
+            type: .identify, messageId: "m-1", userId: "u", traits: ["email": "a@b.c", "n": 3],
+            context: ["ip": "1.2.3.4"], timestamp: now, receivedAt: now)
+        let event = ProfileEvent(
+            spaceId: "spa", sourceId: "src", profileId: "use_1",
+            externalIds: [ExternalID(type: "user_id", id: "u")], message: message)
         let encoder = JSONEncoder.engage()
         let body = String(decoding: try encoder.encode(message), as: UTF8.self)
         let spliced = event.json(encodedMessage: body)

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import EventsSourceCore
 
 /// The docs list exactly the event names the code emits: a name added to a mapping and not to the

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import EventsSourceCore
 
 /// Destination URLs as the API checks them on create and update.
@@ -22,11 +23,14 @@ import Testing
         "http://169.254.169.254/latest/meta-data/", "https://10.0.0.5/", "https://192.168.0.10:8443/",
         "http://[fe80::1]/", "http://[fd00::1]/", "http://100.64.1.1/", "http://224.0.0.1/", "http://255.255.255.255/",
         // names whose answer holds a denied address, even next to a public one
-        "https://internal.example.test/hook", "https://metadata.example.test/", "https://mixed.example.test/", "https://six.example.test/",
+        "https://internal.example.test/hook", "https://metadata.example.test/", "https://mixed.example.test/",
+        "https://six.example.test/",
     ])
     func internalDestinationsAreRefused(_ url: String) async throws {
         let egress = try egress()
-        await #expect(throws: DestinationError.self, "\(url) must be refused") { try await egress.checkDestination(url) }
+        await #expect(throws: DestinationError.self, "\(url) must be refused") {
+            try await egress.checkDestination(url)
+        }
     }
 
     @Test func publicAndNotYetResolvableDestinationsAreAccepted() async throws {

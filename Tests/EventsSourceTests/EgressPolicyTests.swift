@@ -1,5 +1,6 @@
 import ServiceKit
 import Testing
+
 @testable import EventsSourceCore
 
 @Suite struct EgressPolicyTests {
@@ -11,7 +12,8 @@ import Testing
         "0.0.0.0", "0", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "100.127.255.255",
         "169.254.169.254", "224.0.0.1", "239.255.255.250", "255.255.255.255", "240.0.0.1", "192.0.2.1", "198.18.0.1",
         // IPv6, and IPv4 inside IPv6
-        "::1", "[::1]", "::", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::127.0.0.1",
+        "::1", "[::1]", "::", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "::ffff:169.254.169.254", "::ffff:10.0.0.1",
+        "::127.0.0.1",
         "fe80::1", "fc00::1", "fd12:3456::1", "fec0::1", "ff02::1", "2001:db8::1", "64:ff9b::7f00:1", "2002:7f00:1::1",
     ])
     func internalAddressesAreDeniedInEveryForm(_ text: String) throws {
@@ -35,7 +37,9 @@ import Testing
         #expect(IPAddress(literal: "10.1")?.description == "10.0.0.1")
         #expect(IPAddress(literal: "[::ffff:127.0.0.1]")?.mappedIPv4?.description == "127.0.0.1")
         #expect(IPAddress(literal: "fe80::1")?.description == "fe80::1")
-        for name in ["hooks.example.com", "256.0.0.1", "1.2.3.4.5", "0x", "1.2.3.", "+1.2.3.4", "08.0.0.1", "1.2.65536", ""] {
+        for name in [
+            "hooks.example.com", "256.0.0.1", "1.2.3.4.5", "0x", "1.2.3.", "+1.2.3.4", "08.0.0.1", "1.2.65536", "",
+        ] {
             #expect(IPAddress(literal: name) == nil, "\(name) is not an address")
         }
     }

@@ -1,4 +1,5 @@
 import Synchronization
+
 @testable import EventsSourceCore
 
 /// A resolver with set answers per host; each host's answers are used in turn (the last one

@@ -2,24 +2,31 @@ import Contracts
 import Foundation
 import Persistence
 import Testing
+
 @testable import EventsSourceCore
 
 @Suite struct SourceEventMapperTests {
     let now = Date(timeIntervalSince1970: 1_790_000_000)
 
-    func change(group: SubscriptionChange.GroupRef? = nil, previous: SubscriptionStatus? = nil,
-                status: SubscriptionStatus = .unsubscribed, channel: SubscriptionChannel = .email,
-                contact: String = "ada@example.com") -> SubscriptionChange {
-        SubscriptionChange(spaceId: "sp1", channel: channel, contact: contact, group: group, previousStatus: previous,
-                           status: status, source: .unsubscribeLink, origin: "msg-1", commandId: "cmd-1",
-                           occurredAt: now, recordedAt: now)
+    func change(
+        group: SubscriptionChange.GroupRef? = nil, previous: SubscriptionStatus? = nil,
+        status: SubscriptionStatus = .unsubscribed, channel: SubscriptionChannel = .email,
+        contact: String = "ada@example.com"
+    ) -> SubscriptionChange {
+        SubscriptionChange(
+            spaceId: "sp1", channel: channel, contact: contact, group: group, previousStatus: previous,
+            status: status, source: .unsubscribeLink, origin: "msg-1", commandId: "cmd-1",
+            occurredAt: now, recordedAt: now)
     }
 
     /// The one event an input becomes.
-    func single(_ input: SourceInput, profile: ProfileSnapshot? = nil, consentVersion: Int64? = nil,
-                group: SubscriptionChange.GroupRef? = nil) throws -> SourceEvent {
-        let events = SourceEventMapper.events(input, profile: profile, consentVersion: consentVersion, group: group,
-                                              now: now)
+    func single(
+        _ input: SourceInput, profile: ProfileSnapshot? = nil, consentVersion: Int64? = nil,
+        group: SubscriptionChange.GroupRef? = nil
+    ) throws -> SourceEvent {
+        let events = SourceEventMapper.events(
+            input, profile: profile, consentVersion: consentVersion, group: group,
+            now: now)
         #expect(events.count == 1)
         return try #require(events.first)
     }
@@ -91,9 +98,10 @@ import Testing
     }
 
     @Test func groupEventsNameTheGroupByIdAndName() throws {
-        var event = MessageEvent(id: "m1:group", spaceId: "sp1", event: "Email Group Unsusbcribed", channel: .email,
-                                 messageId: "m1", profileId: "pr1", contact: "ada@example.com", occurredAt: now,
-                                 recordedAt: now)
+        var event = MessageEvent(
+            id: "m1:group", spaceId: "sp1", event: "Email Group Unsusbcribed", channel: .email,
+            messageId: "m1", profileId: "pr1", contact: "ada@example.com", occurredAt: now,
+            recordedAt: now)
         event.group = "newsletter"
         let known = try single(.message(event), group: .init(id: "grp_1", name: "Newsletter"))
         #expect(known.properties["group_id"] == "grp_1" && known.properties["group_name"] == "Newsletter")
@@ -113,8 +121,9 @@ import Testing
     }
 
     @Test func messageEventsCarryWhatAToolNeedsToAttributeThem() throws {
-        var event = MessageEvent(id: "m1:click", spaceId: "sp1", event: "Email Link Clicked", channel: .email, messageId: "m1",
-                                 profileId: "pr1", contact: "ada@example.com", occurredAt: now, recordedAt: now)
+        var event = MessageEvent(
+            id: "m1:click", spaceId: "sp1", event: "Email Link Clicked", channel: .email, messageId: "m1",
+            profileId: "pr1", contact: "ada@example.com", occurredAt: now, recordedAt: now)
         event.templateId = "t1"
         event.templateVersion = 2
         event.journeyId = "j1"
@@ -130,14 +139,16 @@ import Testing
         #expect(mapped.properties["channel"] == "email")
         let json = try #require(JSONParser.parse(Array(mapped.json.utf8)).objectValue)
         let externalIds = try #require(json["context"]?["externalIds"]?.arrayValue)
-        #expect(externalIds.contains(["id": "ada@example.com", "type": "email", "collection": "users", "encoding": "none"]))
+        #expect(
+            externalIds.contains(["id": "ada@example.com", "type": "email", "collection": "users", "encoding": "none"]))
         #expect(json["anonymousId"] == "pr1")
     }
 
     @Test func audienceEventsCarryTheKeyAsABoolean() throws {
-        let entered = AudienceMembershipEvent(spaceId: "sp1", entered: true, audienceId: "a1", audienceKey: "vip", audienceName: "VIP",
-                                              audienceVersion: 1, profileId: "pr1", userId: "u1", email: nil, phone: nil, anonymousIds: [],
-                                              traits: ["plan": "pro"], reason: .realtime, occurredAt: now, sequence: 7)
+        let entered = AudienceMembershipEvent(
+            spaceId: "sp1", entered: true, audienceId: "a1", audienceKey: "vip", audienceName: "VIP",
+            audienceVersion: 1, profileId: "pr1", userId: "u1", email: nil, phone: nil, anonymousIds: [],
+            traits: ["plan": "pro"], reason: .realtime, occurredAt: now, sequence: 7)
         let mapped = try single(.membership(entered))
         #expect(mapped.event == "Audience Entered")
         #expect(mapped.properties["vip"] == true)
@@ -149,8 +160,9 @@ import Testing
 @Suite struct WebhookPiecesTests {
     /// The Standard Webhooks reference vector: receivers' libraries verify what this signs.
     @Test func signaturesMatchTheStandardWebhooksVector() {
-        let signature = WebhookSignature.sign(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                                              timestamp: 1_614_265_330, body: Array(#"{"test": 2432232314}"#.utf8))
+        let signature = WebhookSignature.sign(
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            timestamp: 1_614_265_330, body: Array(#"{"test": 2432232314}"#.utf8))
         #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
         #expect(WebhookSignature.newSecret().hasPrefix("whsec_"))
         #expect(WebhookSignature.newSecret() != WebhookSignature.newSecret())
@@ -169,9 +181,11 @@ import Testing
     }
 
     @Test func everyOutboundEngageEventCountsAsOneMetric() {
-        let sent = ["Email Processed", "SMS Processed", "SMS Queued", "SMS Sending", "SMS Sent",
-                    "WhatsApp Message Queued", "WhatsApp Message Accepted", "WhatsApp Message Sending",
-                    "WhatsApp Message Sent"]
+        let sent = [
+            "Email Processed", "SMS Processed", "SMS Queued", "SMS Sending", "SMS Sent",
+            "WhatsApp Message Queued", "WhatsApp Message Accepted", "WhatsApp Message Sending",
+            "WhatsApp Message Sent",
+        ]
         for name in sent { #expect(MessageMetric.of(event: name) == .sent, "\(name)") }
         #expect(MessageMetric.of(event: "Email Machine Opened") == .machineOpened)
         #expect(MessageMetric.of(event: "Email Group Unsusbcribed") == .unsubscribed)

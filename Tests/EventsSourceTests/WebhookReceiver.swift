@@ -1,6 +1,6 @@
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
 import NIOCore
 import Synchronization
 
@@ -22,7 +22,8 @@ final class WebhookReceiver: Sendable {
     var hits: [Hit] { recorded.withLock { $0 } }
 
     /// Runs `body` while the receiver listens; gives it the port.
-    static func run<T: Sendable>(_ body: @escaping @Sendable (WebhookReceiver, Int) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(_ body: @escaping @Sendable (WebhookReceiver, Int) async throws -> T) async throws -> T
+    {
         let receiver = WebhookReceiver()
         let app = Application(router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         return try await app.test(.live) { client in try await body(receiver, client.port!) }
@@ -36,7 +37,8 @@ final class WebhookReceiver: Sendable {
         }
         router.post("/fail") { request, _ in
             try await self.record(request)
-            return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: Self.internalBody)))
+            return Response(
+                status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: Self.internalBody)))
         }
         router.post("/redirect") { request, _ in
             try await self.record(request)
@@ -48,8 +50,10 @@ final class WebhookReceiver: Sendable {
     private func record(_ request: Request) async throws {
         let body = try await request.body.collect(upTo: 1 << 20)
         recorded.withLock {
-            $0.append(Hit(path: request.uri.path, authority: request.head.authority, headers: request.headers,
-                          body: String(buffer: body)))
+            $0.append(
+                Hit(
+                    path: request.uri.path, authority: request.head.authority, headers: request.headers,
+                    body: String(buffer: body)))
         }
     }
 }

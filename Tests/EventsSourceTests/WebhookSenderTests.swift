@@ -1,12 +1,17 @@
 import NIOHTTP1
 import Testing
+
 @testable import EventsSourceCore
 
 /// Calls as the delivery worker makes them, against a receiver on 127.0.0.1.
 @Suite(.timeLimit(.minutes(1))) struct WebhookSenderTests {
-    func makeSender(allowing allowList: String = "", _ resolver: FakeResolver = FakeResolver([:])) throws -> WebhookSender {
-        WebhookSender(egress: EgressGuard(policy: try EgressPolicy(allowList: allowList), resolver: resolver), timeout: .seconds(2),
-                      connectionsPerHost: 2)
+    func makeSender(allowing allowList: String = "", _ resolver: FakeResolver = FakeResolver([:])) throws
+        -> WebhookSender
+    {
+        WebhookSender(
+            egress: EgressGuard(policy: try EgressPolicy(allowList: allowList), resolver: resolver),
+            timeout: .seconds(2),
+            connectionsPerHost: 2)
     }
 
     func post(_ sender: WebhookSender, _ url: String) async -> WebhookSender.Answer {
@@ -42,8 +47,11 @@ import Testing
     @Test func internalAddressesAreNotConnectedTo() async throws {
         try await WebhookReceiver.run { receiver, port in
             let sender = try makeSender(FakeResolver(["mixed.example.test": [["93.184.216.34", "127.0.0.1"]]]))
-            for url in ["http://127.0.0.1:\(port)/hooks", "http://2130706433:\(port)/hooks", "http://0x7f.1:\(port)/hooks",
-                        "http://[::ffff:127.0.0.1]:\(port)/hooks", "http://localhost:\(port)/hooks", "http://mixed.example.test:\(port)/hooks"] {
+            for url in [
+                "http://127.0.0.1:\(port)/hooks", "http://2130706433:\(port)/hooks", "http://0x7f.1:\(port)/hooks",
+                "http://[::ffff:127.0.0.1]:\(port)/hooks", "http://localhost:\(port)/hooks",
+                "http://mixed.example.test:\(port)/hooks",
+            ] {
                 let answer = await post(sender, url)
                 #expect(answer.failure == .addressNotAllowed, "\(url)")
             }

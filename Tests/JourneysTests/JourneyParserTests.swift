@@ -1,12 +1,14 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import JourneysCore
 
 @Suite struct JourneyParserTests {
     static func json(_ text: String) -> JSONValue { try! JSONParser.parse(Array(text.utf8)) }
 
-    static let abandonedCart = json("""
+    static let abandonedCart = json(
+        """
         {"entry": {"type": "event", "event": "Product Added"},
          "reentry": {"mode": "after_exit", "minimumGapSeconds": 60},
          "exitRules": [{"type": "event", "event": "Order Completed"}],
@@ -23,18 +25,23 @@ import Testing
 
     @Test func aValidJourneyParses() throws {
         let templates: [String: JourneyParser.TemplateInfo] = ["tpl_promo": .init(channel: .sms, currentVersion: 2)]
-        let definition = try JourneyParser.parse(Self.abandonedCart, templates: { templates[$0] }, checkTemplates: true).get()
+        let definition = try JourneyParser.parse(Self.abandonedCart, templates: { templates[$0] }, checkTemplates: true)
+            .get()
         #expect(definition.start == "wait")
         #expect(definition.reentry == .afterExit(minimumGapSeconds: 60))
         #expect(definition.steps.map(\.typeName) == ["wait", "wait_for_event", "send"])
-        guard case .send(let action, _) = definition.stepsById["sms"]?.kind else { Issue.record("not a send"); return }
+        guard case .send(let action, _) = definition.stepsById["sms"]?.kind else {
+            Issue.record("not a send")
+            return
+        }
         #expect(action.goal?.windowSeconds == 86_400)
         #expect(action.goal?.match.matches(event: "Order Completed", properties: ["total": 12]) == true)
         #expect(action.goal?.match.matches(event: "Order Completed", properties: ["total": 0]) == false)
     }
 
     @Test func publishingListsEveryProblem() {
-        let broken = Self.json("""
+        let broken = Self.json(
+            """
             {"entry": {"type": "audience", "audienceId": "aud_1"},
              "reentry": {"mode": "every_event"},
              "start": "a",
@@ -47,15 +54,21 @@ import Testing
              ]}
             """)
         let templates: [String: JourneyParser.TemplateInfo] = ["tpl_sms": .init(channel: .sms, currentVersion: 1)]
-        guard case .failure(let problems) = JourneyParser.parse(broken, templates: { templates[$0] }, checkTemplates: true) else {
+        guard
+            case .failure(let problems) = JourneyParser.parse(
+                broken, templates: { templates[$0] }, checkTemplates: true)
+        else {
             Issue.record("a broken journey parsed")
             return
         }
         // Field problems first; the graph is checked once the fields are readable.
-        #expect(problems.items.contains("reentry.mode: every_event needs an event entry (an audience is entered once at a time)"))
+        #expect(
+            problems.items.contains(
+                "reentry.mode: every_event needs an event entry (an audience is entered once at a time)"))
         #expect(problems.items.contains("steps[1].next: is required (null ends the path)"))
 
-        let readable = Self.json("""
+        let readable = Self.json(
+            """
             {"entry": {"type": "audience", "audienceId": "aud_1"},
              "start": "a",
              "steps": [
@@ -66,7 +79,9 @@ import Testing
                {"id": "lost", "type": "exit"}
              ]}
             """)
-        guard case .failure(let graph) = JourneyParser.parse(readable, templates: { templates[$0] }, checkTemplates: true) else {
+        guard
+            case .failure(let graph) = JourneyParser.parse(readable, templates: { templates[$0] }, checkTemplates: true)
+        else {
             Issue.record("a broken graph parsed")
             return
         }
@@ -74,7 +89,8 @@ import Testing
         #expect(graph.items.contains("steps.b: branch next leads to \"nowhere\", which is not a step"))
         #expect(graph.items.contains("graph: steps \"d\" -> \"c\" close a cycle; every path must end"))
         #expect(graph.items.contains("graph: step \"lost\" is never reached from the start"))
-        #expect(graph.items.contains("steps.c.templateId: template \"tpl_sms\" is a SMS template, the step sends EMAIL"))
+        #expect(
+            graph.items.contains("steps.c.templateId: template \"tpl_sms\" is a SMS template, the step sends EMAIL"))
         #expect(graph.items.contains("steps.c.templateVersion: template \"tpl_sms\" has versions 1 to 1"))
         #expect(graph.items.count == 6)
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import MessagingSendCore
 
 /// SendGrid event batches are refused unless signed with the space's key, or the space opted in.
@@ -9,12 +10,16 @@ import Testing
     let now = Date()
 
     func settings(publicKey: String? = nil, allowUnsignedEvents: Bool? = nil) -> SendGridSettings {
-        SendGridSettings(baseUrl: SendGridSettings.defaultBaseURL, eventWebhookPublicKey: publicKey, allowUnsignedEvents: allowUnsignedEvents)
+        SendGridSettings(
+            baseUrl: SendGridSettings.defaultBaseURL, eventWebhookPublicKey: publicKey,
+            allowUnsignedEvents: allowUnsignedEvents)
     }
 
     func signed(by key: P256.Signing.PrivateKey) throws -> (signature: String, timestamp: String) {
         let timestamp = String(Int(now.timeIntervalSince1970))
-        return (try key.signature(for: Data(timestamp.utf8) + Data(body)).derRepresentation.base64EncodedString(), timestamp)
+        return (
+            try key.signature(for: Data(timestamp.utf8) + Data(body)).derRepresentation.base64EncodedString(), timestamp
+        )
     }
 
     @Test func unsignedEventsAreRefusedByDefault() {
@@ -25,12 +30,14 @@ import Testing
             #expect("\(error)".contains("eventWebhookPublicKey") && "\(error)".contains("allowUnsignedEvents"))
         }
         #expect(throws: SignatureFailure.self) {
-            try SendGridEventAuthentication.check(settings(allowUnsignedEvents: false), signature: nil, timestamp: nil, body: body, now: now)
+            try SendGridEventAuthentication.check(
+                settings(allowUnsignedEvents: false), signature: nil, timestamp: nil, body: body, now: now)
         }
     }
 
     @Test func unsignedEventsPassOnlyWithTheExplicitOptIn() throws {
-        try SendGridEventAuthentication.check(settings(allowUnsignedEvents: true), signature: nil, timestamp: nil, body: body, now: now)
+        try SendGridEventAuthentication.check(
+            settings(allowUnsignedEvents: true), signature: nil, timestamp: nil, body: body, now: now)
     }
 
     @Test func aConfiguredKeyWinsOverTheOptIn() throws {
@@ -38,16 +45,19 @@ import Testing
         let publicKey = key.publicKey.derRepresentation.base64EncodedString()
         let (signature, timestamp) = try signed(by: key)
         for optIn in [nil, true] {
-            try SendGridEventAuthentication.check(settings(publicKey: publicKey, allowUnsignedEvents: optIn), signature: signature,
-                                                  timestamp: timestamp, body: body, now: now)
+            try SendGridEventAuthentication.check(
+                settings(publicKey: publicKey, allowUnsignedEvents: optIn), signature: signature,
+                timestamp: timestamp, body: body, now: now)
             #expect(throws: SignatureFailure.self) {
-                try SendGridEventAuthentication.check(settings(publicKey: publicKey, allowUnsignedEvents: optIn), signature: nil,
-                                                      timestamp: nil, body: body, now: now)
+                try SendGridEventAuthentication.check(
+                    settings(publicKey: publicKey, allowUnsignedEvents: optIn), signature: nil,
+                    timestamp: nil, body: body, now: now)
             }
             let (otherSignature, _) = try signed(by: P256.Signing.PrivateKey())
             #expect(throws: SignatureFailure.self) {
-                try SendGridEventAuthentication.check(settings(publicKey: publicKey, allowUnsignedEvents: optIn), signature: otherSignature,
-                                                      timestamp: timestamp, body: body, now: now)
+                try SendGridEventAuthentication.check(
+                    settings(publicKey: publicKey, allowUnsignedEvents: optIn), signature: otherSignature,
+                    timestamp: timestamp, body: body, now: now)
             }
         }
     }
@@ -55,7 +65,8 @@ import Testing
     @Test func theOptInIsStoredOnlyWhenSet() throws {
         let plain = String(decoding: try JSONEncoder.engage().encode(settings()), as: UTF8.self)
         #expect(!plain.contains("allowUnsignedEvents"))
-        let stored = try JSONDecoder.engage().decode(SendGridSettings.self, from: Data(#"{"baseUrl":"https://api.sendgrid.com"}"#.utf8))
+        let stored = try JSONDecoder.engage().decode(
+            SendGridSettings.self, from: Data(#"{"baseUrl":"https://api.sendgrid.com"}"#.utf8))
         #expect(stored.allowUnsignedEvents == nil)
     }
 }

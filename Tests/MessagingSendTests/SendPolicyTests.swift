@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import MessagingSendCore
 
 @Suite struct SendPolicyTests {
@@ -22,12 +23,14 @@ import Testing
     }
 
     @Test func everyProblemOfAPolicyIsNamed() {
-        let policy = SendPolicy(frequencyCap: .init(messages: 0, windowSeconds: 86_400),
-                                quietHours: .init(start: "25:00", end: "08:00", timeZoneTrait: "timezone", defaultTimeZone: "Nowhere/Land"))
-        #expect(policy.problems() == [
-            "frequencyCap.messages must be between 1 and 10000",
-            "quietHours.start must be HH:MM (00:00-23:59)",
-            "quietHours.defaultTimeZone \"Nowhere/Land\" is not an IANA time zone",
-        ])
+        let policy = SendPolicy(
+            frequencyCap: .init(messages: 0, windowSeconds: 86_400),
+            quietHours: .init(start: "25:00", end: "08:00", timeZoneTrait: "timezone", defaultTimeZone: "Nowhere/Land"))
+        #expect(
+            policy.problems() == [
+                "frequencyCap.messages must be between 1 and 10000",
+                "quietHours.start must be HH:MM (00:00-23:59)",
+                "quietHours.defaultTimeZone \"Nowhere/Land\" is not an IANA time zone",
+            ])
     }
 }

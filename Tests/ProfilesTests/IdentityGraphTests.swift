@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Synchronization
 import Testing
+
 @testable import ProfilesCore
 
 @Suite struct IdentityGraphTests {
@@ -35,7 +36,9 @@ import Testing
     @Test func aKnownIdentifierAddsTheOthersToItsProfile() {
         var graph = makeGraph()
         _ = graph.resolve(ids(("anonymous_id", "a1")), extractor: extractor, now: now)
-        let result = graph.resolve(ids(("anonymous_id", "a1"), ("user_id", "u1"), ("email", "ada@example.com")), extractor: extractor, now: now)
+        let result = graph.resolve(
+            ids(("anonymous_id", "a1"), ("user_id", "u1"), ("email", "ada@example.com")), extractor: extractor, now: now
+        )
         #expect(!result.created)
         #expect(result.profileId == "p1")
         #expect(Set(result.added) == Set(ids(("user_id", "u1"), ("email", "ada@example.com"))))
@@ -44,8 +47,11 @@ import Testing
     @Test func identifiersOfTwoProfilesMergeThemIntoTheOlder() {
         var graph = makeGraph()
         _ = graph.resolve(ids(("anonymous_id", "a1"), ("user_id", "u1")), extractor: extractor, now: now)
-        _ = graph.resolve(ids(("anonymous_id", "a2"), ("email", "ada@example.com")), extractor: extractor, now: now.addingTimeInterval(1))
-        let result = graph.resolve(ids(("user_id", "u1"), ("email", "ada@example.com")), extractor: extractor, now: now.addingTimeInterval(2))
+        _ = graph.resolve(
+            ids(("anonymous_id", "a2"), ("email", "ada@example.com")), extractor: extractor,
+            now: now.addingTimeInterval(1))
+        let result = graph.resolve(
+            ids(("user_id", "u1"), ("email", "ada@example.com")), extractor: extractor, now: now.addingTimeInterval(2))
         #expect(result.profileId == "p1")
         #expect(result.merged == ["p2"])
         #expect(graph.canonical("p2") == "p1")
@@ -58,7 +64,8 @@ import Testing
         _ = graph.resolve(ids(("anonymous_id", "shared-device"), ("user_id", "alice")), extractor: extractor, now: now)
         // Bob logs in on Alice's device: user_id limit 1 forbids joining them, so the lower-priority
         // anonymous_id is dropped and Bob gets his own profile.
-        let result = graph.resolve(ids(("anonymous_id", "shared-device"), ("user_id", "bob")), extractor: extractor, now: now)
+        let result = graph.resolve(
+            ids(("anonymous_id", "shared-device"), ("user_id", "bob")), extractor: extractor, now: now)
         #expect(result.created)
         #expect(result.profileId == "p2")
         #expect(result.dropped == ids(("anonymous_id", "shared-device")))
@@ -71,7 +78,8 @@ import Testing
         _ = graph.resolve(ids(("user_id", "alice"), ("email", "alice@example.com")), extractor: extractor, now: now)
         _ = graph.resolve(ids(("user_id", "bob"), ("phone", "+15550001")), extractor: extractor, now: now)
         // Names both people: email (priority 2) outranks phone (priority 4), so phone is dropped.
-        let result = graph.resolve(ids(("email", "alice@example.com"), ("phone", "+15550001")), extractor: extractor, now: now)
+        let result = graph.resolve(
+            ids(("email", "alice@example.com"), ("phone", "+15550001")), extractor: extractor, now: now)
         #expect(result.profileId == "p1")
         #expect(result.merged.isEmpty)
         #expect(result.dropped == ids(("phone", "+15550001")))
@@ -79,8 +87,13 @@ import Testing
 
     @Test func windowedLimitsCountOnlyRecentValues() {
         let old = now.addingTimeInterval(-30 * 86_400)
-        let identifiers = Dictionary(uniqueKeysWithValues: (1...5).map { (Identifier(type: "anonymous_id", value: "old\($0)"), old) })
-        var graph = makeGraph([IdentityGraph.Profile(id: "p0", createdAt: old, identifiers: identifiers.merging([Identifier(type: "user_id", value: "u"): old]) { a, _ in a })])
+        let identifiers = Dictionary(
+            uniqueKeysWithValues: (1...5).map { (Identifier(type: "anonymous_id", value: "old\($0)"), old) })
+        var graph = makeGraph([
+            IdentityGraph.Profile(
+                id: "p0", createdAt: old,
+                identifiers: identifiers.merging([Identifier(type: "user_id", value: "u"): old]) { a, _ in a })
+        ])
         // Five anonymous ids a month old do not count against "5 weekly".
         let result = graph.resolve(ids(("user_id", "u"), ("anonymous_id", "new")), extractor: extractor, now: now)
         #expect(result.profileId == "p0")
@@ -100,13 +113,18 @@ import Testing
     }
 
     @Test func customIdentifiersComeFromTheirTraitKeyAndFromExternalIds() {
-        let custom = IdentifierExtractor(rules: IdentifierRule.defaults + [
-            IdentifierRule(type: "crm_id", priority: 5, limit: 1, source: .trait("crmId")),
-        ])
+        let custom = IdentifierExtractor(
+            rules: IdentifierRule.defaults + [
+                IdentifierRule(type: "crm_id", priority: 5, limit: 1, source: .trait("crmId"))
+            ])
         let message = SegmentMessage(
             type: .identify, messageId: "m", anonymousId: "a", traits: ["crmId": 77],
-            context: ["externalIds": [["id": "ios-1", "type": "IOS.ID", "collection": "users", "encoding": "none"],
-                                      ["id": "acct-1", "type": "group_id", "collection": "accounts", "encoding": "none"]]],
+            context: [
+                "externalIds": [
+                    ["id": "ios-1", "type": "IOS.ID", "collection": "users", "encoding": "none"],
+                    ["id": "acct-1", "type": "group_id", "collection": "accounts", "encoding": "none"],
+                ]
+            ],
             timestamp: now, receivedAt: now)
         let found = custom.identifiers(of: message)
         #expect(found.contains(Identifier(type: "crm_id", value: "77")))
@@ -115,47 +133,57 @@ import Testing
     }
 
     @Test func phoneReadFromAConfiguredTraitKeyIsTheBuiltInPhone() {
-        let rules = IdentifierRule.defaults.filter { $0.type != "phone" }
+        let rules =
+            IdentifierRule.defaults.filter { $0.type != "phone" }
             + [IdentifierRule(type: "phone", priority: 4, limit: 5, source: .trait("phone_number"))]
         let onboarding = IdentifierExtractor(rules: rules)
         func phones(_ traits: [String: JSONValue]) -> [String] {
-            let message = SegmentMessage(type: .identify, messageId: "m", userId: "u", traits: traits,
-                                         timestamp: now, receivedAt: now)
+            let message = SegmentMessage(
+                type: .identify, messageId: "m", userId: "u", traits: traits,
+                timestamp: now, receivedAt: now)
             return onboarding.identifiers(of: message).filter { $0.type == "phone" }.map(\.value)
         }
         #expect(phones(["phone_number": "+1 (415) 555-0100"]) == ["+14155550100"])
-        #expect(phones(["phone": "+14155550101"]) == ["+14155550101"]) // its own key still counts
+        #expect(phones(["phone": "+14155550101"]) == ["+14155550101"])  // its own key still counts
         #expect(phones(["phone_number": "+14155550100", "phone": "+14155550101"]) == ["+14155550100"])
         #expect(phones(["phone_number": "null"]).isEmpty)
     }
 
     @Test func aGroupCallsTraitsDescribeTheAccountNotThePerson() {
-        let message = SegmentMessage(type: .group, messageId: "m", anonymousId: "a", groupId: "acme",
-                                     traits: ["email": "billing@acme.example"],
-                                     context: ["traits": ["email": "ada@acme.example"]],
-                                     timestamp: now, receivedAt: now)
+        let message = SegmentMessage(
+            type: .group, messageId: "m", anonymousId: "a", groupId: "acme",
+            traits: ["email": "billing@acme.example"],
+            context: ["traits": ["email": "ada@acme.example"]],
+            timestamp: now, receivedAt: now)
         #expect(extractor.identifiers(of: message).filter { $0.type == "email" }.map(\.value) == ["ada@acme.example"])
     }
 
     @Test func aliasReadsPreviousIdAsTheRequestedType() {
-        let message = SegmentMessage(type: .alias, messageId: "m", userId: "new-user", previousId: "old-id", timestamp: now, receivedAt: now)
+        let message = SegmentMessage(
+            type: .alias, messageId: "m", userId: "new-user", previousId: "old-id", timestamp: now, receivedAt: now)
         #expect(extractor.identifiers(of: message).contains(Identifier(type: "anonymous_id", value: "old-id")))
-        #expect(extractor.identifiers(of: message, aliasPreviousType: "user_id").contains(Identifier(type: "user_id", value: "old-id")))
+        #expect(
+            extractor.identifiers(of: message, aliasPreviousType: "user_id").contains(
+                Identifier(type: "user_id", value: "old-id")))
     }
 }
 
 @Suite struct IdentityCapTests {
-    let extractor = IdentifierExtractor(rules: IdentifierRule.defaults + [IdentifierRule(type: "device", priority: 9, limit: 5_000, source: .builtIn)])
+    let extractor = IdentifierExtractor(
+        rules: IdentifierRule.defaults + [IdentifierRule(type: "device", priority: 9, limit: 5_000, source: .builtIn)])
     let now = Date(timeIntervalSince1970: 1_795_334_400)
 
     @Test func pastOneHundredMergesNothingMoreIsJoined() {
         let old = now.addingTimeInterval(-60)
-        let hub = IdentityGraph.Profile(id: "hub", createdAt: old, identifiers: [Identifier(type: "email", value: "shared@example.com"): old],
-                                        mergeCount: IdentityGraph.maxMerges)
-        let other = IdentityGraph.Profile(id: "other", createdAt: now, identifiers: [Identifier(type: "device", value: "d1"): now])
+        let hub = IdentityGraph.Profile(
+            id: "hub", createdAt: old, identifiers: [Identifier(type: "email", value: "shared@example.com"): old],
+            mergeCount: IdentityGraph.maxMerges)
+        let other = IdentityGraph.Profile(
+            id: "other", createdAt: now, identifiers: [Identifier(type: "device", value: "d1"): now])
         var graph = IdentityGraph(profiles: [hub, other]) { "new" }
-        let result = graph.resolve([Identifier(type: "email", value: "shared@example.com"), Identifier(type: "device", value: "d1")],
-                                   extractor: extractor, now: now)
+        let result = graph.resolve(
+            [Identifier(type: "email", value: "shared@example.com"), Identifier(type: "device", value: "d1")],
+            extractor: extractor, now: now)
         #expect(result.profileId == "hub")
         #expect(result.merged.isEmpty)
         #expect(result.dropped == [Identifier(type: "device", value: "d1")])
@@ -163,20 +191,30 @@ import Testing
     }
 
     @Test func mergesAddUpTheirCounts() {
-        let a = IdentityGraph.Profile(id: "a", createdAt: now, identifiers: [Identifier(type: "device", value: "x"): now], mergeCount: 3)
-        let b = IdentityGraph.Profile(id: "b", createdAt: now.addingTimeInterval(1), identifiers: [Identifier(type: "device", value: "y"): now],
-                                      mergeCount: 2)
+        let a = IdentityGraph.Profile(
+            id: "a", createdAt: now, identifiers: [Identifier(type: "device", value: "x"): now], mergeCount: 3)
+        let b = IdentityGraph.Profile(
+            id: "b", createdAt: now.addingTimeInterval(1), identifiers: [Identifier(type: "device", value: "y"): now],
+            mergeCount: 2)
         var graph = IdentityGraph(profiles: [a, b]) { "new" }
-        let result = graph.resolve([Identifier(type: "device", value: "x"), Identifier(type: "device", value: "y")], extractor: extractor, now: now)
+        let result = graph.resolve(
+            [Identifier(type: "device", value: "x"), Identifier(type: "device", value: "y")], extractor: extractor,
+            now: now)
         #expect(result.merged == ["b"])
         #expect(graph.profiles["a"]?.mergeCount == 6)
     }
 
     @Test func pastOneThousandIdentifiersNothingMoreIsAttached() {
-        let identifiers = Dictionary(uniqueKeysWithValues: (0..<IdentityGraph.maxIdentifiers).map { (Identifier(type: "device", value: "d\($0)"), now) })
-        var graph = IdentityGraph(profiles: [IdentityGraph.Profile(id: "full", createdAt: now, identifiers: identifiers)]) { "new" }
-        let result = graph.resolve([Identifier(type: "device", value: "d0"), Identifier(type: "device", value: "one-more")],
-                                   extractor: extractor, now: now)
+        let identifiers = Dictionary(
+            uniqueKeysWithValues: (0..<IdentityGraph.maxIdentifiers).map {
+                (Identifier(type: "device", value: "d\($0)"), now)
+            })
+        var graph = IdentityGraph(profiles: [
+            IdentityGraph.Profile(id: "full", createdAt: now, identifiers: identifiers)
+        ]) { "new" }
+        let result = graph.resolve(
+            [Identifier(type: "device", value: "d0"), Identifier(type: "device", value: "one-more")],
+            extractor: extractor, now: now)
         #expect(result.profileId == "full")
         #expect(result.added.isEmpty)
         #expect(result.dropped == [Identifier(type: "device", value: "one-more")])

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import ProfilesCore
 
 @Suite struct SegmentNormalizerTests {
@@ -8,7 +9,8 @@ import Testing
 
     func normalize(_ json: String, implied: SegmentMessageType? = .track) throws -> SegmentMessage {
         let object = try TrackingRecord.parseObject(Array(json.utf8))
-        return try SegmentNormalizer.normalize(object, impliedType: implied, receivedAt: now, makeMessageId: { "generated" })
+        return try SegmentNormalizer.normalize(
+            object, impliedType: implied, receivedAt: now, makeMessageId: { "generated" })
     }
 
     func reason(_ json: String, implied: SegmentMessageType? = .track) -> String? {
@@ -24,7 +26,8 @@ import Testing
 
     @Test func appliesSegmentsClockSkewCorrection() throws {
         // The client's clock is 10 minutes fast: it says it sent at 08:10 an event of 08:09.
-        let message = try normalize("""
+        let message = try normalize(
+            """
             {"anonymousId":"a","event":"E","timestamp":"2026-11-22T08:09:00Z","sentAt":"2026-11-22T08:10:00Z"}
             """)
         #expect(message.timestamp == now.addingTimeInterval(-60))
@@ -33,7 +36,8 @@ import Testing
     }
 
     @Test func normalisingTwiceChangesNothing() throws {
-        let once = try normalize(#"{"anonymousId":"a","event":"E","timestamp":"2026-11-22T08:09:00Z","sentAt":"2026-11-22T08:10:00Z"}"#)
+        let once = try normalize(
+            #"{"anonymousId":"a","event":"E","timestamp":"2026-11-22T08:09:00Z","sentAt":"2026-11-22T08:10:00Z"}"#)
         let encoded = try JSONEncoder.engage().encode(once)
         let object = try TrackingRecord.parseObject(Array(encoded))
         let twice = try SegmentNormalizer.normalize(object, impliedType: nil, receivedAt: now.addingTimeInterval(5))
@@ -56,7 +60,10 @@ import Testing
         (#"{"event":"E"}"#, "track: userId or anonymousId is required"),
         (#"{"userId":null,"anonymousId":"","event":"E"}"#, "track: userId or anonymousId is required"),
         (#"{"anonymousId":"a"}"#, "track: event is required and must be a non-empty string"),
-        (#"{"anonymousId":"a","event":"E","type":"identify"}"#, "type \"identify\" does not match the endpoint /v1/track"),
+        (
+            #"{"anonymousId":"a","event":"E","type":"identify"}"#,
+            "type \"identify\" does not match the endpoint /v1/track"
+        ),
         (#"{"anonymousId":["a"],"event":"E"}"#, "anonymousId must be a string or a number"),
         (#"{"anonymousId":"a","event":"E","properties":[1]}"#, "properties must be a JSON object"),
         (#"{"anonymousId":"a","event":"E","timestamp":"noon"}"#, "timestamp \"noon\" is not an ISO-8601 timestamp"),
@@ -67,17 +74,23 @@ import Testing
 
     @Test func refusesOverlongMessageIds() {
         let id = String(repeating: "x", count: 100)
-        #expect(reason(#"{"anonymousId":"a","event":"E","messageId":"\#(id)"}"#) == "messageId must be shorter than 100 characters")
+        #expect(
+            reason(#"{"anonymousId":"a","event":"E","messageId":"\#(id)"}"#)
+                == "messageId must be shorter than 100 characters")
     }
 
     @Test func refusesThreeHundredProperties() {
         let properties = (0..<300).map { "\"p\($0)\":1" }.joined(separator: ",")
-        #expect(reason(#"{"anonymousId":"a","event":"E","properties":{\#(properties)}}"#) == "properties has 300 keys; the limit is 299")
+        #expect(
+            reason(#"{"anonymousId":"a","event":"E","properties":{\#(properties)}}"#)
+                == "properties has 300 keys; the limit is 299")
     }
 
     @Test func batchItemsNeedAType() {
         #expect(reason(#"{"anonymousId":"a","event":"E"}"#, implied: nil) == "type is required")
-        #expect(reason(#"{"type":"click","anonymousId":"a"}"#, implied: nil) == "type \"click\" is not one of identify, track, page, screen, group, alias")
+        #expect(
+            reason(#"{"type":"click","anonymousId":"a"}"#, implied: nil)
+                == "type \"click\" is not one of identify, track, page, screen, group, alias")
     }
 
     @Test func aliasAndGroupNeedTheirIds() {
@@ -90,13 +103,18 @@ import Testing
         // Postgres text and jsonb cannot store U+0000: the API answers 400, the topic intake dead-letters.
         let nul = "NUL (\\u0000) is not allowed in strings: it cannot be stored"
         #expect(reason(#"{"userId":"x\u0000y","event":"E"}"#) == "malformed JSON: \(nul) at byte 12")
-        #expect(reason(#"{"userId":"u","event":"E","properties":{"k\u0000":1}}"#) == "malformed JSON: \(nul) at byte 42")
-        #expect(reason(#"{"userId":"u","event":"E","context":{"page":{"title":"a\u0000"}}}"#) == "malformed JSON: \(nul) at byte 55")
-        #expect(reason(#"{"userId":"u","event":"E\u0001"}"#) == nil)  // other escaped control characters are stored fine
+        #expect(
+            reason(#"{"userId":"u","event":"E","properties":{"k\u0000":1}}"#) == "malformed JSON: \(nul) at byte 42")
+        #expect(
+            reason(#"{"userId":"u","event":"E","context":{"page":{"title":"a\u0000"}}}"#)
+                == "malformed JSON: \(nul) at byte 55")
+        // Other escaped control characters are stored fine.
+        #expect(reason(#"{"userId":"u","event":"E\u0001"}"#) == nil)
     }
 
     @Test func largeIntegersKeepTheirExactValue() throws {
-        let message = try normalize(#"{"userId":12345678901234567890123,"event":"Order Completed","properties":{"order_id":9007199254740993}}"#)
+        let message = try normalize(
+            #"{"userId":12345678901234567890123,"event":"Order Completed","properties":{"order_id":9007199254740993}}"#)
         #expect(message.userId == "12345678901234567890123")
         #expect(message.properties?["order_id"]?.json == "9007199254740993")
         #expect(message.json.contains(#""order_id":9007199254740993"#))
@@ -104,6 +122,8 @@ import Testing
 
     @Test func malformedJSONIsNamed() {
         #expect(throws: InvalidMessage.self) { try TrackingRecord.parseObject(Array("{\"a\":".utf8)) }
-        #expect(throws: InvalidMessage("the body must be a JSON object")) { try TrackingRecord.parseObject(Array("[1]".utf8)) }
+        #expect(throws: InvalidMessage("the body must be a JSON object")) {
+            try TrackingRecord.parseObject(Array("[1]".utf8))
+        }
     }
 }

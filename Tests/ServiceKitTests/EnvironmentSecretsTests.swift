@@ -4,7 +4,8 @@ import Testing
 
 struct EnvironmentSecretsTests {
     private func file(_ contents: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("engage-secret-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("engage-secret-\(UUID().uuidString)")
+            .path
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -13,7 +14,9 @@ struct EnvironmentSecretsTests {
     func aVariableCanComeFromAFileWithoutItsFinalNewline() throws {
         let path = try file("s3cret-token\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let env = EnvironmentVariables(["ENGAGE_ADMIN_TOKEN_FILE": path, "OTHER_TOOL_CONFIG_FILE": "/nonexistent/not-ours"])
+        let env = EnvironmentVariables([
+            "ENGAGE_ADMIN_TOKEN_FILE": path, "OTHER_TOOL_CONFIG_FILE": "/nonexistent/not-ours",
+        ])
         try env.checkFiles()  // another program's *_FILE variable is not read
         #expect(try env.secret("ENGAGE_ADMIN_TOKEN", hint: "h") == "s3cret-token")
     }
@@ -36,7 +39,9 @@ struct EnvironmentSecretsTests {
             try deployment.secret("ENGAGE_ADMIN_TOKEN", developmentDefault: "dev-admin-token", hint: "h")
         }
         let development = EnvironmentVariables(["ENGAGE_ENV": "development"])
-        #expect(try development.secret("ENGAGE_ADMIN_TOKEN", developmentDefault: "dev-admin-token", hint: "h") == "dev-admin-token")
+        #expect(
+            try development.secret("ENGAGE_ADMIN_TOKEN", developmentDefault: "dev-admin-token", hint: "h")
+                == "dev-admin-token")
         // A secret without a development default is required everywhere.
         #expect(throws: ServiceConfigError.self) { try development.secret("ENGAGE_SECRETS_KEY", hint: "h") }
     }

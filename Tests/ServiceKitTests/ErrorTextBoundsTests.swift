@@ -1,12 +1,14 @@
-@testable import ServiceKit
 import Testing
+
+@testable import ServiceKit
 
 @Suite(.timeLimit(.minutes(1)))
 struct ErrorTextBoundsTests {
     /// The HTTP decoder refuses a request line over 80 KB, so this is about the largest query there is.
     @Test func anErrorForAHugeQueryParameterStaysSmall() async throws {
         let value = String(repeating: "x", count: 70_000)
-        let response = try await errorResponse(to: "GET /echo?value=\(value) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        let response = try await errorResponse(
+            to: "GET /echo?value=\(value) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         #expect(response.hasPrefix("HTTP/1.1 400"))
         #expect(response.contains("unknown value \\\"xxxx"))
         #expect(response.contains("…"))
@@ -16,7 +18,9 @@ struct ErrorTextBoundsTests {
     @Test func anErrorQuotingAHugeBodyStaysSmall() async throws {
         let value = String(repeating: "x", count: 200_000)
         let response = try await errorResponse(
-            to: "POST /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: \(value.utf8.count)\r\n\r\n\(value)")
+            to:
+                "POST /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: \(value.utf8.count)\r\n\r\n\(value)"
+        )
         #expect(response.hasPrefix("HTTP/1.1 400"))
         #expect(response.contains("…"))
         #expect(response.utf8.count < 2_000, "error response is \(response.utf8.count) bytes")
@@ -34,7 +38,8 @@ struct ErrorTextBoundsTests {
     }
 
     @Test func aQuotedInputIsCutButTheWordsAroundItStay() {
-        let message = ErrorTextBounds.message("a template named \"\(String(repeating: "n", count: 5_000))\" already exists")
+        let message = ErrorTextBounds.message(
+            "a template named \"\(String(repeating: "n", count: 5_000))\" already exists")
         #expect(message.hasSuffix("…\" already exists"))
         #expect(message.count < 150)
     }

@@ -12,11 +12,12 @@ import Testing
     }
 
     @Test func everyLimitIsReadFromTheEnvironment() throws {
-        let limits = try HTTPServerLimits.fromEnvironment(EnvironmentVariables([
-            "ENGAGE_HTTP_HEADER_TIMEOUT_MS": "1500", "ENGAGE_HTTP_BODY_IDLE_TIMEOUT_MS": "2000",
-            "ENGAGE_HTTP_BODY_TIMEOUT_MS": "3000", "ENGAGE_HTTP_IDLE_TIMEOUT_MS": "4000",
-            "ENGAGE_HTTP_MAX_CONNECTIONS": "50",
-        ]))
+        let limits = try HTTPServerLimits.fromEnvironment(
+            EnvironmentVariables([
+                "ENGAGE_HTTP_HEADER_TIMEOUT_MS": "1500", "ENGAGE_HTTP_BODY_IDLE_TIMEOUT_MS": "2000",
+                "ENGAGE_HTTP_BODY_TIMEOUT_MS": "3000", "ENGAGE_HTTP_IDLE_TIMEOUT_MS": "4000",
+                "ENGAGE_HTTP_MAX_CONNECTIONS": "50",
+            ]))
         #expect(limits.headerTimeout == .milliseconds(1_500))
         #expect(limits.bodyIdleTimeout == .seconds(2))
         #expect(limits.bodyTimeout == .seconds(3))

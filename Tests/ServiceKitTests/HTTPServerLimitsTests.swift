@@ -77,14 +77,20 @@ struct HTTPServerLimitsTests {
         try await withTestServer(limits) { port in
             let first = try await RawConnection.open(port: port)
             let second = try await RawConnection.open(port: port)
-            defer { Task { await first.close(); await second.close() } }
+            defer {
+                Task {
+                    await first.close()
+                    await second.close()
+                }
+            }
             for connection in [first, second] {
                 try await connection.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 #expect(try await connection.received("HTTP/1.1 200", within: .seconds(2)))
             }
 
             let third = try await RawConnection.open(port: port)
-            try? await third.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")  // may fail: it may be closed already
+            // May fail: it may be closed already.
+            try? await third.send("GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(try await third.closed(within: .seconds(2)))
             #expect(third.receivedText.isEmpty)
             #expect(second.isOpen)

@@ -35,18 +35,24 @@ struct ConsumerIsolationTests {
     /// Runs a ConsumerService over `values` (one partition, `headers` on every record) until `done`
     /// holds; returns the topic and the dead letters, one per value starting with "bad" or larger
     /// than `maxRecordBytes` unless `expectedLetters` says otherwise.
-    func consume(_ values: [String], headers: [[(String, String)]]? = nil, expectedLetters: Int? = nil, handler: some BatchHandler,
-                 maxRecordBytes: Int = ConsumerService.defaultMaxRecordBytes,
-                 until done: @escaping @Sendable () -> Bool) async throws -> (topic: String, letters: [DeadLetter]) {
+    func consume(
+        _ values: [String], headers: [[(String, String)]]? = nil, expectedLetters: Int? = nil,
+        handler: some BatchHandler,
+        maxRecordBytes: Int = ConsumerService.defaultMaxRecordBytes,
+        until done: @escaping @Sendable () -> Bool
+    ) async throws -> (topic: String, letters: [DeadLetter]) {
         let topic = TestEnvironment.uniqueName("test.isolation.")
         let logger = TestEnvironment.logger
         let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
         try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
-        try await producer.send(values.indices.map {
-            OutgoingRecord(topic: topic, key: "k", value: Array(values[$0].utf8), headers: headers?[$0] ?? [])
-        })
-        let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"), topics: [topic], logger: logger)
-        let service = ConsumerService(consumer: consumer, deadLetters: producer, handler: handler, maxRecordBytes: maxRecordBytes, logger: logger)
+        try await producer.send(
+            values.indices.map {
+                OutgoingRecord(topic: topic, key: "k", value: Array(values[$0].utf8), headers: headers?[$0] ?? [])
+            })
+        let consumer = try KafkaConsumer(
+            config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"), topics: [topic], logger: logger)
+        let service = ConsumerService(
+            consumer: consumer, deadLetters: producer, handler: handler, maxRecordBytes: maxRecordBytes, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -57,7 +63,8 @@ struct ConsumerIsolationTests {
         }
         await producer.shutdown()
         let expected = expectedLetters ?? values.filter { $0.hasPrefix("bad") || $0.utf8.count > maxRecordBytes }.count
-        let letters = try await TestEnvironment.consume(Topic.deadLetter(of: topic), count: expected, timeout: .seconds(expected == 0 ? 3 : 30))
+        let letters = try await TestEnvironment.consume(
+            Topic.deadLetter(of: topic), count: expected, timeout: .seconds(expected == 0 ? 3 : 30))
         return (topic, try letters.map { try JSONDecoder.engage().decode(DeadLetter.self, from: Data($0.value ?? [])) })
     }
 
@@ -65,7 +72,9 @@ struct ConsumerIsolationTests {
     func aDataErrorIsNarrowedToItsRecordAndTheOthersAreStoredInOrder() async throws {
         let values = (0..<20).map { $0 == 7 || $0 == 13 ? "bad-\($0)" : "good-\($0)" }
         let handler = DataErrorHandler()
-        let (topic, letters) = try await consume(values, handler: handler) { handler.stored.withLock { $0.count } == 18 }
+        let (topic, letters) = try await consume(values, handler: handler) {
+            handler.stored.withLock { $0.count } == 18
+        }
         #expect(handler.stored.withLock { $0 } == values.filter { $0.hasPrefix("good") })
         #expect(letters.map(\.value) == ["bad-7", "bad-13"])
         #expect(letters.map(\.offset) == [7, 13])
@@ -102,8 +111,10 @@ struct ConsumerIsolationTests {
     @Test(.timeLimit(.minutes(2)))
     func aNulInAHeaderIsRefusedBeforeTheHandler() async throws {
         let handler = DataErrorHandler()
-        let (_, letters) = try await consume(["good-0", "good-1"], headers: [[("write-key", "a\u{0}b")], []], expectedLetters: 1,
-                                             handler: handler) { !handler.stored.withLock { $0.isEmpty } }
+        let (_, letters) = try await consume(
+            ["good-0", "good-1"], headers: [[("write-key", "a\u{0}b")], []], expectedLetters: 1,
+            handler: handler
+        ) { !handler.stored.withLock { $0.isEmpty } }
         #expect(handler.stored.withLock { $0 } == ["good-1"])
         #expect(letters.map(\.reason) == ["header \"write-key\" contains NUL (0x00), which cannot be stored"])
     }
@@ -111,8 +122,10 @@ struct ConsumerIsolationTests {
 
 @Suite struct DeadLetterRecordTests {
     func failure(value: [UInt8]) -> RecordFailure {
-        RecordFailure(record: ConsumedRecord(topic: "t", partition: 2, offset: 9, key: Array("k".utf8), value: value, headers: [:], timestampMs: nil),
-                      reason: "bad")
+        RecordFailure(
+            record: ConsumedRecord(
+                topic: "t", partition: 2, offset: 9, key: Array("k".utf8), value: value, headers: [:], timestampMs: nil),
+            reason: "bad")
     }
 
     @Test func aSmallRecordIsCarriedWhole() throws {

@@ -33,10 +33,12 @@ struct ConsumerServiceTests {
         let logger = TestEnvironment.logger
         let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
         try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
-        try await producer.send(["a", "poison", "b"].map { OutgoingRecord(topic: topic, key: "k", value: Array($0.utf8)) })
+        try await producer.send(
+            ["a", "poison", "b"].map { OutgoingRecord(topic: topic, key: "k", value: Array($0.utf8)) })
 
         let handler = RecordingHandler()
-        let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"), topics: [topic], logger: logger)
+        let consumer = try KafkaConsumer(
+            config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"), topics: [topic], logger: logger)
         let service = ConsumerService(consumer: consumer, deadLetters: producer, handler: handler, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

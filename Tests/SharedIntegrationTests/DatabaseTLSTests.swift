@@ -24,10 +24,15 @@ struct DatabaseTLSTests {
         config.connectTimeout = .seconds(3)
         let client = config.makeClient(logger: TestEnvironment.logger)
         return try await withThrowingTaskGroup(of: Bool?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run()
+                return nil
+            }
             defer { group.cancelAll() }
             var ssl = false
-            for try await value in try await client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").decode(Bool.self) {
+            for try await value in try await client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .decode(Bool.self)
+            {
                 ssl = value
             }
             return ssl
@@ -49,7 +54,9 @@ struct DatabaseTLSTests {
             try? await connection.close()
         }
         // Refused for its certificate: not a timeout, not a password.
-        #expect(String(reflecting: error as Any).localizedCaseInsensitiveContains("certificate"), "\(String(reflecting: error as Any))")
+        #expect(
+            String(reflecting: error as Any).localizedCaseInsensitiveContains("certificate"),
+            "\(String(reflecting: error as Any))")
         // The same settings with the right authority connect.
         let trusted = try DatabaseConfig(url: url("sslmode=verify-full&sslrootcert=\(authority)"), schema: "public")
         try await trusted.connect(logger: TestEnvironment.logger).close()
@@ -70,7 +77,9 @@ struct DatabaseTLSTests {
         #expect(throws: ConfigurationError.self) {
             try DatabaseConfig(url: url("sslmode=verify-full&sslrootcert=/nonexistent/ca.crt"), schema: "s")
         }
-        #expect(throws: ConfigurationError.self) { try DatabaseConfig(url: url("sslmode=require&sslrootcert=\(authority)"), schema: "s") }
+        #expect(throws: ConfigurationError.self) {
+            try DatabaseConfig(url: url("sslmode=require&sslrootcert=\(authority)"), schema: "s")
+        }
     }
 }
 

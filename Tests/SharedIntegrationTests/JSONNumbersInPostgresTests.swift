@@ -9,7 +9,8 @@ import Testing
 @Suite(.serialized, .enabled(if: TestEnvironment.available, "needs ENGAGE_TEST_* from deploy/dev/test.sh"))
 struct JSONNumbersInPostgresTests {
     let logger = TestEnvironment.logger
-    let traits = #"{"order_id":9007199254740993,"account":-1234567890123456789012345,"max":9223372036854775807,"price":9.99,"n":3}"#
+    let traits =
+        #"{"order_id":9007199254740993,"account":-1234567890123456789012345,"max":9223372036854775807,"price":9.99,"n":3}"#
 
     @Test(.timeLimit(.minutes(1)))
     func largeIntegersSurviveJsonb() async throws {
@@ -19,10 +20,14 @@ struct JSONNumbersInPostgresTests {
             try await client.query("CREATE TABLE \(unescaped: schema).j (v jsonb NOT NULL)", logger: logger)
             try await client.query("INSERT INTO \(unescaped: schema).j VALUES (\(value.json)::jsonb)", logger: logger)
             var text = ""
-            for try await stored in try await client.query("SELECT v::text FROM \(unescaped: schema).j", logger: logger).decode(String.self) {
+            for try await stored in try await client.query("SELECT v::text FROM \(unescaped: schema).j", logger: logger)
+                .decode(String.self)
+            {
                 text = stored
             }
-            #expect(text.contains("9007199254740993") && text.contains("-1234567890123456789012345") && text.contains("9223372036854775807"))
+            #expect(
+                text.contains("9007199254740993") && text.contains("-1234567890123456789012345")
+                    && text.contains("9223372036854775807"))
             #expect(try JSONParser.parse(Array(text.utf8)) == value)
             #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == value)
         }
@@ -33,10 +38,13 @@ struct JSONNumbersInPostgresTests {
         let value = try JSONParser.parse(Array(traits.utf8))
         try await TestEnvironment.withDatabase { client, schema in
             try await client.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
-            for statement in ProfileReplica.tableStatements { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            for statement in ProfileReplica.tableStatements {
+                try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
             // As a consumer of engage.profile-updates sees it: the writer's JSON, decoded by JSONDecoder.
-            let sent = ProfileUpdate(spaceId: "spa", profileId: "p1", kind: .traitsChanged, occurredAt: Date(), causedByMessageId: "m1",
-                                     traits: value.objectValue)
+            let sent = ProfileUpdate(
+                spaceId: "spa", profileId: "p1", kind: .traitsChanged, occurredAt: Date(), causedByMessageId: "m1",
+                traits: value.objectValue)
             let update = try JSONDecoder.engage().decode(ProfileUpdate.self, from: Data(sent.json.utf8))
             let replica = ProfileReplica(db: client, keepsTraits: true, lockName: "test", logger: logger)
             try await client.withConnection { connection in try await replica.apply(update, on: connection) }

@@ -10,7 +10,9 @@ struct KafkaTests {
         let topic = TestEnvironment.uniqueName("test.order.")
         let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: TestEnvironment.logger)
         try await producer.createTopics([topic])
-        let records = (0..<50).map { OutgoingRecord(topic: topic, key: "k", value: Array("v\($0)".utf8), headers: [("h", "x\($0)")]) }
+        let records = (0..<50).map {
+            OutgoingRecord(topic: topic, key: "k", value: Array("v\($0)".utf8), headers: [("h", "x\($0)")])
+        }
         try await producer.send(records)
         await producer.shutdown()
 
@@ -31,7 +33,8 @@ struct KafkaTests {
         await producer.shutdown()
 
         func readAll(commitFirst: Int?) async throws -> [String] {
-            let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: group, topics: [topic], logger: TestEnvironment.logger)
+            let consumer = try KafkaConsumer(
+                config: TestEnvironment.kafka(), groupId: group, topics: [topic], logger: TestEnvironment.logger)
             var seen: [ConsumedRecord] = []
             let deadline = ContinuousClock.now + .seconds(20)
             while seen.count < 4 && ContinuousClock.now < deadline {
@@ -45,7 +48,8 @@ struct KafkaTests {
         #expect(try await readAll(commitFirst: nil) == ["r0", "r1", "r2", "r3"])
         // This one commits after the first two: the next member starts at r2.
         #expect(try await readAll(commitFirst: 2) == ["r0", "r1", "r2", "r3"])
-        let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: group, topics: [topic], logger: TestEnvironment.logger)
+        let consumer = try KafkaConsumer(
+            config: TestEnvironment.kafka(), groupId: group, topics: [topic], logger: TestEnvironment.logger)
         var rest: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while rest.count < 2 && ContinuousClock.now < deadline { rest += try await consumer.poll(maxRecords: 10) }
@@ -58,7 +62,8 @@ struct KafkaTests {
         let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: TestEnvironment.logger)
         #expect(await producer.isBrokerReachable())
         await producer.shutdown()
-        let nowhere = try KafkaProducer(config: KafkaConfig(brokers: "127.0.0.1:1", clientId: "t"), logger: TestEnvironment.logger)
+        let nowhere = try KafkaProducer(
+            config: KafkaConfig(brokers: "127.0.0.1:1", clientId: "t"), logger: TestEnvironment.logger)
         #expect(await nowhere.isBrokerReachable() == false)
         await nowhere.shutdown()
     }

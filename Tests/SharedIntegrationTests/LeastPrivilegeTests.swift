@@ -22,9 +22,14 @@ struct LeastPrivilegeTests {
     private func provision(_ service: Service) throws {
         let psql = Process()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        psql.arguments = ["psql", TestEnvironment.databaseURL!, "-q", "-X", "-v", "role=\(service.role)", "-v", "schema=\(service.schema)",
-                          "-f", Self.provisionScript]
-        psql.environment = ProcessInfo.processInfo.environment.merging(["ENGAGE_DB_ROLE_PASSWORD": service.password]) { _, new in new }
+        psql.arguments = [
+            "psql", TestEnvironment.databaseURL!, "-q", "-X", "-v", "role=\(service.role)", "-v",
+            "schema=\(service.schema)",
+            "-f", Self.provisionScript,
+        ]
+        psql.environment = ProcessInfo.processInfo.environment.merging(["ENGAGE_DB_ROLE_PASSWORD": service.password]) {
+            _, new in new
+        }
         let errors = Pipe()
         psql.standardError = errors
         psql.standardOutput = FileHandle.nullDevice
@@ -35,7 +40,9 @@ struct LeastPrivilegeTests {
     }
 
     /// A client that connects as the service's own role.
-    private func connect<T: Sendable>(as service: Service, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    private func connect<T: Sendable>(as service: Service, _ body: @Sendable (PostgresClient) async throws -> T)
+        async throws -> T
+    {
         var components = URLComponents(string: TestEnvironment.databaseURL!)!
         components.user = service.role
         components.password = service.password
@@ -72,17 +79,25 @@ struct LeastPrivilegeTests {
         // Each migrates its own schema as itself, as a service does at startup.
         for service in [owner, other] {
             try await connect(as: service) { client in
-                try await Migrator.migrate(Migrator.platform, schema: service.schema, client: client, logger: TestEnvironment.logger)
+                try await Migrator.migrate(
+                    Migrator.platform, schema: service.schema, client: client, logger: TestEnvironment.logger)
                 try await client.query("INSERT INTO outbox (topic, payload) VALUES ('t', '{}')")
             }
         }
         let denied = "42501"  // insufficient_privilege
         try await connect(as: other) { client in
-            #expect(await sqlState { try await client.query("SELECT count(*) FROM \(unescaped: owner.schema).outbox") } == denied)
-            #expect(await sqlState { try await client.query("DELETE FROM \(unescaped: owner.schema).outbox") } == denied)
-            #expect(await sqlState { try await client.query("CREATE TABLE \(unescaped: owner.schema).intruder (id int)") } == denied)
+            #expect(
+                await sqlState { try await client.query("SELECT count(*) FROM \(unescaped: owner.schema).outbox") }
+                    == denied)
+            #expect(
+                await sqlState { try await client.query("DELETE FROM \(unescaped: owner.schema).outbox") } == denied)
+            #expect(
+                await sqlState { try await client.query("CREATE TABLE \(unescaped: owner.schema).intruder (id int)") }
+                    == denied)
             #expect(await sqlState { try await client.query("CREATE SCHEMA lp_rogue_\(unescaped: suffix)") } == denied)
-            #expect(await sqlState { try await client.query("CREATE TABLE public.intruder_\(unescaped: suffix) (id int)") } == denied)
+            #expect(
+                await sqlState { try await client.query("CREATE TABLE public.intruder_\(unescaped: suffix) (id int)") }
+                    == denied)
             #expect(await sqlState { try await client.query("CREATE TEMPORARY TABLE scratch (id int)") } == denied)
             // Its own tables work.
             #expect(await sqlState { try await client.query("SELECT count(*) FROM outbox") } == nil)

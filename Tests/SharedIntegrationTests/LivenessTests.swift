@@ -50,7 +50,9 @@ struct TransactionTests {
             do {
                 try await client.transaction(logger: logger) { connection in
                     var pid: Int32 = 0
-                    for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) { pid = value }
+                    for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(
+                        Int32.self)
+                    { pid = value }
                     try await client.query("SELECT pg_terminate_backend(\(pid))", logger: logger)
                     try await connection.query("SELECT 1", logger: logger)
                 }
@@ -62,7 +64,9 @@ struct TransactionTests {
             // The pool recovers: a new transaction works.
             let one = try await client.transaction(logger: logger) { connection in
                 var result = 0
-                for try await value in try await connection.query("SELECT 1", logger: logger).decode(Int.self) { result = value }
+                for try await value in try await connection.query("SELECT 1", logger: logger).decode(Int.self) {
+                    result = value
+                }
                 return result
             }
             #expect(one == 1)

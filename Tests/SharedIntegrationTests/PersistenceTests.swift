@@ -13,23 +13,34 @@ struct PersistenceTests {
     @Test(.timeLimit(.minutes(1)))
     func migrationsApplyOnceEvenWhenInstancesStartTogether() async throws {
         try await TestEnvironment.withDatabase { client, schema in
-            let migrations = [Migration(version: 10, name: "widgets", statements: [
-                "CREATE TABLE widgets (id integer PRIMARY KEY)", "INSERT INTO widgets VALUES (1)",
-            ])]
+            let migrations = [
+                Migration(
+                    version: 10, name: "widgets",
+                    statements: [
+                        "CREATE TABLE widgets (id integer PRIMARY KEY)", "INSERT INTO widgets VALUES (1)",
+                    ])
+            ]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<3 {
-                    group.addTask { try await Migrator.migrate(Migrator.platform + migrations, schema: schema, client: client, logger: logger) }
+                    group.addTask {
+                        try await Migrator.migrate(
+                            Migrator.platform + migrations, schema: schema, client: client, logger: logger)
+                    }
                 }
                 try await group.waitForAll()
             }
             try await Migrator.migrate(Migrator.platform + migrations, schema: schema, client: client, logger: logger)
             var versions: [Int] = []
-            for try await version in try await client.query("SELECT version FROM \(unescaped: schema).schema_migrations ORDER BY version").decode(Int.self) {
+            for try await version in try await client.query(
+                "SELECT version FROM \(unescaped: schema).schema_migrations ORDER BY version"
+            ).decode(Int.self) {
                 versions.append(version)
             }
             #expect(versions == Migrator.platform.map(\.version) + [10])
             var widgets = 0
-            for try await count in try await client.query("SELECT count(*)::int FROM \(unescaped: schema).widgets").decode(Int.self) { widgets = count }
+            for try await count in try await client.query("SELECT count(*)::int FROM \(unescaped: schema).widgets")
+                .decode(Int.self)
+            { widgets = count }
             #expect(widgets == 1)
         }
     }
@@ -42,13 +53,17 @@ struct PersistenceTests {
             let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
             try await producer.createTopics([topic])
             try await client.withTransaction(logger: logger) { connection in
-                try await Outbox.enqueue((0..<3).map { OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\($0)}", headers: ["contract": "t/1"]) },
-                                         on: connection, logger: logger)
+                try await Outbox.enqueue(
+                    (0..<3).map {
+                        OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\($0)}", headers: ["contract": "t/1"])
+                    },
+                    on: connection, logger: logger)
             }
             struct Abort: Error {}
             await #expect(throws: PostgresTransactionError.self) {
                 try await client.withTransaction(logger: logger) { connection in
-                        try await Outbox.enqueue([OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":99}")], on: connection, logger: logger)
+                    try await Outbox.enqueue(
+                        [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":99}")], on: connection, logger: logger)
                     throw Abort()
                 }
             }
@@ -56,7 +71,10 @@ struct PersistenceTests {
             let published = try await relay.publishBatch()
             #expect(published == 3)
             let records = try await TestEnvironment.consume(topic, count: 3)
-            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"])
+            #expect(
+                records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [
+                    "{\"n\":0}", "{\"n\":1}", "{\"n\":2}",
+                ])
             #expect(records.allSatisfy { $0.headers["contract"] == "t/1" && $0.keyString == "p1" })
             let left = try await relay.publishBatch()
             #expect(left == 0)
@@ -73,9 +91,12 @@ struct PersistenceTests {
             try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
             let large = "{\"blob\":\"" + String(repeating: "x", count: 1_200_000) + "\"}"
             try await client.transaction(logger: logger) { connection in
-                try await Outbox.enqueue([OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":0}"),
-                                          OutboxMessage(topic: topic, key: "p1", payload: large),
-                                          OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":2}")], on: connection, logger: logger)
+                try await Outbox.enqueue(
+                    [
+                        OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":0}"),
+                        OutboxMessage(topic: topic, key: "p1", payload: large),
+                        OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":2}"),
+                    ], on: connection, logger: logger)
             }
             let relay = OutboxRelay(client: client, producer: producer, schema: schema, logger: logger)
             #expect(try await relay.publishBatch() == 3)

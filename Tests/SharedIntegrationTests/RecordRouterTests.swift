@@ -10,7 +10,9 @@ import Testing
     }
 
     static let router = RecordRouter<Input>([
-        .contract(Topic.subscriptionGroups, SubscriptionGroupRecord.self, SubscriptionGroupRecord.contract) { .group($0.name) },
+        .contract(Topic.subscriptionGroups, SubscriptionGroupRecord.self, SubscriptionGroupRecord.contract) {
+            .group($0.name)
+        },
         .init("test.text") { value throws(InvalidMessage) in
             guard let value, !value.isEmpty else { throw InvalidMessage("empty record") }
             return .text(String(decoding: value, as: UTF8.self))
@@ -18,8 +20,9 @@ import Testing
     ])
 
     func record(_ topic: String, _ text: String?, offset: Int64) -> ConsumedRecord {
-        ConsumedRecord(topic: topic, partition: 0, offset: offset, key: nil, value: text.map { Array($0.utf8) }, headers: [:],
-                       timestampMs: nil)
+        ConsumedRecord(
+            topic: topic, partition: 0, offset: offset, key: nil, value: text.map { Array($0.utf8) }, headers: [:],
+            timestampMs: nil)
     }
 
     @Test func theTableNamesTheTopicsInItsOrder() {

@@ -19,8 +19,9 @@ enum TestEnvironment {
     }()
 
     static func kafka() -> KafkaConfig {
-        KafkaConfig(brokers: brokers!, clientId: "engage-tests", topicPartitions: 1, sessionTimeoutMs: 6_000,
-                    maxPollIntervalMs: 10_000, heartbeatIntervalMs: 1_000)
+        KafkaConfig(
+            brokers: brokers!, clientId: "engage-tests", topicPartitions: 1, sessionTimeoutMs: 6_000,
+            maxPollIntervalMs: 10_000, heartbeatIntervalMs: 1_000)
     }
 
     static func uniqueName(_ prefix: String) -> String {
@@ -28,7 +29,9 @@ enum TestEnvironment {
     }
 
     /// Runs `body` with a Postgres client on a fresh schema of its own.
-    static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresClient, String) async throws -> T) async throws -> T {
+    static func withDatabase<T: Sendable>(_ body: @Sendable (PostgresClient, String) async throws -> T) async throws
+        -> T
+    {
         let schema = uniqueName("t_")
         let config = try DatabaseConfig(url: databaseURL!, schema: schema, maxConnections: 4)
         let client = config.makeClient(logger: logger)
@@ -40,7 +43,8 @@ enum TestEnvironment {
     }
 
     /// Consumes from `topic` (new group) until `count` records arrived or `timeout` passed.
-    static func consume(_ topic: String, count: Int, timeout: Duration = .seconds(30)) async throws -> [ConsumedRecord] {
+    static func consume(_ topic: String, count: Int, timeout: Duration = .seconds(30)) async throws -> [ConsumedRecord]
+    {
         let consumer = try KafkaConsumer(config: kafka(), groupId: uniqueName("g-"), topics: [topic], logger: logger)
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout

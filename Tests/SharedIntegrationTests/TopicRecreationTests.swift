@@ -1,6 +1,7 @@
 import Foundation
-@testable import Kafka
 import Testing
+
+@testable import Kafka
 
 /// A broker that comes back empty, or a topic deleted and created again, restarts the topic's
 /// offsets at 0 while a consumer's positions (and the group's committed offsets) point into the
@@ -14,8 +15,9 @@ struct TopicRecreationTests {
         let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: TestEnvironment.logger)
         try await producer.createTopics([topic])
         try await producer.send((0..<5).map { OutgoingRecord(topic: topic, key: "k", value: Array("old\($0)".utf8)) })
-        let consumer = try KafkaConsumer(config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"),
-                                         topics: [topic], topicCheckInterval: checkInterval, logger: TestEnvironment.logger)
+        let consumer = try KafkaConsumer(
+            config: TestEnvironment.kafka(), groupId: TestEnvironment.uniqueName("g-"),
+            topics: [topic], topicCheckInterval: checkInterval, logger: TestEnvironment.logger)
         let old = try await poll(consumer, until: { $0.count >= 5 })
         #expect(old.map(\.offset) == [0, 1, 2, 3, 4])
         try await consumer.commit(old)
@@ -24,7 +26,9 @@ struct TopicRecreationTests {
         try await admin.blocking { try admin.deleteTopics([topic], timeoutMs: 10_000) }
         // The consumer notices between polls; keep it polling until it has seen the topic gone.
         let gone = ContinuousClock.now + .seconds(20)
-        while try await admin.blocking({ try admin.topicNames(timeoutMs: 2_000) }).contains(topic), ContinuousClock.now < gone {
+        while try await admin.blocking({ try admin.topicNames(timeoutMs: 2_000) }).contains(topic),
+            ContinuousClock.now < gone
+        {
             _ = try await consumer.poll(maxRecords: 10)
         }
         let seenGone = ContinuousClock.now + checkInterval * (RecreatedTopics.missesToVanish + 2)
@@ -56,7 +60,9 @@ struct TopicRecreationTests {
         #expect(topics.observe(existing: ["a", "b"], subscribed: ["a", "b"]).isEmpty)
     }
 
-    private func poll(_ consumer: KafkaConsumer, until done: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
+    private func poll(_ consumer: KafkaConsumer, until done: ([ConsumedRecord]) -> Bool) async throws
+        -> [ConsumedRecord]
+    {
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(40)
         while !done(records) && ContinuousClock.now < deadline { records += try await consumer.poll(maxRecords: 10) }

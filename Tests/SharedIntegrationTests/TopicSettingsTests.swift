@@ -1,7 +1,8 @@
 import Contracts
 import Foundation
-@testable import Kafka
 import Testing
+
+@testable import Kafka
 
 @Suite(.serialized, .enabled(if: TestEnvironment.available, "needs ENGAGE_TEST_* from deploy/dev/test.sh"))
 struct TopicSettingsTests {
@@ -24,7 +25,8 @@ struct TopicSettingsTests {
         config.topicConfigs = [compacted: ["cleanup.policy": "delete"], retained: ["retention.ms": "3600000"]]
         let later = try KafkaProducer(config: config, logger: TestEnvironment.logger)
         try await later.createTopics([compacted, retained])  // existing topics are left as they are
-        #expect(try await later.topicSettingDifferences() == ["\(compacted): cleanup.policy is compact, expected delete"])
+        #expect(
+            try await later.topicSettingDifferences() == ["\(compacted): cleanup.policy is compact, expected delete"])
         await later.shutdown()
     }
 

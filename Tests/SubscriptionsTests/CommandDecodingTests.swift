@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import SubscriptionsCore
 
 @Suite struct CommandDecodingTests {
@@ -8,10 +9,12 @@ import Testing
         try CommandConsumer.decode(Array(json.utf8))
     }
 
-    let command = #"{"id":"c1","channel":"SMS","contact":"+14155550100","status":"unsubscribed","occurredAt":"2026-11-23T00:00:00Z","sequence":0}"#
+    let command =
+        #"{"id":"c1","channel":"SMS","contact":"+14155550100","status":"unsubscribed","occurredAt":"2026-11-23T00:00:00Z","sequence":0}"#
 
     @Test func aValidBatchDecodes() throws {
-        let batch = try decode(#"{"schemaVersion":1,"id":"b","spaceId":"spa","source":"inbound_reply","commands":["# + command + "]}")
+        let batch = try decode(
+            #"{"schemaVersion":1,"id":"b","spaceId":"spa","source":"inbound_reply","commands":["# + command + "]}")
         #expect(batch.commands.first?.channel == .sms)
         #expect(batch.source == .inboundReply)
     }

@@ -7,7 +7,10 @@ import Testing
         #expect(try ContactNormalizer.email("\u{FEFF}x+tag@sub.example.co.uk") == "x+tag@sub.example.co.uk")
     }
 
-    @Test(arguments: ["", "plain", "a@b", "a@@b.com", "a b@c.com", ".a@b.com", "a..b@c.com", "a@-b.com", "a@b..com", "a@b.123", "a@b_c.com"])
+    @Test(arguments: [
+        "", "plain", "a@b", "a@@b.com", "a b@c.com", ".a@b.com", "a..b@c.com", "a@-b.com", "a@b..com", "a@b.123",
+        "a@b_c.com",
+    ])
     func invalidEmailsAreRefusedWithAReason(_ raw: String) {
         #expect(throws: InvalidContact.self) { try ContactNormalizer.email(raw) }
     }
@@ -19,7 +22,10 @@ import Testing
         #expect(try ContactNormalizer.phone("+33.6.12.34.56.78") == "+33612345678")
     }
 
-    @Test(arguments: ["", "4155550100", "+0441234567", "+1234567", "+1234567890123456", "+1 415 CALL NOW", "++14155550100", "+1415555010x"])
+    @Test(arguments: [
+        "", "4155550100", "+0441234567", "+1234567", "+1234567890123456", "+1 415 CALL NOW", "++14155550100",
+        "+1415555010x",
+    ])
     func invalidPhonesAreRefused(_ raw: String) {
         #expect(throws: InvalidContact.self) { try ContactNormalizer.phone(raw) }
     }

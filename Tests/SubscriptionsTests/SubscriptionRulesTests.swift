@@ -1,5 +1,6 @@
 import Contracts
 import Testing
+
 @testable import SubscriptionsCore
 
 @Suite struct SubscriptionRulesTests {
@@ -11,10 +12,14 @@ import Testing
         StateSnapshot(status: status, optedOutByReply: byReply, order: order(micros))
     }
 
-    func decide(_ status: SubscriptionStatus, _ channel: SubscriptionChannel = .sms, group: Bool = false, source: SubscriptionSource = .api,
-                at micros: Int64 = 10, sequence: Int64 = 0, current: StateSnapshot?, global: StateSnapshot? = nil) -> Decision {
-        SubscriptionRules.decide(status: status, channel: channel, isGroup: group, source: source, order: order(micros, sequence, "new"),
-                                 current: current, globalEmail: global)
+    func decide(
+        _ status: SubscriptionStatus, _ channel: SubscriptionChannel = .sms, group: Bool = false,
+        source: SubscriptionSource = .api,
+        at micros: Int64 = 10, sequence: Int64 = 0, current: StateSnapshot?, global: StateSnapshot? = nil
+    ) -> Decision {
+        SubscriptionRules.decide(
+            status: status, channel: channel, isGroup: group, source: source, order: order(micros, sequence, "new"),
+            current: current, globalEmail: global)
     }
 
     @Test func firstCommandSetsAStatus() {
@@ -26,7 +31,9 @@ import Testing
         // Same time: the sequence (row number) orders them.
         let current = StateSnapshot(status: .subscribed, optedOutByReply: false, order: order(9, 7, "row7"))
         #expect(decide(.unsubscribed, at: 9, sequence: 3, current: current) == .superseded)
-        #expect(decide(.unsubscribed, at: 9, sequence: 8, current: current) == .change(to: .unsubscribed, optedOutByReply: false))
+        #expect(
+            decide(.unsubscribed, at: 9, sequence: 8, current: current)
+                == .change(to: .unsubscribed, optedOutByReply: false))
     }
 
     @Test func aRedeliveredCommandIsNotNewerThanItself() {
@@ -50,34 +57,51 @@ import Testing
                 continue
             }
         }
-        #expect(decide(.subscribed, source: .inboundReply, current: stopped) == .change(to: .subscribed, optedOutByReply: false))
+        #expect(
+            decide(.subscribed, source: .inboundReply, current: stopped)
+                == .change(to: .subscribed, optedOutByReply: false))
         // An API unsubscribe of a STOPped number keeps the lock.
         #expect(decide(.unsubscribed, source: .api, current: stopped) == .unchanged(optedOutByReply: true))
     }
 
     @Test func stopReplyOnAnUnsubscribedNumberStillLocksIt() {
-        #expect(decide(.unsubscribed, source: .inboundReply, current: state(.unsubscribed, at: 1)) == .unchanged(optedOutByReply: true))
-        #expect(decide(.unsubscribed, source: .inboundReply, current: state(.subscribed, at: 1)) == .change(to: .unsubscribed, optedOutByReply: true))
+        #expect(
+            decide(.unsubscribed, source: .inboundReply, current: state(.unsubscribed, at: 1))
+                == .unchanged(optedOutByReply: true))
+        #expect(
+            decide(.unsubscribed, source: .inboundReply, current: state(.subscribed, at: 1))
+                == .change(to: .unsubscribed, optedOutByReply: true))
     }
 
     @Test func apiUnsubscribeDoesNotLock() {
-        #expect(decide(.unsubscribed, source: .api, current: state(.subscribed, at: 1)) == .change(to: .unsubscribed, optedOutByReply: false))
-        #expect(decide(.subscribed, source: .api, at: 20, current: state(.unsubscribed, at: 10)) == .change(to: .subscribed, optedOutByReply: false))
+        #expect(
+            decide(.unsubscribed, source: .api, current: state(.subscribed, at: 1))
+                == .change(to: .unsubscribed, optedOutByReply: false))
+        #expect(
+            decide(.subscribed, source: .api, at: 20, current: state(.unsubscribed, at: 10))
+                == .change(to: .subscribed, optedOutByReply: false))
     }
 
     @Test func emailIsNeverLockedByReply() {
-        #expect(decide(.unsubscribed, .email, source: .inboundReply, current: nil) == .change(to: .unsubscribed, optedOutByReply: false))
+        #expect(
+            decide(.unsubscribed, .email, source: .inboundReply, current: nil)
+                == .change(to: .unsubscribed, optedOutByReply: false))
     }
 
     @Test func globalUnsubscribeWinsOverGroupSubscribe() {
-        guard case .reject(.globalStateNotSubscribed, _) = decide(.subscribed, .email, group: true, current: nil,
-                                                                   global: state(.unsubscribed, at: 1)) else {
+        guard
+            case .reject(.globalStateNotSubscribed, _) = decide(
+                .subscribed, .email, group: true, current: nil,
+                global: state(.unsubscribed, at: 1))
+        else {
             Issue.record("group subscribe allowed while globally unsubscribed")
             return
         }
-        #expect(decide(.unsubscribed, .email, group: true, current: nil, global: state(.unsubscribed, at: 1))
-            == .change(to: .unsubscribed, optedOutByReply: false))
-        #expect(decide(.subscribed, .email, group: true, current: nil, global: state(.subscribed, at: 1))
-            == .change(to: .subscribed, optedOutByReply: false))
+        #expect(
+            decide(.unsubscribed, .email, group: true, current: nil, global: state(.unsubscribed, at: 1))
+                == .change(to: .unsubscribed, optedOutByReply: false))
+        #expect(
+            decide(.subscribed, .email, group: true, current: nil, global: state(.subscribed, at: 1))
+                == .change(to: .subscribed, optedOutByReply: false))
     }
 }

@@ -17,35 +17,51 @@ public enum AudiencesService {
         public var timerInterval: Duration
 
         public static func fromEnvironment(_ env: EnvironmentVariables) throws -> Config {
-            Config(common: try CommonConfig.fromEnvironment(service: "audiences", schema: schema, defaultPort: defaultPort, env: env),
-                   consumerBatchSize: try env.int("ENGAGE_AUDIENCES_BATCH_SIZE", default: 500),
-                   timerInterval: .milliseconds(try env.int("ENGAGE_AUDIENCES_TIMER_INTERVAL_MS", default: 500)))
+            Config(
+                common: try CommonConfig.fromEnvironment(
+                    service: "audiences", schema: schema, defaultPort: defaultPort, env: env),
+                consumerBatchSize: try env.int("ENGAGE_AUDIENCES_BATCH_SIZE", default: 500),
+                timerInterval: .milliseconds(try env.int("ENGAGE_AUDIENCES_TIMER_INTERVAL_MS", default: 500)))
         }
     }
 
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
-        try await ServiceHost.run(config.common, migrations: AudiencesMigrations.all, logger: logger) { router, database, producer in
+        try await ServiceHost.run(config.common, migrations: AudiencesMigrations.all, logger: logger) {
+            router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let cache = DefinitionCache(logger: logger)
             let store = StateStore(logger: logger)
-            let builds = BuildWorker(db: database, definitions: cache, store: store, onCommit: { relay.wake() }, logger: logger)
-            let definitions = DefinitionStore(db: database, logger: logger, onChange: { builds.wake(); relay.wake() })
-            let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
-                                             topics: AudienceConsumer.topics, logger: logger)
-            let intake = ConsumerService(consumer: consumer, deadLetters: producer,
-                                         handler: AudienceConsumer(db: database, spaces: spaces, definitions: cache, store: store,
-                                                                   onCommit: { relay.wake() }, logger: logger),
-                                         maxBatch: config.consumerBatchSize, logger: logger)
-            let timers = TimerWorker(db: database, definitions: cache, store: store, interval: config.timerInterval,
-                                     onCommit: { relay.wake() }, logger: logger)
-            AudiencesAPI(auth: SpaceTokenAuth(replica: spaces), definitions: definitions, reader: MembershipReader(db: database, logger: logger),
-                         preview: DraftPreview(db: database, store: store, logger: logger),
-                         compiled: { spaceId in
-                             try await database.withConnection { try await cache.current(on: $0)[spaceId] }
-                         }).register(on: router)
+            let builds = BuildWorker(
+                db: database, definitions: cache, store: store, onCommit: { relay.wake() }, logger: logger)
+            let definitions = DefinitionStore(
+                db: database, logger: logger,
+                onChange: {
+                    builds.wake()
+                    relay.wake()
+                })
+            let consumer = try KafkaConsumer(
+                config: config.common.kafka, groupId: config.common.consumerGroup,
+                topics: AudienceConsumer.topics, logger: logger)
+            let intake = ConsumerService(
+                consumer: consumer, deadLetters: producer,
+                handler: AudienceConsumer(
+                    db: database, spaces: spaces, definitions: cache, store: store,
+                    onCommit: { relay.wake() }, logger: logger),
+                maxBatch: config.consumerBatchSize, logger: logger)
+            let timers = TimerWorker(
+                db: database, definitions: cache, store: store, interval: config.timerInterval,
+                onCommit: { relay.wake() }, logger: logger)
+            AudiencesAPI(
+                auth: SpaceTokenAuth(replica: spaces), definitions: definitions,
+                reader: MembershipReader(db: database, logger: logger),
+                preview: DraftPreview(db: database, store: store, logger: logger),
+                compiled: { spaceId in
+                    try await database.withConnection { try await cache.current(on: $0)[spaceId] }
+                }
+            ).register(on: router)
             return ServiceParts(services: [relay, intake, timers, builds])
         }
     }

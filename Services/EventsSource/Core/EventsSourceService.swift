@@ -32,15 +32,20 @@ public enum EventsSourceService {
             webhooks.retryCap = .milliseconds(try env.int("ENGAGE_WEBHOOK_RETRY_CAP_MS", default: 600_000))
             webhooks.maxAttempts = try env.int("ENGAGE_WEBHOOK_MAX_ATTEMPTS", default: webhooks.maxAttempts)
             guard webhooks.maxAttempts >= 1, webhooks.concurrency >= 1, webhooks.batchSize >= 1 else {
-                throw ServiceConfigError("ENGAGE_WEBHOOK_MAX_ATTEMPTS, ENGAGE_WEBHOOK_CONCURRENCY and ENGAGE_WEBHOOK_BATCH_SIZE must be at least 1")
+                throw ServiceConfigError(
+                    "ENGAGE_WEBHOOK_MAX_ATTEMPTS, ENGAGE_WEBHOOK_CONCURRENCY and ENGAGE_WEBHOOK_BATCH_SIZE must be at least 1"
+                )
             }
-            return Config(common: try CommonConfig.fromEnvironment(service: "events-source", schema: schema, defaultPort: defaultPort, env: env),
-                          consumerBatchSize: try env.int("ENGAGE_EVENTS_SOURCE_BATCH_SIZE", default: 500),
-                          webhooks: webhooks,
-                          egress: try EgressPolicy(allowList: env.string("ENGAGE_WEBHOOK_ALLOWED_HOSTS", default: "")),
-                          secrets: try SecretBox.fromEnvironment(env, purpose: "it seals webhook signing secrets"),
-                          dedupeWindow: .seconds(86_400 * (try env.int("ENGAGE_EVENTS_SOURCE_DEDUPE_DAYS", default: 7))),
-                          deliveryLogRetention: .seconds(86_400 * (try env.int("ENGAGE_WEBHOOK_LOG_RETENTION_DAYS", default: 30))))
+            return Config(
+                common: try CommonConfig.fromEnvironment(
+                    service: "events-source", schema: schema, defaultPort: defaultPort, env: env),
+                consumerBatchSize: try env.int("ENGAGE_EVENTS_SOURCE_BATCH_SIZE", default: 500),
+                webhooks: webhooks,
+                egress: try EgressPolicy(allowList: env.string("ENGAGE_WEBHOOK_ALLOWED_HOSTS", default: "")),
+                secrets: try SecretBox.fromEnvironment(env, purpose: "it seals webhook signing secrets"),
+                dedupeWindow: .seconds(86_400 * (try env.int("ENGAGE_EVENTS_SOURCE_DEDUPE_DAYS", default: 7))),
+                deliveryLogRetention: .seconds(86_400 * (try env.int("ENGAGE_WEBHOOK_LOG_RETENTION_DAYS", default: 30)))
+            )
         }
     }
 
@@ -51,28 +56,37 @@ public enum EventsSourceService {
     }
 
     static func serve(_ config: Config, logger: Logger) async throws {
-        try await ServiceHost.run(config.common, migrations: EventsSourceMigrations.all, logger: logger) { router, database, producer in
+        try await ServiceHost.run(config.common, migrations: EventsSourceMigrations.all, logger: logger) {
+            router, database, producer in
             try await DestinationSecrets(box: config.secrets).sealClearRows(db: database, logger: logger)
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             // The worker owns its HTTP clients (one per checked address) and shuts them down when it stops.
-            let worker = DeliveryWorker(db: database, policy: config.egress, box: config.secrets, settings: config.webhooks, logger: logger)
-            let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
-                                             topics: SourceConsumer.topics, logger: logger)
+            let worker = DeliveryWorker(
+                db: database, policy: config.egress, box: config.secrets, settings: config.webhooks, logger: logger)
+            let consumer = try KafkaConsumer(
+                config: config.common.kafka, groupId: config.common.consumerGroup,
+                topics: SourceConsumer.topics, logger: logger)
             let profiles = ProfileReplica(db: database, keepsTraits: false, lockName: schema, logger: logger)
             let intake = ConsumerService(
                 consumer: consumer, deadLetters: producer,
-                handler: SourceConsumer(db: database, spaces: spaces, profiles: profiles, onCommit: { deliveries in
-                    relay.wake()
-                    if deliveries { worker.wake() }
-                }, logger: logger),
+                handler: SourceConsumer(
+                    db: database, spaces: spaces, profiles: profiles,
+                    onCommit: { deliveries in
+                        relay.wake()
+                        if deliveries { worker.wake() }
+                    }, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let auth = SpaceTokenAuth(replica: spaces)
-            DestinationsAPI(auth: auth, store: DestinationStore(db: database, box: config.secrets, logger: logger, onChange: { worker.wake() }),
-                            policy: config.egress).register(on: router)
+            DestinationsAPI(
+                auth: auth,
+                store: DestinationStore(db: database, box: config.secrets, logger: logger, onChange: { worker.wake() }),
+                policy: config.egress
+            ).register(on: router)
             AnalyticsAPI(auth: auth, reader: AnalyticsReader(db: database, logger: logger)).register(on: router)
-            let housekeeping = Housekeeping(db: database, dedupeWindow: config.dedupeWindow,
-                                            deliveryLogRetention: config.deliveryLogRetention, logger: logger)
+            let housekeeping = Housekeeping(
+                db: database, dedupeWindow: config.dedupeWindow,
+                deliveryLogRetention: config.deliveryLogRetention, logger: logger)
             // Stopped in reverse: deliveries in flight finish, then the intake commits, then the relay drains.
             return ServiceParts(services: [relay, intake, worker, housekeeping])
         }

@@ -24,41 +24,60 @@ public enum JourneysService {
             advancer.pollInterval = .milliseconds(try env.int("ENGAGE_JOURNEYS_TIMER_POLL_MS", default: 200))
             let chunk = try env.int("ENGAGE_BROADCAST_CHUNK_SIZE", default: 2_000)
             guard advancer.batchSize >= 1, advancer.workers >= 1, chunk >= 1 else {
-                throw ServiceConfigError("ENGAGE_JOURNEYS_TIMER_BATCH_SIZE, ENGAGE_JOURNEYS_TIMER_WORKERS and ENGAGE_BROADCAST_CHUNK_SIZE must be at least 1")
+                throw ServiceConfigError(
+                    "ENGAGE_JOURNEYS_TIMER_BATCH_SIZE, ENGAGE_JOURNEYS_TIMER_WORKERS and ENGAGE_BROADCAST_CHUNK_SIZE must be at least 1"
+                )
             }
-            return Config(common: try CommonConfig.fromEnvironment(service: "journeys", schema: schema, defaultPort: defaultPort, env: env),
-                          consumerBatchSize: try env.int("ENGAGE_JOURNEYS_BATCH_SIZE", default: 500), advancer: advancer,
-                          broadcastChunkSize: chunk)
+            return Config(
+                common: try CommonConfig.fromEnvironment(
+                    service: "journeys", schema: schema, defaultPort: defaultPort, env: env),
+                consumerBatchSize: try env.int("ENGAGE_JOURNEYS_BATCH_SIZE", default: 500), advancer: advancer,
+                broadcastChunkSize: chunk)
         }
     }
 
-    public static func run(env: EnvironmentVariables = EnvironmentVariables(), clock: any JourneyClock = SystemClock()) async throws {
+    public static func run(env: EnvironmentVariables = EnvironmentVariables(), clock: any JourneyClock = SystemClock())
+        async throws
+    {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
-        try await ServiceHost.run(config.common, migrations: JourneysMigrations.all, logger: logger) { router, database, producer in
+        try await ServiceHost.run(config.common, migrations: JourneysMigrations.all, logger: logger) {
+            router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let profiles = ProfileReplica(db: database, keepsTraits: true, lockName: schema, logger: logger)
             let catalog = JourneyCatalog(logger: logger)
-            let advancer = Advancer(db: database, catalog: catalog, profiles: profiles, clock: clock, settings: config.advancer,
-                                    onCommit: { relay.wake() }, logger: logger)
-            let broadcasts = BroadcastWorker(db: database, clock: clock, chunkSize: config.broadcastChunkSize, onCommit: { relay.wake() }, logger: logger)
-            let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
-                                             topics: JourneyConsumer.topics, logger: logger)
+            let advancer = Advancer(
+                db: database, catalog: catalog, profiles: profiles, clock: clock, settings: config.advancer,
+                onCommit: { relay.wake() }, logger: logger)
+            let broadcasts = BroadcastWorker(
+                db: database, clock: clock, chunkSize: config.broadcastChunkSize, onCommit: { relay.wake() },
+                logger: logger)
+            let consumer = try KafkaConsumer(
+                config: config.common.kafka, groupId: config.common.consumerGroup,
+                topics: JourneyConsumer.topics, logger: logger)
             let intake = ConsumerService(
                 consumer: consumer, deadLetters: producer,
-                handler: JourneyConsumer(db: database, spaces: spaces, profiles: profiles, catalog: catalog, clock: clock, onCommit: {
-                    relay.wake()
-                    advancer.wake()
-                }, logger: logger),
+                handler: JourneyConsumer(
+                    db: database, spaces: spaces, profiles: profiles, catalog: catalog, clock: clock,
+                    onCommit: {
+                        relay.wake()
+                        advancer.wake()
+                    }, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let auth = SpaceTokenAuth(replica: spaces)
-            let store = JourneyStore(db: database, catalog: catalog, profiles: profiles, clock: clock, onChange: {
-                relay.wake()
-                advancer.wake()
-            }, createTopics: { try await producer.createTopics($0) }, logger: logger)
-            JourneysAPI(auth: auth, store: store, reader: JourneyReader(db: database, catalog: catalog, logger: logger)).register(on: router)
-            BroadcastsAPI(auth: auth, audiences: AudienceCatalogReplica(db: database, logger: logger), store: BroadcastStore(db: database, clock: clock, onChange: { broadcasts.wake() }, logger: logger)).register(on: router)
+            let store = JourneyStore(
+                db: database, catalog: catalog, profiles: profiles, clock: clock,
+                onChange: {
+                    relay.wake()
+                    advancer.wake()
+                }, createTopics: { try await producer.createTopics($0) }, logger: logger)
+            JourneysAPI(auth: auth, store: store, reader: JourneyReader(db: database, catalog: catalog, logger: logger))
+                .register(on: router)
+            BroadcastsAPI(
+                auth: auth, audiences: AudienceCatalogReplica(db: database, logger: logger),
+                store: BroadcastStore(db: database, clock: clock, onChange: { broadcasts.wake() }, logger: logger)
+            ).register(on: router)
             // Stopped in reverse: the workers finish their batch, the intake commits, the relay drains.
             return ServiceParts(services: [relay, intake, advancer, broadcasts])
         }

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
-import Foundation
 import Contracts
+import Foundation
 import Kafka
 import Logging
 import Persistence
@@ -23,18 +23,26 @@ public enum MessagingSendService {
         public var profileWaitSeconds: Int
 
         public static func fromEnvironment(_ env: EnvironmentVariables) throws -> Config {
-            let common = try CommonConfig.fromEnvironment(service: "messaging-send", schema: schema, defaultPort: defaultPort, env: env)
-            let key = try env.secret("ENGAGE_SECRETS_KEY", hint: "32 random bytes in base64 (`openssl rand -base64 32`); it seals provider secrets and signs unsubscribe links")
+            let common = try CommonConfig.fromEnvironment(
+                service: "messaging-send", schema: schema, defaultPort: defaultPort, env: env)
+            let key = try env.secret(
+                "ENGAGE_SECRETS_KEY",
+                hint:
+                    "32 random bytes in base64 (`openssl rand -base64 32`); it seals provider secrets and signs unsubscribe links"
+            )
             var dispatcher = Dispatcher.Settings()
             dispatcher.batchSize = try env.int("ENGAGE_MESSAGING_BATCH_SIZE", default: 100)
             dispatcher.workers = try env.int("ENGAGE_MESSAGING_WORKERS", default: 8)
-            dispatcher.providerTimeout = .milliseconds(try env.int("ENGAGE_MESSAGING_PROVIDER_TIMEOUT_MS", default: 10_000))
+            dispatcher.providerTimeout = .milliseconds(
+                try env.int("ENGAGE_MESSAGING_PROVIDER_TIMEOUT_MS", default: 10_000))
             dispatcher.maxAttempts = try env.int("ENGAGE_MESSAGING_MAX_ATTEMPTS", default: 8)
             let publicURL = env.string("ENGAGE_MESSAGING_PUBLIC_URL", default: "http://127.0.0.1:\(common.httpPort)")
-            return Config(common: common, secretsKey: key,
-                          publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
-                          dispatcher: dispatcher, consumerBatchSize: try env.int("ENGAGE_MESSAGING_CONSUMER_BATCH_SIZE", default: 500),
-                          profileWaitSeconds: try env.int("ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS", default: 30))
+            return Config(
+                common: common, secretsKey: key,
+                publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
+                dispatcher: dispatcher,
+                consumerBatchSize: try env.int("ENGAGE_MESSAGING_CONSUMER_BATCH_SIZE", default: 500),
+                profileWaitSeconds: try env.int("ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS", default: 30))
         }
     }
 
@@ -42,9 +50,11 @@ public enum MessagingSendService {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
         let box = try SecretBox(base64Key: config.secretsKey)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton,
-                                    configuration: .init(timeout: .init(connect: .seconds(5)),
-                                                         connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+        let httpClient = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                timeout: .init(connect: .seconds(5)),
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
         do {
             try await serve(config, logger: logger, box: box, httpClient: httpClient)
         } catch {
@@ -55,7 +65,8 @@ public enum MessagingSendService {
     }
 
     static func serve(_ config: Config, logger: Logger, box: SecretBox, httpClient: HTTPClient) async throws {
-        try await ServiceHost.run(config.common, migrations: MessagingMigrations.all, logger: logger) { router, database, producer in
+        try await ServiceHost.run(config.common, migrations: MessagingMigrations.all, logger: logger) {
+            router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let replicas = ReplicaStore(db: database, logger: logger)
@@ -68,25 +79,39 @@ public enum MessagingSendService {
             let sendGrid = SendGridClient(http: http)
             let twilio = TwilioClient(http: http)
             let policies = SendPolicyStore(db: database, logger: logger)
-            let preparer = SendPreparer(templates: templates, replicas: replicas, providers: providers, links: links, limiter: SenderRateLimiter(),
-                                        policies: policies,
-                                        publicURL: config.publicURL, profileWait: TimeInterval(config.profileWaitSeconds))
-            let dispatcher = Dispatcher(store: messages, preparer: preparer, sendGrid: sendGrid, twilio: twilio, settings: config.dispatcher, logger: logger)
-            let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
-                                             topics: MessagingConsumer.topics, logger: logger)
-            let intake = ConsumerService(consumer: consumer, deadLetters: producer,
-                                         handler: MessagingConsumer(db: database, spaces: spaces, replicas: replicas, messages: messages,
-                                                                    destinations: destinations, onRequests: { dispatcher.wake() },
-                                                                    logger: logger),
-                                         maxBatch: config.consumerBatchSize, logger: logger)
-            DestinationRoutes(auth: SpaceTokenAuth(replica: spaces), destinations: destinations,
-                              audiences: AudienceCatalogReplica(db: database, logger: logger), templates: templates,
-                              onQueued: { dispatcher.wake() }).register(on: router)
-            MessagingAPI(auth: SpaceTokenAuth(replica: spaces), templates: templates, providers: providers,
-                         verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio), replicas: replicas, messages: messages,
-                         producer: producer, publicURL: config.publicURL, policies: policies).register(on: router)
-            WebhookAPI(db: database, providers: providers, messages: messages, replicas: replicas, links: links, publicURL: config.publicURL,
-                       onCommit: { relay.wake() }, logger: logger).register(on: router)
+            let preparer = SendPreparer(
+                templates: templates, replicas: replicas, providers: providers, links: links,
+                limiter: SenderRateLimiter(),
+                policies: policies,
+                publicURL: config.publicURL, profileWait: TimeInterval(config.profileWaitSeconds))
+            let dispatcher = Dispatcher(
+                store: messages, preparer: preparer, sendGrid: sendGrid, twilio: twilio, settings: config.dispatcher,
+                logger: logger)
+            let consumer = try KafkaConsumer(
+                config: config.common.kafka, groupId: config.common.consumerGroup,
+                topics: MessagingConsumer.topics, logger: logger)
+            let intake = ConsumerService(
+                consumer: consumer, deadLetters: producer,
+                handler: MessagingConsumer(
+                    db: database, spaces: spaces, replicas: replicas, messages: messages,
+                    destinations: destinations, onRequests: { dispatcher.wake() },
+                    logger: logger),
+                maxBatch: config.consumerBatchSize, logger: logger)
+            DestinationRoutes(
+                auth: SpaceTokenAuth(replica: spaces), destinations: destinations,
+                audiences: AudienceCatalogReplica(db: database, logger: logger), templates: templates,
+                onQueued: { dispatcher.wake() }
+            ).register(on: router)
+            MessagingAPI(
+                auth: SpaceTokenAuth(replica: spaces), templates: templates, providers: providers,
+                verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio), replicas: replicas, messages: messages,
+                producer: producer, publicURL: config.publicURL, policies: policies
+            ).register(on: router)
+            WebhookAPI(
+                db: database, providers: providers, messages: messages, replicas: replicas, links: links,
+                publicURL: config.publicURL,
+                onCommit: { relay.wake() }, logger: logger
+            ).register(on: router)
             // Stopped in reverse: the dispatcher finishes its calls before the relay drains.
             return ServiceParts(services: [relay, intake, dispatcher])
         }

@@ -15,27 +15,34 @@ public enum SubscriptionsService {
         public var consumerBatchSize: Int
 
         public static func fromEnvironment(_ env: EnvironmentVariables) throws -> Config {
-            Config(common: try CommonConfig.fromEnvironment(service: "subscriptions", schema: schema, defaultPort: defaultPort, env: env),
-                   consumerBatchSize: try env.int("ENGAGE_SUBSCRIPTIONS_BATCH_SIZE", default: 10))
+            Config(
+                common: try CommonConfig.fromEnvironment(
+                    service: "subscriptions", schema: schema, defaultPort: defaultPort, env: env),
+                consumerBatchSize: try env.int("ENGAGE_SUBSCRIPTIONS_BATCH_SIZE", default: 10))
         }
     }
 
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
-        try await ServiceHost.run(config.common, migrations: SubscriptionsMigrations.all, logger: logger) { router, database, producer in
+        try await ServiceHost.run(config.common, migrations: SubscriptionsMigrations.all, logger: logger) {
+            router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let applier = SubscriptionApplier(db: database, logger: logger, onCommit: { relay.wake() })
             let groups = GroupStore(db: database, logger: logger, onCommit: { relay.wake() })
             let jobs = JobStore(db: database, logger: logger)
-            let consumer = try KafkaConsumer(config: config.common.kafka, groupId: config.common.consumerGroup,
-                                             topics: CommandConsumer.topics, logger: logger)
-            let intake = ConsumerService(consumer: consumer, deadLetters: producer,
-                                         handler: CommandConsumer(applier: applier, spaces: spaces, logger: logger),
-                                         maxBatch: config.consumerBatchSize, logger: logger)
-            SubscriptionsAPI(auth: SpaceTokenAuth(replica: spaces), applier: applier, groups: groups,
-                             reader: StateReader(db: database, logger: logger), jobs: jobs).register(on: router)
+            let consumer = try KafkaConsumer(
+                config: config.common.kafka, groupId: config.common.consumerGroup,
+                topics: CommandConsumer.topics, logger: logger)
+            let intake = ConsumerService(
+                consumer: consumer, deadLetters: producer,
+                handler: CommandConsumer(applier: applier, spaces: spaces, logger: logger),
+                maxBatch: config.consumerBatchSize, logger: logger)
+            SubscriptionsAPI(
+                auth: SpaceTokenAuth(replica: spaces), applier: applier, groups: groups,
+                reader: StateReader(db: database, logger: logger), jobs: jobs
+            ).register(on: router)
             return ServiceParts(services: [relay, intake, JobWorker(store: jobs, applier: applier, logger: logger)])
         }
     }

@@ -1,4 +1,4 @@
-import SubscriptionsCore
 import ServiceKit
+import SubscriptionsCore
 
 await ServiceMain.run("subscriptions") { try await SubscriptionsService.run() }

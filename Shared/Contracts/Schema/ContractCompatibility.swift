@@ -4,7 +4,9 @@
 public enum ContractCompatibility {
     /// Every change from `old` to `new` that breaks one of those readers, one line each; empty when
     /// the change is safe (a new optional field, a field that may no longer be null...).
-    public static func breakingChanges(from old: ContractSchema, to new: ContractSchema, at path: String = "") -> [String] {
+    public static func breakingChanges(from old: ContractSchema, to new: ContractSchema, at path: String = "")
+        -> [String]
+    {
         let place = path.isEmpty ? "the record" : path
         switch (old, new) {
         case (.nullable(let was), .nullable(let now)):
@@ -12,8 +14,12 @@ public enum ContractCompatibility {
         case (.nullable(let was), _):
             return breakingChanges(from: was, to: new, at: path)
         case (_, .nullable(let now)):
-            return ["\(place) may now be null, which a reader one version behind refuses"] + breakingChanges(from: old, to: now, at: path)
-        case (.object(let oldProperties, let oldRequired, let oldAdditional), .object(let newProperties, let newRequired, let newAdditional)):
+            return ["\(place) may now be null, which a reader one version behind refuses"]
+                + breakingChanges(from: old, to: now, at: path)
+        case (
+            .object(let oldProperties, let oldRequired, let oldAdditional),
+            .object(let newProperties, let newRequired, let newAdditional)
+        ):
             var changes: [String] = []
             for key in oldProperties.keys.sorted() {
                 let field = path.isEmpty ? key : "\(path).\(key)"
@@ -46,8 +52,14 @@ public enum ContractCompatibility {
             var changes: [String] = []
             let removed = Set(was).subtracting(now).sorted()
             let added = Set(now).subtracting(was).sorted()
-            if !removed.isEmpty { changes.append("\(place) no longer has \(removed.joined(separator: ", ")): records of the previous version do") }
-            if !added.isEmpty { changes.append("\(place) has new values \(added.joined(separator: ", ")) that a reader one version behind refuses") }
+            if !removed.isEmpty {
+                changes.append(
+                    "\(place) no longer has \(removed.joined(separator: ", ")): records of the previous version do")
+            }
+            if !added.isEmpty {
+                changes.append(
+                    "\(place) has new values \(added.joined(separator: ", ")) that a reader one version behind refuses")
+            }
             return changes
         case (.any, .any), (.integer, .integer), (.number, .number), (.boolean, .boolean):
             return []
@@ -76,7 +88,9 @@ extension ContractSchema {
 
     /// Reads back what `jsonSchema` wrote (for the committed files of earlier versions).
     public init(jsonSchema value: Any) throws {
-        guard let object = value as? [String: Any] else { throw SchemaProbe.Unsupported(description: "not a JSON Schema object") }
+        guard let object = value as? [String: Any] else {
+            throw SchemaProbe.Unsupported(description: "not a JSON Schema object")
+        }
         if let anyOf = object["anyOf"] as? [Any], anyOf.count == 2 {
             self = .nullable(try ContractSchema(jsonSchema: anyOf[0]))
             return
@@ -84,16 +98,24 @@ extension ContractSchema {
         switch object["type"] as? String {
         case nil: self = .any
         case "string":
-            if let values = object["enum"] as? [String] { self = .enumeration(values) } else { self = .string(format: object["format"] as? String) }
+            if let values = object["enum"] as? [String] {
+                self = .enumeration(values)
+            } else {
+                self = .string(format: object["format"] as? String)
+            }
         case "integer": self = .integer
         case "number": self = .number
         case "boolean": self = .boolean
         case "array": self = .array(try ContractSchema(jsonSchema: object["items"] ?? [:]))
         case "object":
-            let properties = try (object["properties"] as? [String: Any] ?? [:]).mapValues { try ContractSchema(jsonSchema: $0) }
-            self = .object(properties: properties, required: Set(object["required"] as? [String] ?? []),
-                           additional: try object["additionalProperties"].map { try ContractSchema(jsonSchema: $0) })
-        case let other?: throw SchemaProbe.Unsupported(description: "JSON Schema type \(other) is not used by contracts")
+            let properties = try (object["properties"] as? [String: Any] ?? [:]).mapValues {
+                try ContractSchema(jsonSchema: $0)
+            }
+            self = .object(
+                properties: properties, required: Set(object["required"] as? [String] ?? []),
+                additional: try object["additionalProperties"].map { try ContractSchema(jsonSchema: $0) })
+        case let other?:
+            throw SchemaProbe.Unsupported(description: "JSON Schema type \(other) is not used by contracts")
         }
     }
 }

@@ -83,9 +83,13 @@ protocol SchemaSequence { static var elementType: any Decodable.Type { get } }
 extension Array: SchemaSequence where Element: Decodable { static var elementType: any Decodable.Type { Element.self } }
 extension Set: SchemaSequence where Element: Decodable { static var elementType: any Decodable.Type { Element.self } }
 protocol SchemaMap { static var valueType: any Decodable.Type { get } }
-extension Dictionary: SchemaMap where Key == String, Value: Decodable { static var valueType: any Decodable.Type { Value.self } }
+extension Dictionary: SchemaMap where Key == String, Value: Decodable {
+    static var valueType: any Decodable.Type { Value.self }
+}
 protocol SchemaOptional { static var wrappedType: any Decodable.Type { get } }
-extension Optional: SchemaOptional where Wrapped: Decodable { static var wrappedType: any Decodable.Type { Wrapped.self } }
+extension Optional: SchemaOptional where Wrapped: Decodable {
+    static var wrappedType: any Decodable.Type { Wrapped.self }
+}
 
 /// The raw values of a string enum, and one of its cases (contract enums are `CaseIterable`).
 func enumerationCases<E: CaseIterable & RawRepresentable<String>>(_ type: E.Type) -> (values: [String], first: Any) {

@@ -35,7 +35,8 @@ struct SchemaProbe {
         case is Float.Type: return Described(schema: .number, value: Float(0) as! T)
         case is Decimal.Type: return Described(schema: .number, value: Decimal(0) as! T)
         case is UUID.Type: return Described(schema: .string(format: "uuid"), value: UUID() as! T)
-        case is URL.Type: return Described(schema: .string(format: "uri"), value: URL(string: "https://example.com")! as! T)
+        case is URL.Type:
+            return Described(schema: .string(format: "uri"), value: URL(string: "https://example.com")! as! T)
         default: break
         }
         if let enumeration = T.self as? any (CaseIterable & RawRepresentable<String>).Type {
@@ -52,7 +53,8 @@ struct SchemaProbe {
         }
         if let map = T.self as? any SchemaMap.Type {
             let value = try erasedSchema(of: map.valueType, codingPath: codingPath)
-            return Described(schema: .object(properties: [:], required: [], additional: value), value: try placeholder(type))
+            return Described(
+                schema: .object(properties: [:], required: [], additional: value), value: try placeholder(type))
         }
         let recorder = Recorder()
         let value = try T(from: ProbeDecoder(recorder: recorder, codingPath: codingPath))
@@ -61,7 +63,9 @@ struct SchemaProbe {
 
     /// The schema of a type known only at run time (an element, a wrapped or a catalogued type).
     static func erasedSchema(of type: any Decodable.Type, codingPath: [any CodingKey] = []) throws -> ContractSchema {
-        func open<T: Decodable>(_ type: T.Type) throws -> ContractSchema { try schema(of: type, codingPath: codingPath).schema }
+        func open<T: Decodable>(_ type: T.Type) throws -> ContractSchema {
+            try schema(of: type, codingPath: codingPath).schema
+        }
         return try open(type)
     }
 
@@ -145,7 +149,9 @@ struct SchemaProbe {
             return described.value
         }
 
-        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+            -> KeyedDecodingContainer<NestedKey>
+        {
             throw Unsupported(description: "nested containers are not described (\(key.stringValue))")
         }
 
@@ -154,7 +160,9 @@ struct SchemaProbe {
         }
 
         func superDecoder() throws -> any Decoder { ProbeDecoder(recorder: recorder, codingPath: codingPath) }
-        func superDecoder(forKey key: Key) throws -> any Decoder { ProbeDecoder(recorder: recorder, codingPath: codingPath) }
+        func superDecoder(forKey key: Key) throws -> any Decoder {
+            ProbeDecoder(recorder: recorder, codingPath: codingPath)
+        }
     }
 
     struct Unkeyed: UnkeyedDecodingContainer {
@@ -170,7 +178,9 @@ struct SchemaProbe {
             recorder.items = described.schema
             return described.value
         }
-        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+            -> KeyedDecodingContainer<NestedKey>
+        {
             throw Unsupported(description: "nested containers are not described")
         }
         mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {

@@ -26,7 +26,8 @@ public struct ComputedTraitDefinition: Sendable, Hashable {
     public static let maxEntries = 2_000
 
     func matches(name: String, properties: [String: JSONValue], at time: Date) -> Bool {
-        EventCondition(name: event, filters: filters, count: .atLeast(1), window: window, path: "").matches(name: name, properties: properties, at: time)
+        EventCondition(name: event, filters: filters, count: .atLeast(1), window: window, path: "").matches(
+            name: name, properties: properties, at: time)
     }
 
     /// What an event contributes: the property's value (nil for counters; events without the

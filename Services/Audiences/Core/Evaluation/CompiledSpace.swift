@@ -12,7 +12,10 @@ public struct AudienceSpec: Sendable, Hashable {
     public var buildingVersion: Int?
     public var building: Condition?
 
-    public init(id: String, key: String, name: String, liveVersion: Int?, live: Condition?, buildingVersion: Int?, building: Condition?) {
+    public init(
+        id: String, key: String, name: String, liveVersion: Int?, live: Condition?, buildingVersion: Int?,
+        building: Condition?
+    ) {
         self.id = id
         self.key = key
         self.name = name
@@ -22,7 +25,9 @@ public struct AudienceSpec: Sendable, Hashable {
         self.building = building
     }
 
-    static func stateKey(audienceId: String, version: Int, path: String) -> String { "a:\(audienceId):\(version):\(path)" }
+    static func stateKey(audienceId: String, version: Int, path: String) -> String {
+        "a:\(audienceId):\(version):\(path)"
+    }
 }
 
 public struct TraitSpec: Sendable, Hashable {
@@ -33,7 +38,10 @@ public struct TraitSpec: Sendable, Hashable {
     public var buildingVersion: Int?
     public var building: ComputedTraitDefinition?
 
-    public init(id: String, key: String, liveVersion: Int?, live: ComputedTraitDefinition?, buildingVersion: Int?, building: ComputedTraitDefinition?) {
+    public init(
+        id: String, key: String, liveVersion: Int?, live: ComputedTraitDefinition?, buildingVersion: Int?,
+        building: ComputedTraitDefinition?
+    ) {
         self.id = id
         self.key = key
         self.liveVersion = liveVersion
@@ -76,23 +84,30 @@ public struct CompiledSpace: Sendable {
         audienceIdByKey = Dictionary(audiences.map { ($0.key, $0.id) }, uniquingKeysWith: { first, _ in first })
         var conditions: [String: [(key: String, condition: EventCondition)]] = [:]
         var feeds: [String: [(key: String, definition: ComputedTraitDefinition)]] = [:]
-        var byEvent: [String: Set<String>] = [:], byTrait: [String: Set<String>] = [:], byComputed: [String: Set<String>] = [:]
-        var bySubscriptions: Set<String> = [], byTime: Set<String> = []
+        var byEvent: [String: Set<String>] = [:]
+        var byTrait: [String: Set<String>] = [:]
+        var byComputed: [String: Set<String>] = [:]
+        var bySubscriptions: Set<String> = []
+        var byTime: Set<String> = []
         var dependents: [String: Set<String>] = [:]
         var live: Set<String> = []
         var computedEvents: [String: String] = [:]
         for trait in traits {
             for (version, definition) in [(trait.liveVersion, trait.live), (trait.buildingVersion, trait.building)] {
                 guard let version, let definition else { continue }
-                feeds[definition.event, default: []].append((TraitSpec.stateKey(traitId: trait.id, version: version), definition))
+                feeds[definition.event, default: []].append(
+                    (TraitSpec.stateKey(traitId: trait.id, version: version), definition))
             }
             if let definition = trait.live { computedEvents[trait.key] = definition.event }
         }
         for audience in ordered {
-            for (version, condition) in [(audience.liveVersion, audience.live), (audience.buildingVersion, audience.building)] {
+            for (version, condition) in [
+                (audience.liveVersion, audience.live), (audience.buildingVersion, audience.building),
+            ] {
                 guard let version, let condition else { continue }
                 for event in condition.eventConditions {
-                    conditions[event.name, default: []].append((AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path), event))
+                    conditions[event.name, default: []].append(
+                        (AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path), event))
                 }
             }
             guard let condition = audience.live else { continue }
@@ -113,9 +128,12 @@ public struct CompiledSpace: Sendable {
             }
         }
         func closure(_ ids: Set<String>) -> Set<String> {
-            var result = ids, queue = Array(ids)
+            var result = ids
+            var queue = Array(ids)
             while let next = queue.popLast() {
-                for dependent in dependents[next] ?? [] where result.insert(dependent).inserted { queue.append(dependent) }
+                for dependent in dependents[next] ?? [] where result.insert(dependent).inserted {
+                    queue.append(dependent)
+                }
             }
             return result
         }
@@ -133,7 +151,8 @@ public struct CompiledSpace: Sendable {
 
     /// The audiences and everything that refers to them, directly or through others.
     func withDependents(_ ids: Set<String>) -> Set<String> {
-        var result = ids, queue = Array(ids)
+        var result = ids
+        var queue = Array(ids)
         while let next = queue.popLast() {
             for dependent in dependents[next] ?? [] where result.insert(dependent).inserted { queue.append(dependent) }
         }
@@ -150,7 +169,9 @@ public struct CompiledSpace: Sendable {
         var result: [AudienceSpec] = []
         while !remaining.isEmpty {
             let ready = remaining.filter { audience in
-                (audience.live?.audienceKeys ?? []).allSatisfy { placed.contains($0) || byKey[$0] == nil || $0 == audience.key }
+                (audience.live?.audienceKeys ?? []).allSatisfy {
+                    placed.contains($0) || byKey[$0] == nil || $0 == audience.key
+                }
             }
             let next = ready.isEmpty ? [remaining[0]] : ready
             for audience in next { placed.insert(audience.key) }

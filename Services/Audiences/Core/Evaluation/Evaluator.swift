@@ -45,12 +45,18 @@ public struct Evaluator: Sendable {
     /// Feeds an event to every event condition and computed trait (live or being built) it matches.
     /// Adding an event twice changes nothing.
     public func apply(_ event: EventInput, to state: inout ProfileState, now: Date) {
-        for (key, condition) in space.eventConditions[event.name] ?? [] where condition.matches(name: event.name, properties: event.properties, at: event.time) {
-            state.add([StateEntry(time: event.time.timeIntervalSince1970, id: event.id)], to: key) { Self.trim(&$0, for: condition, now: now) }
+        for (key, condition) in space.eventConditions[event.name] ?? []
+        where condition.matches(name: event.name, properties: event.properties, at: event.time) {
+            state.add([StateEntry(time: event.time.timeIntervalSince1970, id: event.id)], to: key) {
+                Self.trim(&$0, for: condition, now: now)
+            }
         }
-        for (key, definition) in space.traitFeeds[event.name] ?? [] where definition.matches(name: event.name, properties: event.properties, at: event.time) {
+        for (key, definition) in space.traitFeeds[event.name] ?? []
+        where definition.matches(name: event.name, properties: event.properties, at: event.time) {
             guard case .some(let value) = definition.entryValue(properties: event.properties) else { continue }
-            state.add([StateEntry(time: event.time.timeIntervalSince1970, id: event.id, value: value)], to: key) { definition.trim(&$0, now: now) }
+            state.add([StateEntry(time: event.time.timeIntervalSince1970, id: event.id, value: value)], to: key) {
+                definition.trim(&$0, now: now)
+            }
         }
     }
 
@@ -76,9 +82,15 @@ public struct Evaluator: Sendable {
             // A counter with no events is 0 in Segment's builder, but nothing has been computed for
             // a profile that never sent the event: keep the trait absent until it has a value.
             var effective = value
-            if definition.kind == .eventCounter && value == .number(0) && state.computed[trait.key] == nil { effective = Optional.none }
+            if definition.kind == .eventCounter && value == .number(0) && state.computed[trait.key] == nil {
+                effective = Optional.none
+            }
             if state.computed[trait.key] != effective {
-                if let effective { state.computed[trait.key] = effective } else { state.computed.removeValue(forKey: trait.key) }
+                if let effective {
+                    state.computed[trait.key] = effective
+                } else {
+                    state.computed.removeValue(forKey: trait.key)
+                }
                 changed[trait.key] = .some(effective)
             }
         }
@@ -86,7 +98,9 @@ public struct Evaluator: Sendable {
     }
 
     /// The audiences an input can affect, in evaluation order.
-    public func affected(events: [String], traits: [String], computed: [String], subscriptions: Bool, time: Bool) -> Set<String> {
+    public func affected(events: [String], traits: [String], computed: [String], subscriptions: Bool, time: Bool)
+        -> Set<String>
+    {
         var ids: Set<String> = []
         for name in events { ids.formUnion(space.affectedByEvent[name] ?? []) }
         for key in traits {
@@ -94,7 +108,8 @@ public struct Evaluator: Sendable {
             // A condition on `address.city` is affected by a change of `address`.
             if let dot = key.firstIndex(of: ".") { ids.formUnion(space.affectedByTrait[String(key[..<dot])] ?? []) }
         }
-        for (traitKey, audiences) in space.affectedByTrait where traits.contains(where: { traitKey.hasPrefix($0 + ".") }) { ids.formUnion(audiences) }
+        for (traitKey, audiences) in space.affectedByTrait
+        where traits.contains(where: { traitKey.hasPrefix($0 + ".") }) { ids.formUnion(audiences) }
         for key in computed { ids.formUnion(space.affectedByComputed[key] ?? []) }
         if subscriptions { ids.formUnion(space.affectedBySubscriptions) }
         if time { ids.formUnion(space.affectedByTime) }
@@ -104,12 +119,17 @@ public struct Evaluator: Sendable {
     /// Evaluates the given live audiences (nil: all) for the profile in dependency order, updates
     /// its memberships and returns what changed. Audiences it belongs to that no longer exist
     /// (deleted) are left alone here.
-    public func evaluate(_ state: inout ProfileState, audiences selection: Set<String>?, now: Date,
-                         statuses: [ContactStateKey: SubscriptionStatus]) -> [MembershipChange] {
+    public func evaluate(
+        _ state: inout ProfileState, audiences selection: Set<String>?, now: Date,
+        statuses: [ContactStateKey: SubscriptionStatus]
+    ) -> [MembershipChange] {
         var changes: [MembershipChange] = []
         for audience in space.audiences {
-            guard let condition = audience.live, let version = audience.liveVersion, selection?.contains(audience.id) ?? true else { continue }
-            let holds = self.holds(condition, audience: audience, version: version, state: state, now: now, statuses: statuses)
+            guard let condition = audience.live, let version = audience.liveVersion,
+                selection?.contains(audience.id) ?? true
+            else { continue }
+            let holds = self.holds(
+                condition, audience: audience, version: version, state: state, now: now, statuses: statuses)
             let member = state.memberOf.contains(audience.id)
             if holds != member {
                 if holds { state.memberOf.insert(audience.id) } else { state.memberOf.remove(audience.id) }
@@ -119,14 +139,24 @@ public struct Evaluator: Sendable {
         return changes
     }
 
-    func holds(_ condition: Condition, audience: AudienceSpec, version: Int, state: ProfileState, now: Date,
-               statuses: [ContactStateKey: SubscriptionStatus]) -> Bool {
+    func holds(
+        _ condition: Condition, audience: AudienceSpec, version: Int, state: ProfileState, now: Date,
+        statuses: [ContactStateKey: SubscriptionStatus]
+    ) -> Bool {
         switch condition {
-        case .and(let children): return children.allSatisfy { holds($0, audience: audience, version: version, state: state, now: now, statuses: statuses) }
-        case .or(let children): return children.contains { holds($0, audience: audience, version: version, state: state, now: now, statuses: statuses) }
-        case .not(let child): return !holds(child, audience: audience, version: version, state: state, now: now, statuses: statuses)
+        case .and(let children):
+            return children.allSatisfy {
+                holds($0, audience: audience, version: version, state: state, now: now, statuses: statuses)
+            }
+        case .or(let children):
+            return children.contains {
+                holds($0, audience: audience, version: version, state: state, now: now, statuses: statuses)
+            }
+        case .not(let child):
+            return !holds(child, audience: audience, version: version, state: state, now: now, statuses: statuses)
         case .event(let event):
-            let entries = state.entries[AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path)] ?? []
+            let entries =
+                state.entries[AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path)] ?? []
             return event.count.holds(Self.count(entries, window: event.window, now: now))
         case .trait(let key, let comparison): return comparison.holds(for: PropertyFilter.lookup(key, in: state.traits))
         case .computedTrait(let key, let comparison): return comparison.holds(for: state.computed[key])
@@ -135,7 +165,11 @@ public struct Evaluator: Sendable {
             return state.memberOf.contains(id)
         case .subscription(let subscription):
             let contact = subscription.channel == .email ? state.contactEmail : state.contactPhone
-            let status = contact.flatMap { statuses[ContactStateKey(channel: subscription.channel, contact: $0, group: subscription.group?.lowercased() ?? "")] }
+            let status = contact.flatMap {
+                statuses[
+                    ContactStateKey(
+                        channel: subscription.channel, contact: $0, group: subscription.group?.lowercased() ?? "")]
+            }
             return status == subscription.status
         }
     }
@@ -160,7 +194,9 @@ public struct Evaluator: Sendable {
             guard let condition = audience.live, let version = audience.liveVersion else { continue }
             for event in condition.eventConditions {
                 guard case .within(let seconds)? = event.window else { continue }
-                consider(state.entries[AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path)], seconds)
+                consider(
+                    state.entries[AudienceSpec.stateKey(audienceId: audience.id, version: version, path: event.path)],
+                    seconds)
             }
         }
         for trait in space.traits {
@@ -175,9 +211,13 @@ public struct Evaluator: Sendable {
     public func absorb(_ loser: ProfileState, into survivor: inout ProfileState, now: Date) {
         for (key, list) in loser.entries {
             let trim: (inout [StateEntry]) -> Void
-            if let condition = space.eventConditions.values.lazy.flatMap({ $0 }).first(where: { $0.key == key })?.condition {
+            if let condition = space.eventConditions.values.lazy.flatMap({ $0 }).first(where: { $0.key == key })?
+                .condition
+            {
                 trim = { Self.trim(&$0, for: condition, now: now) }
-            } else if let definition = space.traitFeeds.values.lazy.flatMap({ $0 }).first(where: { $0.key == key })?.definition {
+            } else if let definition = space.traitFeeds.values.lazy.flatMap({ $0 }).first(where: { $0.key == key })?
+                .definition
+            {
                 trim = { definition.trim(&$0, now: now) }
             } else {
                 continue

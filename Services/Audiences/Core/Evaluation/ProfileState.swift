@@ -83,13 +83,16 @@ public struct ProfileState: Sendable, Equatable {
 extension ProfileState {
     /// `{"key": [[time, "id"], [time, "id", value]], ...}`: compact, and read back without Foundation.
     var entriesJSON: String {
-        JSONValue.object(entries.mapValues { list in
-            .array(list.map { entry in
-                var item: [JSONValue] = [.number(entry.time), .string(entry.id)]
-                if let value = entry.value { item.append(value) }
-                return .array(item)
-            })
-        }).json
+        JSONValue.object(
+            entries.mapValues { list in
+                .array(
+                    list.map { entry in
+                        var item: [JSONValue] = [.number(entry.time), .string(entry.id)]
+                        if let value = entry.value { item.append(value) }
+                        return .array(item)
+                    })
+            }
+        ).json
     }
 
     static func entries(fromJSON text: String) -> [String: [StateEntry]] {
@@ -97,7 +100,9 @@ extension ProfileState {
         var result: [String: [StateEntry]] = [:]
         for (key, value) in members {
             result[key] = (value.arrayValue ?? []).compactMap { item in
-                guard let parts = item.arrayValue, parts.count >= 2, case .number(let time) = parts[0], case .string(let id) = parts[1] else { return nil }
+                guard let parts = item.arrayValue, parts.count >= 2, case .number(let time) = parts[0],
+                    case .string(let id) = parts[1]
+                else { return nil }
                 // Not a ternary: JSONValue is nil-literal expressible, so `: nil` there would mean JSON null.
                 var value: JSONValue?
                 if parts.count > 2 { value = parts[2] }

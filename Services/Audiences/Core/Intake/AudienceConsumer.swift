@@ -20,8 +20,10 @@ public struct AudienceConsumer: BatchHandler {
     let logger: Logger
     let latency = Metrics.Timer(label: "audiences_event_to_membership_seconds")
 
-    public init(db: PostgresClient, spaces: SpaceAccessReplica, definitions: DefinitionCache, store: StateStore,
-                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, spaces: SpaceAccessReplica, definitions: DefinitionCache, store: StateStore,
+        onCommit: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.db = db
         self.spaces = spaces
         self.definitions = definitions
@@ -67,16 +69,22 @@ public struct AudienceConsumer: BatchHandler {
                 }
             }
             for spaceId in bySpace.keys.sorted() {
-                try await apply(bySpace[spaceId]!, spaceId: spaceId, space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: []), on: connection)
+                try await apply(
+                    bySpace[spaceId]!, spaceId: spaceId,
+                    space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: []), on: connection)
             }
         }
         onCommit()
         let now = Date()
-        for case .event(let event) in inputs { latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.message.receivedAt)) * 1e9)) }
+        for case .event(let event) in inputs {
+            latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.message.receivedAt)) * 1e9))
+        }
         return failures
     }
 
-    private func apply(_ inputs: [Input], spaceId: String, space: CompiledSpace, on connection: PostgresConnection) async throws {
+    private func apply(_ inputs: [Input], spaceId: String, space: CompiledSpace, on connection: PostgresConnection)
+        async throws
+    {
         let now = Date()
         let events = inputs.compactMap { if case .event(let event) = $0 { event } else { nil } }
         let newEvents = try await EventLog.insert(events, spaceId: spaceId, on: connection, logger: logger)
@@ -84,7 +92,10 @@ public struct AudienceConsumer: BatchHandler {
         let changes = inputs.compactMap { if case .subscription(let change) = $0 { change } else { nil } }
         if !changes.isEmpty {
             for change in changes { try await SubscriptionStateReplica.apply(change, on: connection, logger: logger) }
-            if space.usesSubscriptions { subscriptionProfiles = try await profiles(withContacts: changes.map(\.contact), spaceId: spaceId, on: connection) }
+            if space.usesSubscriptions {
+                subscriptionProfiles = try await profiles(
+                    withContacts: changes.map(\.contact), spaceId: spaceId, on: connection)
+            }
         }
         var ids = subscriptionProfiles
         for input in inputs {
@@ -97,7 +108,8 @@ public struct AudienceConsumer: BatchHandler {
             }
         }
         let states = try await store.lock(spaceId: spaceId, profileIds: ids, create: true, on: connection)
-        var work = ProfileWork(spaceId: spaceId, evaluator: Evaluator(space: space), store: store, now: now, states: states)
+        var work = ProfileWork(
+            spaceId: spaceId, evaluator: Evaluator(space: space), store: store, now: now, states: states)
         for input in inputs {
             switch input {
             case .event(let event): work.apply(event, isNew: newEvents.contains(event.message.messageId))
@@ -109,17 +121,24 @@ public struct AudienceConsumer: BatchHandler {
         try await work.finish(on: connection)
     }
 
-    private func profiles(withContacts contacts: [String], spaceId: String, on connection: PostgresConnection) async throws -> Set<String> {
+    private func profiles(withContacts contacts: [String], spaceId: String, on connection: PostgresConnection)
+        async throws -> Set<String>
+    {
         var result: Set<String> = []
-        for try await id in try await connection.query("""
+        for try await id in try await connection.query(
+            """
             SELECT profile_id FROM profile_state WHERE space_id = \(spaceId) AND merged_into IS NULL AND (email = ANY(\(contacts)) OR phone = ANY(\(contacts)))
-            """, logger: logger).decode(String.self) { result.insert(id) }
+            """, logger: logger
+        ).decode(String.self) { result.insert(id) }
         return result
     }
 
     static func decodeEvent(_ value: [UInt8]?) throws(InvalidMessage) -> ProfileEvent {
         let event = try InvalidMessage.decodeRecord(ProfileEvent.self, contract: ProfileEvent.contract, from: value)
-        for (field, text) in [("id", event.id), ("spaceId", event.spaceId), ("profileId", event.profileId), ("message.messageId", event.message.messageId)] {
+        for (field, text) in [
+            ("id", event.id), ("spaceId", event.spaceId), ("profileId", event.profileId),
+            ("message.messageId", event.message.messageId),
+        ] {
             guard !text.isEmpty else { throw InvalidMessage("\(field) is empty") }
             guard !text.utf8.contains(0) else { throw InvalidMessage("\(field) contains a NUL character") }
         }

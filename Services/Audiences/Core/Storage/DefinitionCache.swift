@@ -23,11 +23,13 @@ public final class DefinitionCache: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     public static func enterShared(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock_shared(hashtextextended('audiences:definitions-barrier', 0))", logger: logger)
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended('audiences:definitions-barrier', 0))", logger: logger)
     }
 
     public static func enterExclusive(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('audiences:definitions-barrier', 0))", logger: logger)
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('audiences:definitions-barrier', 0))", logger: logger)
     }
 
     /// Tells every instance's cache, at its next transaction, that the definitions changed.
@@ -38,7 +40,9 @@ public final class DefinitionCache: Sendable {
     /// The definitions as of this transaction (call after `enterShared`).
     public func current(on connection: PostgresConnection) async throws -> [String: CompiledSpace] {
         var revision: Int64 = 0
-        for try await value in try await connection.query("SELECT revision FROM definitions_clock WHERE id = 1", logger: logger).decode(Int64.self) {
+        for try await value in try await connection.query(
+            "SELECT revision FROM definitions_clock WHERE id = 1", logger: logger
+        ).decode(Int64.self) {
             revision = value
         }
         if let cached = loaded.withLock({ $0 }), cached.revision == revision { return cached.spaces }
@@ -50,30 +54,46 @@ public final class DefinitionCache: Sendable {
 
     static func load(on connection: PostgresConnection, logger: Logger) async throws -> [String: CompiledSpace] {
         var audiences: [String: [AudienceSpec]] = [:]
-        for try await (spaceId, id, key, name, liveVersion, liveText, currentVersion, currentText) in try await connection.query("""
-            SELECT a.space_id, a.id, a.key, a.name, a.live_version, l.definition::text, a.current_version, c.definition::text
-            FROM audiences a
-            JOIN audience_versions c ON c.space_id = a.space_id AND c.audience_id = a.id AND c.version = a.current_version
-            LEFT JOIN audience_versions l ON l.space_id = a.space_id AND l.audience_id = a.id AND l.version = a.live_version
-            WHERE a.deleted_at IS NULL
-            """, logger: logger).decode((String, String, String, String, Int?, String?, Int, String).self) {
+        for try await (spaceId, id, key, name, liveVersion, liveText, currentVersion, currentText)
+            in try await connection.query(
+                """
+                SELECT a.space_id, a.id, a.key, a.name, a.live_version, l.definition::text, a.current_version, c.definition::text
+                FROM audiences a
+                JOIN audience_versions c ON c.space_id = a.space_id AND c.audience_id = a.id AND c.version = a.current_version
+                LEFT JOIN audience_versions l ON l.space_id = a.space_id AND l.audience_id = a.id AND l.version = a.live_version
+                WHERE a.deleted_at IS NULL
+                """, logger: logger
+            ).decode((String, String, String, String, Int?, String?, Int, String).self)
+        {
             let live = liveText.flatMap { try? DefinitionParser.condition(JSONParser.parse(Array($0.utf8))) }
-            let building = currentVersion == liveVersion ? nil : try? DefinitionParser.condition(JSONParser.parse(Array(currentText.utf8)))
-            audiences[spaceId, default: []].append(AudienceSpec(id: id, key: key, name: name, liveVersion: live == nil ? nil : liveVersion, live: live,
-                                                                buildingVersion: building == nil ? nil : currentVersion, building: building))
+            let building =
+                currentVersion == liveVersion
+                ? nil : try? DefinitionParser.condition(JSONParser.parse(Array(currentText.utf8)))
+            audiences[spaceId, default: []].append(
+                AudienceSpec(
+                    id: id, key: key, name: name, liveVersion: live == nil ? nil : liveVersion, live: live,
+                    buildingVersion: building == nil ? nil : currentVersion, building: building))
         }
         var traits: [String: [TraitSpec]] = [:]
-        for try await (spaceId, id, key, liveVersion, liveText, currentVersion, currentText) in try await connection.query("""
-            SELECT t.space_id, t.id, t.key, t.live_version, l.definition::text, t.current_version, c.definition::text
-            FROM computed_traits t
-            JOIN computed_trait_versions c ON c.space_id = t.space_id AND c.trait_id = t.id AND c.version = t.current_version
-            LEFT JOIN computed_trait_versions l ON l.space_id = t.space_id AND l.trait_id = t.id AND l.version = t.live_version
-            WHERE t.deleted_at IS NULL
-            """, logger: logger).decode((String, String, String, Int?, String?, Int, String).self) {
+        for try await (spaceId, id, key, liveVersion, liveText, currentVersion, currentText)
+            in try await connection.query(
+                """
+                SELECT t.space_id, t.id, t.key, t.live_version, l.definition::text, t.current_version, c.definition::text
+                FROM computed_traits t
+                JOIN computed_trait_versions c ON c.space_id = t.space_id AND c.trait_id = t.id AND c.version = t.current_version
+                LEFT JOIN computed_trait_versions l ON l.space_id = t.space_id AND l.trait_id = t.id AND l.version = t.live_version
+                WHERE t.deleted_at IS NULL
+                """, logger: logger
+            ).decode((String, String, String, Int?, String?, Int, String).self)
+        {
             let live = liveText.flatMap { try? DefinitionParser.computedTrait(JSONParser.parse(Array($0.utf8))) }
-            let building = currentVersion == liveVersion ? nil : try? DefinitionParser.computedTrait(JSONParser.parse(Array(currentText.utf8)))
-            traits[spaceId, default: []].append(TraitSpec(id: id, key: key, liveVersion: live == nil ? nil : liveVersion, live: live,
-                                                          buildingVersion: building == nil ? nil : currentVersion, building: building))
+            let building =
+                currentVersion == liveVersion
+                ? nil : try? DefinitionParser.computedTrait(JSONParser.parse(Array(currentText.utf8)))
+            traits[spaceId, default: []].append(
+                TraitSpec(
+                    id: id, key: key, liveVersion: live == nil ? nil : liveVersion, live: live,
+                    buildingVersion: building == nil ? nil : currentVersion, building: building))
         }
         var result: [String: CompiledSpace] = [:]
         for spaceId in Set(audiences.keys).union(traits.keys) {

@@ -70,14 +70,17 @@ public struct DefinitionStore: Sendable {
 
     static func checkKey(_ key: String) throws {
         guard !key.isEmpty, key.utf8.count <= 100,
-              key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }) else {
+            key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
+        else {
             throw APIError.badRequest("key must be \(keyPattern)")
         }
     }
 
     // MARK: writes
 
-    public func create(_ kind: Kind, spaceId: String, key: String, name: String, description: String, definition: JSONValue) async throws -> Record {
+    public func create(
+        _ kind: Kind, spaceId: String, key: String, name: String, description: String, definition: JSONValue
+    ) async throws -> Record {
         try Self.checkKey(key)
         try checkName(name)
         try Self.check(kind, definition)
@@ -87,64 +90,87 @@ public struct DefinitionStore: Sendable {
             if try await exists(kind, spaceId: spaceId, key: key, on: connection) {
                 throw APIError.conflict("a \(kind.noun) with key \"\(key)\" already exists")
             }
-            if kind == .audience { try await checkCycles(spaceId: spaceId, key: key, definition: definition, on: connection) }
-            try await connection.query("""
+            if kind == .audience {
+                try await checkCycles(spaceId: spaceId, key: key, definition: definition, on: connection)
+            }
+            try await connection.query(
+                """
                 INSERT INTO \(unescaped: kind.table) (space_id, id, key, name, description, current_version) VALUES (\(spaceId), \(id), \(key), \(name), \(description), 1)
                 """, logger: logger)
             try await insertVersion(kind, spaceId: spaceId, id: id, version: 1, definition: definition, on: connection)
             try await announce(kind, spaceId: spaceId, id: id, on: connection)
         }
         onChange()
-        guard let record = try await record(kind, spaceId: spaceId, idOrKey: id) else { throw APIError.notFound("\(kind.noun) vanished") }
+        guard let record = try await record(kind, spaceId: spaceId, idOrKey: id) else {
+            throw APIError.notFound("\(kind.noun) vanished")
+        }
         return record
     }
 
-    public func update(_ kind: Kind, spaceId: String, idOrKey: String, name: String?, description: String?, definition: JSONValue?) async throws -> Record {
+    public func update(
+        _ kind: Kind, spaceId: String, idOrKey: String, name: String?, description: String?, definition: JSONValue?
+    ) async throws -> Record {
         if let name { try checkName(name) }
         if let definition { try Self.check(kind, definition) }
-        guard let current = try await record(kind, spaceId: spaceId, idOrKey: idOrKey) else { throw notFound(kind, idOrKey) }
+        guard let current = try await record(kind, spaceId: spaceId, idOrKey: idOrKey) else {
+            throw notFound(kind, idOrKey)
+        }
         try await db.transaction(logger: logger) { [self] connection in
             try await lockDefinitions(spaceId: spaceId, on: connection)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE \(unescaped: kind.table) SET name = \(name ?? current.name), description = \(description ?? current.description), updated_at = now()
                 WHERE space_id = \(spaceId) AND id = \(current.id)
                 """, logger: logger)
             if let definition, definition != current.definition {
-                if kind == .audience { try await checkCycles(spaceId: spaceId, key: current.key, definition: definition, on: connection) }
+                if kind == .audience {
+                    try await checkCycles(spaceId: spaceId, key: current.key, definition: definition, on: connection)
+                }
                 let version = try await nextVersion(kind, spaceId: spaceId, id: current.id, on: connection)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE \(unescaped: kind.table) SET current_version = \(version) WHERE space_id = \(spaceId) AND id = \(current.id)
                     """, logger: logger)
-                try await insertVersion(kind, spaceId: spaceId, id: current.id, version: version, definition: definition, on: connection)
+                try await insertVersion(
+                    kind, spaceId: spaceId, id: current.id, version: version, definition: definition, on: connection)
             } else {
                 try await DefinitionCache.advanceClock(on: connection, logger: logger)
             }
             try await announce(kind, spaceId: spaceId, id: current.id, on: connection)
         }
         onChange()
-        guard let record = try await record(kind, spaceId: spaceId, idOrKey: current.id) else { throw notFound(kind, idOrKey) }
+        guard let record = try await record(kind, spaceId: spaceId, idOrKey: current.id) else {
+            throw notFound(kind, idOrKey)
+        }
         return record
     }
 
     /// Deleting an audience others refer to is refused; a deleted audience's members leave it
     /// (Audience Exited, reason `deleted`) through a teardown build.
     public func delete(_ kind: Kind, spaceId: String, idOrKey: String) async throws {
-        guard let current = try await record(kind, spaceId: spaceId, idOrKey: idOrKey) else { throw notFound(kind, idOrKey) }
+        guard let current = try await record(kind, spaceId: spaceId, idOrKey: idOrKey) else {
+            throw notFound(kind, idOrKey)
+        }
         try await db.transaction(logger: logger) { [self] connection in
             try await lockDefinitions(spaceId: spaceId, on: connection)
             let referrers = try await referrers(kind, spaceId: spaceId, key: current.key, on: connection)
             if !referrers.isEmpty {
-                throw APIError.conflict("\(kind.noun) \"\(current.key)\" is used by audience\(referrers.count == 1 ? "" : "s") \(referrers.sorted().joined(separator: ", ")); change those first")
+                throw APIError.conflict(
+                    "\(kind.noun) \"\(current.key)\" is used by audience\(referrers.count == 1 ? "" : "s") \(referrers.sorted().joined(separator: ", ")); change those first"
+                )
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE \(unescaped: kind.table) SET deleted_at = now(), updated_at = now() WHERE space_id = \(spaceId) AND id = \(current.id)
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE builds SET phase = 'superseded', finished_at = now()
                 WHERE space_id = \(spaceId) AND target_id = \(current.id) AND phase NOT IN ('done', 'failed', 'superseded')
                 """, logger: logger)
             if kind == .audience {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO builds (space_id, target_kind, target_id, version) VALUES (\(spaceId), \(BuildWorker.audienceTeardown), \(current.id), \(current.version))
                     """, logger: logger)
             }
@@ -154,26 +180,36 @@ public struct DefinitionStore: Sendable {
         onChange()
     }
 
-    private func insertVersion(_ kind: Kind, spaceId: String, id: String, version: Int, definition: JSONValue, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+    private func insertVersion(
+        _ kind: Kind, spaceId: String, id: String, version: Int, definition: JSONValue,
+        on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
             INSERT INTO \(unescaped: kind.versionsTable) (space_id, \(unescaped: kind.versionsOwner), version, definition)
             VALUES (\(spaceId), \(id), \(version), \(definition.json)::jsonb)
             """, logger: logger)
         // A newer version makes any build of an older one pointless.
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE builds SET phase = 'superseded', finished_at = now()
             WHERE space_id = \(spaceId) AND target_id = \(id) AND phase NOT IN ('done', 'failed', 'superseded')
             """, logger: logger)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO builds (space_id, target_kind, target_id, version) VALUES (\(spaceId), \(kind.rawValue), \(id), \(version))
             """, logger: logger)
         try await DefinitionCache.advanceClock(on: connection, logger: logger)
     }
 
-    private func nextVersion(_ kind: Kind, spaceId: String, id: String, on connection: PostgresConnection) async throws -> Int {
-        for try await version in try await connection.query("""
+    private func nextVersion(_ kind: Kind, spaceId: String, id: String, on connection: PostgresConnection) async throws
+        -> Int
+    {
+        for try await version in try await connection.query(
+            """
             SELECT coalesce(max(version), 0) + 1 FROM \(unescaped: kind.versionsTable) WHERE space_id = \(spaceId) AND \(unescaped: kind.versionsOwner) = \(id)
-            """, logger: logger).decode(Int.self) { return version }
+            """, logger: logger
+        ).decode(Int.self) { return version }
         return 1
     }
 
@@ -181,25 +217,35 @@ public struct DefinitionStore: Sendable {
     private func announce(_ kind: Kind, spaceId: String, id: String, on connection: PostgresConnection) async throws {
         guard kind == .audience else { return }
         var changes: [OutboxMessage] = []
-        for try await (key, name, version, deleted) in try await connection.query("""
+        for try await (key, name, version, deleted) in try await connection.query(
+            """
             SELECT key, name, current_version, deleted_at IS NOT NULL FROM audiences WHERE space_id = \(spaceId) AND id = \(id)
-            """, logger: logger).decode((String, String, Int, Bool).self) {
-            let change = AudienceChange(spaceId: spaceId, audienceId: id, audienceKey: key, name: name, currentVersion: version,
-                                        deleted: deleted, occurredAt: Date())
-            changes.append(try OutboxMessage(topic: Topic.audiences, key: change.key, event: change, contract: AudienceChange.contract))
+            """, logger: logger
+        ).decode((String, String, Int, Bool).self) {
+            let change = AudienceChange(
+                spaceId: spaceId, audienceId: id, audienceKey: key, name: name, currentVersion: version,
+                deleted: deleted, occurredAt: Date())
+            changes.append(
+                try OutboxMessage(
+                    topic: Topic.audiences, key: change.key, event: change, contract: AudienceChange.contract))
         }
         try await Outbox.enqueue(changes, on: connection, logger: logger)
     }
 
     /// Serialises definition changes of a space, so that two saves cannot build a cycle together.
     private func lockDefinitions(spaceId: String, on connection: PostgresConnection) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('audiences:definitions:' || \(spaceId), 0))", logger: logger)
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('audiences:definitions:' || \(spaceId), 0))", logger: logger)
     }
 
-    private func exists(_ kind: Kind, spaceId: String, key: String, on connection: PostgresConnection) async throws -> Bool {
-        for try await _ in try await connection.query("""
+    private func exists(_ kind: Kind, spaceId: String, key: String, on connection: PostgresConnection) async throws
+        -> Bool
+    {
+        for try await _ in try await connection.query(
+            """
             SELECT 1 FROM \(unescaped: kind.table) WHERE space_id = \(spaceId) AND key = \(key) AND deleted_at IS NULL
-            """, logger: logger) { return true }
+            """, logger: logger)
+        { return true }
         return false
     }
 
@@ -211,7 +257,11 @@ public struct DefinitionStore: Sendable {
 
     static func check(_ kind: Kind, _ definition: JSONValue) throws {
         do {
-            if kind == .audience { _ = try DefinitionParser.condition(definition) } else { _ = try DefinitionParser.computedTrait(definition) }
+            if kind == .audience {
+                _ = try DefinitionParser.condition(definition)
+            } else {
+                _ = try DefinitionParser.computedTrait(definition)
+            }
         } catch {
             throw APIError(.unprocessableContent, code: "invalid_definition", message: error.description)
         }
@@ -222,25 +272,35 @@ public struct DefinitionStore: Sendable {
     }
 
     /// The current definitions of the space's audiences, by key.
-    private func currentAudienceDefinitions(spaceId: String, on connection: PostgresConnection) async throws -> [String: Condition] {
+    private func currentAudienceDefinitions(spaceId: String, on connection: PostgresConnection) async throws -> [String:
+        Condition]
+    {
         var result: [String: Condition] = [:]
-        for try await (key, text) in try await connection.query("""
+        for try await (key, text) in try await connection.query(
+            """
             SELECT a.key, v.definition::text FROM audiences a
             JOIN audience_versions v ON v.space_id = a.space_id AND v.audience_id = a.id AND v.version = a.current_version
             WHERE a.space_id = \(spaceId) AND a.deleted_at IS NULL
-            """, logger: logger).decode((String, String).self) {
-            if let json = try? JSONParser.parse(Array(text.utf8)), let condition = try? DefinitionParser.condition(json) { result[key] = condition }
+            """, logger: logger
+        ).decode((String, String).self) {
+            if let json = try? JSONParser.parse(Array(text.utf8)), let condition = try? DefinitionParser.condition(json)
+            {
+                result[key] = condition
+            }
         }
         return result
     }
 
     /// Refuses a definition that would make an audience depend on itself, naming the cycle.
-    private func checkCycles(spaceId: String, key: String, definition: JSONValue, on connection: PostgresConnection) async throws {
+    private func checkCycles(spaceId: String, key: String, definition: JSONValue, on connection: PostgresConnection)
+        async throws
+    {
         var graph = try await currentAudienceDefinitions(spaceId: spaceId, on: connection).mapValues(\.audienceKeys)
         graph[key] = try DefinitionParser.condition(definition).audienceKeys
         if let cycle = Self.cycle(from: key, in: graph) {
-            throw APIError(.unprocessableContent, code: "audience_cycle",
-                           message: "definition refers back to itself: \(cycle.joined(separator: " → "))")
+            throw APIError(
+                .unprocessableContent, code: "audience_cycle",
+                message: "definition refers back to itself: \(cycle.joined(separator: " → "))")
         }
     }
 
@@ -258,10 +318,13 @@ public struct DefinitionStore: Sendable {
         return walk(start, [start])
     }
 
-    private func referrers(_ kind: Kind, spaceId: String, key: String, on connection: PostgresConnection) async throws -> [String] {
+    private func referrers(_ kind: Kind, spaceId: String, key: String, on connection: PostgresConnection) async throws
+        -> [String]
+    {
         let definitions = try await currentAudienceDefinitions(spaceId: spaceId, on: connection)
         return definitions.filter { other, condition in
-            kind == .audience ? other != key && condition.audienceKeys.contains(key) : condition.computedTraitKeys.contains(key)
+            kind == .audience
+                ? other != key && condition.audienceKeys.contains(key) : condition.computedTraitKeys.contains(key)
         }.map(\.key)
     }
 
@@ -273,7 +336,8 @@ public struct DefinitionStore: Sendable {
 
     public func records(_ kind: Kind, spaceId: String, idOrKey: String? = nil) async throws -> [Record] {
         var result: [Record] = []
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT t.id, t.key, t.name, t.description, t.current_version, t.live_version, v.definition::text, t.created_at, t.updated_at,
                    b.id, b.version, b.phase, b.events_scanned, b.events_total, b.profiles_evaluated, b.profiles_total, b.entered, b.exited,
                    b.started_at, b.finished_at, b.error
@@ -285,33 +349,44 @@ public struct DefinitionStore: Sendable {
             ORDER BY t.created_at, t.id
             """, logger: logger)
         for try await row in rows {
-            let columns = try row.decode((String, String, String, String, Int, Int?, String, Date, Date,
-                                          Int64?, Int?, String?, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?, Date?, Date?, String?).self)
+            let columns = try row.decode(
+                (
+                    String, String, String, String, Int, Int?, String, Date, Date,
+                    Int64?, Int?, String?, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?, Date?, Date?, String?
+                ).self)
             let (id, key, name, description, version, liveVersion, definitionText, createdAt, updatedAt) =
                 (columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8)
             var build: BuildProgress?
             if let buildId = columns.9 {
-                build = BuildProgress(id: buildId, version: columns.10 ?? version, phase: columns.11 ?? "pending",
-                                      eventsScanned: columns.12 ?? 0, eventsTotal: columns.13 ?? 0,
-                                      profilesEvaluated: columns.14 ?? 0, profilesTotal: columns.15 ?? 0,
-                                      entered: columns.16 ?? 0, exited: columns.17 ?? 0,
-                                      startedAt: columns.18, finishedAt: columns.19, error: columns.20)
+                build = BuildProgress(
+                    id: buildId, version: columns.10 ?? version, phase: columns.11 ?? "pending",
+                    eventsScanned: columns.12 ?? 0, eventsTotal: columns.13 ?? 0,
+                    profilesEvaluated: columns.14 ?? 0, profilesTotal: columns.15 ?? 0,
+                    entered: columns.16 ?? 0, exited: columns.17 ?? 0,
+                    startedAt: columns.18, finishedAt: columns.19, error: columns.20)
             }
-            result.append(Record(id: id, key: key, name: name, description: description, version: version, liveVersion: liveVersion,
-                                 status: liveVersion == version ? "live" : "building",
-                                 definition: (try? JSONParser.parse(Array(definitionText.utf8))) ?? .null,
-                                 build: build, createdAt: createdAt, updatedAt: updatedAt))
+            result.append(
+                Record(
+                    id: id, key: key, name: name, description: description, version: version, liveVersion: liveVersion,
+                    status: liveVersion == version ? "live" : "building",
+                    definition: (try? JSONParser.parse(Array(definitionText.utf8))) ?? .null,
+                    build: build, createdAt: createdAt, updatedAt: updatedAt))
         }
         return result
     }
 
     public func versions(_ kind: Kind, spaceId: String, id: String) async throws -> [VersionRecord] {
         var result: [VersionRecord] = []
-        for try await (version, text, createdAt) in try await db.query("""
+        for try await (version, text, createdAt) in try await db.query(
+            """
             SELECT version, definition::text, created_at FROM \(unescaped: kind.versionsTable)
             WHERE space_id = \(spaceId) AND \(unescaped: kind.versionsOwner) = \(id) ORDER BY version
-            """, logger: logger).decode((Int, String, Date).self) {
-            result.append(VersionRecord(version: version, definition: (try? JSONParser.parse(Array(text.utf8))) ?? .null, createdAt: createdAt))
+            """, logger: logger
+        ).decode((Int, String, Date).self) {
+            result.append(
+                VersionRecord(
+                    version: version, definition: (try? JSONParser.parse(Array(text.utf8))) ?? .null,
+                    createdAt: createdAt))
         }
         return result
     }

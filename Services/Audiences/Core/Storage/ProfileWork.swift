@@ -60,8 +60,10 @@ struct ProfileWork {
         guard states[id] != nil else { return }
         states[id]!.learn(event.externalIds)
         if isNew, event.message.type == .track, let name = event.message.event {
-            evaluator.apply(EventInput(id: event.id, name: name, properties: event.message.properties ?? [:], time: event.occurredAt),
-                            to: &states[id]!, now: now)
+            evaluator.apply(
+                EventInput(
+                    id: event.id, name: name, properties: event.message.properties ?? [:], time: event.occurredAt),
+                to: &states[id]!, now: now)
             touch(id) { $0.events.insert(name) }
         }
     }
@@ -73,7 +75,11 @@ struct ProfileWork {
         case .traitsChanged:
             let traits = update.traits ?? [:]
             for (key, value) in traits {
-                if value == .null { states[id]!.traits.removeValue(forKey: key) } else { states[id]!.traits[key] = value }
+                if value == .null {
+                    states[id]!.traits.removeValue(forKey: key)
+                } else {
+                    states[id]!.traits[key] = value
+                }
             }
             touch(id) { $0.traits.formUnion(traits.keys) }
         case .identifiersAdded:
@@ -85,9 +91,13 @@ struct ProfileWork {
                 guard let loser = states[loserId], loser.mergedInto == nil else { continue }
                 evaluator.absorb(loser, into: &states[id]!, now: now)
                 for audienceId in loser.memberOf.sorted() {
-                    guard let audience = evaluator.space.audiences.first(where: { $0.id == audienceId }) else { continue }
-                    records.append(.init(audience: audience, version: audience.liveVersion ?? 0, entered: false, reason: .merged,
-                                         profile: loser, mergedInto: id))
+                    guard let audience = evaluator.space.audiences.first(where: { $0.id == audienceId }) else {
+                        continue
+                    }
+                    records.append(
+                        .init(
+                            audience: audience, version: audience.liveVersion ?? 0, entered: false, reason: .merged,
+                            profile: loser, mergedInto: id))
                 }
                 var merged = ProfileState(profileId: loserId)
                 merged.mergedInto = id
@@ -95,7 +105,10 @@ struct ProfileWork {
                 states[loserId] = merged
                 cleared.insert(loserId)
             }
-            touch(id) { $0.all = true; $0.reason = .merged }
+            touch(id) {
+                $0.all = true
+                $0.reason = .merged
+            }
         }
     }
 
@@ -103,7 +116,8 @@ struct ProfileWork {
     @discardableResult
     mutating func finish(on connection: PostgresConnection) async throws -> (entered: Int, exited: Int) {
         let touched = touches.keys.filter { states[$0]?.mergedInto == nil }.sorted()
-        let statuses = evaluator.space.usesSubscriptions && !touched.isEmpty
+        let statuses =
+            evaluator.space.usesSubscriptions && !touched.isEmpty
             ? try await store.statuses(spaceId: spaceId, for: touched.compactMap { states[$0] }, on: connection) : [:]
         var timers: [(profileId: String, due: Date?)] = cleared.sorted().map { ($0, nil) }
         var writeBacks: [OutboxMessage] = []
@@ -112,14 +126,23 @@ struct ProfileWork {
             guard var state = states[id], let touch = touches[id] else { continue }
             state.entries = state.entries.filter { liveKeys.contains($0.key) }
             let computedChanges = evaluator.refreshComputed(&state, now: now)
-            if let message = Self.writeBack(spaceId: spaceId, state: state, changes: computedChanges, now: now) { writeBacks.append(message) }
-            let selection: Set<String>? = touch.all ? nil : evaluator.affected(
-                events: Array(touch.events), traits: Array(touch.traits), computed: Array(computedChanges.keys),
-                subscriptions: touch.subscriptions, time: touch.time).union(evaluator.space.withDependents(touch.audiences))
+            if let message = Self.writeBack(spaceId: spaceId, state: state, changes: computedChanges, now: now) {
+                writeBacks.append(message)
+            }
+            let selection: Set<String>? =
+                touch.all
+                ? nil
+                : evaluator.affected(
+                    events: Array(touch.events), traits: Array(touch.traits), computed: Array(computedChanges.keys),
+                    subscriptions: touch.subscriptions, time: touch.time
+                ).union(evaluator.space.withDependents(touch.audiences))
             if selection?.isEmpty != true {
                 for change in evaluator.evaluate(&state, audiences: selection, now: now, statuses: statuses) {
-                    records.append(.init(audience: change.audience, version: change.audience.liveVersion ?? 0, entered: change.entered,
-                                         reason: touch.reason, profile: state, mergedInto: nil))
+                    records.append(
+                        .init(
+                            audience: change.audience, version: change.audience.liveVersion ?? 0,
+                            entered: change.entered,
+                            reason: touch.reason, profile: state, mergedInto: nil))
                 }
             }
             timers.append((id, evaluator.nextChange(of: state, after: now)))
@@ -141,7 +164,10 @@ struct ProfileWork {
         guard var state = states[profileId], state.memberOf.contains(audience.id) else { return }
         state.memberOf.remove(audience.id)
         states[profileId] = state
-        records.append(.init(audience: audience, version: version, entered: false, reason: .deleted, profile: state, mergedInto: nil))
+        records.append(
+            .init(
+                audience: audience, version: version, entered: false, reason: .deleted, profile: state, mergedInto: nil)
+        )
     }
 
     /// Entries and exits written so far (read before `finish`, which writes them).
@@ -152,9 +178,14 @@ struct ProfileWork {
     /// The identify that carries changed computed values to the profiles service (through its
     /// tracking intake, so they appear in the Profile API and in merge tags like other traits). A profile that
     /// this service knows neither a user id nor an anonymous id of cannot be addressed there.
-    static func writeBack(spaceId: String, state: ProfileState, changes: [String: JSONValue?], now: Date) -> OutboxMessage? {
+    static func writeBack(spaceId: String, state: ProfileState, changes: [String: JSONValue?], now: Date)
+        -> OutboxMessage?
+    {
         guard !changes.isEmpty else { return nil }
-        return .internalIdentify(spaceId: spaceId, source: InternalSource.computedTraits, messageId: "computed-\(UUID().uuidString.lowercased())",
-                                 userId: state.userId, anonymousId: state.anonymousIds.last, traits: changes.mapValues { $0 ?? .null }, at: now)
+        return .internalIdentify(
+            spaceId: spaceId, source: InternalSource.computedTraits,
+            messageId: "computed-\(UUID().uuidString.lowercased())",
+            userId: state.userId, anonymousId: state.anonymousIds.last, traits: changes.mapValues { $0 ?? .null },
+            at: now)
     }
 }

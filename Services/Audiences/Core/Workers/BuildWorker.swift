@@ -29,8 +29,10 @@ public struct BuildWorker: Service {
     let onCommit: @Sendable () -> Void
     let logger: Logger
 
-    public init(db: PostgresClient, definitions: DefinitionCache, store: StateStore, pageSize: Int = 1_000,
-                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, definitions: DefinitionCache, store: StateStore, pageSize: Int = 1_000,
+        onCommit: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.db = db
         self.definitions = definitions
         self.store = store
@@ -74,8 +76,12 @@ public struct BuildWorker: Service {
                 } catch {
                     // A deadlock or a lost connection: give the build back, so that the next pass
                     // (here or on another instance) redoes it rather than waiting for the lease.
-                    logger.error("build failed; it will be redone", metadata: ["build": "\(build.id)", "error": "\(String(reflecting: error))"])
-                    _ = try? await db.query("UPDATE builds SET owner = NULL WHERE id = \(build.id) AND owner = \(instanceId)", logger: logger)
+                    logger.error(
+                        "build failed; it will be redone",
+                        metadata: ["build": "\(build.id)", "error": "\(String(reflecting: error))"])
+                    _ = try? await db.query(
+                        "UPDATE builds SET owner = NULL WHERE id = \(build.id) AND owner = \(instanceId)",
+                        logger: logger)
                     return
                 }
             }
@@ -83,14 +89,16 @@ public struct BuildWorker: Service {
     }
 
     func claim() async throws -> Build? {
-        for try await (id, spaceId, kind, targetId, version) in try await db.query("""
+        for try await (id, spaceId, kind, targetId, version) in try await db.query(
+            """
             UPDATE builds SET owner = \(instanceId), heartbeat_at = now(), started_at = coalesce(started_at, now()),
                 events_scanned = 0, profiles_evaluated = 0, entered = 0, exited = 0
             WHERE id = (SELECT id FROM builds WHERE phase NOT IN ('done', 'failed', 'superseded')
                         AND (owner IS NULL OR heartbeat_at < now() - interval '30 seconds')
                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING id, space_id, target_kind, target_id, version
-            """, logger: logger).decode((Int64, String, String, String, Int).self) {
+            """, logger: logger
+        ).decode((Int64, String, String, String, Int).self) {
             return Build(id: id, spaceId: spaceId, kind: kind, targetId: targetId, version: version)
         }
         return nil
@@ -98,7 +106,12 @@ public struct BuildWorker: Service {
 
     func perform(_ build: Build) async throws {
         let started = ContinuousClock.now
-        logger.info("build started", metadata: ["build": "\(build.id)", "kind": "\(build.kind)", "target": "\(build.targetId)", "version": "\(build.version)"])
+        logger.info(
+            "build started",
+            metadata: [
+                "build": "\(build.id)", "kind": "\(build.kind)", "target": "\(build.targetId)",
+                "version": "\(build.version)",
+            ])
         if build.kind == Self.audienceTeardown {
             try await teardown(build)
         } else {
@@ -108,7 +121,8 @@ public struct BuildWorker: Service {
             try await goLive(build)
             try await evaluateAll(build)
         }
-        try await db.query("""
+        try await db.query(
+            """
             UPDATE builds SET phase = 'done', finished_at = now(), heartbeat_at = now() WHERE id = \(build.id) AND owner = \(instanceId)
             """, logger: logger)
         onCommit()
@@ -116,23 +130,29 @@ public struct BuildWorker: Service {
     }
 
     private func barrier() async throws {
-        try await db.transaction(logger: logger) { [self] connection in try await DefinitionCache.enterExclusive(on: connection, logger: logger) }
+        try await db.transaction(logger: logger) { [self] connection in
+            try await DefinitionCache.enterExclusive(on: connection, logger: logger)
+        }
     }
 
     /// Progress, and the heartbeat that keeps the build ours; a build that lost its owner or its
     /// reason to exist stops here.
-    private func setPhase(_ build: Build, _ phase: String? = nil, scanned: Int64? = nil, total: Int64? = nil,
-                          evaluated: Int64? = nil, profilesTotal: Int64? = nil, entered: Int64 = 0, exited: Int64 = 0) async throws {
+    private func setPhase(
+        _ build: Build, _ phase: String? = nil, scanned: Int64? = nil, total: Int64? = nil,
+        evaluated: Int64? = nil, profilesTotal: Int64? = nil, entered: Int64 = 0, exited: Int64 = 0
+    ) async throws {
         LoopProgress.current?.progressed()  // a long scan commits nothing for a while
         var still = false
-        for try await _ in try await db.query("""
+        for try await _ in try await db.query(
+            """
             UPDATE builds SET heartbeat_at = now(), phase = coalesce(\(phase), phase),
                 events_scanned = coalesce(\(scanned), events_scanned), events_total = coalesce(\(total), events_total),
                 profiles_evaluated = coalesce(\(evaluated), profiles_evaluated), profiles_total = coalesce(\(profilesTotal), profiles_total),
                 entered = entered + \(entered), exited = exited + \(exited)
             WHERE id = \(build.id) AND owner = \(instanceId) AND phase NOT IN ('done', 'failed', 'superseded')
             RETURNING 1
-            """, logger: logger) { still = true }
+            """, logger: logger)
+        { still = true }
         if !still { throw Superseded() }
     }
 
@@ -147,25 +167,34 @@ public struct BuildWorker: Service {
     private func feeds(_ build: Build) async throws -> (names: [String], feeds: [Feed]) {
         guard let kind = build.definitionKind else { throw Superseded() }
         var text: String?
-        for try await value in try await db.query("""
+        for try await value in try await db.query(
+            """
             SELECT definition::text FROM \(unescaped: kind.versionsTable)
             WHERE space_id = \(build.spaceId) AND \(unescaped: kind.versionsOwner) = \(build.targetId) AND version = \(build.version)
-            """, logger: logger).decode(String.self) { text = value }
+            """, logger: logger
+        ).decode(String.self) { text = value }
         guard let text, let json = try? JSONParser.parse(Array(text.utf8)) else { throw Superseded() }
         if kind == .audience {
             let condition = try DefinitionParser.condition(json)
             let feeds = condition.eventConditions.map { event in
-                Feed(key: AudienceSpec.stateKey(audienceId: build.targetId, version: build.version, path: event.path),
-                     matches: { event.matches(name: $0, properties: $1, at: $2) }, entryValue: { _ in .some(nil) },
-                     trim: { Evaluator.trim(&$0, for: event, now: $1) })
+                Feed(
+                    key: AudienceSpec.stateKey(audienceId: build.targetId, version: build.version, path: event.path),
+                    matches: { event.matches(name: $0, properties: $1, at: $2) }, entryValue: { _ in .some(nil) },
+                    trim: { Evaluator.trim(&$0, for: event, now: $1) })
             }
             return (Array(Set(condition.eventConditions.map(\.name))).sorted(), feeds)
         }
         let definition = try DefinitionParser.computedTrait(json)
-        return ([definition.event], [Feed(key: TraitSpec.stateKey(traitId: build.targetId, version: build.version),
-                                          matches: { definition.matches(name: $0, properties: $1, at: $2) },
-                                          entryValue: { definition.entryValue(properties: $0) },
-                                          trim: { definition.trim(&$0, now: $1) })])
+        return (
+            [definition.event],
+            [
+                Feed(
+                    key: TraitSpec.stateKey(traitId: build.targetId, version: build.version),
+                    matches: { definition.matches(name: $0, properties: $1, at: $2) },
+                    entryValue: { definition.entryValue(properties: $0) },
+                    trim: { definition.trim(&$0, now: $1) })
+            ]
+        )
     }
 
     /// Folds the logged events into per-profile entries, then merges them into the state rows.
@@ -174,17 +203,24 @@ public struct BuildWorker: Service {
         guard !feeds.isEmpty else { return }
         let now = Date()
         var total: Int64 = 0
-        for try await count in try await db.query(EventLog.count(spaceId: build.spaceId, names: names), logger: logger).decode(Int64.self) {
+        for try await count in try await db.query(EventLog.count(spaceId: build.spaceId, names: names), logger: logger)
+            .decode(Int64.self)
+        {
             total = count
         }
         try await setPhase(build, scanned: 0, total: total)
         var survivors: [String: String] = [:]
-        for try await (id, into) in try await db.query("""
+        for try await (id, into) in try await db.query(
+            """
             SELECT profile_id, merged_into FROM profile_state WHERE space_id = \(build.spaceId) AND merged_into IS NOT NULL
-            """, logger: logger).decode((String, String).self) { survivors[id] = into }
+            """, logger: logger
+        ).decode((String, String).self) { survivors[id] = into }
         func survivor(_ id: String) -> String {
             var current = id
-            for _ in 0..<20 { guard let next = survivors[current] else { break }; current = next }
+            for _ in 0..<20 {
+                guard let next = survivors[current] else { break }
+                current = next
+            }
             return current
         }
         var gathered: [String: [String: [StateEntry]]] = [:]
@@ -198,21 +234,27 @@ public struct BuildWorker: Service {
                 var properties: [String: JSONValue]?
                 for feed in feeds {
                     if properties == nil { properties = StateStore.object(propertiesText) }
-                    guard feed.matches(name, properties!, date), case .some(let value) = feed.entryValue(properties!) else { continue }
-                    gathered[survivor(profileId), default: [:]][feed.key, default: []].append(StateEntry(time: time, id: eventId, value: value))
+                    guard feed.matches(name, properties!, date), case .some(let value) = feed.entryValue(properties!)
+                    else { continue }
+                    gathered[survivor(profileId), default: [:]][feed.key, default: []].append(
+                        StateEntry(time: time, id: eventId, value: value))
                     // Keep memory bounded: trim a profile's list once it grows.
-                    if gathered[survivor(profileId)]![feed.key]!.count > 4_096 { feed.trim(&gathered[survivor(profileId)]![feed.key]!, now) }
+                    if gathered[survivor(profileId)]![feed.key]!.count > 4_096 {
+                        feed.trim(&gathered[survivor(profileId)]![feed.key]!, now)
+                    }
                 }
                 if scanned % 100_000 == 0 { try await setPhase(build, scanned: scanned) }
             }
         }
         try await setPhase(build, scanned: scanned)
-        nonisolated(unsafe) let trims = Dictionary(feeds.map { ($0.key, $0.trim) }, uniquingKeysWith: { first, _ in first })
+        nonisolated(unsafe) let trims = Dictionary(
+            feeds.map { ($0.key, $0.trim) }, uniquingKeysWith: { first, _ in first })
         let profiles = gathered.keys.sorted()
         for start in stride(from: 0, to: profiles.count, by: pageSize) {
             let page = profiles[start..<min(start + pageSize, profiles.count)]
             try await db.transaction(logger: logger) { [self, gathered] connection in
-                let states = try await store.lock(spaceId: build.spaceId, profileIds: Set(page), create: true, on: connection)
+                let states = try await store.lock(
+                    spaceId: build.spaceId, profileIds: Set(page), create: true, on: connection)
                 var changed: [ProfileState] = []
                 for id in page {
                     guard var state = states[id], state.mergedInto == nil else { continue }
@@ -229,22 +271,27 @@ public struct BuildWorker: Service {
         let switched = try await db.transaction(logger: logger) { [self] connection -> Bool in
             try await DefinitionCache.enterExclusive(on: connection, logger: logger)
             var switched = false
-            for try await _ in try await connection.query("""
+            for try await _ in try await connection.query(
+                """
                 UPDATE \(unescaped: kind.table) SET live_version = \(build.version), updated_at = now()
                 WHERE space_id = \(build.spaceId) AND id = \(build.targetId) AND current_version = \(build.version) AND deleted_at IS NULL
                 RETURNING 1
-                """, logger: logger) { switched = true }
+                """, logger: logger)
+            { switched = true }
             try await DefinitionCache.advanceClock(on: connection, logger: logger)
             return switched
         }
         guard switched else {
-            try await db.query("UPDATE builds SET phase = 'superseded', finished_at = now() WHERE id = \(build.id)", logger: logger)
+            try await db.query(
+                "UPDATE builds SET phase = 'superseded', finished_at = now() WHERE id = \(build.id)", logger: logger)
             throw Superseded()
         }
         var total: Int64 = 0
-        for try await count in try await db.query("""
+        for try await count in try await db.query(
+            """
             SELECT count(*) FROM profile_state WHERE space_id = \(build.spaceId) AND merged_into IS NULL
-            """, logger: logger).decode(Int64.self) { total = count }
+            """, logger: logger
+        ).decode(Int64.self) { total = count }
         try await setPhase(build, "evaluating", profilesTotal: total)
     }
 
@@ -255,17 +302,25 @@ public struct BuildWorker: Service {
         var evaluated: Int64 = 0
         while true {
             var page: [String] = []
-            for try await id in try await db.query("""
+            for try await id in try await db.query(
+                """
                 SELECT profile_id FROM profile_state WHERE space_id = \(build.spaceId) AND merged_into IS NULL AND profile_id > \(after)
                 ORDER BY profile_id LIMIT \(pageSize)
-                """, logger: logger).decode(String.self) { page.append(id) }
+                """, logger: logger
+            ).decode(String.self) { page.append(id) }
             guard let last = page.last else { return }
             after = last
-            let counts = try await db.transaction(logger: logger) { [self, page] connection -> (entered: Int, exited: Int) in
+            let counts = try await db.transaction(logger: logger) {
+                [self, page] connection -> (entered: Int, exited: Int) in
                 try await DefinitionCache.enterShared(on: connection, logger: logger)
-                let space = try await definitions.current(on: connection)[build.spaceId] ?? CompiledSpace(audiences: [], traits: [])
-                let states = try await store.lock(spaceId: build.spaceId, profileIds: Set(page), create: false, on: connection)
-                var work = ProfileWork(spaceId: build.spaceId, evaluator: Evaluator(space: space), store: store, now: Date(), states: states)
+                let space =
+                    try await definitions.current(on: connection)[build.spaceId]
+                    ?? CompiledSpace(audiences: [], traits: [])
+                let states = try await store.lock(
+                    spaceId: build.spaceId, profileIds: Set(page), create: false, on: connection)
+                var work = ProfileWork(
+                    spaceId: build.spaceId, evaluator: Evaluator(space: space), store: store, now: Date(),
+                    states: states)
                 for id in page {
                     work.touch(id) { touch in
                         touch.reason = .backfill
@@ -275,7 +330,8 @@ public struct BuildWorker: Service {
                 return try await work.finish(on: connection)
             }
             evaluated += Int64(page.count)
-            try await setPhase(build, evaluated: evaluated, entered: Int64(counts.entered), exited: Int64(counts.exited))
+            try await setPhase(
+                build, evaluated: evaluated, entered: Int64(counts.entered), exited: Int64(counts.exited))
             if counts.entered + counts.exited > 0 { onCommit() }
         }
     }
@@ -283,28 +339,37 @@ public struct BuildWorker: Service {
     /// A deleted audience: its members leave it, page by page.
     private func teardown(_ build: Build) async throws {
         var audience: AudienceSpec?
-        for try await (key, name) in try await db.query("""
+        for try await (key, name) in try await db.query(
+            """
             SELECT key, name FROM audiences WHERE space_id = \(build.spaceId) AND id = \(build.targetId)
-            """, logger: logger).decode((String, String).self) {
-            audience = AudienceSpec(id: build.targetId, key: key, name: name, liveVersion: build.version, live: nil, buildingVersion: nil, building: nil)
+            """, logger: logger
+        ).decode((String, String).self) {
+            audience = AudienceSpec(
+                id: build.targetId, key: key, name: name, liveVersion: build.version, live: nil, buildingVersion: nil,
+                building: nil)
         }
         guard let audience else { return }
         try await setPhase(build, "evaluating")
         var total: Int64 = 0
         while true {
             var page: [String] = []
-            for try await id in try await db.query("""
+            for try await id in try await db.query(
+                """
                 SELECT profile_id FROM memberships WHERE space_id = \(build.spaceId) AND audience_id = \(build.targetId) ORDER BY profile_id LIMIT \(pageSize)
-                """, logger: logger).decode(String.self) { page.append(id) }
+                """, logger: logger
+            ).decode(String.self) { page.append(id) }
             guard !page.isEmpty else { return }
             try await db.transaction(logger: logger) { [self, page] connection in
-                let states = try await store.lock(spaceId: build.spaceId, profileIds: Set(page), create: false, on: connection)
-                var work = ProfileWork(spaceId: build.spaceId, evaluator: Evaluator(space: CompiledSpace(audiences: [], traits: [])),
-                                       store: store, now: Date(), states: states)
+                let states = try await store.lock(
+                    spaceId: build.spaceId, profileIds: Set(page), create: false, on: connection)
+                var work = ProfileWork(
+                    spaceId: build.spaceId, evaluator: Evaluator(space: CompiledSpace(audiences: [], traits: [])),
+                    store: store, now: Date(), states: states)
                 for id in page { work.leave(audience, version: build.version, profileId: id) }
                 try await work.finish(on: connection)
                 // A membership row without state (never expected) must not stop the teardown.
-                try await connection.query("""
+                try await connection.query(
+                    """
                     DELETE FROM memberships WHERE space_id = \(build.spaceId) AND audience_id = \(build.targetId) AND profile_id = ANY(\(page))
                     """, logger: logger)
             }

@@ -18,8 +18,10 @@ public struct TimerWorker: Service {
     let onCommit: @Sendable () -> Void
     let logger: Logger
 
-    public init(db: PostgresClient, definitions: DefinitionCache, store: StateStore, interval: Duration = .milliseconds(500),
-                batchSize: Int = 500, onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, definitions: DefinitionCache, store: StateStore, interval: Duration = .milliseconds(500),
+        batchSize: Int = 500, onCommit: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.db = db
         self.definitions = definitions
         self.store = store
@@ -46,19 +48,31 @@ public struct TimerWorker: Service {
             let compiled = try await definitions.current(on: connection)
             var due: [String: Set<String>] = [:]
             var held = 0
-            for try await (spaceId, profileId) in try await connection.query("""
+            for try await (spaceId, profileId) in try await connection.query(
+                """
                 SELECT space_id, profile_id FROM timers WHERE due_at <= now() ORDER BY due_at LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
-                """, logger: logger).decode((String, String).self) {
+                """, logger: logger
+            ).decode((String, String).self) {
                 due[spaceId, default: []].insert(profileId)
             }
             for (spaceId, ids) in due.sorted(by: { $0.key < $1.key }) {
-                let states = try await store.lock(spaceId: spaceId, profileIds: ids, create: false, skipLocked: true, on: connection)
+                let states = try await store.lock(
+                    spaceId: spaceId, profileIds: ids, create: false, skipLocked: true, on: connection)
                 let locked = ids.filter { states[$0] != nil }
                 held += locked.count
-                try await connection.query("DELETE FROM timers WHERE space_id = \(spaceId) AND profile_id = ANY(\(Array(locked)))", logger: logger)
-                var work = ProfileWork(spaceId: spaceId, evaluator: Evaluator(space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: [])),
-                                       store: store, now: Date(), states: states)
-                for id in locked { work.touch(id) { $0.time = true; $0.reason = .time } }
+                try await connection.query(
+                    "DELETE FROM timers WHERE space_id = \(spaceId) AND profile_id = ANY(\(Array(locked)))",
+                    logger: logger)
+                var work = ProfileWork(
+                    spaceId: spaceId,
+                    evaluator: Evaluator(space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: [])),
+                    store: store, now: Date(), states: states)
+                for id in locked {
+                    work.touch(id) {
+                        $0.time = true
+                        $0.reason = .time
+                    }
+                }
                 try await work.finish(on: connection)
             }
             return held

@@ -27,23 +27,32 @@ struct AnalyticsAPI: Sendable {
     static func query(_ request: Request, spaceId: String, now: Date = Date()) throws -> AnalyticsReader.Query {
         func time(_ name: String) throws -> Date? {
             guard let text = QueryParameters.string(request, name) else { return nil }
-            guard let date = Timestamp.parse(text) else { throw APIError.badRequest("\(name) must be an ISO-8601 time, e.g. 2026-11-01T00:00:00Z") }
+            guard let date = Timestamp.parse(text) else {
+                throw APIError.badRequest("\(name) must be an ISO-8601 time, e.g. 2026-11-01T00:00:00Z")
+            }
             return date
         }
         let to = try time("to") ?? now
         let from = try time("from") ?? to.addingTimeInterval(-7 * 86_400)
         guard from < to else { throw APIError.badRequest("from must be before to") }
         let bucketText = QueryParameters.string(request, "bucket") ?? "day"
-        guard let bucket = AnalyticsReader.Bucket(rawValue: bucketText) else { throw APIError.badRequest("bucket must be hour or day") }
+        guard let bucket = AnalyticsReader.Bucket(rawValue: bucketText) else {
+            throw APIError.badRequest("bucket must be hour or day")
+        }
         let seconds: Double = bucket == .hour ? 3_600 : 86_400
         guard to.timeIntervalSince(from) / seconds <= Double(maxBuckets) else {
-            throw APIError.badRequest("the range holds more than \(maxBuckets) \(bucket.rawValue) buckets; narrow it or use a larger bucket")
+            throw APIError.badRequest(
+                "the range holds more than \(maxBuckets) \(bucket.rawValue) buckets; narrow it or use a larger bucket")
         }
         let timeZone = QueryParameters.string(request, "timezone") ?? "UTC"
-        guard TimeZone(identifier: timeZone) != nil else { throw APIError.badRequest("timezone must be an IANA time zone name, e.g. Europe/Paris") }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw APIError.badRequest("timezone must be an IANA time zone name, e.g. Europe/Paris")
+        }
         var query = AnalyticsReader.Query(spaceId: spaceId, from: from, to: to, bucket: bucket, timeZone: timeZone)
         if let channel = QueryParameters.string(request, "channel") {
-            guard let parsed = SubscriptionChannel(loose: channel) else { throw APIError.badRequest("channel must be email, sms or whatsapp") }
+            guard let parsed = SubscriptionChannel(loose: channel) else {
+                throw APIError.badRequest("channel must be email, sms or whatsapp")
+            }
             query.channel = parsed.columnName
         }
         query.templateId = QueryParameters.string(request, "templateId") ?? ""
@@ -52,13 +61,16 @@ struct AnalyticsAPI: Sendable {
         query.broadcastId = QueryParameters.string(request, "broadcastId") ?? ""
         if let grouping = QueryParameters.string(request, "groupBy") {
             guard let parsed = AnalyticsReader.Grouping(rawValue: grouping) else {
-                throw APIError.badRequest("groupBy must be one of " + AnalyticsReader.Grouping.allCases.map(\.rawValue).joined(separator: ", "))
+                throw APIError.badRequest(
+                    "groupBy must be one of "
+                        + AnalyticsReader.Grouping.allCases.map(\.rawValue).joined(separator: ", "))
             }
             query.groupBy = parsed
         }
         if let denominator = QueryParameters.string(request, "denominator") {
             guard let metric = MessageMetric(rawValue: denominator) else {
-                throw APIError.badRequest("denominator must be a metric: " + MessageMetric.allCases.map(\.rawValue).joined(separator: ", "))
+                throw APIError.badRequest(
+                    "denominator must be a metric: " + MessageMetric.allCases.map(\.rawValue).joined(separator: ", "))
             }
             query.denominator = metric
         }

@@ -36,7 +36,10 @@ public struct DestinationsAPI: Sendable {
         var to: Date?
     }
 
-    struct Replayed: Encodable { var destinationId: String; var queued: Int }
+    struct Replayed: Encodable {
+        var destinationId: String
+        var queued: Int
+    }
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let destinations = router.group("/spaces/:space_id/destinations")
@@ -47,8 +50,9 @@ public struct DestinationsAPI: Sendable {
             let destination = try await checked {
                 let url = try DestinationRules.url(url)
                 try await egress.checkDestination(url)
-                return try await store.create(spaceId: spaceId, name: try DestinationRules.name(body.name ?? url), url: url,
-                                              events: try DestinationRules.events(body.events ?? []), paused: body.enabled == false)
+                return try await store.create(
+                    spaceId: spaceId, name: try DestinationRules.name(body.name ?? url), url: url,
+                    events: try DestinationRules.events(body.events ?? []), paused: body.enabled == false)
             }
             return try JSONBody.response(DataEnvelope(data: destination), status: .created)
         }
@@ -58,14 +62,16 @@ public struct DestinationsAPI: Sendable {
         }
         destinations.get("/:id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            return try JSONBody.response(DataEnvelope(data: try await found(store.get(spaceId: spaceId, id: context.parameters.require("id")))))
+            return try JSONBody.response(
+                DataEnvelope(data: try await found(store.get(spaceId: spaceId, id: context.parameters.require("id")))))
         }
         destinations.patch("/:id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(UpdateBody.self, from: request)
             let change = try await checked {
-                let change = DestinationStore.Change(name: try body.name.map(DestinationRules.name), url: try body.url.map(DestinationRules.url),
-                                                     events: try body.events.map(DestinationRules.events))
+                let change = DestinationStore.Change(
+                    name: try body.name.map(DestinationRules.name), url: try body.url.map(DestinationRules.url),
+                    events: try body.events.map(DestinationRules.events))
                 if let url = change.url { try await egress.checkDestination(url) }
                 return change
             }
@@ -79,16 +85,24 @@ public struct DestinationsAPI: Sendable {
         }
         destinations.post("/:id/pause") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            return try JSONBody.response(DataEnvelope(data: try await found(store.pause(spaceId: spaceId, id: context.parameters.require("id")))))
+            return try JSONBody.response(
+                DataEnvelope(data: try await found(store.pause(spaceId: spaceId, id: context.parameters.require("id"))))
+            )
         }
         destinations.post("/:id/resume") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            return try JSONBody.response(DataEnvelope(data: try await found(store.resume(spaceId: spaceId, id: context.parameters.require("id")))))
+            return try JSONBody.response(
+                DataEnvelope(
+                    data: try await found(store.resume(spaceId: spaceId, id: context.parameters.require("id")))))
         }
         destinations.post("/:id/rotate-secret") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            return try JSONBody.response(DataEnvelope(data: try await found(store.rotateSecret(spaceId: spaceId,
-                                                                                               id: context.parameters.require("id")))))
+            return try JSONBody.response(
+                DataEnvelope(
+                    data: try await found(
+                        store.rotateSecret(
+                            spaceId: spaceId,
+                            id: context.parameters.require("id")))))
         }
         destinations.post("/:id/replay") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -98,7 +112,8 @@ public struct DestinationsAPI: Sendable {
             guard from < to else { throw APIError.badRequest("from must be before to") }
             let id = try context.parameters.require("id")
             let queued = try found(try await store.replay(spaceId: spaceId, id: id, from: from, to: to))
-            return try JSONBody.response(DataEnvelope(data: Replayed(destinationId: id, queued: queued)), status: .accepted)
+            return try JSONBody.response(
+                DataEnvelope(data: Replayed(destinationId: id, queued: queued)), status: .accepted)
         }
         destinations.get("/:id/deliveries") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -115,7 +130,8 @@ public struct DestinationsAPI: Sendable {
                 before = value
             }
             let records = try await store.deliveries(destinationId: id, status: status, before: before, limit: limit)
-            return try JSONBody.response(PageEnvelope(data: records, next: records.count == limit ? records.last.map { String($0.id) } : nil))
+            return try JSONBody.response(
+                PageEnvelope(data: records, next: records.count == limit ? records.last.map { String($0.id) } : nil))
         }
     }
 

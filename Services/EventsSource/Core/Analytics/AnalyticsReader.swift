@@ -54,7 +54,9 @@ struct AnalyticsReader: Sendable {
 
         init(_ counts: [MessageMetric: Count], denominator: MessageMetric) {
             var metrics: [String: Count] = [:]
-            for metric in MessageMetric.allCases { metrics[metric.rawValue] = counts[metric] ?? Count(total: 0, unique: 0) }
+            for metric in MessageMetric.allCases {
+                metrics[metric.rawValue] = counts[metric] ?? Count(total: 0, unique: 0)
+            }
             self.metrics = metrics
             var rates: [String: Double] = [:]
             if let base = counts[denominator]?.unique, base > 0 {
@@ -103,7 +105,9 @@ struct AnalyticsReader: Sendable {
         bindings.append(query.spaceId)
         bindings.append(query.from)
         bindings.append(query.to)
-        for value in [query.channel, query.templateId, query.journeyId, query.stepId, query.broadcastId] { bindings.append(value) }
+        for value in [query.channel, query.templateId, query.journeyId, query.stepId, query.broadcastId] {
+            bindings.append(value)
+        }
         if series {
             bindings.append(query.timeZone)
             bindings.append(query.bucket.rawValue)
@@ -121,34 +125,41 @@ struct AnalyticsReader: Sendable {
         try await db.withConnection { connection in
             // The series: every bucket of the range, empty ones too.
             var series: [(Date, [MessageMetric: Count])] = []
-            let seriesRows = try await connection.query(PostgresQuery(unsafeSQL: """
-                WITH buckets AS (
-                    SELECT b FROM generate_series(date_trunc($10, $2::timestamptz AT TIME ZONE $9),
-                                                  ($3::timestamptz AT TIME ZONE $9) - interval '1 microsecond', ('1 ' || $10)::interval) AS b
-                ), counts AS (
-                    SELECT date_trunc($10, s.bucket AT TIME ZONE $9) AS b, s.metric, sum(s.total)::bigint AS total, sum(s.uniq)::bigint AS uniq
-                    FROM message_stats s WHERE \(Self.filter) GROUP BY 1, 2
-                )
-                SELECT (buckets.b AT TIME ZONE $9), c.metric, c.total, c.uniq FROM buckets LEFT JOIN counts c ON c.b = buckets.b
-                ORDER BY buckets.b
-                """, binds: filterBindings(query, series: true)), logger: logger)
+            let seriesRows = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        WITH buckets AS (
+                            SELECT b FROM generate_series(date_trunc($10, $2::timestamptz AT TIME ZONE $9),
+                                                          ($3::timestamptz AT TIME ZONE $9) - interval '1 microsecond', ('1 ' || $10)::interval) AS b
+                        ), counts AS (
+                            SELECT date_trunc($10, s.bucket AT TIME ZONE $9) AS b, s.metric, sum(s.total)::bigint AS total, sum(s.uniq)::bigint AS uniq
+                            FROM message_stats s WHERE \(Self.filter) GROUP BY 1, 2
+                        )
+                        SELECT (buckets.b AT TIME ZONE $9), c.metric, c.total, c.uniq FROM buckets LEFT JOIN counts c ON c.b = buckets.b
+                        ORDER BY buckets.b
+                        """, binds: filterBindings(query, series: true)), logger: logger)
             var totals: [MessageMetric: Count] = [:]
-            for try await (start, metricName, total, unique) in seriesRows.decode((Date, String?, Int64?, Int64?).self) {
+            for try await (start, metricName, total, unique) in seriesRows.decode((Date, String?, Int64?, Int64?).self)
+            {
                 if series.last?.0 != start { series.append((start, [:])) }
                 guard let metricName, let metric = MessageMetric(rawValue: metricName) else { continue }
                 let count = Count(total: total ?? 0, unique: unique ?? 0)
                 series[series.count - 1].1[metric] = count
-                totals[metric] = Count(total: (totals[metric]?.total ?? 0) + count.total, unique: (totals[metric]?.unique ?? 0) + count.unique)
+                totals[metric] = Count(
+                    total: (totals[metric]?.total ?? 0) + count.total,
+                    unique: (totals[metric]?.unique ?? 0) + count.unique)
             }
             var groups: [Group]?
             if let grouping = query.groupBy {
                 let columns = grouping.keys.map { "s." + $0.column }.joined(separator: ", ")
                 var byKey: [[String]: [MessageMetric: Count]] = [:]
                 var order: [[String]] = []
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                    SELECT ARRAY[\(columns)], s.metric, sum(s.total)::bigint, sum(s.uniq)::bigint FROM message_stats s
-                    WHERE \(Self.filter) GROUP BY \(columns), s.metric ORDER BY \(columns)
-                    """, binds: filterBindings(query)), logger: logger)
+                let rows = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT ARRAY[\(columns)], s.metric, sum(s.total)::bigint, sum(s.uniq)::bigint FROM message_stats s
+                            WHERE \(Self.filter) GROUP BY \(columns), s.metric ORDER BY \(columns)
+                            """, binds: filterBindings(query)), logger: logger)
                 for try await (key, metricName, total, unique) in rows.decode(([String], String, Int64, Int64).self) {
                     guard let metric = MessageMetric(rawValue: metricName) else { continue }
                     if byKey[key] == nil { order.append(key) }
@@ -156,24 +167,30 @@ struct AnalyticsReader: Sendable {
                 }
                 groups = order.map { key in
                     let figures = Figures(byKey[key]!, denominator: query.denominator)
-                    return Group(key: Dictionary(uniqueKeysWithValues: zip(grouping.keys.map(\.name), key)), metrics: figures.metrics, rates: figures.rates)
+                    return Group(
+                        key: Dictionary(uniqueKeysWithValues: zip(grouping.keys.map(\.name), key)),
+                        metrics: figures.metrics, rates: figures.rates)
                 }
             }
             var links: [Link] = []
-            for try await (url, total, unique) in try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT s.url, sum(s.total)::bigint, sum(s.uniq)::bigint FROM link_stats s
-                WHERE \(Self.filter) GROUP BY s.url ORDER BY 3 DESC, 1 LIMIT 100
-                """, binds: filterBindings(query)), logger: logger).decode((String, Int64, Int64).self) {
+            for try await (url, total, unique) in try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT s.url, sum(s.total)::bigint, sum(s.uniq)::bigint FROM link_stats s
+                        WHERE \(Self.filter) GROUP BY s.url ORDER BY 3 DESC, 1 LIMIT 100
+                        """, binds: filterBindings(query)), logger: logger
+            ).decode((String, Int64, Int64).self) {
                 links.append(Link(url: url, total: total, unique: unique))
             }
             let overall = Figures(totals, denominator: query.denominator)
-            return Report(from: query.from, to: query.to, bucket: query.bucket.rawValue, timeZone: query.timeZone,
-                          denominator: query.denominator.rawValue, totals: overall.metrics, rates: overall.rates,
-                          series: series.map { start, counts in
-                              let figures = Figures(counts, denominator: query.denominator)
-                              return Point(start: start, metrics: figures.metrics, rates: figures.rates)
-                          },
-                          groups: groups, links: links)
+            return Report(
+                from: query.from, to: query.to, bucket: query.bucket.rawValue, timeZone: query.timeZone,
+                denominator: query.denominator.rawValue, totals: overall.metrics, rates: overall.rates,
+                series: series.map { start, counts in
+                    let figures = Figures(counts, denominator: query.denominator)
+                    return Point(start: start, metrics: figures.metrics, rates: figures.rates)
+                },
+                groups: groups, links: links)
         }
     }
 }

@@ -8,7 +8,8 @@ struct MessageDimensions: Hashable, Sendable {
     var stepId: String
     var broadcastId: String
 
-    init(channel: SubscriptionChannel?, templateId: String?, journeyId: String?, stepId: String?, broadcastId: String?) {
+    init(channel: SubscriptionChannel?, templateId: String?, journeyId: String?, stepId: String?, broadcastId: String?)
+    {
         self.channel = channel?.columnName ?? ""
         self.templateId = templateId ?? ""
         self.journeyId = journeyId ?? ""
@@ -17,7 +18,9 @@ struct MessageDimensions: Hashable, Sendable {
     }
 
     init(_ event: MessageEvent) {
-        self.init(channel: event.channel, templateId: event.templateId, journeyId: event.journeyId, stepId: event.journeyStepId,
-                  broadcastId: event.broadcastId)
+        self.init(
+            channel: event.channel, templateId: event.templateId, journeyId: event.journeyId,
+            stepId: event.journeyStepId,
+            broadcastId: event.broadcastId)
     }
 }

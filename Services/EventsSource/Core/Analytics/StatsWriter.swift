@@ -32,8 +32,11 @@ enum StatsWriter {
         }
 
         private var sortText: String {
-            [dimensions.channel, dimensions.templateId, dimensions.journeyId, dimensions.stepId, dimensions.broadcastId, name]
-                .joined(separator: "\u{1}")
+            [
+                dimensions.channel, dimensions.templateId, dimensions.journeyId, dimensions.stepId,
+                dimensions.broadcastId, name,
+            ]
+            .joined(separator: "\u{1}")
         }
     }
 
@@ -48,7 +51,8 @@ enum StatsWriter {
             .sorted { ($0.spaceId, $0.messageId!) < ($1.spaceId, $1.messageId!) }
         guard !rows.isEmpty else { return }
         let dimensions = rows.map(MessageDimensions.init)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO messages (space_id, message_id, channel, template_id, journey_id, step_id, broadcast_id)
             SELECT * FROM unnest(\(rows.map(\.spaceId))::text[], \(rows.map { $0.messageId! })::text[], \(dimensions.map(\.channel))::text[],
                                  \(dimensions.map(\.templateId))::text[], \(dimensions.map(\.journeyId))::text[], \(dimensions.map(\.stepId))::text[],
@@ -58,16 +62,21 @@ enum StatsWriter {
     }
 
     /// The remembered dimensions of messages (by `space|message`).
-    static func dimensions(of keys: [(spaceId: String, messageId: String)], on connection: PostgresConnection,
-                           logger: Logger) async throws -> [String: MessageDimensions] {
+    static func dimensions(
+        of keys: [(spaceId: String, messageId: String)], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [String: MessageDimensions] {
         guard !keys.isEmpty else { return [:] }
         var found: [String: MessageDimensions] = [:]
-        for try await (spaceId, messageId, channel, template, journey, step, broadcast) in try await connection.query("""
+        for try await (spaceId, messageId, channel, template, journey, step, broadcast) in try await connection.query(
+            """
             SELECT m.space_id, m.message_id, m.channel, m.template_id, m.journey_id, m.step_id, m.broadcast_id
             FROM unnest(\(keys.map(\.spaceId))::text[], \(keys.map(\.messageId))::text[]) AS k(s, m)
             JOIN messages m ON m.space_id = k.s AND m.message_id = k.m
-            """, logger: logger).decode((String, String, String, String, String, String, String).self) {
-            var dimensions = MessageDimensions(channel: nil, templateId: template, journeyId: journey, stepId: step, broadcastId: broadcast)
+            """, logger: logger
+        ).decode((String, String, String, String, String, String, String).self) {
+            var dimensions = MessageDimensions(
+                channel: nil, templateId: template, journeyId: journey, stepId: step, broadcastId: broadcast)
             dimensions.channel = channel
             found["\(spaceId)|\(messageId)"] = dimensions
         }
@@ -77,14 +86,18 @@ enum StatsWriter {
     static func record(_ facts: [Fact], on connection: PostgresConnection, logger: Logger) async throws {
         guard !facts.isEmpty else { return }
         // Which facts are their message's first of the metric (or of the link).
-        let firstKeys = facts.map { fact in [fact.spaceId, fact.messageId, fact.url.map { "link:" + $0 } ?? fact.metric.rawValue] }
+        let firstKeys = facts.map { fact in
+            [fact.spaceId, fact.messageId, fact.url.map { "link:" + $0 } ?? fact.metric.rawValue]
+        }
         let candidates = Array(Set(firstKeys)).sorted { $0.joined(separator: "\u{1}") < $1.joined(separator: "\u{1}") }
         var firsts: Set<[String]> = []
-        for try await (spaceId, messageId, metric) in try await connection.query("""
+        for try await (spaceId, messageId, metric) in try await connection.query(
+            """
             INSERT INTO message_firsts (space_id, message_id, metric)
             SELECT * FROM unnest(\(candidates.map { $0[0] })::text[], \(candidates.map { $0[1] })::text[], \(candidates.map { $0[2] })::text[])
             ON CONFLICT DO NOTHING RETURNING space_id, message_id, metric
-            """, logger: logger).decode((String, String, String).self) {
+            """, logger: logger
+        ).decode((String, String, String).self) {
             firsts.insert([spaceId, messageId, metric])
         }
         var metricCounts: [CounterKey: (total: Int64, unique: Int64)] = [:]
@@ -93,7 +106,9 @@ enum StatsWriter {
             let dimensions = fact.dimensions
             // Only the first fact of a key in the batch can be the first ever.
             let isFirst = firsts.remove(firstKey) != nil
-            let key = CounterKey(spaceId: fact.spaceId, bucket: hour(fact.occurredAt), dimensions: dimensions, name: fact.url ?? fact.metric.rawValue)
+            let key = CounterKey(
+                spaceId: fact.spaceId, bucket: hour(fact.occurredAt), dimensions: dimensions,
+                name: fact.url ?? fact.metric.rawValue)
             let total: Int64 = fact.metric.countsOncePerMessage && !isFirst ? 0 : 1
             let unique: Int64 = isFirst ? 1 : 0
             guard total + unique > 0 else { continue }
@@ -111,8 +126,10 @@ enum StatsWriter {
 
     /// One statement per table, rows in key order: concurrent partition batches touching the same
     /// counters wait for each other instead of deadlocking.
-    private static func upsert(_ counts: [CounterKey: (total: Int64, unique: Int64)], table: String, nameColumn: String,
-                               on connection: PostgresConnection, logger: Logger) async throws {
+    private static func upsert(
+        _ counts: [CounterKey: (total: Int64, unique: Int64)], table: String, nameColumn: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !counts.isEmpty else { return }
         let keys = counts.keys.sorted()
         var bindings = PostgresBindings()
@@ -127,11 +144,13 @@ enum StatsWriter {
         bindings.append(keys.map { counts[$0]!.total })
         bindings.append(keys.map { counts[$0]!.unique })
         let key = "space_id, bucket, channel, template_id, journey_id, step_id, broadcast_id, \(nameColumn)"
-        try await connection.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO \(table) (\(key), total, uniq)
-            SELECT a, b, c, d, e, f, g, h, i, j FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                                 $9::bigint[], $10::bigint[]) WITH ORDINALITY AS r(a, b, c, d, e, f, g, h, i, j, o) ORDER BY o
-            ON CONFLICT (\(key)) DO UPDATE SET total = \(table).total + excluded.total, uniq = \(table).uniq + excluded.uniq
-            """, binds: bindings), logger: logger)
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(table) (\(key), total, uniq)
+                    SELECT a, b, c, d, e, f, g, h, i, j FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                         $9::bigint[], $10::bigint[]) WITH ORDINALITY AS r(a, b, c, d, e, f, g, h, i, j, o) ORDER BY o
+                    ON CONFLICT (\(key)) DO UPDATE SET total = \(table).total + excluded.total, uniq = \(table).uniq + excluded.uniq
+                    """, binds: bindings), logger: logger)
     }
 }

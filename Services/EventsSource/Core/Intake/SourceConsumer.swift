@@ -21,8 +21,10 @@ public struct SourceConsumer: BatchHandler {
     let published = Counter(label: "events_source_events_published_total")
     let latency = Metrics.Timer(label: "events_source_event_age_at_publish_seconds")
 
-    public init(db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica,
-                onCommit: @escaping @Sendable (_ deliveriesQueued: Bool) -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica,
+        onCommit: @escaping @Sendable (_ deliveriesQueued: Bool) -> Void, logger: Logger
+    ) {
         self.db = db
         self.spaces = spaces
         self.profiles = profiles
@@ -37,13 +39,19 @@ public struct SourceConsumer: BatchHandler {
         case source(SourceInput)
     }
 
-    static let router = RecordRouter<Input>([
-        .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
-        .contract(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
-        .init(Topic.subscriptionGroups) { value throws(InvalidMessage) in .group(try SubscriptionGroupReplica.decode(value)) },
-    ] + SourceInput.topics.map { topic in
-        .init(topic) { value throws(InvalidMessage) in .source(try SourceInput.decode(topic: topic, value: value)) }
-    })
+    static let router = RecordRouter<Input>(
+        [
+            .init(Topic.spaces) { value throws(InvalidMessage) in .access(try SpaceAccessReplica.decode(value)) },
+            .contract(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
+            .init(Topic.subscriptionGroups) { value throws(InvalidMessage) in
+                .group(try SubscriptionGroupReplica.decode(value))
+            },
+        ]
+            + SourceInput.topics.map { topic in
+                .init(topic) { value throws(InvalidMessage) in
+                    .source(try SourceInput.decode(topic: topic, value: value))
+                }
+            })
 
     public static var topics: [String] { router.topics }
 
@@ -75,22 +83,32 @@ public struct SourceConsumer: BatchHandler {
             guard !fresh.isEmpty else { return ([], 0) }
             var events: [SourceEvent] = []
             for spaceId in Set(fresh.map(\.spaceId)).sorted() {
-                events += try await sourceEvents(fresh.filter { $0.spaceId == spaceId }, spaceId: spaceId, now: now, on: connection)
+                events += try await sourceEvents(
+                    fresh.filter { $0.spaceId == spaceId }, spaceId: spaceId, now: now, on: connection)
             }
-            try await StatsWriter.remember(fresh.compactMap { if case .message(let event) = $0 { event } else { nil } }, on: connection, logger: logger)
+            try await StatsWriter.remember(
+                fresh.compactMap { if case .message(let event) = $0 { event } else { nil } }, on: connection,
+                logger: logger)
             try await StatsWriter.record(try await facts(fresh, on: connection), on: connection, logger: logger)
             let payloads = events.map { ($0, payload: $0.json) }
-            try await Outbox.enqueue(payloads.map { event, payload in
-                OutboxMessage(topic: Topic.sourceEvents, key: event.key, payload: payload,
-                              headers: [Header.contract: SourceEvent.contract, Header.spaceId: event.spaceId])
-            }, on: connection, logger: logger)
-            let routes = try await DeliveryQueue.routes(spaceIds: Array(Set(events.map(\.spaceId))), on: connection, logger: logger)
-            let deliveries = routes.isEmpty ? 0 : try await DeliveryQueue.enqueue(payloads, routes: routes, on: connection, logger: logger)
+            try await Outbox.enqueue(
+                payloads.map { event, payload in
+                    OutboxMessage(
+                        topic: Topic.sourceEvents, key: event.key, payload: payload,
+                        headers: [Header.contract: SourceEvent.contract, Header.spaceId: event.spaceId])
+                }, on: connection, logger: logger)
+            let routes = try await DeliveryQueue.routes(
+                spaceIds: Array(Set(events.map(\.spaceId))), on: connection, logger: logger)
+            let deliveries =
+                routes.isEmpty
+                ? 0 : try await DeliveryQueue.enqueue(payloads, routes: routes, on: connection, logger: logger)
             return (events, deliveries)
         }
         onCommit(queued.deliveries > 0)
         published.increment(by: queued.events.count)
-        for event in queued.events { latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.timestamp)) * 1e9)) }
+        for event in queued.events {
+            latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.timestamp)) * 1e9))
+        }
         return failures
     }
 
@@ -98,33 +116,41 @@ public struct SourceConsumer: BatchHandler {
     private func claimNew(_ inputs: [SourceInput], on connection: PostgresConnection) async throws -> [SourceInput] {
         guard !inputs.isEmpty else { return [] }
         var new: Set<String> = []
-        for try await key in try await connection.query("""
+        for try await key in try await connection.query(
+            """
             INSERT INTO processed_inputs (id) SELECT DISTINCT unnest(\(inputs.map(\.dedupeKey))::text[]) ON CONFLICT DO NOTHING RETURNING id
-            """, logger: logger).decode(String.self) {
+            """, logger: logger
+        ).decode(String.self) {
             new.insert(key)
         }
         return inputs.filter { new.remove($0.dedupeKey) != nil }
     }
 
     /// The Segment events of one space's new inputs, with the people and groups named from the replicas.
-    private func sourceEvents(_ inputs: [SourceInput], spaceId: String, now: Date, on connection: PostgresConnection) async throws -> [SourceEvent] {
+    private func sourceEvents(_ inputs: [SourceInput], spaceId: String, now: Date, on connection: PostgresConnection)
+        async throws -> [SourceEvent]
+    {
         let contacts = inputs.compactMap { if case .subscription(let change) = $0 { change.contact } else { nil } }
-        let contactProfiles = try await profiles.profileIds(spaceId: spaceId, contacts: Array(Set(contacts)), on: connection)
+        let contactProfiles = try await profiles.profileIds(
+            spaceId: spaceId, contacts: Array(Set(contacts)), on: connection)
         let ids = Set(inputs.compactMap(\.profileId) + contactProfiles.values)
         let known = try await profiles.profiles(spaceId: spaceId, ids: Array(ids), on: connection)
-        let versions = try await consentVersions(inputs.compactMap { if case .subscription(let change) = $0 { change } else { nil } },
-                                                 on: connection)
+        let versions = try await consentVersions(
+            inputs.compactMap { if case .subscription(let change) = $0 { change } else { nil } },
+            on: connection)
         let groupNames = inputs.compactMap { if case .message(let event) = $0 { event.group } else { nil } }
-        let groups = try await SubscriptionGroupReplica.groups(spaceId: spaceId, names: groupNames, on: connection,
-                                                               logger: logger)
+        let groups = try await SubscriptionGroupReplica.groups(
+            spaceId: spaceId, names: groupNames, on: connection,
+            logger: logger)
         return inputs.flatMap { input in
             switch input {
             case .subscription(let change):
                 let profile = contactProfiles[change.contact].flatMap { known[$0] }
                 return SourceEventMapper.events(input, profile: profile, consentVersion: versions[change.id], now: now)
             case .message(let event):
-                return SourceEventMapper.events(input, profile: event.profileId.flatMap { known[$0] },
-                                                group: event.group.flatMap { groups[$0.lowercased()] }, now: now)
+                return SourceEventMapper.events(
+                    input, profile: event.profileId.flatMap { known[$0] },
+                    group: event.group.flatMap { groups[$0.lowercased()] }, now: now)
             default:
                 return SourceEventMapper.events(input, profile: input.profileId.flatMap { known[$0] }, now: now)
             }
@@ -135,7 +161,9 @@ public struct SourceConsumer: BatchHandler {
     /// 3... in the order the subscriptions service committed them (the changes topic is keyed by
     /// contact, so one contact's changes arrive in order). A downstream tool that keeps the highest
     /// version per state has the current state, whatever order its own reads are in.
-    private func consentVersions(_ changes: [SubscriptionChange], on connection: PostgresConnection) async throws -> [String: Int64] {
+    private func consentVersions(_ changes: [SubscriptionChange], on connection: PostgresConnection) async throws
+        -> [String: Int64]
+    {
         guard !changes.isEmpty else { return [:] }
         func key(_ change: SubscriptionChange) -> [String] {
             [change.spaceId, change.channel.rawValue, change.contact, change.group?.id ?? ""]
@@ -144,13 +172,15 @@ public struct SourceConsumer: BatchHandler {
         for change in changes { counts[key(change), default: 0] += 1 }
         let keys = counts.keys.sorted { $0.joined(separator: "\u{1}") < $1.joined(separator: "\u{1}") }
         var latest: [[String]: Int64] = [:]
-        for try await (spaceId, channel, contact, group, version) in try await connection.query("""
+        for try await (spaceId, channel, contact, group, version) in try await connection.query(
+            """
             INSERT INTO consent_versions (space_id, channel, contact, group_id, version)
             SELECT * FROM unnest(\(keys.map { $0[0] })::text[], \(keys.map { $0[1] })::text[], \(keys.map { $0[2] })::text[],
                                  \(keys.map { $0[3] })::text[], \(keys.map { counts[$0]! })::bigint[])
             ON CONFLICT (space_id, channel, contact, group_id) DO UPDATE SET version = consent_versions.version + excluded.version
             RETURNING space_id, channel, contact, group_id, version
-            """, logger: logger).decode((String, String, String, String, Int64).self) {
+            """, logger: logger
+        ).decode((String, String, String, String, Int64).self) {
             latest[[spaceId, channel, contact, group]] = version
         }
         var next: [[String]: Int64] = [:]
@@ -171,13 +201,19 @@ public struct SourceConsumer: BatchHandler {
         for input in inputs {
             switch input {
             case .message(let event):
-                guard !event.test, let messageId = event.messageId, let metric = MessageMetric.of(event: event.event) else { continue }
+                guard !event.test, let messageId = event.messageId, let metric = MessageMetric.of(event: event.event)
+                else { continue }
                 let dimensions = MessageDimensions(event)
-                facts.append(StatsWriter.Fact(spaceId: event.spaceId, messageId: messageId, dimensions: dimensions, metric: metric, url: nil,
-                                              occurredAt: event.occurredAt))
+                facts.append(
+                    StatsWriter.Fact(
+                        spaceId: event.spaceId, messageId: messageId, dimensions: dimensions, metric: metric, url: nil,
+                        occurredAt: event.occurredAt))
                 if metric == .clicked, let url = event.url {
-                    facts.append(StatsWriter.Fact(spaceId: event.spaceId, messageId: messageId, dimensions: dimensions, metric: metric, url: url,
-                                                  occurredAt: event.occurredAt))
+                    facts.append(
+                        StatsWriter.Fact(
+                            spaceId: event.spaceId, messageId: messageId, dimensions: dimensions, metric: metric,
+                            url: url,
+                            occurredAt: event.occurredAt))
                 }
             case .journey(let event) where event.event == JourneyEvent.Name.converted && event.messageId != nil:
                 conversions.append(event)
@@ -186,13 +222,19 @@ public struct SourceConsumer: BatchHandler {
             }
         }
         guard !conversions.isEmpty else { return facts }
-        let remembered = try await StatsWriter.dimensions(of: conversions.map { ($0.spaceId, $0.messageId!) }, on: connection, logger: logger)
+        let remembered = try await StatsWriter.dimensions(
+            of: conversions.map { ($0.spaceId, $0.messageId!) }, on: connection, logger: logger)
         for event in conversions {
-            let dimensions = remembered["\(event.spaceId)|\(event.messageId!)"]
-                ?? MessageDimensions(channel: event.channel, templateId: event.templateId, journeyId: event.journeyId, stepId: event.stepId,
-                                     broadcastId: event.broadcastId)
-            facts.append(StatsWriter.Fact(spaceId: event.spaceId, messageId: event.messageId!, dimensions: dimensions, metric: .converted,
-                                          url: nil, occurredAt: event.occurredAt))
+            let dimensions =
+                remembered["\(event.spaceId)|\(event.messageId!)"]
+                ?? MessageDimensions(
+                    channel: event.channel, templateId: event.templateId, journeyId: event.journeyId,
+                    stepId: event.stepId,
+                    broadcastId: event.broadcastId)
+            facts.append(
+                StatsWriter.Fact(
+                    spaceId: event.spaceId, messageId: event.messageId!, dimensions: dimensions, metric: .converted,
+                    url: nil, occurredAt: event.occurredAt))
         }
         return facts
     }

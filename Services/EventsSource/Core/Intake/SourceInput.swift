@@ -60,11 +60,13 @@ enum SourceInput: Sendable {
             try require(["event": event.event])
             input = .message(event)
         case Topic.subscriptionChanges:
-            let change = try InvalidMessage.decodeRecord(SubscriptionChange.self, contract: SubscriptionChange.contract, from: value)
+            let change = try InvalidMessage.decodeRecord(
+                SubscriptionChange.self, contract: SubscriptionChange.contract, from: value)
             try require(["contact": change.contact])
             input = .subscription(change)
         case Topic.audienceMembership:
-            let event = try InvalidMessage.decodeRecord(AudienceMembershipEvent.self, contract: AudienceMembershipEvent.contract, from: value)
+            let event = try InvalidMessage.decodeRecord(
+                AudienceMembershipEvent.self, contract: AudienceMembershipEvent.contract, from: value)
             try require(["profileId": event.profileId, "audienceKey": event.audienceKey])
             input = .membership(event)
         case Topic.journeyEvents:

@@ -29,8 +29,10 @@ enum SourceEventMapper {
     /// The events one subscription change becomes: the state's `... Subscription Updated`, and
     /// `Email Subscribed` when the global email state became subscribed (a change always changes the
     /// status, so the contact was not subscribed before).
-    static func subscriptionEventNames(channel: SubscriptionChannel, group: Bool,
-                                       status: SubscriptionStatus) -> [String] {
+    static func subscriptionEventNames(
+        channel: SubscriptionChannel, group: Bool,
+        status: SubscriptionStatus
+    ) -> [String] {
         if group { return [groupSubscriptionUpdated] }
         if channel == .email && status == .subscribed { return [channelSubscriptionUpdated, emailSubscribed] }
         return [channelSubscriptionUpdated]
@@ -39,21 +41,26 @@ enum SourceEventMapper {
     /// `profile`: the replica's view of the person (may be nil: not replicated yet, or a contact
     /// with no profile). `consentVersion`: the change's position in its state's history. `group`:
     /// the subscription group a message event names, as the group replica knows it.
-    static func events(_ input: SourceInput, profile: ProfileSnapshot?, consentVersion: Int64? = nil,
-                       group: SubscriptionChange.GroupRef? = nil, now: Date) -> [SourceEvent] {
+    static func events(
+        _ input: SourceInput, profile: ProfileSnapshot?, consentVersion: Int64? = nil,
+        group: SubscriptionChange.GroupRef? = nil, now: Date
+    ) -> [SourceEvent] {
         let messageId = SourceEvent.messageId(spaceId: input.spaceId, origin: input.origin, inputId: input.id)
         switch input {
         case .message(let message):
-            var event = base(input, event: message.event, messageId: messageId, profileId: message.profileId,
-                             profile: profile, timestamp: message.occurredAt, now: now)
+            var event = base(
+                input, event: message.event, messageId: messageId, profileId: message.profileId,
+                profile: profile, timestamp: message.occurredAt, now: now)
             if let contact = message.contact { assign(contact: contact, channel: message.channel, to: &event) }
             event.properties = messageProperties(message, group: group)
             return [event]
         case .subscription(let change):
-            let names = subscriptionEventNames(channel: change.channel, group: change.group != nil,
-                                               status: change.status)
-            var event = base(input, event: names[0], messageId: messageId, profileId: profile?.profileId,
-                             profile: profile, timestamp: change.occurredAt, now: now)
+            let names = subscriptionEventNames(
+                channel: change.channel, group: change.group != nil,
+                status: change.status)
+            var event = base(
+                input, event: names[0], messageId: messageId, profileId: profile?.profileId,
+                profile: profile, timestamp: change.occurredAt, now: now)
             assign(contact: change.contact, channel: change.channel, to: &event)
             var properties: [String: JSONValue] = [
                 "channel": .string(change.channel.columnName),
@@ -76,15 +83,18 @@ enum SourceEventMapper {
                 guard index > 0 else { return event }
                 var named = event
                 named.event = name
-                named.messageId = SourceEvent.messageId(spaceId: input.spaceId, origin: input.origin,
-                                                        inputId: "\(input.id)|\(name)")
+                named.messageId = SourceEvent.messageId(
+                    spaceId: input.spaceId, origin: input.origin,
+                    inputId: "\(input.id)|\(name)")
                 return named
             }
         case .membership(let membership):
-            var event = base(input, event: membership.event, messageId: messageId, profileId: membership.profileId, profile: profile,
-                             timestamp: membership.occurredAt, now: now)
-            event.fillIdentity(userId: membership.userId, anonymousId: membership.anonymousIds.first, email: membership.email,
-                               phone: membership.phone)
+            var event = base(
+                input, event: membership.event, messageId: messageId, profileId: membership.profileId, profile: profile,
+                timestamp: membership.occurredAt, now: now)
+            event.fillIdentity(
+                userId: membership.userId, anonymousId: membership.anonymousIds.first, email: membership.email,
+                phone: membership.phone)
             event.traits = membership.traits
             var properties: [String: JSONValue] = [
                 "audience_id": .string(membership.audienceId),
@@ -99,14 +109,19 @@ enum SourceEventMapper {
             event.properties = properties
             return [event]
         case .journey(let journey):
-            var event = base(input, event: journey.event, messageId: messageId, profileId: journey.profileId, profile: profile,
-                             timestamp: journey.occurredAt, now: now)
-            event.fillIdentity(userId: journey.userId, anonymousId: journey.anonymousIds?.first, email: journey.email, phone: journey.phone)
+            var event = base(
+                input, event: journey.event, messageId: messageId, profileId: journey.profileId, profile: profile,
+                timestamp: journey.occurredAt, now: now)
+            event.fillIdentity(
+                userId: journey.userId, anonymousId: journey.anonymousIds?.first, email: journey.email,
+                phone: journey.phone)
             event.properties = present([
-                ("journey_id", journey.journeyId), ("journey_name", journey.journeyName), ("broadcast_id", journey.broadcastId),
+                ("journey_id", journey.journeyId), ("journey_name", journey.journeyName),
+                ("broadcast_id", journey.broadcastId),
                 ("instance_id", journey.instanceId), ("step_id", journey.stepId), ("step_name", journey.stepName),
                 ("step_type", journey.stepType), ("branch", journey.branch), ("message_id", journey.messageId),
-                ("channel", journey.channel?.columnName), ("template_id", journey.templateId), ("goal_event", journey.goalEvent),
+                ("channel", journey.channel?.columnName), ("template_id", journey.templateId),
+                ("goal_event", journey.goalEvent),
                 ("conversion_message_id", journey.conversionMessageId), ("reason", journey.reason),
             ])
             if let version = journey.journeyVersion { event.properties["journey_version"] = .number(Double(version)) }
@@ -114,11 +129,15 @@ enum SourceEventMapper {
         }
     }
 
-    private static func base(_ input: SourceInput, event: String, messageId: String, profileId: String?, profile: ProfileSnapshot?,
-                             timestamp: Date, now: Date) -> SourceEvent {
-        SourceEvent(spaceId: input.spaceId, event: event, messageId: messageId, userId: profile?.userId, anonymousId: profile?.anonymousId,
-                    profileId: profileId, email: profile?.email, phone: profile?.phone, properties: [:], traits: [:],
-                    origin: input.origin, timestamp: timestamp, receivedAt: now)
+    private static func base(
+        _ input: SourceInput, event: String, messageId: String, profileId: String?, profile: ProfileSnapshot?,
+        timestamp: Date, now: Date
+    ) -> SourceEvent {
+        SourceEvent(
+            spaceId: input.spaceId, event: event, messageId: messageId, userId: profile?.userId,
+            anonymousId: profile?.anonymousId,
+            profileId: profileId, email: profile?.email, phone: profile?.phone, properties: [:], traits: [:],
+            origin: input.origin, timestamp: timestamp, receivedAt: now)
     }
 
     /// The address the event is about overrides the profile's (a profile may have several).
@@ -126,7 +145,8 @@ enum SourceEventMapper {
         switch channel {
         case .email: event.email = contact
         case .sms: event.phone = contact
-        case .whatsapp: event.phone = contact.hasPrefix("whatsapp:") ? String(contact.dropFirst("whatsapp:".count)) : contact
+        case .whatsapp:
+            event.phone = contact.hasPrefix("whatsapp:") ? String(contact.dropFirst("whatsapp:".count)) : contact
         }
     }
 
@@ -134,8 +154,10 @@ enum SourceEventMapper {
     static func messageProperties(_ message: MessageEvent, group: SubscriptionChange.GroupRef?) -> [String: JSONValue] {
         var properties = present([
             ("message_id", message.messageId), ("contact", message.contact), ("template_id", message.templateId),
-            ("purpose", message.purpose?.rawValue), ("journey_id", message.journeyId), ("journey_step_id", message.journeyStepId),
-            ("broadcast_id", message.broadcastId), ("destination_id", message.destinationId), ("action_id", message.actionId),
+            ("purpose", message.purpose?.rawValue), ("journey_id", message.journeyId),
+            ("journey_step_id", message.journeyStepId),
+            ("broadcast_id", message.broadcastId), ("destination_id", message.destinationId),
+            ("action_id", message.actionId),
             ("provider", message.provider), ("provider_message_id", message.providerMessageId),
             ("link_url", message.url), ("reason", message.reason), ("error_code", message.errorCode),
             ("error_message", message.errorMessage), ("body", message.body),
@@ -150,7 +172,7 @@ enum SourceEventMapper {
     /// String properties, absent ones left out.
     private static func present(_ pairs: [(String, String?)]) -> [String: JSONValue] {
         var properties: [String: JSONValue] = [:]
-        for case let (key, value?) in pairs { properties[key] = .string(value) }
+        for case (let key, let value?) in pairs { properties[key] = .string(value) }
         return properties
     }
 }

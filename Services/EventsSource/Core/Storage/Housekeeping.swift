@@ -14,7 +14,10 @@ struct Housekeeping: Service {
     let interval: Duration
     let logger: Logger
 
-    init(db: PostgresClient, dedupeWindow: Duration, deliveryLogRetention: Duration, interval: Duration = .seconds(3_600), logger: Logger) {
+    init(
+        db: PostgresClient, dedupeWindow: Duration, deliveryLogRetention: Duration,
+        interval: Duration = .seconds(3_600), logger: Logger
+    ) {
         self.db = db
         self.dedupeWindow = dedupeWindow
         self.deliveryLogRetention = deliveryLogRetention
@@ -27,7 +30,8 @@ struct Housekeeping: Service {
             do {
                 try await prune()
             } catch {
-                logger.warning("housekeeping failed; trying again later", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning(
+                    "housekeeping failed; trying again later", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
     }
@@ -37,6 +41,7 @@ struct Housekeeping: Service {
         let inputsBefore = now.addingTimeInterval(-Double(dedupeWindow.components.seconds))
         let deliveriesBefore = now.addingTimeInterval(-Double(deliveryLogRetention.components.seconds))
         try await db.query("DELETE FROM processed_inputs WHERE processed_at < \(inputsBefore)", logger: logger)
-        try await db.query("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < \(deliveriesBefore)", logger: logger)
+        try await db.query(
+            "DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < \(deliveriesBefore)", logger: logger)
     }
 }

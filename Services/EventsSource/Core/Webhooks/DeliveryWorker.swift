@@ -37,9 +37,12 @@ public struct DeliveryWorker: Service {
 
     /// `policy`: where calls may go; `box`: opens the destinations' signing secrets.
     public init(db: PostgresClient, policy: EgressPolicy, box: SecretBox, settings: Settings, logger: Logger) {
-        self.init(db: db, sender: WebhookSender(egress: EgressGuard(policy: policy, resolver: SystemResolver()), timeout: settings.timeout,
-                                                connectionsPerHost: settings.concurrency),
-                  box: box, settings: settings, logger: logger)
+        self.init(
+            db: db,
+            sender: WebhookSender(
+                egress: EgressGuard(policy: policy, resolver: SystemResolver()), timeout: settings.timeout,
+                connectionsPerHost: settings.concurrency),
+            box: box, settings: settings, logger: logger)
     }
 
     init(db: PostgresClient, sender: WebhookSender, box: SecretBox, settings: Settings, logger: Logger) {
@@ -67,10 +70,12 @@ public struct DeliveryWorker: Service {
     /// One claim, its calls and their outcomes; returns how many were claimed.
     func deliverBatch() async throws -> Int {
         let claimed = try await db.transaction(logger: logger) { [self] connection in
-            try await DeliveryQueue.claim(limit: settings.batchSize, lease: settings.lease, on: connection, logger: logger)
+            try await DeliveryQueue.claim(
+                limit: settings.batchSize, lease: settings.lease, on: connection, logger: logger)
         }
         guard !claimed.isEmpty else { return 0 }
-        let outcomes = await withTaskGroup(of: DeliveryQueue.Outcome.self, returning: [DeliveryQueue.Outcome].self) { group in
+        let outcomes = await withTaskGroup(of: DeliveryQueue.Outcome.self, returning: [DeliveryQueue.Outcome].self) {
+            group in
             var outcomes: [DeliveryQueue.Outcome] = []
             var next = claimed.makeIterator()
             for _ in 0..<min(settings.concurrency, claimed.count) {
@@ -96,9 +101,11 @@ public struct DeliveryWorker: Service {
             secret = try secrets.open(sealed, destinationId: delivery.destinationId)
         } catch {
             // The key changed, or the row predates sealing and startup has not sealed it yet.
-            logger.error("cannot open a destination's signing secret", metadata: [
-                "destination_id": "\(delivery.destinationId)", "error": "\(String(reflecting: error))",
-            ])
+            logger.error(
+                "cannot open a destination's signing secret",
+                metadata: [
+                    "destination_id": "\(delivery.destinationId)", "error": "\(String(reflecting: error))",
+                ])
             outcome.error = DeliveryFailure.secretUnreadable.rawValue
             outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: nil)
             failed.increment()
@@ -111,8 +118,9 @@ public struct DeliveryWorker: Service {
         headers.add(name: "User-Agent", value: "swift-engage-webhooks/1")
         headers.add(name: WebhookSignature.idHeader, value: delivery.eventId)
         headers.add(name: WebhookSignature.timestampHeader, value: String(timestamp))
-        headers.add(name: WebhookSignature.signatureHeader,
-                    value: WebhookSignature.sign(secret: secret, id: delivery.eventId, timestamp: timestamp, body: body))
+        headers.add(
+            name: WebhookSignature.signatureHeader,
+            value: WebhookSignature.sign(secret: secret, id: delivery.eventId, timestamp: timestamp, body: body))
         let started = ContinuousClock.now
         let answer = await sender.post(delivery.url, headers: headers, body: body)
         latency.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
@@ -123,22 +131,27 @@ public struct DeliveryWorker: Service {
         } else if let status = answer.status, !(200..<300).contains(status) {
             // The status only: the receiver's body may be anything, including an internal service's secrets.
             outcome.error = "HTTP \(status)"
-            outcome.retryAt = retryDate(attempt: delivery.attempts, retryAfter: RetryBackoff.retryAfter(answer.retryAfter))
+            outcome.retryAt = retryDate(
+                attempt: delivery.attempts, retryAfter: RetryBackoff.retryAfter(answer.retryAfter))
         }
         if outcome.succeeded {
             delivered.increment()
         } else {
             failed.increment()
-            logger.info("webhook delivery failed", metadata: [
-                "destination_id": "\(delivery.destinationId)", "event_id": "\(delivery.eventId)", "attempt": "\(delivery.attempts)",
-                "error": "\(outcome.error ?? "")", "detail": "\(answer.detail ?? "")",
-            ])
+            logger.info(
+                "webhook delivery failed",
+                metadata: [
+                    "destination_id": "\(delivery.destinationId)", "event_id": "\(delivery.eventId)",
+                    "attempt": "\(delivery.attempts)",
+                    "error": "\(outcome.error ?? "")", "detail": "\(answer.detail ?? "")",
+                ])
         }
         return outcome
     }
 
     private func retryDate(attempt: Int, retryAfter: Duration?) -> Date {
-        let delay = RetryBackoff.delay(attempt: attempt, retryAfter: retryAfter, base: settings.retryBase, cap: settings.retryCap)
+        let delay = RetryBackoff.delay(
+            attempt: attempt, retryAfter: retryAfter, base: settings.retryBase, cap: settings.retryCap)
         return Date().addingTimeInterval(Double(delay / .milliseconds(1)) / 1000)
     }
 }

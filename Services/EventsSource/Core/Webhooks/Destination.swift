@@ -49,8 +49,9 @@ struct EventFilter: Sendable, Hashable {
 /// Checks of what an operator sends for a destination; each failure names the field.
 enum DestinationRules {
     static func url(_ text: String) throws(DestinationError) -> String {
-        guard text.count <= 2_048, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty
+        guard text.count <= 2_048, let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty
         else { throw DestinationError("url: must be an absolute http or https URL") }
         guard components.user == nil, components.password == nil else {
             throw DestinationError("url: must not carry credentials; verify deliveries with the signature instead")
@@ -60,7 +61,9 @@ enum DestinationRules {
 
     static func name(_ text: String) throws(DestinationError) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 200 else { throw DestinationError("name: must be 1 to 200 characters") }
+        guard !trimmed.isEmpty, trimmed.count <= 200 else {
+            throw DestinationError("name: must be 1 to 200 characters")
+        }
         return trimmed
     }
 

@@ -29,13 +29,16 @@ struct DestinationSecrets: Sendable {
         while true {
             let sealed = try await db.transaction(logger: logger) { [self] connection in
                 var rows: [(String, String)] = []
-                for try await row in try await connection.query("""
+                for try await row in try await connection.query(
+                    """
                     SELECT id, secret FROM destinations WHERE secret IS NOT NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
-                    """, logger: logger).decode((String, String).self) {
+                    """, logger: logger
+                ).decode((String, String).self) {
                     rows.append(row)
                 }
                 for (id, secret) in rows {
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         UPDATE destinations SET secret_sealed = \(try seal(secret, destinationId: id)), secret = NULL WHERE id = \(id)
                         """, logger: logger)
                 }

@@ -23,19 +23,24 @@ public struct DestinationStore: Sendable {
     /// At most this many destinations per space: every event is queued once per matching one.
     static let maxPerSpace = 50
 
-    func create(spaceId: String, name: String, url: String, events: [String], paused: Bool) async throws -> Destination {
+    func create(spaceId: String, name: String, url: String, events: [String], paused: Bool) async throws -> Destination
+    {
         let id = "dst_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let secret = WebhookSignature.newSecret()
         let sealed = try secrets.seal(secret, destinationId: id)
         return try await db.transaction(logger: logger) { [self] connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("destinations:" + spaceId), 0))", logger: logger)
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("destinations:" + spaceId), 0))", logger: logger)
             var count = 0
-            for try await n in try await connection.query("SELECT count(*)::int FROM destinations WHERE space_id = \(spaceId)",
-                                                          logger: logger).decode(Int.self) { count = n }
+            for try await n in try await connection.query(
+                "SELECT count(*)::int FROM destinations WHERE space_id = \(spaceId)",
+                logger: logger
+            ).decode(Int.self) { count = n }
             guard count < Self.maxPerSpace else {
                 throw DestinationError("a space has at most \(Self.maxPerSpace) destinations")
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO destinations (id, space_id, name, url, events, secret_sealed, status, paused_reason, paused_at)
                 VALUES (\(id), \(spaceId), \(name), \(url), \(events), \(sealed), \(paused ? "paused" : "active"),
                         \(paused ? "paused by operator" : nil), \(paused ? Date() : nil))
@@ -58,24 +63,33 @@ public struct DestinationStore: Sendable {
         try await select(where: "d.space_id = $1 AND d.id = $2", [spaceId, id], on: connection).first
     }
 
-    private func select(where condition: String, _ binds: [String], on connection: PostgresConnection) async throws -> [Destination] {
+    private func select(where condition: String, _ binds: [String], on connection: PostgresConnection) async throws
+        -> [Destination]
+    {
         var bindings = PostgresBindings()
         for value in binds { bindings.append(value) }
-        let query = PostgresQuery(unsafeSQL: """
-            SELECT d.id, d.space_id, d.name, d.url, d.events, d.status, d.paused_reason, d.paused_at, d.consecutive_failures,
-                   d.last_success_at, d.last_failure_at, d.created_at, d.updated_at,
-                   (SELECT count(*) FROM deliveries p WHERE p.destination_id = d.id AND p.status = 'pending'),
-                   (SELECT count(*) FROM deliveries p WHERE p.destination_id = d.id AND p.status = 'delivered')
-            FROM destinations d WHERE \(condition) ORDER BY d.created_at, d.id
-            """, binds: bindings)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT d.id, d.space_id, d.name, d.url, d.events, d.status, d.paused_reason, d.paused_at, d.consecutive_failures,
+                       d.last_success_at, d.last_failure_at, d.created_at, d.updated_at,
+                       (SELECT count(*) FROM deliveries p WHERE p.destination_id = d.id AND p.status = 'pending'),
+                       (SELECT count(*) FROM deliveries p WHERE p.destination_id = d.id AND p.status = 'delivered')
+                FROM destinations d WHERE \(condition) ORDER BY d.created_at, d.id
+                """, binds: bindings)
         var result: [Destination] = []
         let rows = try await connection.query(query, logger: logger)
-        for try await c in rows.decode((String, String, String, String, [String], String, String?, Date?, Int, Date?, Date?, Date, Date,
-                                        Int64, Int64).self) {
-            result.append(Destination(id: c.0, spaceId: c.1, name: c.2, url: c.3, events: c.4, secret: nil,
-                                      status: Destination.Status(rawValue: c.5) ?? .paused, pausedReason: c.6, pausedAt: c.7,
-                                      consecutiveFailures: c.8, lastSuccessAt: c.9, lastFailureAt: c.10, pending: c.13, delivered: c.14,
-                                      createdAt: c.11, updatedAt: c.12))
+        for try await c in rows.decode(
+            (
+                String, String, String, String, [String], String, String?, Date?, Int, Date?, Date?, Date, Date,
+                Int64, Int64
+            ).self)
+        {
+            result.append(
+                Destination(
+                    id: c.0, spaceId: c.1, name: c.2, url: c.3, events: c.4, secret: nil,
+                    status: Destination.Status(rawValue: c.5) ?? .paused, pausedReason: c.6, pausedAt: c.7,
+                    consecutiveFailures: c.8, lastSuccessAt: c.9, lastFailureAt: c.10, pending: c.13, delivered: c.14,
+                    createdAt: c.11, updatedAt: c.12))
         }
         return result
     }
@@ -88,7 +102,8 @@ public struct DestinationStore: Sendable {
 
     func update(spaceId: String, id: String, _ change: Change) async throws -> Destination? {
         try await db.transaction(logger: logger) { [self] connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 UPDATE destinations SET name = coalesce(\(change.name), name), url = coalesce(\(change.url), url),
                     events = CASE WHEN \(change.events != nil) THEN \(change.events ?? [])::text[] ELSE events END, updated_at = now()
                 WHERE space_id = \(spaceId) AND id = \(id) RETURNING id
@@ -101,7 +116,9 @@ public struct DestinationStore: Sendable {
 
     func delete(spaceId: String, id: String) async throws -> Bool {
         var found = false
-        for try await _ in try await db.query("DELETE FROM destinations WHERE space_id = \(spaceId) AND id = \(id) RETURNING id", logger: logger) {
+        for try await _ in try await db.query(
+            "DELETE FROM destinations WHERE space_id = \(spaceId) AND id = \(id) RETURNING id", logger: logger)
+        {
             found = true
         }
         return found
@@ -111,7 +128,8 @@ public struct DestinationStore: Sendable {
         let secret = WebhookSignature.newSecret()
         let sealed = try secrets.seal(secret, destinationId: id)
         return try await db.transaction(logger: logger) { [self] connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE destinations SET secret_sealed = \(sealed), secret = NULL, updated_at = now() WHERE space_id = \(spaceId) AND id = \(id)
                 """, logger: logger)
             var destination = try await fetch(spaceId: spaceId, id: id, on: connection)
@@ -124,7 +142,8 @@ public struct DestinationStore: Sendable {
     func pause(spaceId: String, id: String) async throws -> Destination? {
         try await db.transaction(logger: logger) { [self] connection in
             guard try await fetch(spaceId: spaceId, id: id, on: connection) != nil else { return nil }
-            try await DeliveryQueue.pause(destinationId: id, reason: "paused by operator", on: connection, logger: logger)
+            try await DeliveryQueue.pause(
+                destinationId: id, reason: "paused by operator", on: connection, logger: logger)
             return try await fetch(spaceId: spaceId, id: id, on: connection)
         }
     }
@@ -133,11 +152,13 @@ public struct DestinationStore: Sendable {
     func resume(spaceId: String, id: String) async throws -> Destination? {
         let destination: Destination? = try await db.transaction(logger: logger) { [self] connection in
             guard try await fetch(spaceId: spaceId, id: id, on: connection) != nil else { return nil }
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE destinations SET status = 'active', paused_reason = NULL, paused_at = NULL, consecutive_failures = 0, updated_at = now()
                 WHERE id = \(id)
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE deliveries SET attempts = 0, next_attempt_at = now(), leased_until = NULL
                 WHERE destination_id = \(id) AND status = 'pending'
                 """, logger: logger)
@@ -154,7 +175,8 @@ public struct DestinationStore: Sendable {
             guard let destination = try await fetch(spaceId: spaceId, id: id, on: connection) else { return nil }
             let next = destination.status == .active ? Date() : Date.distantFuture
             var inserted = 0
-            for try await n in try await connection.query("""
+            for try await n in try await connection.query(
+                """
                 WITH replayed AS (
                     INSERT INTO deliveries (destination_id, event_id, event_name, lane, payload, status, next_attempt_at)
                     SELECT destination_id, event_id, event_name, lane, payload, 'pending', \(next) FROM deliveries
@@ -163,7 +185,8 @@ public struct DestinationStore: Sendable {
                     RETURNING 1
                 )
                 SELECT count(*)::int FROM replayed
-                """, logger: logger).decode(Int.self) { inserted = n }
+                """, logger: logger
+            ).decode(Int.self) { inserted = n }
             return inserted
         }
         onChange()
@@ -184,19 +207,24 @@ public struct DestinationStore: Sendable {
     }
 
     /// The delivery log, newest first; `before`: the id to page from.
-    func deliveries(destinationId: String, status: String?, before: Int64?, limit: Int) async throws -> [DeliveryRecord] {
+    func deliveries(destinationId: String, status: String?, before: Int64?, limit: Int) async throws -> [DeliveryRecord]
+    {
         var records: [DeliveryRecord] = []
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT id, event_id, event_name, status, attempts, last_status, last_error, next_attempt_at, created_at, delivered_at
             FROM deliveries WHERE destination_id = \(destinationId) AND (\(status ?? "") = '' OR status = \(status ?? ""))
               AND id < \(before ?? Int64.max)
             ORDER BY id DESC LIMIT \(limit)
             """, logger: logger)
         for try await (id, eventId, event, status, attempts, lastStatus, lastError, next, created, delivered)
-            in rows.decode((Int64, String, String, String, Int, Int?, String?, Date, Date, Date?).self) {
-            records.append(DeliveryRecord(id: id, eventId: eventId, event: event, status: status, attempts: attempts, lastStatus: lastStatus,
-                                          lastError: lastError, nextAttemptAt: status == "pending" && next < .distantFuture ? next : nil,
-                                          createdAt: created, deliveredAt: delivered))
+            in rows.decode((Int64, String, String, String, Int, Int?, String?, Date, Date, Date?).self)
+        {
+            records.append(
+                DeliveryRecord(
+                    id: id, eventId: eventId, event: event, status: status, attempts: attempts, lastStatus: lastStatus,
+                    lastError: lastError, nextAttemptAt: status == "pending" && next < .distantFuture ? next : nil,
+                    createdAt: created, deliveredAt: delivered))
         }
         return records
     }

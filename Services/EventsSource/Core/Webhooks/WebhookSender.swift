@@ -22,9 +22,11 @@ struct WebhookSender: Sendable {
     init(egress: EgressGuard, timeout: Duration, connectionsPerHost: Int) {
         self.egress = egress
         self.timeout = timeout
-        clients = PinnedClients(configuration: .init(
-            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)),
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)))
+        clients = PinnedClients(
+            configuration: .init(
+                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)),
+                connectionPool: .init(
+                    idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)))
     }
 
     func post(_ url: String, headers: HTTPHeaders, body: [UInt8]) async -> Answer {

@@ -35,12 +35,16 @@ public struct JourneysAPI: Sendable {
         space.post("/journeys") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(CreateBody.self, from: request)
-            guard let name = body.name, !name.trimmingCharacters(in: .whitespaces).isEmpty, name.utf8.count <= 200 else {
+            guard let name = body.name, !name.trimmingCharacters(in: .whitespaces).isEmpty, name.utf8.count <= 200
+            else {
                 throw APIError.badRequest("name is required (at most 200 bytes)")
             }
-            guard case .object? = body.definition else { throw APIError.badRequest("definition is required (an object)") }
-            return try JSONBody.response(DataEnvelope(data: try await store.create(spaceId: spaceId, name: name, definition: body.definition!)),
-                                         status: .created)
+            guard case .object? = body.definition else {
+                throw APIError.badRequest("definition is required (an object)")
+            }
+            return try JSONBody.response(
+                DataEnvelope(data: try await store.create(spaceId: spaceId, name: name, definition: body.definition!)),
+                status: .created)
         }
         space.get("/journeys") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -48,16 +52,22 @@ public struct JourneysAPI: Sendable {
         }
         space.get("/journeys/:id") { request, context in
             let (spaceId, id) = try await journey(request, context)
-            guard let record = try await store.get(spaceId: spaceId, id: id) else { throw APIError.notFound("no journey \(id) in this space") }
+            guard let record = try await store.get(spaceId: spaceId, id: id) else {
+                throw APIError.notFound("no journey \(id) in this space")
+            }
             return try JSONBody.response(DataEnvelope(data: record))
         }
         space.patch("/journeys/:id") { request, context in
             let (spaceId, id) = try await journey(request, context)
             let body = try await JSONBody.decode(CreateBody.self, from: request)
-            if let definition = body.definition, case .object = definition {} else if body.definition != nil {
+            if let definition = body.definition, case .object = definition {
+            } else if body.definition != nil {
                 throw APIError.badRequest("definition must be an object")
             }
-            return try JSONBody.response(DataEnvelope(data: try await store.updateDraft(spaceId: spaceId, id: id, name: body.name, definition: body.definition)))
+            return try JSONBody.response(
+                DataEnvelope(
+                    data: try await store.updateDraft(
+                        spaceId: spaceId, id: id, name: body.name, definition: body.definition)))
         }
         space.post("/journeys/:id/validate") { request, context in
             let (spaceId, id) = try await journey(request, context)
@@ -67,12 +77,15 @@ public struct JourneysAPI: Sendable {
         space.post("/journeys/:id/publish") { request, context in
             let (spaceId, id) = try await journey(request, context)
             let body = try await Self.optionalBody(PublishBody.self, request)
-            return try JSONBody.response(DataEnvelope(data: try await store.publish(spaceId: spaceId, id: id, stepMapping: body?.stepMapping ?? [:])))
+            return try JSONBody.response(
+                DataEnvelope(
+                    data: try await store.publish(spaceId: spaceId, id: id, stepMapping: body?.stepMapping ?? [:])))
         }
         for transition in [JourneyStore.Transition.pause, .resume, .archive] {
             space.post("/journeys/:id/\(transition.rawValue)") { request, context in
                 let (spaceId, id) = try await journey(request, context)
-                return try JSONBody.response(DataEnvelope(data: try await store.transition(transition, spaceId: spaceId, id: id)))
+                return try JSONBody.response(
+                    DataEnvelope(data: try await store.transition(transition, spaceId: spaceId, id: id)))
             }
         }
         space.get("/journeys/:id/versions") { request, context in
@@ -81,13 +94,18 @@ public struct JourneysAPI: Sendable {
         }
         space.get("/journeys/:id/stats") { request, context in
             let (spaceId, id) = try await journey(request, context)
-            guard try await store.get(spaceId: spaceId, id: id) != nil else { throw APIError.notFound("no journey \(id) in this space") }
+            guard try await store.get(spaceId: spaceId, id: id) != nil else {
+                throw APIError.notFound("no journey \(id) in this space")
+            }
             return try JSONBody.response(DataEnvelope(data: try await reader.stats(spaceId: spaceId, journeyId: id)))
         }
         space.get("/journeys/:id/instances") { request, context in
             let (spaceId, id) = try await journey(request, context)
-            guard let profileId = QueryParameters.string(request, "profileId") else { throw APIError.badRequest("profileId is required") }
-            return try JSONBody.response(DataEnvelope(data: try await reader.instances(spaceId: spaceId, journeyId: id, profileId: profileId)))
+            guard let profileId = QueryParameters.string(request, "profileId") else {
+                throw APIError.badRequest("profileId is required")
+            }
+            return try JSONBody.response(
+                DataEnvelope(data: try await reader.instances(spaceId: spaceId, journeyId: id, profileId: profileId)))
         }
     }
 

@@ -18,7 +18,10 @@ public struct BroadcastWorker: Service {
     let logger: Logger
     let wakeups = Wakeups()
 
-    public init(db: PostgresClient, clock: any JourneyClock, chunkSize: Int = 2_000, onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, clock: any JourneyClock, chunkSize: Int = 2_000, onCommit: @escaping @Sendable () -> Void,
+        logger: Logger
+    ) {
         self.db = db
         self.clock = clock
         self.chunkSize = chunkSize
@@ -41,9 +44,11 @@ public struct BroadcastWorker: Service {
     /// Starts or advances every due broadcast by one chunk; true when there may be more to do at once.
     func pass() async throws -> Bool {
         var due: [(String, String)] = []
-        for try await row in try await db.query("""
+        for try await row in try await db.query(
+            """
             SELECT space_id, id FROM broadcasts WHERE status IN ('scheduled', 'sending') AND scheduled_at <= \(clock.now()) ORDER BY scheduled_at LIMIT 100
-            """, logger: logger).decode((String, String).self) {
+            """, logger: logger
+        ).decode((String, String).self) {
             due.append(row)
         }
         var progressed = false
@@ -56,34 +61,47 @@ public struct BroadcastWorker: Service {
     private func advance(spaceId: String, id: String) async throws -> Bool {
         let now = clock.now()
         let (wrote, more) = try await db.transaction(logger: logger) { [self] connection -> (Bool, Bool) in
-            var claimed: (spaceId: String, id: String, status: String, audienceId: String, channel: String, templateId: String, version: Int?,
-                          purpose: String, group: String?, throttle: Int?, startedAt: Date?, recipients: Int64, requested: Int64)?
-            for try await row in try await connection.query("""
+            var claimed:
+                (
+                    spaceId: String, id: String, status: String, audienceId: String, channel: String,
+                    templateId: String, version: Int?,
+                    purpose: String, group: String?, throttle: Int?, startedAt: Date?, recipients: Int64,
+                    requested: Int64
+                )?
+            for try await row in try await connection.query(
+                """
                 SELECT space_id, id, status, audience_id, channel, template_id, template_version, purpose, group_name, throttle_per_minute,
                        started_at, recipients, requested
                 FROM broadcasts WHERE space_id = \(spaceId) AND id = \(id) AND status IN ('scheduled', 'sending') AND scheduled_at <= \(now)
                 FOR UPDATE SKIP LOCKED
-                """, logger: logger).decode((String, String, String, String, String, String, Int?, String, String?, Int?, Date?, Int64, Int64).self) {
+                """, logger: logger
+            ).decode(
+                (String, String, String, String, String, String, Int?, String, String?, Int?, Date?, Int64, Int64).self)
+            {
                 claimed = row
             }
             guard var broadcast = claimed else { return (false, false) }
             if broadcast.status == "scheduled" {
                 var count: Int64 = 0
-                for try await n in try await connection.query("""
+                for try await n in try await connection.query(
+                    """
                     WITH snapshot AS (
                         INSERT INTO broadcast_recipients (space_id, broadcast_id, seq, profile_id)
                         SELECT \(broadcast.spaceId), \(broadcast.id), row_number() OVER (ORDER BY profile_id), profile_id
                         FROM audience_members WHERE space_id = \(broadcast.spaceId) AND audience_id = \(broadcast.audienceId)
                         RETURNING 1)
                     SELECT count(*) FROM snapshot
-                    """, logger: logger).decode(Int64.self) {
+                    """, logger: logger
+                ).decode(Int64.self) {
                     count = n
                 }
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE broadcasts SET status = 'sending', started_at = \(now), recipients = \(count)
                     WHERE space_id = \(broadcast.spaceId) AND id = \(broadcast.id)
                     """, logger: logger)
-                logger.info("broadcast started", metadata: ["broadcast_id": "\(broadcast.id)", "recipients": "\(count)"])
+                logger.info(
+                    "broadcast started", metadata: ["broadcast_id": "\(broadcast.id)", "recipients": "\(count)"])
                 broadcast.startedAt = now
                 broadcast.recipients = count
             }
@@ -97,29 +115,39 @@ public struct BroadcastWorker: Service {
             if allowance > 0 {
                 // Recipients are numbered 1...n and go in order under the broadcast's row lock, so
                 // the next chunk is a range after the count already requested.
-                for try await profileId in try await connection.query("""
+                for try await profileId in try await connection.query(
+                    """
                     SELECT profile_id FROM broadcast_recipients
                     WHERE space_id = \(broadcast.spaceId) AND broadcast_id = \(broadcast.id)
                         AND seq > \(broadcast.requested) AND seq <= \(broadcast.requested + allowance)
                     ORDER BY seq
-                    """, logger: logger).decode(String.self) {
-                    let request = MessageRequest(id: ExecutionIds.broadcastMessage(spaceId: broadcast.spaceId, broadcastId: broadcast.id, profileId: profileId),
-                                                 spaceId: broadcast.spaceId, profileId: profileId,
-                                                 channel: SubscriptionChannel(rawValue: broadcast.channel) ?? .email, templateId: broadcast.templateId,
-                                                 templateVersion: broadcast.version, purpose: MessagePurpose(rawValue: broadcast.purpose) ?? .marketing,
-                                                 group: broadcast.group, broadcastId: broadcast.id, occurredAt: now)
+                    """, logger: logger
+                ).decode(String.self) {
+                    let request = MessageRequest(
+                        id: ExecutionIds.broadcastMessage(
+                            spaceId: broadcast.spaceId, broadcastId: broadcast.id, profileId: profileId),
+                        spaceId: broadcast.spaceId, profileId: profileId,
+                        channel: SubscriptionChannel(rawValue: broadcast.channel) ?? .email,
+                        templateId: broadcast.templateId,
+                        templateVersion: broadcast.version,
+                        purpose: MessagePurpose(rawValue: broadcast.purpose) ?? .marketing,
+                        group: broadcast.group, broadcastId: broadcast.id, occurredAt: now)
                     requests.append(request.outbox)
                 }
                 try await Outbox.enqueue(requests, on: connection, logger: logger)
             }
             let requested = broadcast.requested + Int64(requests.count)
             let finished = requested >= broadcast.recipients
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE broadcasts SET requested = \(requested), status = CASE WHEN \(finished) THEN 'completed' ELSE status END,
                     finished_at = CASE WHEN \(finished) THEN \(now) ELSE finished_at END
                 WHERE space_id = \(broadcast.spaceId) AND id = \(broadcast.id)
                 """, logger: logger)
-            if finished { logger.info("broadcast completed", metadata: ["broadcast_id": "\(broadcast.id)", "requested": "\(requested)"]) }
+            if finished {
+                logger.info(
+                    "broadcast completed", metadata: ["broadcast_id": "\(broadcast.id)", "requested": "\(requested)"])
+            }
             // Throttled with nothing due yet: the next tick looks again.
             return (!requests.isEmpty, !requests.isEmpty && !finished)
         }

@@ -85,12 +85,14 @@ public struct Step: Sendable, Hashable {
     /// Every step a branch of this step can lead to (nil: the path ends there).
     public var successors: [(branch: String, next: String?)] {
         switch kind {
-        case .wait(_, let next), .waitUntil(_, let next), .send(_, let next), .destination(_, let next), .setTraits(_, let next):
+        case .wait(_, let next), .waitUntil(_, let next), .send(_, let next), .destination(_, let next),
+            .setTraits(_, let next):
             return [("next", next)]
         case .waitForEvent(let branches, _, let timeoutNext):
             return branches.map { ($0.name, $0.next) } + [("timeout", timeoutNext)]
         case .split(_, let trueNext, let falseNext): return [("true", trueNext), ("false", falseNext)]
-        case .multiSplit(_, let branches, let otherwise): return branches.map { ($0.name, $0.next) } + [("otherwise", otherwise)]
+        case .multiSplit(_, let branches, let otherwise):
+            return branches.map { ($0.name, $0.next) } + [("otherwise", otherwise)]
         case .randomSplit(let branches): return branches.map { ($0.name, $0.holdout ? nil : $0.next) }
         case .exit: return []
         }

@@ -34,8 +34,11 @@ public final class Advancer: Service, Sendable {
     private let advanced = Counter(label: "engage_journey_paths_advanced_total")
     private let lateness = Timer(label: "engage_journey_timer_lateness_seconds", preferredDisplayUnit: .seconds)
 
-    public init(db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock, settings: Settings,
-                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock,
+        settings: Settings,
+        onCommit: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.db = db
         self.catalog = catalog
         self.profiles = profiles
@@ -57,7 +60,9 @@ public final class Advancer: Service, Sendable {
                         do {
                             while try await self.runDue() >= self.settings.batchSize, !Task.isShuttingDownGracefully {}
                         } catch {
-                            self.logger.warning("advancing journeys failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                            self.logger.warning(
+                                "advancing journeys failed; retrying",
+                                metadata: ["error": "\(String(reflecting: error))"])
                         }
                     }
                 }
@@ -82,7 +87,8 @@ public final class Advancer: Service, Sendable {
         let now = clock.now()
         let (claimed, wrote) = try await db.transaction(logger: logger) { [self] connection -> (Int, Bool) in
             var due: [DuePath] = []
-            for try await row in try await connection.query("""
+            for try await row in try await connection.query(
+                """
                 SELECT p.space_id, p.instance_id, p.path_id, p.journey_id, p.version, p.profile_id, p.step_id, p.status, p.step_entered_at,
                        p.due_at, p.resume_branch, i.entered_at, i.trigger::text
                 FROM paths p
@@ -91,12 +97,18 @@ public final class Advancer: Service, Sendable {
                 WHERE p.status <> 'done' AND p.due_at <= \(now)
                 ORDER BY p.due_at LIMIT \(settings.batchSize)
                 FOR UPDATE OF p SKIP LOCKED
-                """, logger: logger).decode((String, String, String, String, Int, String, String, String, Date?, Date?, String?, Date, String).self) {
+                """, logger: logger
+            ).decode(
+                (String, String, String, String, Int, String, String, String, Date?, Date?, String?, Date, String).self)
+            {
                 let trigger = (try? JSONParser.parse(Array(row.12.utf8)))?.objectValue ?? [:]
-                due.append(DuePath(spaceId: row.0, instanceId: row.1, journeyId: row.3, version: row.4, profileId: row.5,
-                                   state: PathState(pathId: row.2, stepId: row.6, status: PathStatus(rawValue: row.7) ?? .ready,
-                                                    stepEnteredAt: row.8, dueAt: row.9, resumeBranch: row.10),
-                                   enteredAt: row.11, trigger: trigger))
+                due.append(
+                    DuePath(
+                        spaceId: row.0, instanceId: row.1, journeyId: row.3, version: row.4, profileId: row.5,
+                        state: PathState(
+                            pathId: row.2, stepId: row.6, status: PathStatus(rawValue: row.7) ?? .ready,
+                            stepEnteredAt: row.8, dueAt: row.9, resumeBranch: row.10),
+                        enteredAt: row.11, trigger: trigger))
                 if let dueAt = row.9 { lateness.recordSeconds(max(0, now.timeIntervalSince(dueAt))) }
             }
             guard !due.isEmpty else { return (0, false) }
@@ -124,26 +136,42 @@ public final class Advancer: Service, Sendable {
             for (id, profile) in snapshots { known["\(spaceId)|\(id)"] = profile }
             var refs: [String: JourneyRef] = [:]
             for path in paths where refs["\(path.journeyId)|\(path.version)"] == nil {
-                refs["\(path.journeyId)|\(path.version)"] = try await catalog.version(spaceId: spaceId, journeyId: path.journeyId, version: path.version, on: connection)
+                refs["\(path.journeyId)|\(path.version)"] = try await catalog.version(
+                    spaceId: spaceId, journeyId: path.journeyId, version: path.version, on: connection)
             }
-            let needsAudiences = refs.values.contains { $0.definition.steps.contains { !$0.kind.conditions.allSatisfy { $0.audienceIds.isEmpty } } }
+            let needsAudiences = refs.values.contains {
+                $0.definition.steps.contains { !$0.kind.conditions.allSatisfy { $0.audienceIds.isEmpty } }
+            }
             let needsEvents = refs.values.contains { $0.definition.usesEventHistory }
-            let audiences = needsAudiences ? try await memberships(spaceId: spaceId, profileIds: ids, on: connection) : [:]
-            let history = needsEvents ? try await events(spaceId: spaceId, profileIds: ids, since: paths.map(\.enteredAt).min() ?? now, on: connection) : [:]
+            let audiences =
+                needsAudiences ? try await memberships(spaceId: spaceId, profileIds: ids, on: connection) : [:]
+            let history =
+                needsEvents
+                ? try await events(
+                    spaceId: spaceId, profileIds: ids, since: paths.map(\.enteredAt).min() ?? now, on: connection) : [:]
             for path in paths {
                 guard let journey = refs["\(path.journeyId)|\(path.version)"] else {
-                    logger.error("path of an unknown journey version left as it is", metadata: ["instance_id": "\(path.instanceId)"])
+                    logger.error(
+                        "path of an unknown journey version left as it is",
+                        metadata: ["instance_id": "\(path.instanceId)"])
                     continue
                 }
                 let profile = snapshots[path.profileId] ?? ProfileSnapshot(profileId: path.profileId)
-                let context = ConditionContext(traits: profile.traits, audiences: audiences[path.profileId] ?? [], events: history[path.profileId] ?? [],
-                                               enteredAt: path.enteredAt)
-                let runner = StepRunner(journey: journey, instance: InstanceRef(id: path.instanceId, profileId: path.profileId, enteredAt: path.enteredAt,
-                                                                                trigger: path.trigger),
-                                        profile: profile, context: context, now: now)
+                let context = ConditionContext(
+                    traits: profile.traits, audiences: audiences[path.profileId] ?? [],
+                    events: history[path.profileId] ?? [],
+                    enteredAt: path.enteredAt)
+                let runner = StepRunner(
+                    journey: journey,
+                    instance: InstanceRef(
+                        id: path.instanceId, profileId: path.profileId, enteredAt: path.enteredAt,
+                        trigger: path.trigger),
+                    profile: profile, context: context, now: now)
                 let effects = runner.advance(path.state)
                 for (stepId, metric) in effects.counts {
-                    counter.add(metric == "entered" ? .entered : .completed, .init(spaceId: spaceId, journeyId: path.journeyId, version: path.version, stepId: stepId))
+                    counter.add(
+                        metric == "entered" ? .entered : .completed,
+                        .init(spaceId: spaceId, journeyId: path.journeyId, version: path.version, stepId: stepId))
                 }
                 outbox += try effects.events.map(\.outbox)
                 outbox += effects.records
@@ -164,19 +192,26 @@ public final class Advancer: Service, Sendable {
         try await writeGoals(goals, now: now, on: connection)
         // Exit steps end the whole instance (its other paths too); a path that reached its end
         // ends the instance when it was the last one running.
-        outbox += try await writer.exit(exitSteps, reason: "exit_step", known: known, catalog: catalog, counter: &counter, now: now, on: connection).map(\.outbox)
+        outbox += try await writer.exit(
+            exitSteps, reason: "exit_step", known: known, catalog: catalog, counter: &counter, now: now, on: connection
+        ).map(\.outbox)
         let completed = try await instancesWithoutRunningPaths(Array(finishedPaths.keys), due: due, on: connection)
-        outbox += try await writer.exit(completed, reason: "completed", lastStep: finishedPaths, known: known, catalog: catalog, counter: &counter,
-                                        now: now, on: connection).map(\.outbox)
+        outbox += try await writer.exit(
+            completed, reason: "completed", lastStep: finishedPaths, known: known, catalog: catalog, counter: &counter,
+            now: now, on: connection
+        ).map(\.outbox)
         try await counter.flush(on: connection, logger: logger)
         try await Outbox.enqueue(outbox, on: connection, logger: logger)
     }
 
-    private func writePaths(_ updates: [(DuePath, PathState)], forks: [(DuePath, PathState)], now: Date, on connection: PostgresConnection) async throws {
+    private func writePaths(
+        _ updates: [(DuePath, PathState)], forks: [(DuePath, PathState)], now: Date, on connection: PostgresConnection
+    ) async throws {
         if !updates.isEmpty {
             // The epoch stands for "none" in the arrays (PostgresNIO binds no arrays of optionals).
             let none = Date(timeIntervalSince1970: 0)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE paths p SET step_id = u.step_id, status = u.status, step_entered_at = NULLIF(u.entered_at, 'epoch'::timestamptz),
                     due_at = NULLIF(u.due_at, 'epoch'::timestamptz), resume_branch = NULLIF(u.resume, '')
                 FROM unnest(\(updates.map(\.0.spaceId))::text[], \(updates.map(\.0.instanceId))::text[], \(updates.map(\.1.pathId))::text[],
@@ -188,7 +223,8 @@ public final class Advancer: Service, Sendable {
                 """, logger: logger)
         }
         for (parent, fork) in forks {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO paths (space_id, instance_id, path_id, journey_id, version, profile_id, step_id, status, due_at)
                 VALUES (\(parent.spaceId), \(parent.instanceId), \(fork.pathId), \(parent.journeyId), \(parent.version), \(parent.profileId),
                         \(fork.stepId), 'ready', \(now))
@@ -197,11 +233,14 @@ public final class Advancer: Service, Sendable {
         }
     }
 
-    private func writeGoals(_ goals: [(DuePath, StepEffects.Send)], now: Date, on connection: PostgresConnection) async throws {
+    private func writeGoals(_ goals: [(DuePath, StepEffects.Send)], now: Date, on connection: PostgresConnection)
+        async throws
+    {
         for (path, send) in goals {
             guard let goal = send.goal else { continue }
             // The goal's filters stay in the (immutable) journey version; the event name is enough to find candidates.
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO conversion_goals (space_id, message_id, instance_id, journey_id, version, step_id, profile_id, channel, template_id,
                                               goal_event, window_seconds, created_at)
                 VALUES (\(path.spaceId), \(send.request.id), \(path.instanceId), \(path.journeyId), \(path.version), \(send.stepId),
@@ -213,36 +252,50 @@ public final class Advancer: Service, Sendable {
     }
 
     /// Of the instances whose path just ended, those with no other path still running.
-    private func instancesWithoutRunningPaths(_ instanceIds: [String], due: [DuePath], on connection: PostgresConnection) async throws -> [InstanceWriter.Exit] {
+    private func instancesWithoutRunningPaths(
+        _ instanceIds: [String], due: [DuePath], on connection: PostgresConnection
+    ) async throws -> [InstanceWriter.Exit] {
         guard !instanceIds.isEmpty else { return [] }
         let spaceOf = Dictionary(due.map { ($0.instanceId, $0.spaceId) }, uniquingKeysWith: { first, _ in first })
         var running: Set<String> = []
         for (spaceId, ids) in Dictionary(grouping: instanceIds, by: { spaceOf[$0] ?? "" }) {
-            for try await id in try await connection.query("""
+            for try await id in try await connection.query(
+                """
                 SELECT DISTINCT instance_id FROM paths WHERE space_id = \(spaceId) AND instance_id = ANY(\(ids)) AND status <> 'done'
-                """, logger: logger).decode(String.self) {
+                """, logger: logger
+            ).decode(String.self) {
                 running.insert(id)
             }
         }
-        return instanceIds.filter { !running.contains($0) }.compactMap { id in spaceOf[id].map { .init(spaceId: $0, instanceId: id) } }
+        return instanceIds.filter { !running.contains($0) }.compactMap { id in
+            spaceOf[id].map { .init(spaceId: $0, instanceId: id) }
+        }
     }
 
-    private func memberships(spaceId: String, profileIds: [String], on connection: PostgresConnection) async throws -> [String: Set<String>] {
+    private func memberships(spaceId: String, profileIds: [String], on connection: PostgresConnection) async throws
+        -> [String: Set<String>]
+    {
         var result: [String: Set<String>] = [:]
-        for try await (profileId, audienceId) in try await connection.query("""
+        for try await (profileId, audienceId) in try await connection.query(
+            """
             SELECT profile_id, audience_id FROM audience_members WHERE space_id = \(spaceId) AND profile_id = ANY(\(profileIds))
-            """, logger: logger).decode((String, String).self) {
+            """, logger: logger
+        ).decode((String, String).self) {
             result[profileId, default: []].insert(audienceId)
         }
         return result
     }
 
-    private func events(spaceId: String, profileIds: [String], since: Date, on connection: PostgresConnection) async throws -> [String: [ConditionContext.PastEvent]] {
+    private func events(spaceId: String, profileIds: [String], since: Date, on connection: PostgresConnection)
+        async throws -> [String: [ConditionContext.PastEvent]]
+    {
         var result: [String: [ConditionContext.PastEvent]] = [:]
-        for try await (profileId, name, properties, occurredAt) in try await connection.query("""
+        for try await (profileId, name, properties, occurredAt) in try await connection.query(
+            """
             SELECT profile_id, event, properties::text, occurred_at FROM profile_events
             WHERE space_id = \(spaceId) AND profile_id = ANY(\(profileIds)) AND occurred_at >= \(since)
-            """, logger: logger).decode((String, String, String, Date).self) {
+            """, logger: logger
+        ).decode((String, String, String, Date).self) {
             let parsed = (try? JSONParser.parse(Array(properties.utf8)))?.objectValue ?? [:]
             result[profileId, default: []].append(.init(name: name, properties: parsed, occurredAt: occurredAt))
         }

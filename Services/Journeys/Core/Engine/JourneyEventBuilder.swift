@@ -5,9 +5,12 @@ import Persistence
 extension JourneyEvent {
     /// A journey event about one instance, with the profile's identity (as the replica knows it)
     /// so downstream tools can address the person without a lookup.
-    static func about(_ name: String, scope: String, journey: JourneyRef, instanceId: String, profile: ProfileSnapshot, at: Date) -> JourneyEvent {
-        var event = JourneyEvent(id: ExecutionIds.event(name, scope: scope), spaceId: journey.spaceId, event: name,
-                                 profileId: profile.profileId, occurredAt: at)
+    static func about(
+        _ name: String, scope: String, journey: JourneyRef, instanceId: String, profile: ProfileSnapshot, at: Date
+    ) -> JourneyEvent {
+        var event = JourneyEvent(
+            id: ExecutionIds.event(name, scope: scope), spaceId: journey.spaceId, event: name,
+            profileId: profile.profileId, occurredAt: at)
         event.journeyId = journey.journeyId
         event.journeyName = journey.name
         event.journeyVersion = journey.version
@@ -20,14 +23,16 @@ extension JourneyEvent {
     }
 
     var outbox: OutboxMessage {
-        OutboxMessage(topic: Topic.journeyEvents, key: profileId, payload: json,
-                      headers: [Header.contract: JourneyEvent.contract, Header.spaceId: spaceId])
+        OutboxMessage(
+            topic: Topic.journeyEvents, key: profileId, payload: json,
+            headers: [Header.contract: JourneyEvent.contract, Header.spaceId: spaceId])
     }
 }
 
 extension MessageRequest {
     var outbox: OutboxMessage {
-        OutboxMessage(topic: Topic.messageRequests, key: profileId, payload: json,
-                      headers: [Header.contract: MessageRequest.contract, Header.spaceId: spaceId])
+        OutboxMessage(
+            topic: Topic.messageRequests, key: profileId, payload: json,
+            headers: [Header.contract: MessageRequest.contract, Header.spaceId: spaceId])
     }
 }

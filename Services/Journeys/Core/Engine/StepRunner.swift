@@ -87,13 +87,16 @@ struct StepRunner {
                 effects.endedAt = path.stepId
                 break
             }
-            let execution = ExecutionIds.stepExecution(instanceId: instance.id, pathId: path.pathId, version: journey.version, stepId: step.id)
+            let execution = ExecutionIds.stepExecution(
+                instanceId: instance.id, pathId: path.pathId, version: journey.version, stepId: step.id)
             if path.status == .ready {
                 let enteredAt = path.stepEnteredAt ?? now
                 path.stepEnteredAt = enteredAt
                 effects.events.append(event(JourneyEvent.Name.stepEntered, step: step, scope: execution))
                 effects.counts.append((step.id, "entered"))
-                switch enter(step, path: &path, enteredAt: enteredAt, execution: execution, forks: &forks, effects: &effects) {
+                switch enter(
+                    step, path: &path, enteredAt: enteredAt, execution: execution, forks: &forks, effects: &effects)
+                {
                 case .wait(let due):
                     path.status = .waiting
                     path.dueAt = due
@@ -109,9 +112,13 @@ struct StepRunner {
                 switch step.kind {
                 case .waitForEvent(let branches, _, let timeoutNext):
                     if let chosen = path.resumeBranch, let branch = branches.first(where: { $0.name == chosen }) {
-                        complete(step, branch: branch.name, next: branch.next, path: &path, execution: execution, effects: &effects)
+                        complete(
+                            step, branch: branch.name, next: branch.next, path: &path, execution: execution,
+                            effects: &effects)
                     } else {
-                        complete(step, branch: "timeout", next: timeoutNext, path: &path, execution: execution, effects: &effects)
+                        complete(
+                            step, branch: "timeout", next: timeoutNext, path: &path, execution: execution,
+                            effects: &effects)
                     }
                 case .wait(_, let next), .waitUntil(_, let next):
                     complete(step, branch: nil, next: next, path: &path, execution: execution, effects: &effects)
@@ -135,14 +142,18 @@ struct StepRunner {
         case ended
     }
 
-    private func enter(_ step: Step, path: inout PathState, enteredAt: Date, execution: String, forks: inout [PathState],
-                       effects: inout StepEffects) -> Entered {
+    private func enter(
+        _ step: Step, path: inout PathState, enteredAt: Date, execution: String, forks: inout [PathState],
+        effects: inout StepEffects
+    ) -> Entered {
         switch step.kind {
         case .wait(let seconds, let next):
             let due = enteredAt.addingTimeInterval(seconds)
             return due > now ? .wait(until: due) : .next(next, branch: nil)
         case .waitUntil(let wait, let next):
-            guard let due = WaitSchedule.due(wait, enteredAt: enteredAt, traits: profile.traits), due > now else { return .next(next, branch: nil) }
+            guard let due = WaitSchedule.due(wait, enteredAt: enteredAt, traits: profile.traits), due > now else {
+                return .next(next, branch: nil)
+            }
             return .wait(until: due)
         case .waitForEvent(_, let timeout, _):
             return .wait(until: enteredAt.addingTimeInterval(timeout))
@@ -150,42 +161,62 @@ struct StepRunner {
             let holds = context.holds(condition)
             return .next(holds ? trueNext : falseNext, branch: holds ? "true" : "false")
         case .multiSplit(let all, let branches, let otherwise):
-            let matching = all ? branches.filter { context.holds($0.condition) } : Array(branches.first { context.holds($0.condition) }.map { [$0] } ?? [])
+            let matching =
+                all
+                ? branches.filter { context.holds($0.condition) }
+                : Array(branches.first { context.holds($0.condition) }.map { [$0] } ?? [])
             guard let first = matching.first else { return .next(otherwise, branch: "otherwise") }
             // Every further matching branch continues on a path of its own.
             for branch in matching.dropFirst() {
-                effects.events.append(event(JourneyEvent.Name.branchTaken, step: step, scope: execution + "#" + branch.name, branch: branch.name))
+                effects.events.append(
+                    event(
+                        JourneyEvent.Name.branchTaken, step: step, scope: execution + "#" + branch.name,
+                        branch: branch.name))
                 if let next = branch.next {
-                    forks.append(PathState(pathId: "\(path.pathId).\(step.id).\(branch.name)", stepId: next, status: .ready))
+                    forks.append(
+                        PathState(pathId: "\(path.pathId).\(step.id).\(branch.name)", stepId: next, status: .ready))
                 }
             }
             return .next(first.next, branch: first.name)
         case .randomSplit(let branches):
-            let bucket = ExecutionIds.bucket(journeyId: journey.journeyId, stepId: step.id, profileId: instance.profileId)
+            let bucket = ExecutionIds.bucket(
+                journeyId: journey.journeyId, stepId: step.id, profileId: instance.profileId)
             var upper = 0.0
             var chosen = branches[branches.count - 1]
             for branch in branches {
                 upper += branch.percent
-                if bucket < upper { chosen = branch; break }
+                if bucket < upper {
+                    chosen = branch
+                    break
+                }
             }
             if chosen.holdout {
-                effects.events.append(event(JourneyEvent.Name.branchTaken, step: step, scope: execution, branch: chosen.name, reason: "holdout"))
+                effects.events.append(
+                    event(
+                        JourneyEvent.Name.branchTaken, step: step, scope: execution, branch: chosen.name,
+                        reason: "holdout"))
                 effects.counts.append((step.id, "completed"))
-                effects.events.append(event(JourneyEvent.Name.stepCompleted, step: step, scope: execution, branch: chosen.name))
+                effects.events.append(
+                    event(JourneyEvent.Name.stepCompleted, step: step, scope: execution, branch: chosen.name))
                 return .ended
             }
             return .next(chosen.next, branch: chosen.name)
         case .send(let action, let next):
-            var request = MessageRequest(id: ExecutionIds.message(stepExecution: execution), spaceId: journey.spaceId, profileId: instance.profileId,
-                                         channel: action.channel, templateId: action.templateId, templateVersion: action.templateVersion,
-                                         purpose: action.purpose, group: action.group, journeyId: journey.journeyId, journeyStepId: step.id,
-                                         occurredAt: now)
+            var request = MessageRequest(
+                id: ExecutionIds.message(stepExecution: execution), spaceId: journey.spaceId,
+                profileId: instance.profileId,
+                channel: action.channel, templateId: action.templateId, templateVersion: action.templateVersion,
+                purpose: action.purpose, group: action.group, journeyId: journey.journeyId, journeyStepId: step.id,
+                occurredAt: now)
             request.test = false
             effects.sends.append(.init(request: request, stepId: step.id, goal: action.goal))
             return .next(next, branch: nil)
         case .destination(.topic(let topic), let next):
-            effects.records.append(OutboxMessage(topic: topic, key: instance.profileId, payload: JSONValue.object(contextPayload(step: step, execution: execution)).json,
-                                                 headers: [Header.spaceId: journey.spaceId, Header.contract: "journey-context/1"]))
+            effects.records.append(
+                OutboxMessage(
+                    topic: topic, key: instance.profileId,
+                    payload: JSONValue.object(contextPayload(step: step, execution: execution)).json,
+                    headers: [Header.spaceId: journey.spaceId, Header.contract: "journey-context/1"]))
             return .next(next, branch: nil)
         case .setTraits(let traits, let next):
             if let record = traitWrite(traits, execution: execution) { effects.records.append(record) }
@@ -198,8 +229,13 @@ struct StepRunner {
         }
     }
 
-    private func complete(_ step: Step, branch: String?, next: String?, path: inout PathState, execution: String, effects: inout StepEffects) {
-        if let branch { effects.events.append(event(JourneyEvent.Name.branchTaken, step: step, scope: execution, branch: branch)) }
+    private func complete(
+        _ step: Step, branch: String?, next: String?, path: inout PathState, execution: String,
+        effects: inout StepEffects
+    ) {
+        if let branch {
+            effects.events.append(event(JourneyEvent.Name.branchTaken, step: step, scope: execution, branch: branch))
+        }
         effects.events.append(event(JourneyEvent.Name.stepCompleted, step: step, scope: execution, branch: branch))
         effects.counts.append((step.id, "completed"))
         path.resumeBranch = nil
@@ -214,8 +250,10 @@ struct StepRunner {
         }
     }
 
-    func event(_ name: String, step: Step?, scope: String, branch: String? = nil, reason: String? = nil) -> JourneyEvent {
-        var event = JourneyEvent.about(name, scope: scope, journey: journey, instanceId: instance.id, profile: profile, at: now)
+    func event(_ name: String, step: Step?, scope: String, branch: String? = nil, reason: String? = nil) -> JourneyEvent
+    {
+        var event = JourneyEvent.about(
+            name, scope: scope, journey: journey, instanceId: instance.id, profile: profile, at: now)
         event.stepId = step?.id
         event.stepName = step?.name
         event.stepType = step?.typeName
@@ -229,9 +267,12 @@ struct StepRunner {
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         return [
             "type": "journey_step", "id": .string(ExecutionIds.event("destination", scope: execution)),
-            "spaceId": .string(journey.spaceId), "journeyId": .string(journey.journeyId), "journeyName": .string(journey.name),
-            "journeyVersion": .number(Double(journey.version)), "stepId": .string(step.id), "stepName": .string(step.name),
-            "instanceId": .string(instance.id), "profileId": .string(instance.profileId), "userId": text(profile.userId),
+            "spaceId": .string(journey.spaceId), "journeyId": .string(journey.journeyId),
+            "journeyName": .string(journey.name),
+            "journeyVersion": .number(Double(journey.version)), "stepId": .string(step.id),
+            "stepName": .string(step.name),
+            "instanceId": .string(instance.id), "profileId": .string(instance.profileId),
+            "userId": text(profile.userId),
             "email": text(profile.email), "phone": text(profile.phone), "traits": .object(profile.traits),
             "trigger": .object(instance.trigger), "enteredAt": .string(Timestamp.format(instance.enteredAt)),
             "occurredAt": .string(Timestamp.format(now)),
@@ -240,7 +281,9 @@ struct StepRunner {
 
     /// A set-trait step's identify through the profiles intake (nil when the profile has no id it can use).
     func traitWrite(_ traits: [String: JSONValue], execution: String) -> OutboxMessage? {
-        .internalIdentify(spaceId: journey.spaceId, source: InternalSource.journeys, messageId: ExecutionIds.event("set_traits", scope: execution),
-                          userId: profile.userId, anonymousId: profile.anonymousId, traits: traits, at: now)
+        .internalIdentify(
+            spaceId: journey.spaceId, source: InternalSource.journeys,
+            messageId: ExecutionIds.event("set_traits", scope: execution),
+            userId: profile.userId, anonymousId: profile.anonymousId, traits: traits, at: now)
     }
 }

@@ -21,8 +21,11 @@ public struct JourneyConsumer: BatchHandler {
     let logger: Logger
     let writer: InstanceWriter
 
-    public init(db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica, catalog: JourneyCatalog, clock: any JourneyClock,
-                onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica, catalog: JourneyCatalog,
+        clock: any JourneyClock,
+        onCommit: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.db = db
         self.spaces = spaces
         self.profiles = profiles
@@ -48,7 +51,8 @@ public struct JourneyConsumer: BatchHandler {
         scoped(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
         scoped(Topic.templates, TemplateChange.self, TemplateChange.contract, Input.template),
         scoped(Topic.audiences, AudienceChange.self, AudienceChange.contract, Input.audience),
-        scoped(Topic.audienceMembership, AudienceMembershipEvent.self, AudienceMembershipEvent.contract, Input.membership),
+        scoped(
+            Topic.audienceMembership, AudienceMembershipEvent.self, AudienceMembershipEvent.contract, Input.membership),
         scoped(Topic.profileEvents, ProfileEvent.self, ProfileEvent.contract, Input.event),
         scoped(Topic.messageEvents, MessageEvent.self, MessageEvent.contract, Input.message),
     ])
@@ -56,11 +60,15 @@ public struct JourneyConsumer: BatchHandler {
     public static var topics: [String] { router.topics }
 
     /// A contract value that names its space.
-    private static func scoped<T: Decodable & SpaceScoped>(_ topic: String, _ type: T.Type, _ contract: String,
-                                                           _ wrap: @escaping @Sendable (T) -> Input) -> RecordRouter<Input>.Route {
+    private static func scoped<T: Decodable & SpaceScoped>(
+        _ topic: String, _ type: T.Type, _ contract: String,
+        _ wrap: @escaping @Sendable (T) -> Input
+    ) -> RecordRouter<Input>.Route {
         .init(topic) { value throws(InvalidMessage) in
             let decoded = try InvalidMessage.decodeRecord(type, contract: contract, from: value)
-            guard !decoded.spaceId.isEmpty, !decoded.spaceId.utf8.contains(0) else { throw InvalidMessage("spaceId is empty") }
+            guard !decoded.spaceId.isEmpty, !decoded.spaceId.utf8.contains(0) else {
+                throw InvalidMessage("spaceId is empty")
+            }
             return wrap(decoded)
         }
     }
@@ -77,12 +85,15 @@ public struct JourneyConsumer: BatchHandler {
         let wrote = try await db.transaction(logger: logger) { [self, inputs] connection -> Bool in
             try await catalog.refresh(on: connection)
             var work = Work(consumer: self, now: clock.now())
-            if inputs.contains(where: { if case .update = $0 { true } else { false } }) { try await profiles.lockWrites(on: connection) }
+            if inputs.contains(where: { if case .update = $0 { true } else { false } }) {
+                try await profiles.lockWrites(on: connection)
+            }
             for input in inputs {
                 switch input {
                 case .update(let update): try await profiles.apply(update, on: connection)
                 case .template(let change): try await apply(change, on: connection)
-                case .audience(let change): try await AudienceCatalogReplica(db: db, logger: logger).apply(change, on: connection)
+                case .audience(let change):
+                    try await AudienceCatalogReplica(db: db, logger: logger).apply(change, on: connection)
                 case .membership(let change): try await work.membership(change, on: connection)
                 case .event(let event): try await work.profileEvent(event, on: connection)
                 case .message(let event): try await work.messageEvent(event, on: connection)
@@ -97,7 +108,8 @@ public struct JourneyConsumer: BatchHandler {
     }
 
     private func apply(_ change: TemplateChange, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO templates (space_id, template_id, name, channel, purpose, current_version, deleted)
             VALUES (\(change.spaceId), \(change.templateId), \(change.name), \(change.channel.rawValue), \(change.purpose.rawValue),
                     \(change.currentVersion), \(change.deleted))

@@ -18,9 +18,12 @@ public struct JourneyStore: Sendable {
     let createTopics: @Sendable ([String]) async throws -> Void
     let logger: Logger
 
-    public init(db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock,
-                onChange: @escaping @Sendable () -> Void, createTopics: @escaping @Sendable ([String]) async throws -> Void = { _ in },
-                logger: Logger) {
+    public init(
+        db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock,
+        onChange: @escaping @Sendable () -> Void,
+        createTopics: @escaping @Sendable ([String]) async throws -> Void = { _ in },
+        logger: Logger
+    ) {
         self.createTopics = createTopics
         self.db = db
         self.catalog = catalog
@@ -51,45 +54,56 @@ public struct JourneyStore: Sendable {
     static let columns = "id, name, status, current_version, draft::text, first_published_at, created_at, updated_at"
 
     static func record(_ row: (String, String, String, Int?, String, Date?, Date, Date)) -> Record {
-        Record(id: row.0, name: row.1, status: row.2, currentVersion: row.3, draft: (try? JSONParser.parse(Array(row.4.utf8))) ?? .null,
-               firstPublishedAt: row.5, createdAt: row.6, updatedAt: row.7)
+        Record(
+            id: row.0, name: row.1, status: row.2, currentVersion: row.3,
+            draft: (try? JSONParser.parse(Array(row.4.utf8))) ?? .null,
+            firstPublishedAt: row.5, createdAt: row.6, updatedAt: row.7)
     }
 
     func create(spaceId: String, name: String, definition: JSONValue) async throws -> Record {
         let id = "jny_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24))
         let now = clock.now()
-        try await db.query("""
+        try await db.query(
+            """
             INSERT INTO journeys (space_id, id, name, status, draft, created_at, updated_at)
             VALUES (\(spaceId), \(id), \(name), 'draft', \(definition.json)::jsonb, \(now), \(now))
             """, logger: logger)
-        return Record(id: id, name: name, status: "draft", currentVersion: nil, draft: definition, firstPublishedAt: nil, createdAt: now, updatedAt: now)
+        return Record(
+            id: id, name: name, status: "draft", currentVersion: nil, draft: definition, firstPublishedAt: nil,
+            createdAt: now, updatedAt: now)
     }
 
     func list(spaceId: String) async throws -> [Record] {
         var records: [Record] = []
-        for try await row in try await db.query("""
+        for try await row in try await db.query(
+            """
             SELECT \(unescaped: Self.columns) FROM journeys WHERE space_id = \(spaceId) ORDER BY created_at, id LIMIT 1000
-            """, logger: logger).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
+            """, logger: logger
+        ).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
             records.append(Self.record(row))
         }
         return records
     }
 
     func get(spaceId: String, id: String) async throws -> Record? {
-        for try await row in try await db.query("""
+        for try await row in try await db.query(
+            """
             SELECT \(unescaped: Self.columns) FROM journeys WHERE space_id = \(spaceId) AND id = \(id)
-            """, logger: logger).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
+            """, logger: logger
+        ).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
             return Self.record(row)
         }
         return nil
     }
 
     func updateDraft(spaceId: String, id: String, name: String?, definition: JSONValue?) async throws -> Record {
-        for try await row in try await db.query("""
+        for try await row in try await db.query(
+            """
             UPDATE journeys SET name = coalesce(\(name), name), draft = coalesce(\(definition?.json)::jsonb, draft), updated_at = \(clock.now())
             WHERE space_id = \(spaceId) AND id = \(id) AND status <> 'archived'
             RETURNING \(unescaped: Self.columns)
-            """, logger: logger).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
+            """, logger: logger
+        ).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
             return Self.record(row)
         }
         try await requireExists(spaceId: spaceId, id: id)
@@ -98,9 +112,15 @@ public struct JourneyStore: Sendable {
 
     /// The draft's problems against the space's templates (empty: it would publish).
     func validate(spaceId: String, id: String) async throws -> [String] {
-        guard let record = try await get(spaceId: spaceId, id: id) else { throw APIError.notFound("no journey \(id) in this space") }
+        guard let record = try await get(spaceId: spaceId, id: id) else {
+            throw APIError.notFound("no journey \(id) in this space")
+        }
         let templates = try await templateInfo(spaceId: spaceId)
-        if case .failure(let problems) = JourneyParser.parse(record.draft, templates: { templates[$0] }, checkTemplates: true) { return problems.items }
+        if case .failure(let problems) = JourneyParser.parse(
+            record.draft, templates: { templates[$0] }, checkTemplates: true)
+        {
+            return problems.items
+        }
         return []
     }
 
@@ -109,29 +129,38 @@ public struct JourneyStore: Sendable {
     /// finish on the version they are on.
     func publish(spaceId: String, id: String, stepMapping: [String: String]) async throws -> Record {
         let templates = try await templateInfo(spaceId: spaceId)
-        if let draft = try await get(spaceId: spaceId, id: id)?.draft, case .success(let parsed) = JourneyParser.parse(draft) {
-            let topics = Set(parsed.steps.compactMap { step -> String? in
-                if case .destination(.topic(let topic), _) = step.kind { return topic }
-                return nil
-            }).sorted()
+        if let draft = try await get(spaceId: spaceId, id: id)?.draft,
+            case .success(let parsed) = JourneyParser.parse(draft)
+        {
+            let topics = Set(
+                parsed.steps.compactMap { step -> String? in
+                    if case .destination(.topic(let topic), _) = step.kind { return topic }
+                    return nil
+                }
+            ).sorted()
             if !topics.isEmpty {
                 // Creating an existing topic is harmless; a broker that refuses (or creates topics on
                 // first use) is told about it in the log, not the publisher.
                 do { try await createTopics(topics) } catch {
-                    logger.warning("destination topics not created", metadata: ["topics": "\(topics)", "error": "\(error)"])
+                    logger.warning(
+                        "destination topics not created", metadata: ["topics": "\(topics)", "error": "\(error)"])
                 }
             }
         }
         let now = clock.now()
         let (record, entered) = try await db.transaction(logger: logger) { [self] connection -> (Record, Int) in
             var found: (status: String, current: Int?, draft: String, name: String)?
-            for try await row in try await connection.query("""
+            for try await row in try await connection.query(
+                """
                 SELECT status, current_version, draft::text, name FROM journeys WHERE space_id = \(spaceId) AND id = \(id) FOR UPDATE
-                """, logger: logger).decode((String, Int?, String, String).self) {
+                """, logger: logger
+            ).decode((String, Int?, String, String).self) {
                 found = row
             }
             guard let found else { throw APIError.notFound("no journey \(id) in this space") }
-            guard found.status != "archived" else { throw APIError.conflict("journey \(id) is archived; archived journeys cannot be published") }
+            guard found.status != "archived" else {
+                throw APIError.conflict("journey \(id) is archived; archived journeys cannot be published")
+            }
             let draft = try JSONParser.parse(Array(found.draft.utf8))
             let definition: JourneyDefinition
             switch JourneyParser.parse(draft, templates: { templates[$0] }, checkTemplates: true) {
@@ -141,37 +170,48 @@ public struct JourneyStore: Sendable {
             let version = (found.current ?? 0) + 1
             if !stepMapping.isEmpty {
                 guard let previous = found.current,
-                      let old = try await catalog.version(spaceId: spaceId, journeyId: id, version: previous, on: connection) else {
+                    let old = try await catalog.version(
+                        spaceId: spaceId, journeyId: id, version: previous, on: connection)
+                else {
                     throw Self.rejection(["stepMapping: there is no published version to map from"])
                 }
                 var problems: [String] = []
                 for (from, to) in stepMapping.sorted(by: { $0.key < $1.key }) {
-                    if old.definition.stepsById[from] == nil { problems.append("stepMapping.\(from): version \(previous) has no step \"\(from)\"") }
-                    if definition.stepsById[to] == nil { problems.append("stepMapping.\(from): the new version has no step \"\(to)\"") }
+                    if old.definition.stepsById[from] == nil {
+                        problems.append("stepMapping.\(from): version \(previous) has no step \"\(from)\"")
+                    }
+                    if definition.stepsById[to] == nil {
+                        problems.append("stepMapping.\(from): the new version has no step \"\(to)\"")
+                    }
                 }
                 if !problems.isEmpty { throw Self.rejection(problems) }
             }
             let mappingJSON: JSONValue? = stepMapping.isEmpty ? nil : .object(stepMapping.mapValues(JSONValue.string))
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO journey_versions (space_id, journey_id, version, definition, step_mapping, published_at)
                 VALUES (\(spaceId), \(id), \(version), \(draft.json)::jsonb, \(mappingJSON?.json)::jsonb, \(now))
                 """, logger: logger)
             var record: Record?
-            for try await row in try await connection.query("""
+            for try await row in try await connection.query(
+                """
                 UPDATE journeys SET current_version = \(version), status = CASE WHEN status = 'draft' THEN 'published' ELSE status END,
                     first_published_at = coalesce(first_published_at, \(now)), revision = nextval('journey_revisions'), updated_at = \(now)
                 WHERE space_id = \(spaceId) AND id = \(id)
                 RETURNING \(unescaped: Self.columns)
-                """, logger: logger).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
+                """, logger: logger
+            ).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
                 record = Self.record(row)
             }
             if let previous = found.current, !stepMapping.isEmpty {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE paths p SET version = \(version), step_id = m.to_step, status = 'ready', due_at = \(now), resume_branch = NULL
                     FROM unnest(\(Array(stepMapping.keys))::text[], \(Array(stepMapping.values))::text[]) AS m(from_step, to_step)
                     WHERE p.space_id = \(spaceId) AND p.journey_id = \(id) AND p.version = \(previous) AND p.status <> 'done' AND p.step_id = m.from_step
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE instances i SET version = \(version)
                     WHERE i.space_id = \(spaceId) AND i.journey_id = \(id) AND i.status = 'active' AND i.version = \(previous)
                         AND EXISTS (SELECT 1 FROM paths p WHERE p.space_id = i.space_id AND p.instance_id = i.id AND p.version = \(version))
@@ -179,32 +219,45 @@ public struct JourneyStore: Sendable {
             }
             var entered = 0
             if found.current == nil, case .audience(let audienceId, true) = definition.entry {
-                entered = try await enterExistingMembers(spaceId: spaceId, journeyId: id, name: found.name, version: version, definition: definition,
-                                                         audienceId: audienceId, now: now, on: connection)
+                entered = try await enterExistingMembers(
+                    spaceId: spaceId, journeyId: id, name: found.name, version: version, definition: definition,
+                    audienceId: audienceId, now: now, on: connection)
             }
             return (record!, entered)
         }
         catalog.invalidate()
         onChange()
-        if entered > 0 { logger.info("existing audience members entered the journey", metadata: ["journey_id": "\(id)", "count": "\(entered)"]) }
+        if entered > 0 {
+            logger.info(
+                "existing audience members entered the journey",
+                metadata: ["journey_id": "\(id)", "count": "\(entered)"])
+        }
         return record
     }
 
     /// On first publication, with `includeExistingMembers`: everyone in the audience now enters.
-    private func enterExistingMembers(spaceId: String, journeyId: String, name: String, version: Int, definition: JourneyDefinition,
-                                      audienceId: String, now: Date, on connection: PostgresConnection) async throws -> Int {
+    private func enterExistingMembers(
+        spaceId: String, journeyId: String, name: String, version: Int, definition: JourneyDefinition,
+        audienceId: String, now: Date, on connection: PostgresConnection
+    ) async throws -> Int {
         var members: [String] = []
-        for try await profileId in try await connection.query("""
+        for try await profileId in try await connection.query(
+            """
             SELECT profile_id FROM audience_members WHERE space_id = \(spaceId) AND audience_id = \(audienceId) ORDER BY profile_id
-            """, logger: logger).decode(String.self) {
+            """, logger: logger
+        ).decode(String.self) {
             members.append(profileId)
         }
-        let journey = JourneyRef(spaceId: spaceId, journeyId: journeyId, name: name, version: version, definition: definition)
+        let journey = JourneyRef(
+            spaceId: spaceId, journeyId: journeyId, name: name, version: version, definition: definition)
         var entered = 0
-        for chunk in stride(from: 0, to: members.count, by: 500).map({ Array(members[$0..<min($0 + 500, members.count)]) }) {
+        for chunk in stride(from: 0, to: members.count, by: 500).map({
+            Array(members[$0..<min($0 + 500, members.count)])
+        }) {
             let candidates = chunk.map {
-                InstanceWriter.Candidate(journey: journey, profileId: $0, triggerId: "existing-member:\(audienceId)",
-                                         trigger: ["audienceId": .string(audienceId), "existingMember": true])
+                InstanceWriter.Candidate(
+                    journey: journey, profileId: $0, triggerId: "existing-member:\(audienceId)",
+                    trigger: ["audienceId": .string(audienceId), "existingMember": true])
             }
             let events = try await writer.enter(candidates, now: now, on: connection)
             entered += events.count
@@ -228,31 +281,40 @@ public struct JourneyStore: Sendable {
         let now = clock.now()
         let record = try await db.transaction(logger: logger) { [self] connection -> Record? in
             var record: Record?
-            for try await row in try await connection.query("""
+            for try await row in try await connection.query(
+                """
                 UPDATE journeys SET status = \(target), revision = nextval('journey_revisions'), updated_at = \(now)
                 WHERE space_id = \(spaceId) AND id = \(id) AND status = ANY(\(allowed))
                 RETURNING \(unescaped: Self.columns)
-                """, logger: logger).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
+                """, logger: logger
+            ).decode((String, String, String, Int?, String, Date?, Date, Date).self) {
                 record = Self.record(row)
             }
             // Archiving ends every pass still running.
             if record != nil, transition == .archive {
                 var exits: [InstanceWriter.Exit] = []
-                for try await instanceId in try await connection.query("""
+                for try await instanceId in try await connection.query(
+                    """
                     SELECT id FROM instances WHERE space_id = \(spaceId) AND journey_id = \(id) AND status = 'active'
-                    """, logger: logger).decode(String.self) {
+                    """, logger: logger
+                ).decode(String.self) {
                     exits.append(.init(spaceId: spaceId, instanceId: instanceId))
                 }
                 var counter = StepCounter()
-                let events = try await writer.exit(exits, reason: "archived", catalog: catalog, counter: &counter, now: now, on: connection)
+                let events = try await writer.exit(
+                    exits, reason: "archived", catalog: catalog, counter: &counter, now: now, on: connection)
                 try await counter.flush(on: connection, logger: logger)
                 try await Outbox.enqueue(events.map(\.outbox), on: connection, logger: logger)
             }
             return record
         }
         guard let record else {
-            guard let existing = try await get(spaceId: spaceId, id: id) else { throw APIError.notFound("no journey \(id) in this space") }
-            throw APIError.conflict("journey \(id) is \(existing.status); \(transition.rawValue) applies to \(allowed.joined(separator: " or ")) journeys")
+            guard let existing = try await get(spaceId: spaceId, id: id) else {
+                throw APIError.notFound("no journey \(id) in this space")
+            }
+            throw APIError.conflict(
+                "journey \(id) is \(existing.status); \(transition.rawValue) applies to \(allowed.joined(separator: " or ")) journeys"
+            )
         }
         catalog.invalidate()
         onChange()
@@ -262,25 +324,33 @@ public struct JourneyStore: Sendable {
     func versions(spaceId: String, id: String) async throws -> [VersionRecord] {
         try await requireExists(spaceId: spaceId, id: id)
         var versions: [VersionRecord] = []
-        for try await (version, definition, mapping, publishedAt) in try await db.query("""
+        for try await (version, definition, mapping, publishedAt) in try await db.query(
+            """
             SELECT version, definition::text, step_mapping::text, published_at FROM journey_versions
             WHERE space_id = \(spaceId) AND journey_id = \(id) ORDER BY version
-            """, logger: logger).decode((Int, String, String?, Date).self) {
-            versions.append(VersionRecord(version: version, definition: (try? JSONParser.parse(Array(definition.utf8))) ?? .null,
-                                          stepMapping: mapping.flatMap { try? JSONParser.parse(Array($0.utf8)) }, publishedAt: publishedAt))
+            """, logger: logger
+        ).decode((Int, String, String?, Date).self) {
+            versions.append(
+                VersionRecord(
+                    version: version, definition: (try? JSONParser.parse(Array(definition.utf8))) ?? .null,
+                    stepMapping: mapping.flatMap { try? JSONParser.parse(Array($0.utf8)) }, publishedAt: publishedAt))
         }
         return versions
     }
 
     private func requireExists(spaceId: String, id: String) async throws {
-        guard try await get(spaceId: spaceId, id: id) != nil else { throw APIError.notFound("no journey \(id) in this space") }
+        guard try await get(spaceId: spaceId, id: id) != nil else {
+            throw APIError.notFound("no journey \(id) in this space")
+        }
     }
 
     private func templateInfo(spaceId: String) async throws -> [String: JourneyParser.TemplateInfo] {
         var templates: [String: JourneyParser.TemplateInfo] = [:]
-        for try await (id, channel, version) in try await db.query("""
+        for try await (id, channel, version) in try await db.query(
+            """
             SELECT template_id, channel, current_version FROM templates WHERE space_id = \(spaceId) AND NOT deleted
-            """, logger: logger).decode((String, String, Int).self) {
+            """, logger: logger
+        ).decode((String, String, Int).self) {
             guard let channel = SubscriptionChannel(rawValue: channel) else { continue }
             templates[id] = .init(channel: channel, currentVersion: version)
         }
@@ -288,8 +358,10 @@ public struct JourneyStore: Sendable {
     }
 
     static func rejection(_ problems: [String]) -> APIError {
-        APIError(.unprocessableContent, code: "invalid_journey",
-                 message: "the journey cannot be published: \(problems.count) problem\(problems.count == 1 ? "" : "s"): \(problems.joined(separator: "; "))",
-                 problems: problems)
+        APIError(
+            .unprocessableContent, code: "invalid_journey",
+            message:
+                "the journey cannot be published: \(problems.count) problem\(problems.count == 1 ? "" : "s"): \(problems.joined(separator: "; "))",
+            problems: problems)
     }
 }

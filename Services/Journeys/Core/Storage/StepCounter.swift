@@ -28,8 +28,13 @@ struct StepCounter {
     func flush(on connection: PostgresConnection, logger: Logger) async throws {
         guard !counts.isEmpty else { return }
         // Sorted, so concurrent batches touch shared rows in one order and never deadlock.
-        let rows = counts.sorted { ($0.key.spaceId, $0.key.journeyId, $0.key.version, $0.key.stepId) < ($1.key.spaceId, $1.key.journeyId, $1.key.version, $1.key.stepId) }
-        try await connection.query("""
+        let rows = counts.sorted {
+            ($0.key.spaceId, $0.key.journeyId, $0.key.version, $0.key.stepId) < (
+                $1.key.spaceId, $1.key.journeyId, $1.key.version, $1.key.stepId
+            )
+        }
+        try await connection.query(
+            """
             INSERT INTO step_counts (space_id, journey_id, version, step_id, entered, completed, exited, converted)
             SELECT * FROM unnest(\(rows.map(\.key.spaceId))::text[], \(rows.map(\.key.journeyId))::text[], \(rows.map(\.key.version))::int[],
                                  \(rows.map(\.key.stepId))::text[], \(rows.map { $0.value[0] })::bigint[], \(rows.map { $0.value[1] })::bigint[],

@@ -20,8 +20,11 @@ public struct MessagingAPI: Sendable {
     let publicURL: String
     let policies: SendPolicyStore
 
-    public init(auth: SpaceTokenAuth, templates: TemplateStore, providers: ProviderStore, verifier: ProviderVerifier, replicas: ReplicaStore,
-                messages: MessageStore, producer: KafkaProducer, publicURL: String, policies: SendPolicyStore) {
+    public init(
+        auth: SpaceTokenAuth, templates: TemplateStore, providers: ProviderStore, verifier: ProviderVerifier,
+        replicas: ReplicaStore,
+        messages: MessageStore, producer: KafkaProducer, publicURL: String, policies: SendPolicyStore
+    ) {
         self.policies = policies
         self.auth = auth
         self.templates = templates
@@ -62,10 +65,17 @@ public struct MessagingAPI: Sendable {
     }
 
     struct Accepted: Encodable { var messageId: String }
-    struct Preview: Encodable { var templateId: String; var version: Int; var rendered: RenderedContent }
+    struct Preview: Encodable {
+        var templateId: String
+        var version: Int
+        var rendered: RenderedContent
+    }
     /// The platform's error shape plus every problem with its field and position.
     struct ProblemBody: Encodable {
-        struct Inner: Encodable { var code: String; var message: String }
+        struct Inner: Encodable {
+            var code: String
+            var message: String
+        }
         var code = "invalid_template"
         var message: String
         var error: Inner
@@ -85,12 +95,15 @@ public struct MessagingAPI: Sendable {
             guard let name = body.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name.count <= 200 else {
                 throw APIError.badRequest("name is required (at most 200 characters)")
             }
-            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else {
+                throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP")
+            }
             let purpose = try Self.purpose(body.purpose)
             guard let content = body.content else { throw APIError.badRequest("content is required") }
             let checked = try Self.checked(try Self.strict(content), channel: channel, purpose: purpose)
             do {
-                let record = try await templates.create(spaceId: spaceId, name: name, channel: channel, purpose: purpose, content: checked)
+                let record = try await templates.create(
+                    spaceId: spaceId, name: name, channel: channel, purpose: purpose, content: checked)
                 return try JSONBody.response(DataEnvelope(data: record), status: .created)
             } catch TemplateStore.StoreError.duplicateName(let name) {
                 throw APIError.conflict("a \(channel.rawValue) template named \"\(name)\" already exists")
@@ -99,20 +112,26 @@ public struct MessagingAPI: Sendable {
         space.get("/templates") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let channel = try request.uri.queryParameters["channel"].map { text in
-                guard let channel = SubscriptionChannel(loose: String(text)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+                guard let channel = SubscriptionChannel(loose: String(text)) else {
+                    throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP")
+                }
                 return channel
             }
-            return try JSONBody.response(DataEnvelope(data: try await templates.list(spaceId: spaceId, channel: channel)))
+            return try JSONBody.response(
+                DataEnvelope(data: try await templates.list(spaceId: spaceId, channel: channel)))
         }
         space.get("/templates/:template_id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let version = try request.uri.queryParameters["version"].map { text in
-                guard let version = Int(String(text)), version > 0 else { throw APIError.badRequest("version must be a positive integer") }
+                guard let version = Int(String(text)), version > 0 else {
+                    throw APIError.badRequest("version must be a positive integer")
+                }
                 return version
             }
             guard let record = try await templates.record(spaceId: spaceId, id: id, version: version) else {
-                throw APIError.notFound("no template \(id)\(version.map { " version \($0)" } ?? "") in space \(spaceId)")
+                throw APIError.notFound(
+                    "no template \(id)\(version.map { " version \($0)" } ?? "") in space \(spaceId)")
             }
             return try JSONBody.response(DataEnvelope(data: record))
         }
@@ -133,10 +152,15 @@ public struct MessagingAPI: Sendable {
             if let channel = body.channel, SubscriptionChannel(loose: channel) != existing.channel {
                 throw APIError.badRequest("a template's channel cannot change (it is \(existing.channel.rawValue))")
             }
-            guard let content = body.content else { throw APIError.badRequest("content is required: an edit writes a new version") }
-            let checked = try Self.checked(try Self.strict(content), channel: existing.channel, purpose: existing.purpose)
+            guard let content = body.content else {
+                throw APIError.badRequest("content is required: an edit writes a new version")
+            }
+            let checked = try Self.checked(
+                try Self.strict(content), channel: existing.channel, purpose: existing.purpose)
             do {
-                guard let record = try await templates.update(spaceId: spaceId, id: id, name: body.name, content: checked) else {
+                guard
+                    let record = try await templates.update(spaceId: spaceId, id: id, name: body.name, content: checked)
+                else {
                     throw APIError.notFound("no template \(id) in space \(spaceId)")
                 }
                 return try JSONBody.response(DataEnvelope(data: record))
@@ -147,7 +171,9 @@ public struct MessagingAPI: Sendable {
         space.delete("/templates/:template_id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
-            guard try await templates.delete(spaceId: spaceId, id: id) else { throw APIError.notFound("no template \(id) in space \(spaceId)") }
+            guard try await templates.delete(spaceId: spaceId, id: id) else {
+                throw APIError.notFound("no template \(id) in space \(spaceId)")
+            }
             return Response(status: .noContent)
         }
         space.post("/templates/:template_id/preview") { request, context in
@@ -165,26 +191,31 @@ public struct MessagingAPI: Sendable {
                 profile = found
             }
             for (name, value) in body.traits ?? [:] { profile.traits[name] = value }
-            let links = Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "\(publicURL)/u/preview") })
+            let links = Dictionary(
+                uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "\(publicURL)/u/preview") })
             let rendered: RenderedContent
             do throws(TemplateProblem) {
                 rendered = try record.content.render(MergeContext(profile: profile, links: links))
             } catch {
                 throw APIError(.unprocessableContent, code: "template_error", message: error.description)
             }
-            return try JSONBody.response(DataEnvelope(data: Preview(templateId: id, version: record.version, rendered: rendered)))
+            return try JSONBody.response(
+                DataEnvelope(data: Preview(templateId: id, version: record.version, rendered: rendered)))
         }
         space.post("/templates/:template_id/test-sends") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let body = try await JSONBody.decode(PreviewBody.self, from: request)
-            guard let profileId = body.profileId else { throw APIError.badRequest("profileId (the test profile) is required") }
+            guard let profileId = body.profileId else {
+                throw APIError.badRequest("profileId (the test profile) is required")
+            }
             guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
                 throw APIError.notFound("no template \(id) in space \(spaceId)")
             }
-            let request = MessageRequest(id: "test_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
-                                         channel: record.channel, templateId: id, templateVersion: record.version, purpose: record.purpose,
-                                         test: true, occurredAt: Date())
+            let request = MessageRequest(
+                id: "test_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
+                channel: record.channel, templateId: id, templateVersion: record.version, purpose: record.purpose,
+                test: true, occurredAt: Date())
             try await publish(request)
             return try JSONBody.response(DataEnvelope(data: Accepted(messageId: request.id)), status: .accepted)
         }
@@ -193,22 +224,35 @@ public struct MessagingAPI: Sendable {
             let body = try await JSONBody.decode(SendBody.self, from: request)
             guard let profileId = body.profileId else { throw APIError.badRequest("profileId is required") }
             guard let templateId = body.templateId else { throw APIError.badRequest("templateId is required") }
-            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
-            let message = MessageRequest(id: body.id ?? "msg_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
-                                         channel: channel, templateId: templateId, templateVersion: body.templateVersion,
-                                         purpose: try Self.purpose(body.purpose), group: body.group, from: body.from,
-                                         journeyId: body.journeyId, journeyStepId: body.journeyStepId, broadcastId: body.broadcastId,
-                                         occurredAt: Date())
-            do throws(InvalidMessage) { try MessagingConsumer.check(message) } catch { throw APIError.badRequest(error.reason) }
+            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else {
+                throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP")
+            }
+            let message = MessageRequest(
+                id: body.id ?? "msg_" + UUID().uuidString.lowercased(), spaceId: spaceId, profileId: profileId,
+                channel: channel, templateId: templateId, templateVersion: body.templateVersion,
+                purpose: try Self.purpose(body.purpose), group: body.group, from: body.from,
+                journeyId: body.journeyId, journeyStepId: body.journeyStepId, broadcastId: body.broadcastId,
+                occurredAt: Date())
+            do throws(InvalidMessage) { try MessagingConsumer.check(message) } catch {
+                throw APIError.badRequest(error.reason)
+            }
             // Refused here rather than skipped later: the caller is still listening. (A request that
             // arrives by topic still gets the `template_not_found` skip.)
-            guard let template = try await templates.forSend(spaceId: spaceId, id: templateId, version: body.templateVersion) else {
-                throw APIError(.unprocessableContent, code: "unknown_template",
-                               message: "no template \(templateId)\(body.templateVersion.map { " version \($0)" } ?? "") in space \(spaceId)")
+            guard
+                let template = try await templates.forSend(
+                    spaceId: spaceId, id: templateId, version: body.templateVersion)
+            else {
+                throw APIError(
+                    .unprocessableContent, code: "unknown_template",
+                    message:
+                        "no template \(templateId)\(body.templateVersion.map { " version \($0)" } ?? "") in space \(spaceId)"
+                )
             }
             guard template.channel == channel else {
-                throw APIError(.unprocessableContent, code: "template_channel_mismatch",
-                               message: "template \(templateId) is a \(template.channel.rawValue) template, not \(channel.rawValue)")
+                throw APIError(
+                    .unprocessableContent, code: "template_channel_mismatch",
+                    message:
+                        "template \(templateId) is a \(template.channel.rawValue) template, not \(channel.rawValue)")
             }
             try await publish(message)
             return try JSONBody.response(DataEnvelope(data: Accepted(messageId: message.id)), status: .accepted)
@@ -220,7 +264,9 @@ public struct MessagingAPI: Sendable {
             let filter = try Self.listFilter(request)
             var after: (Date, String)?
             if let cursor = QueryParameters.string(request, "cursor") {
-                guard let decoded = MessageCursor.decode(cursor) else { throw APIError.badRequest("cursor is not one this API gave") }
+                guard let decoded = MessageCursor.decode(cursor) else {
+                    throw APIError.badRequest("cursor is not one this API gave")
+                }
                 after = decoded
             }
             let page = try await messages.list(spaceId: spaceId, filter: filter, after: after, limit: limit)
@@ -231,7 +277,8 @@ public struct MessagingAPI: Sendable {
             let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("message_id")
             guard let details = try await messages.details(spaceId: spaceId, id: id) else {
-                throw APIError.notFound("no message \(id) in space \(spaceId) (a request just sent may take a moment to arrive)")
+                throw APIError.notFound(
+                    "no message \(id) in space \(spaceId) (a request just sent may take a moment to arrive)")
             }
             return try JSONBody.response(DataEnvelope(data: details))
         }
@@ -239,13 +286,14 @@ public struct MessagingAPI: Sendable {
         SendPolicyRoutes(auth: auth, policies: policies).register(on: space)
     }
 
-
     /// Acknowledged only once the broker has the request (acks=all).
     func publish(_ request: MessageRequest) async throws {
         let value = try JSONEncoder.engage().encode(request)
         do {
-            try await producer.send(OutgoingRecord(topic: Topic.messageRequests, key: request.profileId, value: Array(value),
-                                                   headers: [(Header.contract, MessageRequest.contract), (Header.spaceId, request.spaceId)]))
+            try await producer.send(
+                OutgoingRecord(
+                    topic: Topic.messageRequests, key: request.profileId, value: Array(value),
+                    headers: [(Header.contract, MessageRequest.contract), (Header.spaceId, request.spaceId)]))
         } catch {
             throw APIError.unavailable("the message request could not be queued: \(error)")
         }
@@ -253,7 +301,9 @@ public struct MessagingAPI: Sendable {
 
     static func purpose(_ text: String?) throws -> MessagePurpose {
         guard let text else { return .marketing }
-        guard let purpose = MessagePurpose(rawValue: text.lowercased()) else { throw APIError.badRequest("purpose must be marketing or transactional") }
+        guard let purpose = MessagePurpose(rawValue: text.lowercased()) else {
+            throw APIError.badRequest("purpose must be marketing or transactional")
+        }
         return purpose
     }
 
@@ -265,7 +315,9 @@ public struct MessagingAPI: Sendable {
         }
     }
 
-    static func checked(_ content: TemplateContent, channel: SubscriptionChannel, purpose: MessagePurpose) throws -> TemplateContent {
+    static func checked(_ content: TemplateContent, channel: SubscriptionChannel, purpose: MessagePurpose) throws
+        -> TemplateContent
+    {
         do {
             return try content.validated(channel: channel, purpose: purpose)
         } catch {
@@ -292,11 +344,15 @@ extension MessagingAPI {
         var filter = MessageStore.ListFilter()
         filter.profileId = QueryParameters.string(request, "profileId")
         if let state = QueryParameters.string(request, "status") {
-            guard messageStates.contains(state) else { throw APIError.badRequest("status must be one of \(messageStates.joined(separator: ", "))") }
+            guard messageStates.contains(state) else {
+                throw APIError.badRequest("status must be one of \(messageStates.joined(separator: ", "))")
+            }
             filter.state = state
         }
         if let text = QueryParameters.string(request, "channel") {
-            guard let channel = SubscriptionChannel(loose: text) else { throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP") }
+            guard let channel = SubscriptionChannel(loose: text) else {
+                throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP")
+            }
             filter.channel = channel.rawValue
         }
         filter.templateId = QueryParameters.string(request, "templateId")
@@ -305,7 +361,9 @@ extension MessagingAPI {
         filter.destinationId = QueryParameters.string(request, "destinationId")
         for (name, keyPath) in [("since", \MessageStore.ListFilter.since), ("until", \MessageStore.ListFilter.until)] {
             guard let text = QueryParameters.string(request, name) else { continue }
-            guard let date = Timestamp.parse(text) else { throw APIError.badRequest("\(name) must be an ISO-8601 timestamp") }
+            guard let date = Timestamp.parse(text) else {
+                throw APIError.badRequest("\(name) must be an ISO-8601 timestamp")
+            }
             filter[keyPath: keyPath] = date
         }
         return filter
@@ -317,14 +375,16 @@ enum MessageCursor {
     static func encode(_ requestedAt: Date, _ id: String) -> String {
         let micros = Int64((requestedAt.timeIntervalSince1970 * 1_000_000).rounded())
         return Data("\(micros)|\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=", with: "")
     }
 
     static func decode(_ cursor: String) -> (Date, String)? {
         var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while text.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8),
-              let bar = plain.firstIndex(of: "|"), let micros = Int64(plain[..<bar]) else { return nil }
+            let bar = plain.firstIndex(of: "|"), let micros = Int64(plain[..<bar])
+        else { return nil }
         return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), String(plain[plain.index(after: bar)...]))
     }
 }

@@ -95,7 +95,9 @@ struct ProviderRoutes: Sendable {
         }
         space.get("/messaging/providers/sendgrid") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            guard let current = try await providers.providers(spaceId: spaceId).sendGrid else { throw APIError.notFound("SendGrid is not set up") }
+            guard let current = try await providers.providers(spaceId: spaceId).sendGrid else {
+                throw APIError.notFound("SendGrid is not set up")
+            }
             return try JSONBody.response(DataEnvelope(data: view(spaceId: spaceId, current.settings)))
         }
         space.put("/messaging/providers/twilio") { request, context in
@@ -113,29 +115,35 @@ struct ProviderRoutes: Sendable {
         }
         space.get("/messaging/providers/twilio") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            guard let current = try await providers.providers(spaceId: spaceId).twilio else { throw APIError.notFound("Twilio is not set up") }
+            guard let current = try await providers.providers(spaceId: spaceId).twilio else {
+                throw APIError.notFound("Twilio is not set up")
+            }
             return try JSONBody.response(DataEnvelope(data: view(spaceId: spaceId, current.settings, current.secrets)))
         }
         for provider in ProviderStore.Provider.allCases {
             space.delete("/messaging/providers/\(provider.rawValue)") { request, context in
                 let spaceId = try await auth.authorizedSpace(request, context)
-                guard try await providers.delete(spaceId: spaceId, provider: provider) else { throw APIError.notFound("\(provider.rawValue) is not set up") }
+                guard try await providers.delete(spaceId: spaceId, provider: provider) else {
+                    throw APIError.notFound("\(provider.rawValue) is not set up")
+                }
                 return Response(status: .noContent)
             }
         }
     }
 
-
     func view(spaceId: String, _ settings: SendGridSettings) -> SendGridView {
         let path = "/webhooks/sendgrid/\(spaceId)"
-        return SendGridView(settings: settings, apiKeyConfigured: true, eventWebhookUrl: publicURL + path, eventWebhookUrlPath: path)
+        return SendGridView(
+            settings: settings, apiKeyConfigured: true, eventWebhookUrl: publicURL + path, eventWebhookUrlPath: path)
     }
 
     func view(spaceId: String, _ settings: TwilioSettings, _ secrets: TwilioSecrets) -> TwilioView {
-        let status = "/webhooks/twilio/\(spaceId)/status", inbound = "/webhooks/twilio/\(spaceId)/inbound"
-        return TwilioView(settings: settings, apiKeySecretConfigured: true, authTokenConfigured: secrets.authToken != nil,
-                          statusCallbackUrl: publicURL + status, statusCallbackUrlPath: status, inboundUrl: publicURL + inbound,
-                          inboundUrlPath: inbound)
+        let status = "/webhooks/twilio/\(spaceId)/status"
+        let inbound = "/webhooks/twilio/\(spaceId)/inbound"
+        return TwilioView(
+            settings: settings, apiKeySecretConfigured: true, authTokenConfigured: secrets.authToken != nil,
+            statusCallbackUrl: publicURL + status, statusCallbackUrlPath: status, inboundUrl: publicURL + inbound,
+            inboundUrlPath: inbound)
     }
 
     private static func trimmed(_ text: String?) -> String? {
@@ -146,13 +154,18 @@ struct ProviderRoutes: Sendable {
     func sendGrid(spaceId: String, request: Request) async throws -> (SendGridSettings, SendGridSecrets) {
         let body = try await JSONBody.decode(SendGridBody.self, from: request)
         let stored = try await providers.providers(spaceId: spaceId).sendGrid
-        guard let apiKey = Self.trimmed(body.apiKey) ?? stored?.secrets.apiKey else { throw APIError.badRequest("apiKey is required") }
+        guard let apiKey = Self.trimmed(body.apiKey) ?? stored?.secrets.apiKey else {
+            throw APIError.badRequest("apiKey is required")
+        }
         do {
-            let settings = SendGridSettings(subuser: Self.trimmed(body.subuser), fromAddress: Self.trimmed(body.fromAddress), fromName: body.fromName,
-                                            baseUrl: try ProviderRules.checkBaseURL(Self.trimmed(body.baseUrl) ?? SendGridSettings.defaultBaseURL, field: "baseUrl"),
-                                            eventWebhookPublicKey: Self.trimmed(body.eventWebhookPublicKey),
-                                            allowUnsignedEvents: body.allowUnsignedEvents == true ? true : nil, asmGroups: body.asmGroups,
-                                            messagesPerSecond: body.messagesPerSecond)
+            let settings = SendGridSettings(
+                subuser: Self.trimmed(body.subuser), fromAddress: Self.trimmed(body.fromAddress),
+                fromName: body.fromName,
+                baseUrl: try ProviderRules.checkBaseURL(
+                    Self.trimmed(body.baseUrl) ?? SendGridSettings.defaultBaseURL, field: "baseUrl"),
+                eventWebhookPublicKey: Self.trimmed(body.eventWebhookPublicKey),
+                allowUnsignedEvents: body.allowUnsignedEvents == true ? true : nil, asmGroups: body.asmGroups,
+                messagesPerSecond: body.messagesPerSecond)
             try ProviderRules.check(settings)
             return (settings, SendGridSecrets(apiKey: apiKey))
         } catch {
@@ -163,16 +176,27 @@ struct ProviderRoutes: Sendable {
     func twilio(spaceId: String, request: Request) async throws -> (TwilioSettings, TwilioSecrets) {
         let body = try await JSONBody.decode(TwilioBody.self, from: request)
         let stored = try await providers.providers(spaceId: spaceId).twilio
-        guard let accountSid = Self.trimmed(body.accountSid) else { throw APIError.badRequest("accountSid is required") }
+        guard let accountSid = Self.trimmed(body.accountSid) else {
+            throw APIError.badRequest("accountSid is required")
+        }
         guard let apiKeySid = Self.trimmed(body.apiKeySid) else { throw APIError.badRequest("apiKeySid is required") }
-        guard let secret = Self.trimmed(body.apiKeySecret) ?? stored?.secrets.apiKeySecret else { throw APIError.badRequest("apiKeySecret is required") }
+        guard let secret = Self.trimmed(body.apiKeySecret) ?? stored?.secrets.apiKeySecret else {
+            throw APIError.badRequest("apiKeySecret is required")
+        }
         do {
-            let settings = TwilioSettings(accountSid: accountSid, apiKeySid: apiKeySid, messagingServiceSid: Self.trimmed(body.messagingServiceSid),
-                                          fromNumber: Self.trimmed(body.fromNumber), whatsappFrom: Self.trimmed(body.whatsappFrom),
-                                          baseUrl: try ProviderRules.checkBaseURL(Self.trimmed(body.baseUrl) ?? TwilioSettings.defaultBaseURL, field: "baseUrl"),
-                                          helpText: body.helpText, messagesPerSecond: body.messagesPerSecond)
+            let settings = TwilioSettings(
+                accountSid: accountSid, apiKeySid: apiKeySid,
+                messagingServiceSid: Self.trimmed(body.messagingServiceSid),
+                fromNumber: Self.trimmed(body.fromNumber), whatsappFrom: Self.trimmed(body.whatsappFrom),
+                baseUrl: try ProviderRules.checkBaseURL(
+                    Self.trimmed(body.baseUrl) ?? TwilioSettings.defaultBaseURL, field: "baseUrl"),
+                helpText: body.helpText, messagesPerSecond: body.messagesPerSecond)
             try ProviderRules.check(settings)
-            return (settings, TwilioSecrets(apiKeySecret: secret, authToken: Self.trimmed(body.authToken) ?? stored?.secrets.authToken))
+            return (
+                settings,
+                TwilioSecrets(
+                    apiKeySecret: secret, authToken: Self.trimmed(body.authToken) ?? stored?.secrets.authToken)
+            )
         } catch {
             throw APIError.badRequest(error.reason)
         }

@@ -11,8 +11,16 @@ struct SendPolicyRoutes: Sendable {
     let policies: SendPolicyStore
 
     struct Body: Decodable {
-        struct Cap: Decodable { var messages: Int?; var windowSeconds: Int? }
-        struct Quiet: Decodable { var start: String?; var end: String?; var timeZoneTrait: String?; var defaultTimeZone: String? }
+        struct Cap: Decodable {
+            var messages: Int?
+            var windowSeconds: Int?
+        }
+        struct Quiet: Decodable {
+            var start: String?
+            var end: String?
+            var timeZoneTrait: String?
+            var defaultTimeZone: String?
+        }
         var frequencyCap: Cap?
         var quietHours: Quiet?
     }
@@ -31,7 +39,8 @@ struct SendPolicyRoutes: Sendable {
     func register<Context: RequestContext>(on space: RouterGroup<Context>) {
         space.get("/messaging/send-policy") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
-            return try JSONBody.response(DataEnvelope(data: View(policy: try await policies.policy(spaceId: spaceId) ?? SendPolicy())))
+            return try JSONBody.response(
+                DataEnvelope(data: View(policy: try await policies.policy(spaceId: spaceId) ?? SendPolicy())))
         }
         space.put("/messaging/send-policy") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -46,13 +55,16 @@ struct SendPolicyRoutes: Sendable {
             if let quiet = body.quietHours {
                 if quiet.start == nil { missing.append("quietHours.start is required") }
                 if quiet.end == nil { missing.append("quietHours.end is required") }
-                policy.quietHours = .init(start: quiet.start ?? "", end: quiet.end ?? "", timeZoneTrait: quiet.timeZoneTrait ?? "timezone",
-                                          defaultTimeZone: quiet.defaultTimeZone ?? "UTC")
+                policy.quietHours = .init(
+                    start: quiet.start ?? "", end: quiet.end ?? "", timeZoneTrait: quiet.timeZoneTrait ?? "timezone",
+                    defaultTimeZone: quiet.defaultTimeZone ?? "UTC")
             }
             // Missing fields first: range checks on placeholder values would only repeat them.
             let problems = missing.isEmpty ? policy.problems() : missing
             guard problems.isEmpty else {
-                throw APIError(.unprocessableContent, code: "invalid_send_policy", message: problems.joined(separator: "; "), problems: problems)
+                throw APIError(
+                    .unprocessableContent, code: "invalid_send_policy", message: problems.joined(separator: "; "),
+                    problems: problems)
             }
             try await policies.save(spaceId: spaceId, policy: policy)
             return try JSONBody.response(DataEnvelope(data: View(policy: policy)))

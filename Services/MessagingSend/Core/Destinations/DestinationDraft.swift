@@ -12,17 +12,28 @@ struct DestinationDraft: Sendable {
     var actions: [DestinationAction]
 
     static let fields: Set<String> = ["name", "audienceId", "enabled", "sendToExistingMembers", "actions"]
-    static let actionFields: Set<String> = ["id", "name", "type", "trigger", "enabled", "from", "templateId", "templateVersion",
-                                            "purpose", "group"]
+    static let actionFields: Set<String> = [
+        "id", "name", "type", "trigger", "enabled", "from", "templateId", "templateVersion",
+        "purpose", "group",
+    ]
     static let maxActions = 10
 
     /// `existing`: the actions stored now, so that an action sent back with its id keeps it.
-    static func parse(_ json: JSONValue, existing: [DestinationAction] = [], newId: () -> String) throws(TemplateProblems)
-        -> DestinationDraft {
+    static func parse(_ json: JSONValue, existing: [DestinationAction] = [], newId: () -> String)
+        throws(TemplateProblems)
+        -> DestinationDraft
+    {
         var problems: [TemplateProblem] = []
-        func problem(_ field: String, _ reason: String) { problems.append(TemplateProblem(field: field, line: nil, column: nil, reason: reason)) }
-        guard case .object(let body) = json else { throw TemplateProblems(problems: [TemplateProblem(field: "body", line: nil, column: nil,
-                                                                                                      reason: "the body must be a JSON object")]) }
+        func problem(_ field: String, _ reason: String) {
+            problems.append(TemplateProblem(field: field, line: nil, column: nil, reason: reason))
+        }
+        guard case .object(let body) = json else {
+            throw TemplateProblems(problems: [
+                TemplateProblem(
+                    field: "body", line: nil, column: nil,
+                    reason: "the body must be a JSON object")
+            ])
+        }
         for key in body.keys.sorted() where !fields.contains(key) { problem(key, "unknown field \(key)") }
         func text(_ object: [String: JSONValue], _ key: String, _ path: String, required: Bool = false) -> String? {
             switch object[key] {
@@ -70,18 +81,25 @@ struct DestinationDraft: Sendable {
                 }
                 guard let typeText = text(object, "type", "\(path).type", required: true) else { continue }
                 guard let kind = DestinationAction.Kind(rawValue: typeText) else {
-                    problem("\(path).type", "type must be one of \(DestinationAction.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    problem(
+                        "\(path).type",
+                        "type must be one of \(DestinationAction.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                     continue
                 }
                 var trigger = DestinationAction.Trigger.audienceEntered
                 if let triggerText = text(object, "trigger", "\(path).trigger") {
-                    if let parsed = DestinationAction.Trigger(rawValue: triggerText) { trigger = parsed } else {
+                    if let parsed = DestinationAction.Trigger(rawValue: triggerText) {
+                        trigger = parsed
+                    } else {
                         problem("\(path).trigger", "trigger must be audience_entered or audience_exited")
                     }
                 }
                 var purpose = MessagePurpose.marketing
                 if let purposeText = text(object, "purpose", "\(path).purpose") {
-                    if let parsed = MessagePurpose(rawValue: purposeText) { purpose = parsed } else {
+                    if let parsed = MessagePurpose(rawValue: purposeText) {
+                        purpose = parsed
+                    } else {
                         problem("\(path).purpose", "purpose must be marketing or transactional")
                     }
                 }
@@ -93,7 +111,9 @@ struct DestinationDraft: Sendable {
                     }
                 }
                 let group = text(object, "group", "\(path).group")
-                if group != nil && channel != .email { problem("\(path).group", "group applies to send_email actions only") }
+                if group != nil && channel != .email {
+                    problem("\(path).group", "group applies to send_email actions only")
+                }
                 let templateId = text(object, "templateId", "\(path).templateId")
                 var templateVersion: Int?
                 switch object["templateVersion"] {
@@ -109,27 +129,40 @@ struct DestinationDraft: Sendable {
                 var content: TemplateContent?
                 if templateId != nil {
                     for key in contentMembers.keys.sorted() {
-                        problem("\(path).\(key)", "\(key) is part of the template: give a templateId or the action's own content, not both")
+                        problem(
+                            "\(path).\(key)",
+                            "\(key) is part of the template: give a templateId or the action's own content, not both")
                     }
                 } else if contentMembers.isEmpty {
-                    problem(path, "an action needs a templateId or its own content (body, mediaUrls, contentSid; for email subject and html)")
+                    problem(
+                        path,
+                        "an action needs a templateId or its own content (body, mediaUrls, contentSid; for email subject and html)"
+                    )
                 } else {
                     do throws(TemplateProblems) {
-                        content = try TemplateContent.strict(.object(contentMembers), field: path).validated(channel: channel, purpose: purpose)
+                        content = try TemplateContent.strict(.object(contentMembers), field: path).validated(
+                            channel: channel, purpose: purpose)
                     } catch {
-                        problems += error.problems.map { TemplateProblem(field: $0.field.hasPrefix(path) ? $0.field : "\(path).\($0.field)",
-                                                                         line: $0.line, column: $0.column, reason: $0.reason) }
+                        problems += error.problems.map {
+                            TemplateProblem(
+                                field: $0.field.hasPrefix(path) ? $0.field : "\(path).\($0.field)",
+                                line: $0.line, column: $0.column, reason: $0.reason)
+                        }
                     }
                 }
-                actions.append(DestinationAction(id: id ?? newId(), name: text(object, "name", "\(path).name") ?? kind.rawValue,
-                                                 type: kind, trigger: trigger, enabled: flag(object, "enabled", "\(path).enabled", default: true),
-                                                 from: from, templateId: templateId, templateVersion: templateVersion, content: content,
-                                                 purpose: purpose, group: group))
+                actions.append(
+                    DestinationAction(
+                        id: id ?? newId(), name: text(object, "name", "\(path).name") ?? kind.rawValue,
+                        type: kind, trigger: trigger,
+                        enabled: flag(object, "enabled", "\(path).enabled", default: true),
+                        from: from, templateId: templateId, templateVersion: templateVersion, content: content,
+                        purpose: purpose, group: group))
             }
         default:
             problem("actions", "actions must be a list of 1 to \(maxActions) actions")
         }
         guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
-        return DestinationDraft(name: name, audience: audience, enabled: enabled, sendToExistingMembers: existingMembers, actions: actions)
+        return DestinationDraft(
+            name: name, audience: audience, enabled: enabled, sendToExistingMembers: existingMembers, actions: actions)
     }
 }

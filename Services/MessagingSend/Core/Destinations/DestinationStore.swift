@@ -26,27 +26,36 @@ public struct DestinationStore: Sendable {
 
     private static func destination(_ r: Row) throws -> MessagingDestination {
         let actions = try JSONDecoder.engage().decode([DestinationAction].self, from: Data(r.5.utf8))
-        return MessagingDestination(id: r.0, name: r.1, audienceId: r.2, enabled: r.3, sendToExistingMembers: r.4, actions: actions,
-                                    connectedAt: r.6, createdAt: r.7, updatedAt: r.8)
+        return MessagingDestination(
+            id: r.0, name: r.1, audienceId: r.2, enabled: r.3, sendToExistingMembers: r.4, actions: actions,
+            connectedAt: r.6, createdAt: r.7, updatedAt: r.8)
     }
 
-    static func newId() -> String { "mdst_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24) }
-    static func newActionId() -> String { "act_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24) }
+    static func newId() -> String {
+        "mdst_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+    }
+    static func newActionId() -> String {
+        "act_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+    }
 
     func list(spaceId: String) async throws -> [MessagingDestination] {
         var result: [MessagingDestination] = []
-        for try await row in try await db.query("""
+        for try await row in try await db.query(
+            """
             SELECT \(unescaped: Self.columns) FROM messaging_destinations WHERE space_id = \(spaceId) ORDER BY created_at, id
-            """, logger: logger).decode(Row.self) {
+            """, logger: logger
+        ).decode(Row.self) {
             result.append(try Self.destination(row))
         }
         return result
     }
 
     func get(spaceId: String, id: String) async throws -> MessagingDestination? {
-        for try await row in try await db.query("""
+        for try await row in try await db.query(
+            """
             SELECT \(unescaped: Self.columns) FROM messaging_destinations WHERE space_id = \(spaceId) AND id = \(id)
-            """, logger: logger).decode(Row.self) {
+            """, logger: logger
+        ).decode(Row.self) {
             return try Self.destination(row)
         }
         return nil
@@ -54,29 +63,36 @@ public struct DestinationStore: Sendable {
 
     /// Creates or replaces a destination; returns it and how many messages connecting it queued.
     /// A destination (re)connects when it becomes enabled: created enabled, or enabled again.
-    func save(spaceId: String, id: String?, draft: DestinationDraft, audienceId: String, now: Date = Date()) async throws
-        -> (MessagingDestination, queued: Int)? {
+    func save(spaceId: String, id: String?, draft: DestinationDraft, audienceId: String, now: Date = Date())
+        async throws
+        -> (MessagingDestination, queued: Int)?
+    {
         let actions = String(decoding: try JSONEncoder.engage().encode(draft.actions), as: UTF8.self)
-        let (saved, queued) = try await db.transaction(logger: logger) { [self] connection -> (MessagingDestination?, Int) in
+        let (saved, queued) = try await db.transaction(logger: logger) {
+            [self] connection -> (MessagingDestination?, Int) in
             var connects = draft.enabled
             var target = id ?? Self.newId()
             if let id {
                 var previous: Row?
-                for try await row in try await connection.query("""
+                for try await row in try await connection.query(
+                    """
                     SELECT \(unescaped: Self.columns) FROM messaging_destinations WHERE space_id = \(spaceId) AND id = \(id) FOR UPDATE
-                    """, logger: logger).decode(Row.self) { previous = row }
+                    """, logger: logger
+                ).decode(Row.self) { previous = row }
                 guard let previous else { return (nil, 0) }
                 // Still enabled on the same audience: no new connection, no sends to existing members.
                 connects = draft.enabled && (!previous.3 || previous.2 != audienceId)
                 target = id
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE messaging_destinations SET name = \(draft.name), audience_id = \(audienceId), enabled = \(draft.enabled),
                         send_to_existing_members = \(draft.sendToExistingMembers), actions = \(actions)::jsonb,
                         connected_at = CASE WHEN \(connects) THEN \(now) ELSE connected_at END, updated_at = \(now)
                     WHERE space_id = \(spaceId) AND id = \(id)
                     """, logger: logger)
             } else {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO messaging_destinations (space_id, id, name, audience_id, enabled, send_to_existing_members, actions,
                         connected_at, created_at, updated_at)
                     VALUES (\(spaceId), \(target), \(draft.name), \(audienceId), \(draft.enabled), \(draft.sendToExistingMembers),
@@ -85,13 +101,16 @@ public struct DestinationStore: Sendable {
             }
             var queued = 0
             if connects && draft.sendToExistingMembers {
-                queued = try await sendToMembers(spaceId: spaceId, destinationId: target, audienceId: audienceId,
-                                                 actions: draft.actions, now: now, on: connection)
+                queued = try await sendToMembers(
+                    spaceId: spaceId, destinationId: target, audienceId: audienceId,
+                    actions: draft.actions, now: now, on: connection)
             }
             var saved: MessagingDestination?
-            for try await row in try await connection.query("""
+            for try await row in try await connection.query(
+                """
                 SELECT \(unescaped: Self.columns) FROM messaging_destinations WHERE space_id = \(spaceId) AND id = \(target)
-                """, logger: logger).decode(Row.self) { saved = try Self.destination(row) }
+                """, logger: logger
+            ).decode(Row.self) { saved = try Self.destination(row) }
             return (saved, queued)
         }
         guard let saved else { return nil }
@@ -99,22 +118,28 @@ public struct DestinationStore: Sendable {
     }
 
     func delete(spaceId: String, id: String) async throws -> Bool {
-        for try await _ in try await db.query("""
+        for try await _ in try await db.query(
+            """
             DELETE FROM messaging_destinations WHERE space_id = \(spaceId) AND id = \(id) RETURNING 1
-            """, logger: logger) { return true }
+            """, logger: logger)
+        { return true }
         return false
     }
 
     /// The entry actions' messages for everyone in the audience now, with the id each member's
     /// entry would give them, so an entry event processed later changes nothing.
-    private func sendToMembers(spaceId: String, destinationId: String, audienceId: String, actions: [DestinationAction], now: Date,
-                               on connection: PostgresConnection) async throws -> Int {
+    private func sendToMembers(
+        spaceId: String, destinationId: String, audienceId: String, actions: [DestinationAction], now: Date,
+        on connection: PostgresConnection
+    ) async throws -> Int {
         let entryActions = actions.filter { $0.enabled && $0.trigger == .audienceEntered }
         guard !entryActions.isEmpty else { return 0 }
         var members: [(profileId: String, entryId: String)] = []
-        for try await (profileId, entryId) in try await connection.query("""
+        for try await (profileId, entryId) in try await connection.query(
+            """
             SELECT profile_id, entry_id FROM audience_members WHERE space_id = \(spaceId) AND audience_id = \(audienceId) ORDER BY profile_id
-            """, logger: logger).decode((String, String).self) {
+            """, logger: logger
+        ).decode((String, String).self) {
             members.append((profileId, entryId))
         }
         var queued = 0
@@ -122,15 +147,17 @@ public struct DestinationStore: Sendable {
             let chunk = members[start..<min(start + 1_000, members.count)]
             let batch = chunk.flatMap { member in
                 entryActions.map {
-                    $0.message(spaceId: spaceId, destinationId: destinationId, profileId: member.profileId,
-                               membershipEventId: member.entryId, now: now)
+                    $0.message(
+                        spaceId: spaceId, destinationId: destinationId, profileId: member.profileId,
+                        membershipEventId: member.entryId, now: now)
                 }
             }
             queued += try await messages.insert(batch, on: connection)
         }
         if queued > 0 {
-            logger.info("messaging destination connected: existing members queued",
-                        metadata: ["destination_id": "\(destinationId)", "messages": "\(queued)"])
+            logger.info(
+                "messaging destination connected: existing members queued",
+                metadata: ["destination_id": "\(destinationId)", "messages": "\(queued)"])
         }
         return queued
     }
@@ -138,7 +165,9 @@ public struct DestinationStore: Sendable {
     /// Applies membership changes to the replica and makes the messages their destinations' actions
     /// call for. Entries from before a destination connected are not its to act on, nor are
     /// entries and exits caused by a merge (the person did not move) or by the audience's deletion.
-    func apply(_ events: [AudienceMembershipEvent], now: Date = Date(), on connection: PostgresConnection) async throws -> Int {
+    func apply(_ events: [AudienceMembershipEvent], now: Date = Date(), on connection: PostgresConnection) async throws
+        -> Int
+    {
         guard !events.isEmpty else { return 0 }
         // One statement per kind (a backfill brings thousands): a profile's events arrive in order
         // (keyed by profile), so its last one in the batch is its state.
@@ -147,7 +176,8 @@ public struct DestinationStore: Sendable {
         let entries = last.values.filter { $0.event == AudienceMembershipEvent.entered }
         let exits = last.values.filter { $0.event != AudienceMembershipEvent.entered }
         if !entries.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO audience_members (space_id, audience_id, profile_id, entry_id, entered_at)
                 SELECT * FROM unnest(\(entries.map(\.spaceId))::text[], \(entries.map(\.audienceId))::text[],
                                      \(entries.map(\.profileId))::text[], \(entries.map(\.id))::text[],
@@ -157,7 +187,8 @@ public struct DestinationStore: Sendable {
                 """, logger: logger)
         }
         if !exits.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 DELETE FROM audience_members m
                 USING unnest(\(exits.map(\.spaceId))::text[], \(exits.map(\.audienceId))::text[], \(exits.map(\.profileId))::text[],
                              \(exits.map(\.occurredAt))::timestamptz[]) AS x(space_id, audience_id, profile_id, at)
@@ -168,21 +199,27 @@ public struct DestinationStore: Sendable {
         guard !acting.isEmpty else { return 0 }
         func key(_ spaceId: String, _ audienceId: String) -> String { "\(spaceId)|\(audienceId)" }
         var destinations: [String: [MessagingDestination]] = [:]
-        for try await row in try await connection.query("""
+        for try await row in try await connection.query(
+            """
             SELECT space_id, \(unescaped: Self.columns) FROM messaging_destinations
             WHERE enabled AND (space_id, audience_id) IN (SELECT * FROM unnest(\(acting.map(\.spaceId))::text[], \(acting.map(\.audienceId))::text[]))
-            """, logger: logger).decode((String, String, String, String, Bool, Bool, String, Date, Date, Date).self) {
+            """, logger: logger
+        ).decode((String, String, String, String, Bool, Bool, String, Date, Date, Date).self) {
             let destination = try Self.destination((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9))
             destinations[key(row.0, destination.audienceId), default: []].append(destination)
         }
         guard !destinations.isEmpty else { return 0 }
         var batch: [NewMessage] = []
         for event in acting {
-            let trigger: DestinationAction.Trigger = event.event == AudienceMembershipEvent.entered ? .audienceEntered : .audienceExited
-            for destination in destinations[key(event.spaceId, event.audienceId)] ?? [] where event.occurredAt >= destination.connectedAt {
+            let trigger: DestinationAction.Trigger =
+                event.event == AudienceMembershipEvent.entered ? .audienceEntered : .audienceExited
+            for destination in destinations[key(event.spaceId, event.audienceId)] ?? []
+            where event.occurredAt >= destination.connectedAt {
                 for action in destination.actions where action.enabled && action.trigger == trigger {
-                    batch.append(action.message(spaceId: event.spaceId, destinationId: destination.id, profileId: event.profileId,
-                                                membershipEventId: event.id, now: now))
+                    batch.append(
+                        action.message(
+                            spaceId: event.spaceId, destinationId: destination.id, profileId: event.profileId,
+                            membershipEventId: event.id, now: now))
                 }
             }
         }

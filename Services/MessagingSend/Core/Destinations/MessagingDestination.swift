@@ -61,8 +61,10 @@ public struct DestinationAction: Codable, Sendable, Hashable {
         case id, name, type, trigger, enabled, from, templateId, templateVersion, purpose, group
     }
 
-    public init(id: String, name: String, type: Kind, trigger: Trigger, enabled: Bool, from: String?, templateId: String?,
-                templateVersion: Int?, content: TemplateContent?, purpose: MessagePurpose, group: String?) {
+    public init(
+        id: String, name: String, type: Kind, trigger: Trigger, enabled: Bool, from: String?, templateId: String?,
+        templateVersion: Int?, content: TemplateContent?, purpose: MessagePurpose, group: String?
+    ) {
         self.id = id
         self.name = name
         self.type = type
@@ -116,10 +118,14 @@ public struct DestinationAction: Codable, Sendable, Hashable {
         return "dst_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
-    func message(spaceId: String, destinationId: String, profileId: String, membershipEventId: String, now: Date) -> NewMessage {
-        let request = MessageRequest(id: messageId(forMembershipEvent: membershipEventId), spaceId: spaceId, profileId: profileId,
-                                     channel: type.channel, templateId: templateId ?? "", templateVersion: templateVersion,
-                                     purpose: purpose, group: group, from: from, occurredAt: now)
-        return NewMessage(request: request, content: templateId == nil ? content : nil, destinationId: destinationId, actionId: id)
+    func message(spaceId: String, destinationId: String, profileId: String, membershipEventId: String, now: Date)
+        -> NewMessage
+    {
+        let request = MessageRequest(
+            id: messageId(forMembershipEvent: membershipEventId), spaceId: spaceId, profileId: profileId,
+            channel: type.channel, templateId: templateId ?? "", templateVersion: templateVersion,
+            purpose: purpose, group: group, from: from, occurredAt: now)
+        return NewMessage(
+            request: request, content: templateId == nil ? content : nil, destinationId: destinationId, actionId: id)
     }
 }

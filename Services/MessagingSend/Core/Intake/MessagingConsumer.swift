@@ -21,8 +21,10 @@ public struct MessagingConsumer: BatchHandler {
     let onRequests: @Sendable () -> Void
     let logger: Logger
 
-    public init(db: PostgresClient, spaces: SpaceAccessReplica, replicas: ReplicaStore, messages: MessageStore,
-                destinations: DestinationStore, onRequests: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, spaces: SpaceAccessReplica, replicas: ReplicaStore, messages: MessageStore,
+        destinations: DestinationStore, onRequests: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.destinations = destinations
         self.audiences = AudienceCatalogReplica(db: db, logger: logger)
         self.db = db
@@ -47,7 +49,8 @@ public struct MessagingConsumer: BatchHandler {
         .contract(Topic.profileUpdates, ProfileUpdate.self, ProfileUpdate.contract, Input.update),
         .contract(Topic.subscriptionChanges, SubscriptionChange.self, SubscriptionChange.contract, Input.change),
         .contract(Topic.audiences, AudienceChange.self, AudienceChange.contract, Input.audience),
-        .contract(Topic.audienceMembership, AudienceMembershipEvent.self, AudienceMembershipEvent.contract, Input.membership),
+        .contract(
+            Topic.audienceMembership, AudienceMembershipEvent.self, AudienceMembershipEvent.contract, Input.membership),
         .init(Topic.messageRequests) { value throws(InvalidMessage) in .request(try decodeRequest(value)) },
     ])
 
@@ -72,7 +75,10 @@ public struct MessagingConsumer: BatchHandler {
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }
-        guard !updates.isEmpty || !changes.isEmpty || !requests.isEmpty || !audienceChanges.isEmpty || !memberships.isEmpty else {
+        guard
+            !updates.isEmpty || !changes.isEmpty || !requests.isEmpty || !audienceChanges.isEmpty
+                || !memberships.isEmpty
+        else {
             return failures
         }
         let (inserted, fromDestinations) = try await db.transaction(logger: logger) {
@@ -93,24 +99,41 @@ public struct MessagingConsumer: BatchHandler {
 
     /// Decodes and checks a message request: what the send path relies on.
     public static func decodeRequest(_ value: [UInt8]?) throws(InvalidMessage) -> MessageRequest {
-        let request = try InvalidMessage.decodeRecord(MessageRequest.self, contract: MessageRequest.contract, from: value)
+        let request = try InvalidMessage.decodeRecord(
+            MessageRequest.self, contract: MessageRequest.contract, from: value)
         try check(request)
         return request
     }
 
     public static func check(_ request: MessageRequest) throws(InvalidMessage) {
-        guard request.schemaVersion == 1 else { throw InvalidMessage("schemaVersion \(request.schemaVersion) is not supported (expected 1)") }
-        for (field, value) in [("id", request.id), ("spaceId", request.spaceId), ("profileId", request.profileId), ("templateId", request.templateId)] {
+        guard request.schemaVersion == 1 else {
+            throw InvalidMessage("schemaVersion \(request.schemaVersion) is not supported (expected 1)")
+        }
+        for (field, value) in [
+            ("id", request.id), ("spaceId", request.spaceId), ("profileId", request.profileId),
+            ("templateId", request.templateId),
+        ] {
             // Byte-wise: Foundation's trimming showed in the intake's profile.
-            guard value.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { throw InvalidMessage("\(field) is empty") }
+            guard value.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) else {
+                throw InvalidMessage("\(field) is empty")
+            }
             guard value.utf8.count <= 200 else { throw InvalidMessage("\(field) is longer than 200 bytes") }
         }
-        if let version = request.templateVersion, version < 1 { throw InvalidMessage("templateVersion must be 1 or more") }
-        if request.group != nil && request.channel != .email { throw InvalidMessage("group applies to EMAIL messages only") }
+        if let version = request.templateVersion, version < 1 {
+            throw InvalidMessage("templateVersion must be 1 or more")
+        }
+        if request.group != nil && request.channel != .email {
+            throw InvalidMessage("group applies to EMAIL messages only")
+        }
         if let from = request.from { try ProviderRules.checkSender(from, channel: request.channel) }
         // Postgres text cannot hold NUL: such a request would fail its transaction on every retry.
-        let texts = [request.id, request.spaceId, request.profileId, request.templateId, request.group ?? "", request.from ?? "", request.journeyId ?? "",
-                     request.journeyStepId ?? "", request.broadcastId ?? ""]
-        if texts.contains(where: { $0.utf8.contains(0) }) { throw InvalidMessage("a text field contains a NUL character") }
+        let texts = [
+            request.id, request.spaceId, request.profileId, request.templateId, request.group ?? "", request.from ?? "",
+            request.journeyId ?? "",
+            request.journeyStepId ?? "", request.broadcastId ?? "",
+        ]
+        if texts.contains(where: { $0.utf8.contains(0) }) {
+            throw InvalidMessage("a text field contains a NUL character")
+        }
     }
 }

@@ -33,14 +33,22 @@ public struct SendPolicy: Codable, Sendable, Hashable {
     public func problems() -> [String] {
         var problems: [String] = []
         if let cap = frequencyCap {
-            if cap.messages < 1 || cap.messages > 10_000 { problems.append("frequencyCap.messages must be between 1 and 10000") }
-            if cap.windowSeconds < 1 || cap.windowSeconds > 90 * 86_400 { problems.append("frequencyCap.windowSeconds must be between 1 and 7776000 (90 days)") }
+            if cap.messages < 1 || cap.messages > 10_000 {
+                problems.append("frequencyCap.messages must be between 1 and 10000")
+            }
+            if cap.windowSeconds < 1 || cap.windowSeconds > 90 * 86_400 {
+                problems.append("frequencyCap.windowSeconds must be between 1 and 7776000 (90 days)")
+            }
         }
         if let quiet = quietHours {
-            if WallClockTime.minutes(quiet.start) == nil { problems.append("quietHours.start must be HH:MM (00:00-23:59)") }
+            if WallClockTime.minutes(quiet.start) == nil {
+                problems.append("quietHours.start must be HH:MM (00:00-23:59)")
+            }
             if WallClockTime.minutes(quiet.end) == nil { problems.append("quietHours.end must be HH:MM (00:00-23:59)") }
             if quiet.start == quiet.end { problems.append("quietHours.start and end must differ") }
-            if TimeZone(identifier: quiet.defaultTimeZone) == nil { problems.append("quietHours.defaultTimeZone \"\(quiet.defaultTimeZone)\" is not an IANA time zone") }
+            if TimeZone(identifier: quiet.defaultTimeZone) == nil {
+                problems.append("quietHours.defaultTimeZone \"\(quiet.defaultTimeZone)\" is not an IANA time zone")
+            }
             if quiet.timeZoneTrait.isEmpty { problems.append("quietHours.timeZoneTrait must not be empty") }
         }
         return problems
@@ -65,7 +73,9 @@ extension SendPolicy.QuietHours {
         // The next local `end` wall-clock time (today or tomorrow), found through the calendar so
         // daylight-saving changes are honoured.
         let endParts = DateComponents(hour: end / 60, minute: end % 60, second: 0)
-        guard let next = calendar.nextDate(after: now, matching: endParts, matchingPolicy: .nextTime) else { return nil }
+        guard let next = calendar.nextDate(after: now, matching: endParts, matchingPolicy: .nextTime) else {
+            return nil
+        }
         return next.timeIntervalSince(now)
     }
 }

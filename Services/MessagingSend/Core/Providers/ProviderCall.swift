@@ -36,8 +36,11 @@ struct ProviderHTTP: Sendable {
 
     func call(_ request: HTTPClientRequest) async throws(CallError) -> Answer {
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                                     + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.execute(
+                request,
+                timeout: .nanoseconds(
+                    Int64(timeout.components.seconds) * 1_000_000_000
+                        + timeout.components.attoseconds / 1_000_000_000))
             let body = try await response.body.collect(upTo: 1 << 20)
             return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
         } catch {
@@ -63,7 +66,8 @@ struct ProviderHTTP: Sendable {
     static func isConnectFailure(_ error: any Error) -> Bool {
         if let client = error as? HTTPClientError, client == .connectTimeout { return true }
         let text = String(reflecting: error)
-        return text.contains("NIOConnectionError") || text.contains("connectionRefused") || text.contains("Connection refused")
+        return text.contains("NIOConnectionError") || text.contains("connectionRefused")
+            || text.contains("Connection refused")
             || text.contains("connectTimeout")
     }
 

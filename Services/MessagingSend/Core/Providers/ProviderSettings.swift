@@ -70,7 +70,8 @@ public struct TwilioSecrets: Codable, Sendable {
 enum ProviderRules {
     static func checkBaseURL(_ text: String, field: String) throws(InvalidMessage) -> String {
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
-              url.query == nil, url.fragment == nil else {
+            url.query == nil, url.fragment == nil
+        else {
             throw InvalidMessage("\(field) must be an http(s) URL without query, e.g. https://api.twilio.com")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
@@ -80,19 +81,29 @@ enum ProviderRules {
         func matches(_ value: String?, _ pattern: String) -> Bool {
             value.map { $0.range(of: pattern, options: .regularExpression) != nil } ?? true
         }
-        guard matches(settings.accountSid, "^AC[0-9a-fA-F]{32}$") else { throw InvalidMessage("accountSid must be AC followed by 32 hex digits") }
-        guard matches(settings.apiKeySid, "^SK[0-9a-fA-F]{32}$") else {
-            throw InvalidMessage("apiKeySid must be an API key SID (SK followed by 32 hex digits): Engage uses API keys, not auth tokens")
+        guard matches(settings.accountSid, "^AC[0-9a-fA-F]{32}$") else {
+            throw InvalidMessage("accountSid must be AC followed by 32 hex digits")
         }
-        guard matches(settings.messagingServiceSid, "^MG[0-9a-fA-F]{32}$") else { throw InvalidMessage("messagingServiceSid must be MG followed by 32 hex digits") }
+        guard matches(settings.apiKeySid, "^SK[0-9a-fA-F]{32}$") else {
+            throw InvalidMessage(
+                "apiKeySid must be an API key SID (SK followed by 32 hex digits): Engage uses API keys, not auth tokens"
+            )
+        }
+        guard matches(settings.messagingServiceSid, "^MG[0-9a-fA-F]{32}$") else {
+            throw InvalidMessage("messagingServiceSid must be MG followed by 32 hex digits")
+        }
         guard matches(settings.fromNumber, "^(\\+[1-9][0-9]{6,14}|[0-9]{5,6})$") else {
             throw InvalidMessage("fromNumber must be an E.164 number (+14155550100) or a 5-6 digit short code")
         }
-        guard matches(settings.whatsappFrom, "^whatsapp:\\+[1-9][0-9]{6,14}$") else { throw InvalidMessage("whatsappFrom must look like whatsapp:+14155550100") }
+        guard matches(settings.whatsappFrom, "^whatsapp:\\+[1-9][0-9]{6,14}$") else {
+            throw InvalidMessage("whatsappFrom must look like whatsapp:+14155550100")
+        }
         guard settings.messagingServiceSid != nil || settings.fromNumber != nil || settings.whatsappFrom != nil else {
             throw InvalidMessage("a sender is required: messagingServiceSid, fromNumber or whatsappFrom")
         }
-        if let rate = settings.messagesPerSecond, !(rate > 0 && rate <= 10_000) { throw InvalidMessage("messagesPerSecond must be in (0, 10000]") }
+        if let rate = settings.messagesPerSecond, !(rate > 0 && rate <= 10_000) {
+            throw InvalidMessage("messagesPerSecond must be in (0, 10000]")
+        }
     }
 
     /// A sender named by a template, a message request or a destination action, in place of the
@@ -102,10 +113,14 @@ enum ProviderRules {
         func matches(_ pattern: String) -> Bool { sender.range(of: pattern, options: .regularExpression) != nil }
         switch channel {
         case .email:
-            guard (try? ContactNormalizer.email(sender)) != nil else { throw InvalidMessage("from \(sender) is not an email address") }
+            guard (try? ContactNormalizer.email(sender)) != nil else {
+                throw InvalidMessage("from \(sender) is not an email address")
+            }
         case .sms:
             guard matches("^(\\+[1-9][0-9]{6,14}|[0-9]{5,6}|MG[0-9a-fA-F]{32})$") else {
-                throw InvalidMessage("from must be an E.164 number (+14155550100), a 5-6 digit short code or a Messaging Service SID (MG…)")
+                throw InvalidMessage(
+                    "from must be an E.164 number (+14155550100), a 5-6 digit short code or a Messaging Service SID (MG…)"
+                )
             }
         case .whatsapp:
             guard matches("^(whatsapp:\\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32})$") else {
@@ -115,11 +130,18 @@ enum ProviderRules {
     }
 
     static func check(_ settings: SendGridSettings) throws(InvalidMessage) {
-        if let from = settings.fromAddress, (try? ContactNormalizer.email(from)) == nil { throw InvalidMessage("fromAddress \(from) is not an email address") }
-        if let key = settings.eventWebhookPublicKey, (try? SignatureChecks.sendGridPublicKey(key)) == nil {
-            throw InvalidMessage("eventWebhookPublicKey must be the base64 DER (SubjectPublicKeyInfo) P-256 key SendGrid shows")
+        if let from = settings.fromAddress, (try? ContactNormalizer.email(from)) == nil {
+            throw InvalidMessage("fromAddress \(from) is not an email address")
         }
-        for (id, _) in settings.asmGroups ?? [:] where Int(id) == nil { throw InvalidMessage("asmGroups keys are SendGrid group ids (integers); \(id) is not") }
-        if let rate = settings.messagesPerSecond, !(rate > 0 && rate <= 10_000) { throw InvalidMessage("messagesPerSecond must be in (0, 10000]") }
+        if let key = settings.eventWebhookPublicKey, (try? SignatureChecks.sendGridPublicKey(key)) == nil {
+            throw InvalidMessage(
+                "eventWebhookPublicKey must be the base64 DER (SubjectPublicKeyInfo) P-256 key SendGrid shows")
+        }
+        for (id, _) in settings.asmGroups ?? [:] where Int(id) == nil {
+            throw InvalidMessage("asmGroups keys are SendGrid group ids (integers); \(id) is not")
+        }
+        if let rate = settings.messagesPerSecond, !(rate > 0 && rate <= 10_000) {
+            throw InvalidMessage("messagesPerSecond must be in (0, 10000]")
+        }
     }
 }

@@ -30,11 +30,14 @@ public final class ProviderStore: Sendable {
         self.logger = logger
     }
 
-    func save<Settings: Encodable, Secrets: Encodable>(spaceId: String, provider: Provider, settings: Settings, secrets: Secrets) async throws {
+    func save<Settings: Encodable, Secrets: Encodable>(
+        spaceId: String, provider: Provider, settings: Settings, secrets: Secrets
+    ) async throws {
         let encoder = JSONEncoder.engage()
         let settingsJSON = String(decoding: try encoder.encode(settings), as: UTF8.self)
         let sealed = try box.seal(try encoder.encode(secrets), context: "\(spaceId)|\(provider.rawValue)")
-        try await db.query("""
+        try await db.query(
+            """
             INSERT INTO providers (space_id, provider, settings, sealed_secrets, updated_at)
             VALUES (\(spaceId), \(provider.rawValue), \(settingsJSON)::jsonb, \(ByteBuffer(bytes: sealed)), now())
             ON CONFLICT (space_id, provider) DO UPDATE SET settings = excluded.settings, sealed_secrets = excluded.sealed_secrets,
@@ -46,7 +49,9 @@ public final class ProviderStore: Sendable {
     func delete(spaceId: String, provider: Provider) async throws -> Bool {
         var deleted = false
         for try await _ in try await db.query(
-            "DELETE FROM providers WHERE space_id = \(spaceId) AND provider = \(provider.rawValue) RETURNING 1", logger: logger) {
+            "DELETE FROM providers WHERE space_id = \(spaceId) AND provider = \(provider.rawValue) RETURNING 1",
+            logger: logger)
+        {
             deleted = true
         }
         cache.withLock { _ = $0.removeValue(forKey: spaceId) }
@@ -58,16 +63,22 @@ public final class ProviderStore: Sendable {
         if let hit = cache.withLock({ $0[spaceId] }), now - hit.at < ttl { return hit.value }
         var result = SpaceProviders()
         let decoder = JSONDecoder.engage()
-        let rows = try await db.query("SELECT provider, settings::text, sealed_secrets FROM providers WHERE space_id = \(spaceId)", logger: logger)
+        let rows = try await db.query(
+            "SELECT provider, settings::text, sealed_secrets FROM providers WHERE space_id = \(spaceId)", logger: logger
+        )
         for try await (provider, settings, sealed) in rows.decode((String, String, ByteBuffer).self) {
             let secrets = try box.open(Data(buffer: sealed), context: "\(spaceId)|\(provider)")
             switch Provider(rawValue: provider) {
             case .sendGrid:
-                result.sendGrid = (try decoder.decode(SendGridSettings.self, from: Data(settings.utf8)),
-                                   try decoder.decode(SendGridSecrets.self, from: secrets))
+                result.sendGrid = (
+                    try decoder.decode(SendGridSettings.self, from: Data(settings.utf8)),
+                    try decoder.decode(SendGridSecrets.self, from: secrets)
+                )
             case .twilio:
-                result.twilio = (try decoder.decode(TwilioSettings.self, from: Data(settings.utf8)),
-                                 try decoder.decode(TwilioSecrets.self, from: secrets))
+                result.twilio = (
+                    try decoder.decode(TwilioSettings.self, from: Data(settings.utf8)),
+                    try decoder.decode(TwilioSecrets.self, from: secrets)
+                )
             case nil:
                 logger.warning("unknown provider row", metadata: ["provider": "\(provider)"])
             }

@@ -42,9 +42,13 @@ struct SendGridClient: Sendable {
             case 429:
                 let reset = answer.headers.first(name: "X-RateLimit-Reset").flatMap(Double.init)
                 let after = reset.map { Duration.milliseconds(Int64(max(0, $0 - Date().timeIntervalSince1970) * 1000)) }
-                return .retry(after: after ?? ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_429", message: Self.errorMessage(answer.body))
+                return .retry(
+                    after: after ?? ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_429",
+                    message: Self.errorMessage(answer.body))
             case 500...:
-                return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_\(answer.status)", message: Self.errorMessage(answer.body))
+                return .retry(
+                    after: ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_\(answer.status)",
+                    message: Self.errorMessage(answer.body))
             default:
                 return .failed(code: "sendgrid_\(answer.status)", message: Self.errorMessage(answer.body))
             }
@@ -59,9 +63,13 @@ struct SendGridClient: Sendable {
             return .failure(VerificationFailure(message: "SendGrid at \(settings.baseUrl) did not answer"))
         }
         guard answer.status == 200 else {
-            return .failure(VerificationFailure(message: "SendGrid refused the API key (\(answer.status)): \(Self.errorMessage(answer.body))"))
+            return .failure(
+                VerificationFailure(
+                    message: "SendGrid refused the API key (\(answer.status)): \(Self.errorMessage(answer.body))"))
         }
-        guard case .object(let members)? = try? JSONParser.parse(answer.body), case .array(let items)? = members["scopes"] else {
+        guard case .object(let members)? = try? JSONParser.parse(answer.body),
+            case .array(let items)? = members["scopes"]
+        else {
             return .failure(VerificationFailure(message: "SendGrid's answer to GET /v3/scopes has no scopes"))
         }
         let scopes = items.compactMap { if case .string(let scope) = $0 { scope } else { nil } }
@@ -76,7 +84,8 @@ struct SendGridClient: Sendable {
         writer.object { members in
             members.member("personalizations", array: [email]) { item, email in
                 item.member("to", array: [email.to]) { to, address in to.member("email", address) }
-                item.member("custom_args", [messageIdArg: .string(email.messageId), spaceIdArg: .string(email.spaceId)])
+                item.member(
+                    "custom_args", [messageIdArg: .string(email.messageId), spaceIdArg: .string(email.spaceId)])
             }
             members.member("from", email) { from, email in
                 from.member("email", email.fromAddress)
@@ -87,14 +96,20 @@ struct SendGridClient: Sendable {
             }
             members.member("subject", email.subject)
             // SendGrid wants text/plain before text/html.
-            let parts = [("text/plain", email.text), ("text/html", email.html)].compactMap { type, value in value.map { (type, $0) } }
+            let parts = [("text/plain", email.text), ("text/html", email.html)].compactMap { type, value in
+                value.map { (type, $0) }
+            }
             members.member("content", array: parts) { item, part in
                 item.member("type", part.0)
                 item.member("value", part.1)
             }
             if let url = email.unsubscribeURL {
-                members.member("headers", ["List-Unsubscribe": .string("<\(url)>"),
-                                           "List-Unsubscribe-Post": .string("List-Unsubscribe=One-Click")])
+                members.member(
+                    "headers",
+                    [
+                        "List-Unsubscribe": .string("<\(url)>"),
+                        "List-Unsubscribe-Post": .string("List-Unsubscribe=One-Click"),
+                    ])
             }
             if !email.categories.isEmpty { members.member("categories", email.categories) }
         }
@@ -104,7 +119,8 @@ struct SendGridClient: Sendable {
     /// The first `errors[].message` of SendGrid's error body, or the body itself.
     static func errorMessage(_ body: [UInt8]) -> String {
         if case .object(let members)? = try? JSONParser.parse(body), case .array(let errors)? = members["errors"],
-           case .object(let first)? = errors.first, case .string(let message)? = first["message"] {
+            case .object(let first)? = errors.first, case .string(let message)? = first["message"]
+        {
             return message
         }
         return String(decoding: body.prefix(500), as: UTF8.self)

@@ -30,7 +30,8 @@ struct TwilioClient: Sendable {
             form.append(("ContentVariables", JSONValue.object(variables.mapValues(JSONValue.string)).json))
         }
         form.append(("StatusCallback", message.statusCallback))
-        var request = HTTPClientRequest(url: "\(settings.baseUrl)/2010-04-01/Accounts/\(settings.accountSid)/Messages.json")
+        var request = HTTPClientRequest(
+            url: "\(settings.baseUrl)/2010-04-01/Accounts/\(settings.accountSid)/Messages.json")
         request.method = .POST
         request.headers.add(name: "Authorization", value: Self.basic(settings.apiKeySid, secrets.apiKeySecret))
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -46,9 +47,13 @@ struct TwilioClient: Sendable {
                 if case .string(let value)? = members["status"] { status = value }
                 return .accepted(providerMessageId: sid, status: status)
             case 429:
-                return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: 429), message: Self.message(json, answer.body))
+                return .retry(
+                    after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: 429),
+                    message: Self.message(json, answer.body))
             case 500...:
-                return .retry(after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: answer.status), message: Self.message(json, answer.body))
+                return .retry(
+                    after: ProviderHTTP.retryAfter(answer.headers), code: Self.code(json, status: answer.status),
+                    message: Self.message(json, answer.body))
             default:
                 return .failed(code: Self.code(json, status: answer.status), message: Self.message(json, answer.body))
             }
@@ -64,7 +69,9 @@ struct TwilioClient: Sendable {
         }
         let json = try? JSONParser.parse(answer.body)
         guard answer.status == 200, case .object(let members)? = json else {
-            return .failure(VerificationFailure(message: "Twilio refused the API key (\(answer.status)): \(Self.message(json, answer.body))"))
+            return .failure(
+                VerificationFailure(
+                    message: "Twilio refused the API key (\(answer.status)): \(Self.message(json, answer.body))"))
         }
         if case .string(let status)? = members["status"], status != "active" {
             return .failure(VerificationFailure(message: "the Twilio account is \(status)"))
@@ -111,7 +118,8 @@ enum FormEncoding {
         for part in text.split(separator: "&", omittingEmptySubsequences: true) {
             let halves = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = String(halves[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
-                  let value = (halves.count > 1 ? String(halves[1]) : "").replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+                let value = (halves.count > 1 ? String(halves[1]) : "").replacingOccurrences(of: "+", with: " ")
+                    .removingPercentEncoding
             else { return nil }
             pairs.append((name, value))
         }

@@ -36,9 +36,13 @@ public final class Dispatcher: Service, Sendable {
     private let retried = Counter(label: "engage_messages_retried_total")
     private let unknown = Counter(label: "engage_messages_unknown_total")
     private let callDuration = Timer(label: "engage_provider_call_seconds", preferredDisplayUnit: .seconds)
-    private let requestToProvider = Timer(label: "engage_message_request_to_provider_seconds", preferredDisplayUnit: .seconds)
+    private let requestToProvider = Timer(
+        label: "engage_message_request_to_provider_seconds", preferredDisplayUnit: .seconds)
 
-    init(store: MessageStore, preparer: SendPreparer, sendGrid: SendGridClient, twilio: TwilioClient, settings: Settings, logger: Logger) {
+    init(
+        store: MessageStore, preparer: SendPreparer, sendGrid: SendGridClient, twilio: TwilioClient, settings: Settings,
+        logger: Logger
+    ) {
         self.store = store
         self.preparer = preparer
         self.sendGrid = sendGrid
@@ -73,7 +77,9 @@ public final class Dispatcher: Service, Sendable {
             }
             for wakeup in wakeups {
                 group.addTask {
-                    await wakeup.run(every: self.settings.pollInterval, loop: "message dispatcher") { await self.drain() }
+                    await wakeup.run(every: self.settings.pollInterval, loop: "message dispatcher") {
+                        await self.drain()
+                    }
                 }
             }
         }
@@ -85,8 +91,9 @@ public final class Dispatcher: Service, Sendable {
             let swept = try await store.sweepExpiredLeases()
             if swept.unknown > 0 {
                 unknown.increment(by: swept.unknown)
-                logger.warning("messages with an unknown outcome after a lost worker; waiting for provider callbacks",
-                               metadata: ["count": "\(swept.unknown)"])
+                logger.warning(
+                    "messages with an unknown outcome after a lost worker; waiting for provider callbacks",
+                    metadata: ["count": "\(swept.unknown)"])
             }
         } catch {
             logger.error("lease sweep failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -101,8 +108,9 @@ public final class Dispatcher: Service, Sendable {
                 if rows.isEmpty { return }
                 try await process(rows)
             } catch {
-                logger.error("dispatch failed; claimed messages return to pending when their lease ends",
-                             metadata: ["error": "\(String(reflecting: error))"])
+                logger.error(
+                    "dispatch failed; claimed messages return to pending when their lease ends",
+                    metadata: ["error": "\(String(reflecting: error))"])
                 try? await Task.sleep(for: .seconds(1))
                 return
             }
@@ -118,19 +126,30 @@ public final class Dispatcher: Service, Sendable {
         for decision in decisions {
             switch decision {
             case .skip(let row, let reason, let detail):
-                transitions.append(Transition(spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "skipped", reason: reason, errorMessage: detail))
+                transitions.append(
+                    Transition(
+                        spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "skipped", reason: reason,
+                        errorMessage: detail))
                 var event = row.event(MessageEventName.skipped(row.channel), id: "skipped", at: now)
                 event.reason = reason
                 event.errorMessage = detail
                 events.append(event)
                 skipped.increment()
-                logger.info("message skipped", metadata: ["message_id": "\(row.id)", "reason": "\(reason)", "detail": "\(detail)"])
+                logger.info(
+                    "message skipped",
+                    metadata: ["message_id": "\(row.id)", "reason": "\(reason)", "detail": "\(detail)"])
             case .later(let row, let wait, let reason):
-                transitions.append(Transition(spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: Self.seconds(wait), reason: reason))
+                transitions.append(
+                    Transition(
+                        spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: Self.seconds(wait),
+                        reason: reason))
             case .send(let send):
-                transitions.append(Transition(spaceId: send.row.spaceId, id: send.row.id, from: ["preparing"], to: "sending", lease: sendingLease,
-                                              provider: send.request.provider, sender: send.sender, recipient: send.recipient,
-                                              templateVersion: send.version ?? -1, countAttempt: true))
+                transitions.append(
+                    Transition(
+                        spaceId: send.row.spaceId, id: send.row.id, from: ["preparing"], to: "sending",
+                        lease: sendingLease,
+                        provider: send.request.provider, sender: send.sender, recipient: send.recipient,
+                        templateVersion: send.version ?? -1, countAttempt: true))
                 sends.append(send)
             }
         }
@@ -138,17 +157,22 @@ public final class Dispatcher: Service, Sendable {
         let toCall = sends.filter { marked.contains($0.row.id) }
         guard !toCall.isEmpty else { return }
 
-        let outcomes = await withTaskGroup(of: (PreparedSend, SendOutcome).self, returning: [(PreparedSend, SendOutcome)].self) { group in
+        let outcomes = await withTaskGroup(
+            of: (PreparedSend, SendOutcome).self, returning: [(PreparedSend, SendOutcome)].self
+        ) { group in
             for send in toCall {
                 group.addTask {
                     let started = ContinuousClock.now
                     let outcome: SendOutcome
                     switch send.request {
-                    case .email(let email, let settings, let secrets): outcome = await self.sendGrid.send(email, settings: settings, secrets: secrets)
-                    case .twilio(let message, let settings, let secrets): outcome = await self.twilio.send(message, settings: settings, secrets: secrets)
+                    case .email(let email, let settings, let secrets):
+                        outcome = await self.sendGrid.send(email, settings: settings, secrets: secrets)
+                    case .twilio(let message, let settings, let secrets):
+                        outcome = await self.twilio.send(message, settings: settings, secrets: secrets)
                     }
                     let elapsed = ContinuousClock.now - started
-                    self.callDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                    self.callDuration.recordNanoseconds(
+                        elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
                     self.requestToProvider.recordSeconds(Date().timeIntervalSince(send.row.requestedAt))
                     return (send, outcome)
                 }
@@ -190,12 +214,14 @@ public final class Dispatcher: Service, Sendable {
                     // report the same status again, and the status's event goes out once.
                     let answer = status.flatMap(TwilioMessageStatus.init(loose:)) ?? .queued
                     // An answer that is no step of a send (never seen) still means Twilio has it: queued.
-                    let event = MessageEventName.twilio(row.channel, status: answer)
+                    let event =
+                        MessageEventName.twilio(row.channel, status: answer)
                         ?? MessageEventName.twilio(row.channel, status: .queued)!
                     statusEvents.append(row.event(event.name, id: event.idSuffix, at: now))
                 }
                 sent.increment()
-                logger.info("message sent", metadata: ["message_id": "\(row.id)", "provider_message_id": "\(providerId)"])
+                logger.info(
+                    "message sent", metadata: ["message_id": "\(row.id)", "provider_message_id": "\(providerId)"])
             case .retry(let after, let code, let message) where attempt < settings.maxAttempts:
                 var transition = base
                 transition.from = ["sending"]
@@ -205,7 +231,9 @@ public final class Dispatcher: Service, Sendable {
                 transition.errorMessage = message
                 transitions.append(transition)
                 retried.increment()
-                logger.warning("provider call will be retried", metadata: ["message_id": "\(row.id)", "code": "\(code)", "attempt": "\(attempt)"])
+                logger.warning(
+                    "provider call will be retried",
+                    metadata: ["message_id": "\(row.id)", "code": "\(code)", "attempt": "\(attempt)"])
             case .retry(_, let code, let message), .failed(let code, let message):
                 var transition = base
                 transition.to = "failed"
@@ -219,7 +247,8 @@ public final class Dispatcher: Service, Sendable {
                 event.errorMessage = message
                 events.append(event)
                 failed.increment()
-                logger.warning("message failed", metadata: ["message_id": "\(row.id)", "code": "\(code)", "error": "\(message)"])
+                logger.warning(
+                    "message failed", metadata: ["message_id": "\(row.id)", "code": "\(code)", "error": "\(message)"])
             case .unknown(let reason):
                 var transition = base
                 transition.from = ["sending"]
@@ -228,7 +257,9 @@ public final class Dispatcher: Service, Sendable {
                 transition.errorMessage = reason
                 transitions.append(transition)
                 unknown.increment()
-                logger.warning("provider outcome unknown; waiting for its callback", metadata: ["message_id": "\(row.id)", "error": "\(reason)"])
+                logger.warning(
+                    "provider outcome unknown; waiting for its callback",
+                    metadata: ["message_id": "\(row.id)", "error": "\(reason)"])
             }
         }
         try await store.apply(transitions, events: events, once: statusEvents)

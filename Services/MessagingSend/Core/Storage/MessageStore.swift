@@ -33,8 +33,9 @@ public struct MessageRow: Sendable, Hashable {
 
     /// An event about this message, with its correlation fields filled in.
     func event(_ name: String, id suffix: String, at occurredAt: Date, now: Date = Date()) -> MessageEvent {
-        var event = MessageEvent(id: "\(id):\(suffix)", spaceId: spaceId, event: name, channel: channel, messageId: id,
-                                 profileId: profileId, contact: recipient, occurredAt: occurredAt, recordedAt: now)
+        var event = MessageEvent(
+            id: "\(id):\(suffix)", spaceId: spaceId, event: name, channel: channel, messageId: id,
+            profileId: profileId, contact: recipient, occurredAt: occurredAt, recordedAt: now)
         event.templateId = templateId.isEmpty ? nil : templateId
         event.templateVersion = templateVersion
         event.purpose = purpose
@@ -101,16 +102,22 @@ public struct MessageStore: Sendable {
         destination_id, action_id
         """
 
-    typealias RowTuple = (String, String, String, String, String, Int?, String, String?, String?, String?, String?, Bool, Date, Int, String,
-                          String?, String?, String?, String?, String?, String?, String?)
+    typealias RowTuple = (
+        String, String, String, String, String, Int?, String, String?, String?, String?, String?, Bool, Date, Int,
+        String,
+        String?, String?, String?, String?, String?, String?, String?
+    )
 
     static func row(_ t: RowTuple) -> MessageRow {
-        MessageRow(spaceId: t.0, id: t.1, profileId: t.2, channel: SubscriptionChannel(rawValue: t.3) ?? .email, templateId: t.4,
-                   templateVersion: t.5, purpose: MessagePurpose(rawValue: t.6) ?? .marketing, group: t.7, journeyId: t.8,
-                   journeyStepId: t.9, broadcastId: t.10, test: t.11, requestedAt: t.12, attempts: t.13, state: t.14, provider: t.15,
-                   recipient: t.16, providerMessageId: t.17, requestedSender: t.18,
-                   content: t.19.flatMap { try? JSONDecoder.engage().decode(TemplateContent.self, from: Data($0.utf8)) },
-                   destinationId: t.20, actionId: t.21)
+        MessageRow(
+            spaceId: t.0, id: t.1, profileId: t.2, channel: SubscriptionChannel(rawValue: t.3) ?? .email,
+            templateId: t.4,
+            templateVersion: t.5, purpose: MessagePurpose(rawValue: t.6) ?? .marketing, group: t.7, journeyId: t.8,
+            journeyStepId: t.9, broadcastId: t.10, test: t.11, requestedAt: t.12, attempts: t.13, state: t.14,
+            provider: t.15,
+            recipient: t.16, providerMessageId: t.17, requestedSender: t.18,
+            content: t.19.flatMap { try? JSONDecoder.engage().decode(TemplateContent.self, from: Data($0.utf8)) },
+            destinationId: t.20, actionId: t.21)
     }
 
     /// New requests become pending messages; a request seen before changes nothing.
@@ -124,7 +131,8 @@ public struct MessageStore: Sendable {
         let contents = try messages.map { message in
             try message.content.map { String(decoding: try JSONEncoder.engage().encode($0), as: UTF8.self) } ?? ""
         }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO messages (space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id,
                 journey_step_id, broadcast_id, test, requested_at, state, next_attempt_at, requested_sender, content, destination_id,
                 action_id)
@@ -150,7 +158,8 @@ public struct MessageStore: Sendable {
     /// Takes up to `limit` due messages for this worker (`preparing`, leased for `lease` seconds).
     func claim(limit: Int, lease: Double) async throws -> [MessageRow] {
         var claimed: [MessageRow] = []
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             UPDATE messages m SET state = 'preparing', lease_until = now() + \(lease) * interval '1 second', updated_at = now()
             FROM (SELECT space_id, id FROM messages WHERE state = 'pending' AND next_attempt_at <= now()
                   ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) due
@@ -166,8 +175,10 @@ public struct MessageStore: Sendable {
     /// Applies transitions and queues their events in one transaction; returns the ids that changed.
     /// `once`: events queued only if no event with the same id was (`firstOfTheirIds`).
     @discardableResult
-    func apply(_ transitions: [Transition], events: [MessageEvent], once: [MessageEvent] = [],
-               extra: [OutboxMessage] = []) async throws -> Set<String> {
+    func apply(
+        _ transitions: [Transition], events: [MessageEvent], once: [MessageEvent] = [],
+        extra: [OutboxMessage] = []
+    ) async throws -> Set<String> {
         guard !transitions.isEmpty || !events.isEmpty || !once.isEmpty || !extra.isEmpty else { return [] }
         let changed = try await db.transaction(logger: logger) { [self] connection in
             let changed = try await apply(transitions, on: connection)
@@ -184,7 +195,8 @@ public struct MessageStore: Sendable {
         guard !transitions.isEmpty else { return [] }
         var changed: Set<String> = []
         let t = transitions
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE messages m SET state = t.next,
                 next_attempt_at = CASE WHEN t.delay < 0 THEN m.next_attempt_at ELSE now() + t.delay * interval '1 second' END,
                 lease_until = CASE WHEN t.lease < 0 THEN NULL ELSE now() + t.lease * interval '1 second' END,
@@ -210,23 +222,29 @@ public struct MessageStore: Sendable {
     }
 
     static func outbox(_ event: MessageEvent) -> OutboxMessage {
-        OutboxMessage(topic: Topic.messageEvents, key: event.key, payload: event.json,
-                      headers: [Header.contract: MessageEvent.contract, Header.spaceId: event.spaceId])
+        OutboxMessage(
+            topic: Topic.messageEvents, key: event.key, payload: event.json,
+            headers: [Header.contract: MessageEvent.contract, Header.spaceId: event.spaceId])
     }
 
     /// Leases that ran out: a `preparing` message made no call and is pending again; a `sending`
     /// one may have reached the provider, so it becomes `unknown` and waits for a callback.
     func sweepExpiredLeases() async throws -> (requeued: Int, unknown: Int) {
-        var requeued = 0, unknown = 0
-        for try await _ in try await db.query("""
+        var requeued = 0
+        var unknown = 0
+        for try await _ in try await db.query(
+            """
             UPDATE messages SET state = 'pending', lease_until = NULL, updated_at = now()
             WHERE state = 'preparing' AND lease_until < now() RETURNING 1
-            """, logger: logger) { requeued += 1 }
-        for try await _ in try await db.query("""
+            """, logger: logger)
+        { requeued += 1 }
+        for try await _ in try await db.query(
+            """
             UPDATE messages SET state = 'unknown', lease_until = NULL, reason = 'outcome_unknown',
                 error_message = 'the worker stopped during the provider call; the outcome comes from the provider callback', updated_at = now()
             WHERE state = 'sending' AND lease_until < now() RETURNING 1
-            """, logger: logger) { unknown += 1 }
+            """, logger: logger)
+        { unknown += 1 }
         return (requeued, unknown)
     }
 
@@ -241,9 +259,11 @@ public struct MessageStore: Sendable {
 
     /// The message a provider id belongs to (Twilio callbacks without our id; SendGrid's prefix).
     func message(spaceId: String, providerMessageId: String) async throws -> MessageRow? {
-        for try await tuple in try await db.query("""
+        for try await tuple in try await db.query(
+            """
             SELECT \(unescaped: Self.columns) FROM messages WHERE provider_message_id = \(providerMessageId) AND space_id = \(spaceId)
-            """, logger: logger).decode(RowTuple.self) {
+            """, logger: logger
+        ).decode(RowTuple.self) {
             return Self.row(tuple)
         }
         return nil
@@ -298,7 +318,8 @@ public struct MessageStore: Sendable {
 
     /// Newest first, keyset-paged on (requested_at, id): `after` is the last row of the previous page.
     func list(spaceId: String, filter f: ListFilter, after: (Date, String)?, limit: Int) async throws -> [Details] {
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT \(unescaped: Self.detailColumns) FROM messages
             WHERE space_id = \(spaceId)
               AND (\(f.profileId)::text IS NULL OR profile_id = \(f.profileId))
@@ -320,7 +341,8 @@ public struct MessageStore: Sendable {
     }
 
     func details(spaceId: String, id: String) async throws -> Details? {
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT \(unescaped: Self.detailColumns) FROM messages WHERE space_id = \(spaceId) AND id = \(id)
             """, logger: logger)
         for try await r in rows.decode(DetailTuple.self) { return Self.details(r) }
@@ -334,15 +356,22 @@ public struct MessageStore: Sendable {
         CASE WHEN state = 'pending' THEN next_attempt_at END
         """
 
-    private typealias DetailTuple = (String, String, String, String?, Int?, String, String?, Bool, String, Int, String?, String?,
-                                     String?, String?, String?, String?, String?, String?, String?, String?, String?, String?,
-                                     String?, String?, Date, Date, Date?)
+    private typealias DetailTuple = (
+        String, String, String, String?, Int?, String, String?, Bool, String, Int, String?, String?,
+        String?, String?, String?, String?, String?, String?, String?, String?, String?, String?,
+        String?, String?, Date, Date, Date?
+    )
 
     private static func details(_ r: DetailTuple) -> Details {
-        Details(id: r.0, profileId: r.1, channel: r.2, templateId: r.3, templateVersion: r.4, purpose: r.5, group: r.6, test: r.7,
-                state: r.8, attempts: r.9, provider: r.10, from: r.11, sender: r.12, recipient: r.13, providerMessageId: r.14,
-                deliveryStatus: r.15, reason: r.16, errorCode: r.17, errorMessage: r.18, journeyId: r.19, journeyStepId: r.20,
-                broadcastId: r.21, destinationId: r.22, actionId: r.23, requestedAt: r.24, updatedAt: r.25, nextAttemptAt: r.26)
+        Details(
+            id: r.0, profileId: r.1, channel: r.2, templateId: r.3, templateVersion: r.4, purpose: r.5, group: r.6,
+            test: r.7,
+            state: r.8, attempts: r.9, provider: r.10, from: r.11, sender: r.12, recipient: r.13,
+            providerMessageId: r.14,
+            deliveryStatus: r.15, reason: r.16, errorCode: r.17, errorMessage: r.18, journeyId: r.19,
+            journeyStepId: r.20,
+            broadcastId: r.21, destinationId: r.22, actionId: r.23, requestedAt: r.24, updatedAt: r.25,
+            nextAttemptAt: r.26)
     }
 
     /// The events whose ids no earlier call saw: a status that both the send's answer and a callback
@@ -350,11 +379,13 @@ public struct MessageStore: Sendable {
     func firstOfTheirIds(_ events: [MessageEvent], on connection: PostgresConnection) async throws -> [MessageEvent] {
         guard !events.isEmpty else { return [] }
         var first: Set<String> = []
-        for try await key in try await connection.query("""
+        for try await key in try await connection.query(
+            """
             INSERT INTO provider_events (space_id, event_id)
             SELECT * FROM unnest(\(events.map(\.spaceId))::text[], \(events.map { "event:" + $0.id })::text[])
             ON CONFLICT DO NOTHING RETURNING event_id
-            """, logger: logger).decode(String.self) {
+            """, logger: logger
+        ).decode(String.self) {
             first.insert(key)
         }
         return events.filter { first.remove("event:" + $0.id) != nil }
@@ -362,9 +393,11 @@ public struct MessageStore: Sendable {
 
     /// True once per provider event id: webhooks are retried by providers, effects happen once.
     func firstDelivery(spaceId: String, eventId: String, on connection: PostgresConnection) async throws -> Bool {
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.query(
+            """
             INSERT INTO provider_events (space_id, event_id) VALUES (\(spaceId), \(eventId)) ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger) {
+            """, logger: logger)
+        {
             return true
         }
         return false

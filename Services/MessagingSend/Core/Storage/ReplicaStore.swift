@@ -45,13 +45,16 @@ public struct ReplicaStore: Sendable {
     func statuses(spaceId: String, keys: [StateKey]) async throws -> [StateKey: SubscriptionStatus] {
         guard !keys.isEmpty else { return [:] }
         var found: [StateKey: SubscriptionStatus] = [:]
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT s.channel, s.contact, s.group_name, s.status FROM subscription_states s
             JOIN unnest(\(keys.map(\.channel.rawValue))::text[], \(keys.map(\.contact))::text[], \(keys.map(\.group))::text[]) AS k(c, a, g)
               ON s.space_id = \(spaceId) AND s.channel = k.c AND s.contact = k.a AND s.group_name = k.g
             """, logger: logger)
         for try await (channel, contact, group, status) in rows.decode((String, String, String, String).self) {
-            guard let channel = SubscriptionChannel(rawValue: channel), let status = SubscriptionStatus(rawValue: status) else { continue }
+            guard let channel = SubscriptionChannel(rawValue: channel),
+                let status = SubscriptionStatus(rawValue: status)
+            else { continue }
             found[StateKey(channel: channel, contact: contact, group: group)] = status
         }
         return found

@@ -67,7 +67,8 @@ public enum LiquidTemplates {
         _ = try render(source, field: field, context: MergeContext.sample.values)
     }
 
-    public static func render(_ source: String, field: String, context: [String: Any]) throws(TemplateProblem) -> String {
+    public static func render(_ source: String, field: String, context: [String: Any]) throws(TemplateProblem) -> String
+    {
         // Plain text (most subjects and many bodies) needs no template at all.
         guard source.contains("{{") || source.contains("{%") || source.contains("{#") else { return source }
         do {
@@ -76,8 +77,9 @@ public enum LiquidTemplates {
         } catch let error as TemplateSyntaxError {
             let location = error.token?.sourceMap.location
             let line = location.map { Int($0.lineNumber) }.flatMap { $0 > 0 ? $0 : nil }
-            throw TemplateProblem(field: field, line: line, column: line == nil ? nil : location.map { $0.lineOffset + 1 },
-                                  reason: error.reason)
+            throw TemplateProblem(
+                field: field, line: line, column: line == nil ? nil : location.map { $0.lineOffset + 1 },
+                reason: error.reason)
         } catch {
             throw TemplateProblem(field: field, line: nil, column: nil, reason: "\(error)")
         }

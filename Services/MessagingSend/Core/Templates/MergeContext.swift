@@ -16,9 +16,11 @@ public struct MergeContext: Sendable {
 
     /// Used to check templates on save: every variable a real send can have.
     public static let sample = MergeContext(
-        profile: ProfileSnapshot(profileId: "prf_sample", userId: "user-1", email: "person@example.com", phone: "+14155550100",
-                                 traits: ["first_name": "Ada"]),
-        links: Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "https://example.com/\($0)") }))
+        profile: ProfileSnapshot(
+            profileId: "prf_sample", userId: "user-1", email: "person@example.com", phone: "+14155550100",
+            traits: ["first_name": "Ada"]),
+        links: Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "https://example.com/\($0)") })
+    )
 
     public var values: [String: Any] {
         var profileMembers: [String: JSONValue] = ["id": .string(profile.profileId), "traits": .object(profile.traits)]

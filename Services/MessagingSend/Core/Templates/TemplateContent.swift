@@ -21,12 +21,16 @@ public struct TemplateContent: Codable, Sendable, Hashable {
     public var contentVariables: [String: String]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case from, fromName, fromAddress, replyTo, subject, preheader, html, text, body, mediaUrls, contentSid, contentVariables
+        case from, fromName, fromAddress, replyTo, subject, preheader, html, text, body, mediaUrls, contentSid,
+            contentVariables
     }
 
-    public init(from: String? = nil, fromName: String? = nil, fromAddress: String? = nil, replyTo: String? = nil, subject: String? = nil,
-                preheader: String? = nil, html: String? = nil, text: String? = nil, body: String? = nil,
-                mediaUrls: [String]? = nil, contentSid: String? = nil, contentVariables: [String: String]? = nil) {
+    public init(
+        from: String? = nil, fromName: String? = nil, fromAddress: String? = nil, replyTo: String? = nil,
+        subject: String? = nil,
+        preheader: String? = nil, html: String? = nil, text: String? = nil, body: String? = nil,
+        mediaUrls: [String]? = nil, contentSid: String? = nil, contentVariables: [String: String]? = nil
+    ) {
         self.from = from
         self.fromName = fromName
         self.fromAddress = fromAddress
@@ -47,7 +51,9 @@ public struct TemplateContent: Codable, Sendable, Hashable {
 
     /// The content to store for `channel` and `purpose`: checked field by field (every problem at
     /// once), with the SMS opt-out notice appended to marketing bodies that lack one.
-    public func validated(channel: SubscriptionChannel, purpose: MessagePurpose) throws(TemplateProblems) -> TemplateContent {
+    public func validated(channel: SubscriptionChannel, purpose: MessagePurpose) throws(TemplateProblems)
+        -> TemplateContent
+    {
         var problems: [TemplateProblem] = []
         var content = self
         func require(_ value: String?, _ field: String) {
@@ -56,7 +62,10 @@ public struct TemplateContent: Codable, Sendable, Hashable {
             }
         }
         func forbid(_ present: Bool, _ field: String) {
-            if present { problems.append(TemplateProblem(field: field, reason: "\(field) is not used by \(channel.rawValue) templates")) }
+            if present {
+                problems.append(
+                    TemplateProblem(field: field, reason: "\(field) is not used by \(channel.rawValue) templates"))
+            }
         }
         switch channel {
         case .email:
@@ -74,11 +83,17 @@ public struct TemplateContent: Codable, Sendable, Hashable {
             forbid(mediaUrls != nil, "mediaUrls")
             forbid(contentSid != nil, "contentSid")
             if purpose == .marketing {
-                let bodies = [("html", html), ("text", text)].compactMap { field, value in value.flatMap { $0.isEmpty ? nil : (field, $0) } }
-                for (field, value) in bodies where !LiquidTemplates.references(value, anyOf: LiquidTemplates.linkVariables) {
-                    problems.append(TemplateProblem(
-                        field: field,
-                        reason: "a marketing email must let people unsubscribe: add {{unsubscribe_link}} or {{manage_preferences_link}} to the \(field) body"))
+                let bodies = [("html", html), ("text", text)].compactMap { field, value in
+                    value.flatMap { $0.isEmpty ? nil : (field, $0) }
+                }
+                for (field, value) in bodies
+                where !LiquidTemplates.references(value, anyOf: LiquidTemplates.linkVariables) {
+                    problems.append(
+                        TemplateProblem(
+                            field: field,
+                            reason:
+                                "a marketing email must let people unsubscribe: add {{unsubscribe_link}} or {{manage_preferences_link}} to the \(field) body"
+                        ))
                 }
             }
         case .sms, .whatsapp:
@@ -88,11 +103,14 @@ public struct TemplateContent: Codable, Sendable, Hashable {
             forbid(fromAddress != nil, "fromAddress")
             if channel == .sms { forbid(contentSid != nil, "contentSid") }
             if let from, !from.contains("{{") {
-                do { try ProviderRules.checkSender(from, channel: channel) } catch { problems.append(TemplateProblem(field: "from", reason: error.reason)) }
+                do { try ProviderRules.checkSender(from, channel: channel) } catch {
+                    problems.append(TemplateProblem(field: "from", reason: error.reason))
+                }
             }
             if let contentSid {
                 if contentSid.range(of: "^HX[0-9a-fA-F]{32}$", options: .regularExpression) == nil {
-                    problems.append(TemplateProblem(field: "contentSid", reason: "a Content SID is HX followed by 32 hex digits"))
+                    problems.append(
+                        TemplateProblem(field: "contentSid", reason: "a Content SID is HX followed by 32 hex digits"))
                 }
                 forbid(body != nil, "body (with contentSid the approved template is the body)")
                 forbid(mediaUrls != nil, "mediaUrls (with contentSid)")
@@ -106,12 +124,17 @@ public struct TemplateContent: Codable, Sendable, Hashable {
                 problems.append(TemplateProblem(field: "body", reason: "at most \(Self.maxBodyCharacters) characters"))
             }
             if let mediaUrls {
-                if mediaUrls.count > Self.maxMedia { problems.append(TemplateProblem(field: "mediaUrls", reason: "at most \(Self.maxMedia) media URLs")) }
-                for (index, url) in mediaUrls.enumerated() where !url.contains("{{") && !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+                if mediaUrls.count > Self.maxMedia {
+                    problems.append(TemplateProblem(field: "mediaUrls", reason: "at most \(Self.maxMedia) media URLs"))
+                }
+                for (index, url) in mediaUrls.enumerated()
+                where !url.contains("{{") && !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
                     problems.append(TemplateProblem(field: "mediaUrls[\(index)]", reason: "must be an http(s) URL"))
                 }
             }
-            if channel == .sms, purpose == .marketing, let body, !body.isEmpty, body.range(of: "STOP", options: .caseInsensitive) == nil {
+            if channel == .sms, purpose == .marketing, let body, !body.isEmpty,
+                body.range(of: "STOP", options: .caseInsensitive) == nil
+            {
                 content.body = body.hasSuffix("\n") ? body + Self.stopNotice : body + "\n" + Self.stopNotice
             }
         }
@@ -124,11 +147,15 @@ public struct TemplateContent: Codable, Sendable, Hashable {
 
     /// Every text field with its name, in a stable order.
     var textFields: [(String, String)] {
-        var fields: [(String, String?)] = [("from", from), ("fromName", fromName), ("fromAddress", fromAddress), ("replyTo", replyTo),
-                                           ("subject", subject), ("preheader", preheader), ("html", html), ("text", text),
-                                           ("body", body)]
+        var fields: [(String, String?)] = [
+            ("from", from), ("fromName", fromName), ("fromAddress", fromAddress), ("replyTo", replyTo),
+            ("subject", subject), ("preheader", preheader), ("html", html), ("text", text),
+            ("body", body),
+        ]
         for (index, url) in (mediaUrls ?? []).enumerated() { fields.append(("mediaUrls[\(index)]", url)) }
-        for key in (contentVariables ?? [:]).keys.sorted() { fields.append(("contentVariables.\(key)", contentVariables?[key])) }
+        for key in (contentVariables ?? [:]).keys.sorted() {
+            fields.append(("contentVariables.\(key)", contentVariables?[key]))
+        }
         return fields.compactMap { name, value in value.map { (name, $0) } }
     }
 }
@@ -171,7 +198,9 @@ extension TemplateContent {
         let preheader = try field(self.preheader, "preheader")
         if let preheader, !preheader.isEmpty, let body = html {
             // The inbox preview text: first in the body, hidden when the mail is opened.
-            html = "<div style=\"display:none;max-height:0;overflow:hidden\">\(LiquidTemplates.escapeHTML(preheader))</div>" + body
+            html =
+                "<div style=\"display:none;max-height:0;overflow:hidden\">\(LiquidTemplates.escapeHTML(preheader))</div>"
+                + body
         }
         var variables: [String: String]?
         if let contentVariables {
@@ -183,33 +212,42 @@ extension TemplateContent {
             media = []
             for (index, url) in mediaUrls.enumerated() { media?.append(try field(url, "mediaUrls[\(index)]") ?? url) }
         }
-        return RenderedContent(from: try field(from, "from"), fromName: try field(fromName, "fromName"), fromAddress: try field(fromAddress, "fromAddress"),
-                               replyTo: try field(replyTo, "replyTo"), subject: try field(subject, "subject"), preheader: preheader,
-                               html: html, text: try field(text, "text"), body: try field(body, "body"), mediaUrls: media,
-                               contentSid: contentSid, contentVariables: variables)
+        return RenderedContent(
+            from: try field(from, "from"), fromName: try field(fromName, "fromName"),
+            fromAddress: try field(fromAddress, "fromAddress"),
+            replyTo: try field(replyTo, "replyTo"), subject: try field(subject, "subject"), preheader: preheader,
+            html: html, text: try field(text, "text"), body: try field(body, "body"), mediaUrls: media,
+            contentSid: contentSid, contentVariables: variables)
     }
 }
 
 extension TemplateContent {
     /// Content as an API caller wrote it: a field this type does not know is refused by name rather
     /// than dropped (a `mediaUrl` typo would silently lose the MMS).
-    static func strict(_ json: JSONValue, field prefix: String = "content") throws(TemplateProblems) -> TemplateContent {
+    static func strict(_ json: JSONValue, field prefix: String = "content") throws(TemplateProblems) -> TemplateContent
+    {
         guard case .object(let members) = json else {
             throw TemplateProblems(problems: [TemplateProblem(field: prefix, reason: "\(prefix) must be an object")])
         }
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         let unknown = members.keys.filter { !known.contains($0) }.sorted()
         guard unknown.isEmpty else {
-            throw TemplateProblems(problems: unknown.map { name in
-                let hint = known.first { $0.lowercased().hasPrefix(name.lowercased()) || name.lowercased().hasPrefix($0.lowercased()) }
-                return TemplateProblem(field: "\(prefix).\(name)",
-                                       reason: "unknown field \(name)\(hint.map { " (did you mean \($0)?)" } ?? "")")
-            })
+            throw TemplateProblems(
+                problems: unknown.map { name in
+                    let hint = known.first {
+                        $0.lowercased().hasPrefix(name.lowercased()) || name.lowercased().hasPrefix($0.lowercased())
+                    }
+                    return TemplateProblem(
+                        field: "\(prefix).\(name)",
+                        reason: "unknown field \(name)\(hint.map { " (did you mean \($0)?)" } ?? "")")
+                })
         }
         do {
             return try JSONDecoder.engage().decode(TemplateContent.self, from: Data(json.json.utf8))
         } catch let error as DecodingError {
-            throw TemplateProblems(problems: [TemplateProblem(field: prefix, reason: DecodingErrorDescription.describe(error))])
+            throw TemplateProblems(problems: [
+                TemplateProblem(field: prefix, reason: DecodingErrorDescription.describe(error))
+            ])
         } catch {
             throw TemplateProblems(problems: [TemplateProblem(field: prefix, reason: "\(error)")])
         }

@@ -6,11 +6,15 @@ import Foundation
 /// unless the operator opted the space into unsigned events (`allowUnsignedEvents`, insecure).
 enum SendGridEventAuthentication {
     /// Throws why the batch is refused. A configured key always wins over the opt-in.
-    static func check(_ settings: SendGridSettings, signature: String?, timestamp: String?, body: [UInt8], now: Date = Date()) throws {
+    static func check(
+        _ settings: SendGridSettings, signature: String?, timestamp: String?, body: [UInt8], now: Date = Date()
+    ) throws {
         if let key = settings.eventWebhookPublicKey {
-            try SignatureChecks.checkSendGrid(publicKey: key, signature: signature, timestamp: timestamp, body: body, now: now)
+            try SignatureChecks.checkSendGrid(
+                publicKey: key, signature: signature, timestamp: timestamp, body: body, now: now)
         } else if settings.allowUnsignedEvents != true {
-            throw SignatureFailure("""
+            throw SignatureFailure(
+                """
                 events must be signed: set eventWebhookPublicKey (the Signed Event Webhook's verification key) in the space's \
                 SendGrid settings, or allowUnsignedEvents: true to accept unsigned events (insecure: anyone could unsubscribe any address)
                 """)

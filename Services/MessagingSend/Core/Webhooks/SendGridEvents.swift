@@ -26,17 +26,23 @@ struct SendGridEvent: Sendable {
             guard case .object(let members) = item else { throw InvalidMessage("[\(index)] is not an object") }
             func text(_ key: String) -> String? { if case .string(let value)? = members[key] { value } else { nil } }
             guard let event = text("event") else { throw InvalidMessage("[\(index)].event is required") }
-            guard case .number(let seconds)? = members["timestamp"] else { throw InvalidMessage("[\(index)].timestamp (unix seconds) is required") }
+            guard case .number(let seconds)? = members["timestamp"] else {
+                throw InvalidMessage("[\(index)].timestamp (unix seconds) is required")
+            }
             // sg_event_id is unique per event; without it, the event's own content identifies it.
-            let eventId = text("sg_event_id") ?? "\(event):\(text("sg_message_id") ?? ""):\(Int(seconds)):\(text("email") ?? "")"
+            let eventId =
+                text("sg_event_id") ?? "\(event):\(text("sg_message_id") ?? ""):\(Int(seconds)):\(text("email") ?? "")"
             var machineOpen = false
             if case .bool(let flag)? = members["sg_machine_open"] { machineOpen = flag }
             var group: Int?
             if case .number(let id)? = members["asm_group_id"] { group = Int(id) }
-            events.append(SendGridEvent(event: event, eventId: eventId, email: text("email"), timestamp: Date(timeIntervalSince1970: seconds),
-                                        messageId: text(SendGridClient.messageIdArg), spaceId: text(SendGridClient.spaceIdArg),
-                                        sgMessageId: text("sg_message_id"), url: text("url"), reason: text("reason"),
-                                        status: text("status") ?? text("type"), machineOpen: machineOpen, asmGroupId: group))
+            events.append(
+                SendGridEvent(
+                    event: event, eventId: eventId, email: text("email"),
+                    timestamp: Date(timeIntervalSince1970: seconds),
+                    messageId: text(SendGridClient.messageIdArg), spaceId: text(SendGridClient.spaceIdArg),
+                    sgMessageId: text("sg_message_id"), url: text("url"), reason: text("reason"),
+                    status: text("status") ?? text("type"), machineOpen: machineOpen, asmGroupId: group))
         }
         return events
     }
@@ -73,7 +79,9 @@ struct SendGridEvent: Sendable {
 enum ReplyKeyword: Sendable, Equatable {
     case optOut, optIn, help
 
-    static let optOutWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
+    static let optOutWords: Set<String> = [
+        "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
+    ]
     static let optInWords: Set<String> = ["START", "YES", "UNSTOP"]
     static let helpWords: Set<String> = ["HELP", "INFO"]
 
@@ -86,7 +94,8 @@ enum ReplyKeyword: Sendable, Equatable {
             default: break
             }
         }
-        let word = (body ?? "").trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters)).uppercased()
+        let word = (body ?? "").trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters))
+            .uppercased()
         if optOutWords.contains(word) { return .optOut }
         if optInWords.contains(word) { return .optIn }
         if helpWords.contains(word) { return .help }

@@ -14,15 +14,21 @@ public enum SignatureChecks {
     }
 
     /// ECDSA P-256/SHA-256 over the timestamp header's text followed by the raw body, as received.
-    public static func checkSendGrid(publicKey: String, signature: String?, timestamp: String?, body: [UInt8], now: Date = Date()) throws {
+    public static func checkSendGrid(
+        publicKey: String, signature: String?, timestamp: String?, body: [UInt8], now: Date = Date()
+    ) throws {
         guard let signature, let timestamp else {
-            throw SignatureFailure("X-Twilio-Email-Event-Webhook-Signature and X-Twilio-Email-Event-Webhook-Timestamp are required")
+            throw SignatureFailure(
+                "X-Twilio-Email-Event-Webhook-Signature and X-Twilio-Email-Event-Webhook-Timestamp are required")
         }
         guard let seconds = TimeInterval(timestamp) else { throw SignatureFailure("the timestamp is not unix seconds") }
         guard abs(now.timeIntervalSince1970 - seconds) <= sendGridReplayWindow else {
-            throw SignatureFailure("the timestamp is more than \(Int(sendGridReplayWindow)) s away from now (replayed or clock skew)")
+            throw SignatureFailure(
+                "the timestamp is more than \(Int(sendGridReplayWindow)) s away from now (replayed or clock skew)")
         }
-        guard let der = Data(base64Encoded: signature), let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: der) else {
+        guard let der = Data(base64Encoded: signature),
+            let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: der)
+        else {
             throw SignatureFailure("the signature is not a base64 DER ECDSA signature")
         }
         let key = try sendGridPublicKey(publicKey)
@@ -34,7 +40,9 @@ public enum SignatureChecks {
     /// `X-Twilio-Signature`: base64 HMAC-SHA1, keyed with the account's auth token, of the URL Twilio
     /// requested followed by each form parameter's name and value in name order (a repeated name's
     /// values sorted). The URL is tried as given and with/without the scheme's default port.
-    public static func checkTwilio(authToken: String, signature: String?, url: String, parameters: [(String, String)]) throws {
+    public static func checkTwilio(authToken: String, signature: String?, url: String, parameters: [(String, String)])
+        throws
+    {
         guard let signature else { throw SignatureFailure("X-Twilio-Signature is required") }
         let expected = Data(base64Encoded: signature)
         for candidate in urlVariants(url) {
@@ -53,7 +61,8 @@ public enum SignatureChecks {
                 text += name + value
             }
         }
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: Data(authToken.utf8)))
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(
+            for: Data(text.utf8), using: SymmetricKey(data: Data(authToken.utf8)))
         return Data(mac).base64EncodedString()
     }
 

@@ -45,15 +45,17 @@ public struct UnsubscribeLinks: Sendable {
     public func target(from token: String) -> UnsubscribeTarget? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let expected = Data(base64URL: String(parts[1])),
-              let actual = Data(base64URL: signature(String(parts[0]))),
-              SignatureChecks.constantTimeEqual(expected, actual),
-              let payload = Data(base64URL: String(parts[0])),
-              case .object(let members)? = try? JSONParser.parse(Array(payload)),
-              case .string(let spaceId)? = members["s"], case .string(let channelText)? = members["c"],
-              let channel = SubscriptionChannel(rawValue: channelText), case .string(let contact)? = members["a"] else { return nil }
+            let actual = Data(base64URL: signature(String(parts[0]))),
+            SignatureChecks.constantTimeEqual(expected, actual),
+            let payload = Data(base64URL: String(parts[0])),
+            case .object(let members)? = try? JSONParser.parse(Array(payload)),
+            case .string(let spaceId)? = members["s"], case .string(let channelText)? = members["c"],
+            let channel = SubscriptionChannel(rawValue: channelText), case .string(let contact)? = members["a"]
+        else { return nil }
         func text(_ key: String) -> String? { if case .string(let value)? = members[key] { value } else { nil } }
-        return UnsubscribeTarget(spaceId: spaceId, channel: channel, contact: contact, group: text("g"), messageId: text("m"),
-                                 profileId: text("p"))
+        return UnsubscribeTarget(
+            spaceId: spaceId, channel: channel, contact: contact, group: text("g"), messageId: text("m"),
+            profileId: text("p"))
     }
 
     private func signature(_ payload: String) -> String {

@@ -15,18 +15,24 @@ enum UnsubscribePage {
         } else {
             forms += button("Unsubscribe from all \(channel)", scope: "all")
         }
-        let intro = manage ? "Manage the \(channel) you receive at <b>\(who)</b>." : "Stop receiving \(channel) at <b>\(who)</b>?"
+        let intro =
+            manage
+            ? "Manage the \(channel) you receive at <b>\(who)</b>." : "Stop receiving \(channel) at <b>\(who)</b>?"
         return page(title: "Unsubscribe", body: "<p>\(intro)</p>\(forms)")
     }
 
     static func done(_ target: UnsubscribeTarget, group: String?) -> Response {
         let what = group.map { "the \(LiquidTemplates.escapeHTML($0)) list" } ?? "all \(channelName(target.channel))"
-        return page(title: "Unsubscribed", body: "<p><b>\(LiquidTemplates.escapeHTML(target.contact))</b> is unsubscribed from \(what).</p>")
+        return page(
+            title: "Unsubscribed",
+            body: "<p><b>\(LiquidTemplates.escapeHTML(target.contact))</b> is unsubscribed from \(what).</p>")
     }
 
     static func invalid() -> Response {
-        page(title: "Link not valid", body: "<p>This unsubscribe link is not valid. Use the link in the message you received.</p>",
-             status: .notFound)
+        page(
+            title: "Link not valid",
+            body: "<p>This unsubscribe link is not valid. Use the link in the message you received.</p>",
+            status: .notFound)
     }
 
     private static func channelName(_ channel: SubscriptionChannel) -> String {
@@ -47,7 +53,8 @@ enum UnsubscribePage {
             <meta name="robots" content="noindex"><title>\(title)</title></head>\
             <body style="font-family:sans-serif;max-width:32em;margin:3em auto"><h1>\(title)</h1>\(body)</body></html>
             """
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: html)))
+        return Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 }

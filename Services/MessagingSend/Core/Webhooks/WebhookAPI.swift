@@ -22,8 +22,11 @@ public struct WebhookAPI: Sendable {
     let logger: Logger
     let rejected = Counter(label: "engage_webhooks_rejected_total")
 
-    public init(db: PostgresClient, providers: ProviderStore, messages: MessageStore, replicas: ReplicaStore, links: UnsubscribeLinks,
-                publicURL: String, onCommit: @escaping @Sendable () -> Void, logger: Logger) {
+    public init(
+        db: PostgresClient, providers: ProviderStore, messages: MessageStore, replicas: ReplicaStore,
+        links: UnsubscribeLinks,
+        publicURL: String, onCommit: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.db = db
         self.providers = providers
         self.messages = messages
@@ -52,16 +55,23 @@ public struct WebhookAPI: Sendable {
             let spaceId = try context.parameters.require("space_id")
             let (form, settings) = try await twilioForm(spaceId: spaceId, request: request)
             let reply = try await twilioInbound(spaceId: spaceId, form: form, settings: settings)
-            let twiml = reply.map { "<Response><Message>\(LiquidTemplates.escapeHTML($0))</Message></Response>" } ?? "<Response></Response>"
-            return Response(status: .ok, headers: [.contentType: "text/xml; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + twiml)))
+            let twiml =
+                reply.map { "<Response><Message>\(LiquidTemplates.escapeHTML($0))</Message></Response>" }
+                ?? "<Response></Response>"
+            return Response(
+                status: .ok, headers: [.contentType: "text/xml; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + twiml)))
         }
         router.get("/u/:token") { request, context in
-            guard let target = links.target(from: try context.parameters.require("token")) else { return UnsubscribePage.invalid() }
+            guard let target = links.target(from: try context.parameters.require("token")) else {
+                return UnsubscribePage.invalid()
+            }
             return UnsubscribePage.confirm(target, manage: request.uri.queryParameters["manage"] != nil)
         }
         router.post("/u/:token") { request, context in
-            guard let target = links.target(from: try context.parameters.require("token")) else { return UnsubscribePage.invalid() }
+            guard let target = links.target(from: try context.parameters.require("token")) else {
+                return UnsubscribePage.invalid()
+            }
             let body = String(decoding: try await Self.body(request, max: 65_536), as: UTF8.self)
             // One-click (RFC 8058) posts `List-Unsubscribe=One-Click`; the page's form posts `scope`.
             let scope = FormEncoding.decode(body)?.first(where: { $0.0 == "scope" })?.1
@@ -75,7 +85,8 @@ public struct WebhookAPI: Sendable {
         do {
             return Array(buffer: try await request.body.collect(upTo: max))
         } catch {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body is larger than \(max) bytes")
+            throw APIError(
+                .contentTooLarge, code: "payload_too_large", message: "request body is larger than \(max) bytes")
         }
     }
 
@@ -92,8 +103,9 @@ public struct WebhookAPI: Sendable {
             throw APIError.notFound("SendGrid is not set up for space \(spaceId)")
         }
         do {
-            try SendGridEventAuthentication.check(sendGrid.settings, signature: request.headers[.init("X-Twilio-Email-Event-Webhook-Signature")!],
-                                                  timestamp: request.headers[.init("X-Twilio-Email-Event-Webhook-Timestamp")!], body: body)
+            try SendGridEventAuthentication.check(
+                sendGrid.settings, signature: request.headers[.init("X-Twilio-Email-Event-Webhook-Signature")!],
+                timestamp: request.headers[.init("X-Twilio-Email-Event-Webhook-Timestamp")!], body: body)
         } catch {
             throw forbidden("SendGrid event webhook: \(error)")
         }
@@ -102,16 +114,27 @@ public struct WebhookAPI: Sendable {
         let groups = sendGrid.settings.asmGroups ?? [:]
         let now = Date()
         try await db.transaction(logger: logger) { [self] connection in
-            var transitions: [Transition] = [], outbox: [OutboxMessage] = []
+            var transitions: [Transition] = []
+            var outbox: [OutboxMessage] = []
             for event in events where event.spaceId == nil || event.spaceId == spaceId {
-                guard try await messages.firstDelivery(spaceId: spaceId, eventId: "sendgrid:\(event.eventId)", on: connection) else { continue }
-                let row = try await event.messageId.asyncFlatMap { try await messages.message(spaceId: spaceId, id: $0) }
+                guard
+                    try await messages.firstDelivery(
+                        spaceId: spaceId, eventId: "sendgrid:\(event.eventId)", on: connection)
+                else { continue }
+                let row = try await event.messageId.asyncFlatMap {
+                    try await messages.message(spaceId: spaceId, id: $0)
+                }
                 if let row, let name = MessageEventName.sendGrid(event: event.event, machineOpen: event.machineOpen) {
                     // A message whose call outcome was unknown is reconciled: the provider has it.
-                    transitions.append(Transition(spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
-                                                  providerMessageId: row.providerMessageId == nil ? (event.sgMessageId.map(Self.sendGridMessageId) ?? "") : "",
-                                                  deliveryStatus: event.event))
-                    var out = row.event(name, id: event.event == "processed" ? "processed" : "sendgrid:\(event.eventId)", at: event.timestamp, now: now)
+                    transitions.append(
+                        Transition(
+                            spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
+                            providerMessageId: row.providerMessageId == nil
+                                ? (event.sgMessageId.map(Self.sendGridMessageId) ?? "") : "",
+                            deliveryStatus: event.event))
+                    var out = row.event(
+                        name, id: event.event == "processed" ? "processed" : "sendgrid:\(event.eventId)",
+                        at: event.timestamp, now: now)
                     out.contact = event.email ?? row.recipient
                     out.url = event.url
                     out.reason = event.reason
@@ -120,10 +143,13 @@ public struct WebhookAPI: Sendable {
                     outbox.append(MessageStore.outbox(out))
                 }
                 if let email = event.email, let command = event.subscriptionCommand(groups: groups),
-                   let contact = try? ContactNormalizer.email(email) {
-                    outbox.append(try Self.command(spaceId: spaceId, source: .provider, origin: "sendgrid:\(event.event)",
-                                                   commandId: "sendgrid:\(event.eventId)", channel: .email, contact: contact,
-                                                   group: command.group, status: command.status, at: event.consentTime))
+                    let contact = try? ContactNormalizer.email(email)
+                {
+                    outbox.append(
+                        try Self.command(
+                            spaceId: spaceId, source: .provider, origin: "sendgrid:\(event.event)",
+                            commandId: "sendgrid:\(event.eventId)", channel: .email, contact: contact,
+                            group: command.group, status: command.status, at: event.consentTime))
                 }
             }
             _ = try await messages.apply(transitions, on: connection)
@@ -146,14 +172,18 @@ public struct WebhookAPI: Sendable {
             throw APIError.notFound("Twilio is not set up for space \(spaceId)")
         }
         guard let authToken = twilio.secrets.authToken else {
-            throw forbidden("Twilio callbacks need the account's auth token in the Twilio settings to check X-Twilio-Signature")
+            throw forbidden(
+                "Twilio callbacks need the account's auth token in the Twilio settings to check X-Twilio-Signature")
         }
         let text = String(decoding: try await Self.body(request, max: 1 << 20), as: UTF8.self)
-        guard let form = FormEncoding.decode(text) else { throw APIError.badRequest("the body is not application/x-www-form-urlencoded") }
+        guard let form = FormEncoding.decode(text) else {
+            throw APIError.badRequest("the body is not application/x-www-form-urlencoded")
+        }
         let url = publicURL + request.uri.description
         do {
-            try SignatureChecks.checkTwilio(authToken: authToken, signature: request.headers[.init("X-Twilio-Signature")!], url: url,
-                                            parameters: form)
+            try SignatureChecks.checkTwilio(
+                authToken: authToken, signature: request.headers[.init("X-Twilio-Signature")!], url: url,
+                parameters: form)
         } catch {
             throw forbidden("Twilio callback for \(url): \(error)")
         }
@@ -163,12 +193,18 @@ public struct WebhookAPI: Sendable {
         return (form, twilio.settings)
     }
 
-    func twilioStatus(spaceId: String, form: [(String, String)], request: Request, settings: TwilioSettings) async throws {
+    func twilioStatus(spaceId: String, form: [(String, String)], request: Request, settings: TwilioSettings)
+        async throws
+    {
         @Sendable func value(_ name: String) -> String? { form.first(where: { $0.0 == name })?.1 }
-        guard let sid = value("MessageSid") ?? value("SmsSid"), let status = (value("MessageStatus") ?? value("SmsStatus"))?.lowercased() else {
+        guard let sid = value("MessageSid") ?? value("SmsSid"),
+            let status = (value("MessageStatus") ?? value("SmsStatus"))?.lowercased()
+        else {
             throw APIError.badRequest("MessageSid and MessageStatus are required")
         }
-        let messageId = request.uri.queryParameters["message_id"].map { String($0).removingPercentEncoding ?? String($0) }
+        let messageId = request.uri.queryParameters["message_id"].map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
         let row: MessageRow?
         if let messageId {
             row = try await messages.message(spaceId: spaceId, id: messageId)
@@ -181,15 +217,22 @@ public struct WebhookAPI: Sendable {
         }
         let now = Date()
         try await db.transaction(logger: logger) { [self] connection in
-            guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio:\(sid):\(status)", on: connection) else { return }
-            _ = try await messages.apply([Transition(spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
-                                                     providerMessageId: row.providerMessageId == nil ? sid : "", deliveryStatus: status,
-                                                     errorCode: value("ErrorCode") ?? "")], on: connection)
+            guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio:\(sid):\(status)", on: connection)
+            else { return }
+            _ = try await messages.apply(
+                [
+                    Transition(
+                        spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
+                        providerMessageId: row.providerMessageId == nil ? sid : "", deliveryStatus: status,
+                        errorCode: value("ErrorCode") ?? "")
+                ], on: connection)
             // Statuses Twilio does not document, and inbound ones on an outbound message, name no event.
             guard let known = TwilioMessageStatus(loose: status),
-                  let step = MessageEventName.twilio(row.channel, status: known) else {
-                logger.info("status callback names no event",
-                            metadata: ["message_sid": "\(sid)", "status": "\(status)"])
+                let step = MessageEventName.twilio(row.channel, status: known)
+            else {
+                logger.info(
+                    "status callback names no event",
+                    metadata: ["message_sid": "\(sid)", "status": "\(status)"])
                 return
             }
             var event = row.event(step.name, id: step.idSuffix, at: now, now: now)
@@ -211,28 +254,38 @@ public struct WebhookAPI: Sendable {
         }
         let channel: SubscriptionChannel = from.hasPrefix("whatsapp:") ? .whatsapp : .sms
         let rawPhone = channel == .whatsapp ? String(from.dropFirst("whatsapp:".count)) : from
-        guard let phone = try? ContactNormalizer.phone(rawPhone) else { throw APIError.badRequest("From \(from) is not a phone number") }
+        guard let phone = try? ContactNormalizer.phone(rawPhone) else {
+            throw APIError.badRequest("From \(from) is not a phone number")
+        }
         let keyword = ReplyKeyword.of(body: value("Body"), optOutType: value("OptOutType"))
         let profileId = try await replicas.profileId(spaceId: spaceId, phone: phone)
         let now = Date()
         try await db.transaction(logger: logger) { [self] connection in
-            guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio-in:\(sid)", on: connection) else { return }
+            guard try await messages.firstDelivery(spaceId: spaceId, eventId: "twilio-in:\(sid)", on: connection) else {
+                return
+            }
             var outbox: [OutboxMessage] = []
-            var event = MessageEvent(id: "inbound:\(sid)", spaceId: spaceId, event: MessageEventName.received(channel),
-                                     channel: channel, messageId: nil, profileId: profileId, contact: phone, occurredAt: now, recordedAt: now)
+            var event = MessageEvent(
+                id: "inbound:\(sid)", spaceId: spaceId, event: MessageEventName.received(channel),
+                channel: channel, messageId: nil, profileId: profileId, contact: phone, occurredAt: now, recordedAt: now
+            )
             event.provider = ProviderStore.Provider.twilio.rawValue
             event.providerMessageId = sid
             event.body = value("Body")
             outbox.append(MessageStore.outbox(event))
             if keyword == .optOut || keyword == .optIn {
-                outbox.append(try Self.command(spaceId: spaceId, source: .inboundReply, origin: "twilio-inbound:\(sid)", commandId: "twilio:\(sid)",
-                                               channel: channel, contact: phone, group: nil,
-                                               status: keyword == .optOut ? .unsubscribed : .subscribed, at: now))
+                outbox.append(
+                    try Self.command(
+                        spaceId: spaceId, source: .inboundReply, origin: "twilio-inbound:\(sid)",
+                        commandId: "twilio:\(sid)",
+                        channel: channel, contact: phone, group: nil,
+                        status: keyword == .optOut ? .unsubscribed : .subscribed, at: now))
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
         onCommit()
-        logger.info("inbound message", metadata: ["message_sid": "\(sid)", "keyword": "\(keyword.map { "\($0)" } ?? "none")"])
+        logger.info(
+            "inbound message", metadata: ["message_sid": "\(sid)", "keyword": "\(keyword.map { "\($0)" } ?? "none")"])
         return keyword == .help ? settings.helpText : nil
     }
 
@@ -240,31 +293,46 @@ public struct WebhookAPI: Sendable {
 
     func unsubscribe(_ target: UnsubscribeTarget, group: String?) async throws {
         let now = Date()
-        let row = try await target.messageId.asyncFlatMap { try await messages.message(spaceId: target.spaceId, id: $0) }
+        let row = try await target.messageId.asyncFlatMap {
+            try await messages.message(spaceId: target.spaceId, id: $0)
+        }
         try await db.transaction(logger: logger) { [self] connection in
-            var outbox = [try Self.command(spaceId: target.spaceId, source: .unsubscribeLink, origin: target.messageId.map { "message:\($0)" },
-                                           commandId: "link:" + UUID().uuidString.lowercased(), channel: target.channel, contact: target.contact,
-                                           group: group, status: .unsubscribed, at: now)]
+            var outbox = [
+                try Self.command(
+                    spaceId: target.spaceId, source: .unsubscribeLink, origin: target.messageId.map { "message:\($0)" },
+                    commandId: "link:" + UUID().uuidString.lowercased(), channel: target.channel,
+                    contact: target.contact,
+                    group: group, status: .unsubscribed, at: now)
+            ]
             if var row, target.channel == .email {
                 row.recipient = target.contact
-                var event = row.event(MessageEventName.emailUnsubscribed(group: group != nil),
-                                      id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)
+                var event = row.event(
+                    MessageEventName.emailUnsubscribed(group: group != nil),
+                    id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)
                 event.group = group
                 outbox.append(MessageStore.outbox(event))
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
         onCommit()
-        logger.info("unsubscribed by link", metadata: ["space_id": "\(target.spaceId)", "channel": "\(target.channel.rawValue)"])
+        logger.info(
+            "unsubscribed by link",
+            metadata: ["space_id": "\(target.spaceId)", "channel": "\(target.channel.rawValue)"])
     }
 
-    static func command(spaceId: String, source: SubscriptionSource, origin: String?, commandId: String, channel: SubscriptionChannel,
-                        contact: String, group: String?, status: SubscriptionStatus, at: Date) throws -> OutboxMessage {
-        let batch = SubscriptionCommandBatch(id: "batch:\(commandId)", spaceId: spaceId, source: source, origin: origin, commands: [
-            SubscriptionCommand(id: commandId, channel: channel, contact: contact, group: group, status: status, occurredAt: at),
-        ])
-        return OutboxMessage(topic: Topic.subscriptionCommands, key: "\(spaceId)|\(channel.rawValue)|\(contact)", payload: batch.json,
-                             headers: [Header.contract: SubscriptionCommandBatch.contract, Header.spaceId: spaceId])
+    static func command(
+        spaceId: String, source: SubscriptionSource, origin: String?, commandId: String, channel: SubscriptionChannel,
+        contact: String, group: String?, status: SubscriptionStatus, at: Date
+    ) throws -> OutboxMessage {
+        let batch = SubscriptionCommandBatch(
+            id: "batch:\(commandId)", spaceId: spaceId, source: source, origin: origin,
+            commands: [
+                SubscriptionCommand(
+                    id: commandId, channel: channel, contact: contact, group: group, status: status, occurredAt: at)
+            ])
+        return OutboxMessage(
+            topic: Topic.subscriptionCommands, key: "\(spaceId)|\(channel.rawValue)|\(contact)", payload: batch.json,
+            headers: [Header.contract: SubscriptionCommandBatch.contract, Header.spaceId: spaceId])
     }
 }
 

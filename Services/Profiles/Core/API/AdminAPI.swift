@@ -48,7 +48,8 @@ public struct AdminAPI: Sendable {
         let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
         admin.post("/spaces") { request, _ in
             let body = try await JSONBody.decode(NameBody.self, from: request)
-            return try JSONBody.response(try await directory.createSpace(name: try Self.name(body.name)), status: .created)
+            return try JSONBody.response(
+                try await directory.createSpace(name: try Self.name(body.name)), status: .created)
         }
         admin.get("/spaces") { _, _ in
             try JSONBody.response(DataEnvelope(data: try await directory.listSpaces()))
@@ -56,18 +57,23 @@ public struct AdminAPI: Sendable {
         admin.post("/spaces/:space_id/sources") { request, context in
             let spaceId = try await existingSpace(context)
             let body = try await JSONBody.decode(NameBody.self, from: request)
-            return try JSONBody.response(try await directory.createSource(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
+            return try JSONBody.response(
+                try await directory.createSource(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
         }
         admin.get("/spaces/:space_id/sources") { _, context in
-            try JSONBody.response(DataEnvelope(data: try await directory.listSources(spaceId: try await existingSpace(context))))
+            try JSONBody.response(
+                DataEnvelope(data: try await directory.listSources(spaceId: try await existingSpace(context))))
         }
         admin.post("/spaces/:space_id/access-tokens") { request, context in
             let spaceId = try await existingSpace(context)
             let body = try await JSONBody.decode(NameBody.self, from: request)
-            return try JSONBody.response(try await directory.createAccessToken(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
+            return try JSONBody.response(
+                try await directory.createAccessToken(spaceId: spaceId, name: try Self.name(body.name)),
+                status: .created)
         }
         admin.get("/spaces/:space_id/access-tokens") { _, context in
-            try JSONBody.response(DataEnvelope(data: try await directory.listAccessTokens(spaceId: try await existingSpace(context))))
+            try JSONBody.response(
+                DataEnvelope(data: try await directory.listAccessTokens(spaceId: try await existingSpace(context))))
         }
         admin.get("/spaces/:space_id/identity-rules") { _, context in
             let rules = try await directory.identifierRules(spaceId: try await existingSpace(context))
@@ -85,13 +91,17 @@ public struct AdminAPI: Sendable {
 
     private func existingSpace(_ context: some RequestContext) async throws -> String {
         let spaceId = try context.parameters.require("space_id")
-        guard try await directory.spaceExists(spaceId) else { throw APIError.notFound("space \(spaceId) does not exist") }
+        guard try await directory.spaceExists(spaceId) else {
+            throw APIError.notFound("space \(spaceId) does not exist")
+        }
         return spaceId
     }
 
     static func name(_ name: String) throws -> String {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 200 else { throw APIError.badRequest("name must be 1 to 200 characters") }
+        guard !trimmed.isEmpty, trimmed.count <= 200 else {
+            throw APIError.badRequest("name must be 1 to 200 characters")
+        }
         return trimmed
     }
 
@@ -102,7 +112,9 @@ public struct AdminAPI: Sendable {
         }
         guard (1...1_000).contains(body.priority) else { throw APIError.badRequest("priority must be from 1 to 1000") }
         guard (1...1_000).contains(body.limit) else { throw APIError.badRequest("limit must be from 1 to 1000") }
-        if let window = body.windowSeconds, window < 60 { throw APIError.badRequest("windowSeconds must be at least 60") }
+        if let window = body.windowSeconds, window < 60 {
+            throw APIError.badRequest("windowSeconds must be at least 60")
+        }
         guard body.traitKey == nil || body.propertyKey == nil else {
             throw APIError.badRequest("set traitKey or propertyKey, not both")
         }
@@ -120,7 +132,9 @@ public struct AdminAPI: Sendable {
             throw APIError.badRequest(
                 "\(type) is read from the message's \(field); it cannot be read from a trait or property key")
         }
-        return IdentifierRule(type: type, priority: body.priority, limit: body.limit, window: body.windowSeconds.map { TimeInterval($0) }, source: source)
+        return IdentifierRule(
+            type: type, priority: body.priority, limit: body.limit, window: body.windowSeconds.map { TimeInterval($0) },
+            source: source)
     }
 }
 
@@ -129,11 +143,15 @@ public struct AdminAPI: Sendable {
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError.unauthorized("the admin token is required as Authorization: Bearer <token>")
         }
-        guard Secrets.hash(String(header.dropFirst("Bearer ".count))) == Secrets.hash(token) else { throw APIError.unauthorized("invalid admin token") }
+        guard Secrets.hash(String(header.dropFirst("Bearer ".count))) == Secrets.hash(token) else {
+            throw APIError.unauthorized("invalid admin token")
+        }
         return try await next(request, context)
     }
 }

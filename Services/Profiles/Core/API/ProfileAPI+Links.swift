@@ -30,8 +30,10 @@ extension ProfileAPI {
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
         let data: [JSONValue] = rows.map { row in
-            ["to_collection": .string(other.rawValue),
-             "external_ids": .array(row.externalIds.map { Self.externalIdJSON($0, collection: other) })]
+            [
+                "to_collection": .string(other.rawValue),
+                "external_ids": .array(row.externalIds.map { Self.externalIdJSON($0, collection: other) }),
+            ]
         }
         let next = hasMore ? rows.last.map { String($0.seq) } : nil
         return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: next)])

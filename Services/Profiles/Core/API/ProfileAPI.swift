@@ -49,12 +49,14 @@ public struct ProfileAPI: Sendable {
             throw APIError.unauthorized("invalid access token")
         }
         guard tokenSpace == spaceId else {
-            throw APIError(.forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
+            throw APIError(
+                .forbidden, code: "forbidden", message: "this access token does not belong to space \(spaceId)")
         }
         if let wait = limiter.check(spaceId) {
-            throw APIError(.tooManyRequests, code: "rate_limit_error",
-                           message: "more than \(Int(limiter.rate)) requests per second for this space",
-                           headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
+            throw APIError(
+                .tooManyRequests, code: "rate_limit_error",
+                message: "more than \(Int(limiter.rate)) requests per second for this space",
+                headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
         }
         let collectionName = try context.parameters.require("collection")
         guard let collection = ProfileCollection(rawValue: collectionName) else {
@@ -80,7 +82,8 @@ public struct ProfileAPI: Sendable {
     static func limit(_ request: Request, default defaultLimit: Int = 10) throws -> Int {
         guard let text = request.uri.queryParameters.get("limit") else { return defaultLimit }
         guard let value = Int(text), value >= 1, value <= maxLimit else {
-            throw APIError(.badRequest, code: "validation_error", message: "limit must be an integer from 1 to \(maxLimit)")
+            throw APIError(
+                .badRequest, code: "validation_error", message: "limit must be an integer from 1 to \(maxLimit)")
         }
         return value
     }
@@ -95,7 +98,9 @@ public struct ProfileAPI: Sendable {
         if let next {
             var components = URLComponents()
             components.path = request.uri.path
-            var items = request.uri.queryParameters.filter { $0.key != "next" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+            var items = request.uri.queryParameters.filter { $0.key != "next" }.map {
+                URLQueryItem(name: String($0.key), value: String($0.value))
+            }
             items.append(URLQueryItem(name: "next", value: next))
             components.queryItems = items
             url = components.string ?? ""
@@ -106,17 +111,24 @@ public struct ProfileAPI: Sendable {
     private func traits(_ request: Request, profile: ProfileRef) async throws -> Response {
         let limit = try Self.limit(request)
         let verbose = request.uri.queryParameters.get("verbose") == "true"
-        var rows = try await reader.traits(of: profile, include: Self.list(request, "include"),
-                                           afterKey: request.uri.queryParameters.get("next").map { String($0) }, limit: limit)
+        var rows = try await reader.traits(
+            of: profile, include: Self.list(request, "include"),
+            afterKey: request.uri.queryParameters.get("next").map { String($0) }, limit: limit)
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
         var traits: [String: JSONValue] = [:]
         for row in rows {
-            traits[row.key] = verbose
-                ? ["value": row.value, "source_id": row.sourceId.map(JSONValue.string) ?? .null, "updated_at": .string(Timestamp.format(row.updatedAt))]
+            traits[row.key] =
+                verbose
+                ? [
+                    "value": row.value, "source_id": row.sourceId.map(JSONValue.string) ?? .null,
+                    "updated_at": .string(Timestamp.format(row.updatedAt)),
+                ]
                 : row.value
         }
-        return try JSONBody.response(["traits": JSONValue.object(traits), "cursor": Self.cursor(request, next: hasMore ? rows.last?.key : nil)])
+        return try JSONBody.response([
+            "traits": JSONValue.object(traits), "cursor": Self.cursor(request, next: hasMore ? rows.last?.key : nil),
+        ])
     }
 
     private func externalIds(_ request: Request, profile: ProfileRef) async throws -> Response {
@@ -131,14 +143,17 @@ public struct ProfileAPI: Sendable {
             // An account has one external id, its group_id.
             rows = []
             if offset == 0, include?.contains("group_id") ?? true,
-               let groupId = try await reader.accountExternalId(accountId: profile.id) {
+                let groupId = try await reader.accountExternalId(accountId: profile.id)
+            {
                 rows = [groupId]
             }
         }
         let hasMore = rows.count > limit
         rows = Array(rows.prefix(limit))
         let data = rows.map { Self.externalIdJSON($0, collection: profile.collection) }
-        return try JSONBody.response(["data": JSONValue.array(data), "cursor": Self.cursor(request, next: hasMore ? String(offset + limit) : nil)])
+        return try JSONBody.response([
+            "data": JSONValue.array(data), "cursor": Self.cursor(request, next: hasMore ? String(offset + limit) : nil),
+        ])
     }
 
     /// One external id as Segment shows it.
@@ -190,10 +205,13 @@ public struct ProfileAPI: Sendable {
             externalIds.append(["collection": "users", "type": "user_id", "id": .string(userId), "encoding": "none"])
         }
         if let anonymousId = message.anonymousId {
-            externalIds.append(["collection": "users", "type": "anonymous_id", "id": .string(anonymousId), "encoding": "none"])
+            externalIds.append([
+                "collection": "users", "type": "anonymous_id", "id": .string(anonymousId), "encoding": "none",
+            ])
         }
         var object: [String: JSONValue] = [
-            "external_ids": .array(externalIds), "context": .object(message.context ?? [:]), "type": .string(message.type.rawValue),
+            "external_ids": .array(externalIds), "context": .object(message.context ?? [:]),
+            "type": .string(message.type.rawValue),
             "message_id": .string(message.messageId), "source_id": .string(row.sourceId),
             "timestamp": .string(Timestamp.format(message.timestamp)), "related": ["users": .string(row.profileId)],
         ]
@@ -213,16 +231,21 @@ public struct ProfileAPI: Sendable {
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         var object: [String: JSONValue] = [
             "profile_id": .string(profile.id),
-            "created_at": .string(Timestamp.format(metadata.createdAt)), "updated_at": .string(Timestamp.format(metadata.updatedAt)),
-            "expires_at": .null, "first_message_id": text(metadata.firstMessageId), "first_source_id": text(metadata.firstSourceId),
+            "created_at": .string(Timestamp.format(metadata.createdAt)),
+            "updated_at": .string(Timestamp.format(metadata.updatedAt)),
+            "expires_at": .null, "first_message_id": text(metadata.firstMessageId),
+            "first_source_id": text(metadata.firstSourceId),
             "last_message_id": text(metadata.lastMessageId), "last_source_id": text(metadata.lastSourceId),
         ]
         if profile.collection == .users {
             let merges = try await reader.merges(into: profile.id)
-            object["merged_profiles"] = .array(merges.map { merge in
-                ["profile_id": .string(merge.profileId), "merged_at": .string(Timestamp.format(merge.mergedAt)),
-                 "message_id": text(merge.messageId)]
-            })
+            object["merged_profiles"] = .array(
+                merges.map { merge in
+                    [
+                        "profile_id": .string(merge.profileId), "merged_at": .string(Timestamp.format(merge.mergedAt)),
+                        "message_id": text(merge.messageId),
+                    ]
+                })
         }
         return try JSONBody.response(["metadata": JSONValue.object(object)])
     }

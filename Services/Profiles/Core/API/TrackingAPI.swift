@@ -37,34 +37,42 @@ public struct TrackingAPI: Sendable {
             }
             // Browsers send an Authorization header, so they ask first.
             router.on(RouterPath(path), method: .options) { _, _ in
-                Response(status: .noContent, headers: [
-                    .accessControlAllowOrigin: "*", .accessControlAllowMethods: "POST, OPTIONS",
-                    .accessControlAllowHeaders: "Authorization, Content-Type, X-Retry-Count, Content-Encoding",
-                    .accessControlMaxAge: "86400",
-                ])
+                Response(
+                    status: .noContent,
+                    headers: [
+                        .accessControlAllowOrigin: "*", .accessControlAllowMethods: "POST, OPTIONS",
+                        .accessControlAllowHeaders: "Authorization, Content-Type, X-Retry-Count, Content-Encoding",
+                        .accessControlMaxAge: "86400",
+                    ])
             }
         }
     }
 
     /// `impliedType` nil: a batch body.
-    func handle<Context: RequestContext>(_ request: Request, context: Context, impliedType: SegmentMessageType?) async throws -> Response {
+    func handle<Context: RequestContext>(_ request: Request, context: Context, impliedType: SegmentMessageType?)
+        async throws -> Response
+    {
         do {
             let limit = impliedType == nil ? SegmentNormalizer.maxBatchBytes : SegmentNormalizer.maxEventBytes
             let body = try await readBody(request, limit: limit)
             let object = try parse(body)
             let source = try await authenticate(request, body: object)
             let receivedAt = Date()
-            let messages = try normalize(object, impliedType: impliedType, bodySize: body.readableBytes, receivedAt: receivedAt)
+            let messages = try normalize(
+                object, impliedType: impliedType, bodySize: body.readableBytes, receivedAt: receivedAt)
             do {
                 let records = messages.map { TrackingRecord.make($0, source: source) }
                 // The producer's delivery timeout normally answers first; this bounds the answer
                 // even when librdkafka is slow to give up (a broker that accepts connections but
                 // does not respond).
                 let limit = ackTimeout + .seconds(1)
-                try await firstOf({ [producer] in try await producer.send(records) }, orAbandonWhen: {
-                    guard (try? await Task.sleep(for: limit)) != nil else { return nil }
-                    return KafkaError(code: KafkaError.messageTimedOut, message: "no acknowledgement within \(limit)")
-                })
+                try await firstOf(
+                    { [producer] in try await producer.send(records) },
+                    orAbandonWhen: {
+                        guard (try? await Task.sleep(for: limit)) != nil else { return nil }
+                        return KafkaError(
+                            code: KafkaError.messageTimedOut, message: "no acknowledgement within \(limit)")
+                    })
             } catch {
                 context.logger.error("tracking publish failed", metadata: ["error": "\(error)"])
                 throw APIError.unavailable("the event could not be stored; retry")
@@ -101,7 +109,8 @@ public struct TrackingAPI: Sendable {
     }
 
     private func tooLarge(_ limit: Int) -> APIError {
-        APIError.badRequest("the request is larger than \(limit / 1024) KB, the limit for this endpoint", code: "request_too_large")
+        APIError.badRequest(
+            "the request is larger than \(limit / 1024) KB, the limit for this endpoint", code: "request_too_large")
     }
 
     private func parse(_ body: ByteBuffer) throws -> [String: JSONValue] {
@@ -117,7 +126,8 @@ public struct TrackingAPI: Sendable {
         var writeKey = BasicAuth.username(request)
         if writeKey == nil, let key = body["writeKey"]?.stringValue, !key.isEmpty { writeKey = key }
         guard let writeKey else {
-            throw APIError.unauthorized("a write key is required: send it as the Basic auth username or as writeKey in the body")
+            throw APIError.unauthorized(
+                "a write key is required: send it as the Basic auth username or as writeKey in the body")
         }
         guard let source = try await directory.source(writeKey: writeKey) else {
             throw APIError.unauthorized("invalid write key")
@@ -125,7 +135,9 @@ public struct TrackingAPI: Sendable {
         return source
     }
 
-    private func normalize(_ object: [String: JSONValue], impliedType: SegmentMessageType?, bodySize: Int, receivedAt: Date) throws -> [SegmentMessage] {
+    private func normalize(
+        _ object: [String: JSONValue], impliedType: SegmentMessageType?, bodySize: Int, receivedAt: Date
+    ) throws -> [SegmentMessage] {
         guard impliedType == nil else {
             do {
                 return [try SegmentNormalizer.normalize(object, impliedType: impliedType, receivedAt: receivedAt)]
@@ -138,7 +150,8 @@ public struct TrackingAPI: Sendable {
         }
         guard !items.isEmpty else { throw APIError.badRequest("batch is empty") }
         guard items.count <= SegmentNormalizer.maxBatchEvents else {
-            throw APIError.badRequest("batch has \(items.count) messages; the limit is \(SegmentNormalizer.maxBatchEvents)")
+            throw APIError.badRequest(
+                "batch has \(items.count) messages; the limit is \(SegmentNormalizer.maxBatchEvents)")
         }
         let sharedContext = object["context"]?.objectValue
         let sharedIntegrations = object["integrations"]?.objectValue
@@ -163,8 +176,11 @@ public struct TrackingAPI: Sendable {
                 message["integrations"] = .object(integrations)
             }
             if message["sentAt"] == nil, let sentAt { message["sentAt"] = sentAt }
-            if bodySize > SegmentNormalizer.maxEventBytes, let size = try? encoder.encode(item).count, size > SegmentNormalizer.maxEventBytes {
-                problems.append("batch[\(index)]: message is \(size) bytes; the limit is \(SegmentNormalizer.maxEventBytes)")
+            if bodySize > SegmentNormalizer.maxEventBytes, let size = try? encoder.encode(item).count,
+                size > SegmentNormalizer.maxEventBytes
+            {
+                problems.append(
+                    "batch[\(index)]: message is \(size) bytes; the limit is \(SegmentNormalizer.maxEventBytes)")
                 continue
             }
             do {

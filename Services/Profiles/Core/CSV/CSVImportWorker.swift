@@ -21,7 +21,10 @@ public final class CSVImportWorker: Service, Sendable {
     let onCommit: @Sendable () -> Void
     let rowsCounter = Counter(label: "engage_csv_rows_total")
 
-    public init(store: CSVUploadStore, writer: ProfileWriter, rowsPerTransaction: Int, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
+    public init(
+        store: CSVUploadStore, writer: ProfileWriter, rowsPerTransaction: Int, logger: Logger,
+        onCommit: @escaping @Sendable () -> Void
+    ) {
         self.store = store
         self.writer = writer
         self.rowsPerTransaction = rowsPerTransaction
@@ -33,7 +36,9 @@ public final class CSVImportWorker: Service, Sendable {
         await store.wakeups.run(every: .seconds(1), loop: "CSV imports") {
             do {
                 try await self.dropAbandonedUploads()
-                while !Task.isShuttingDownGracefully, let upload = try await self.claim() { try await self.importRows(of: upload) }
+                while !Task.isShuttingDownGracefully, let upload = try await self.claim() {
+                    try await self.importRows(of: upload)
+                }
             } catch {
                 self.logger.error("CSV import failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
             }
@@ -42,7 +47,8 @@ public final class CSVImportWorker: Service, Sendable {
 
     /// An upload whose sender went away (or whose instance died) mid-stream never becomes `queued`.
     func dropAbandonedUploads() async throws {
-        try await store.db.query("""
+        try await store.db.query(
+            """
             DELETE FROM csv_uploads WHERE status = 'receiving' AND created_at < now() - interval '6 hours'
             """, logger: logger)
     }
@@ -52,14 +58,17 @@ public final class CSVImportWorker: Service, Sendable {
     }
 
     func claim() async throws -> Claimed? {
-        for try await (id, spaceId, createdAt, layoutJSON, offset, row) in try await store.db.query("""
+        for try await (id, spaceId, createdAt, layoutJSON, offset, row) in try await store.db.query(
+            """
             UPDATE csv_uploads SET status = 'processing', started_at = COALESCE(started_at, now()), lease_until = now() + interval '60 seconds'
             WHERE id = (SELECT id FROM csv_uploads WHERE status = 'queued' OR (status = 'processing' AND lease_until < now())
                         ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
             RETURNING id, space_id, created_at, layout::text, next_offset, next_row
-            """, logger: logger).decode((String, String, Date, String, Int64, Int).self) {
+            """, logger: logger
+        ).decode((String, String, Date, String, Int64, Int).self) {
             let layout = try JSONDecoder.engage().decode(CSVLayout.self, from: Data(layoutJSON.utf8))
-            return Claimed(id: id, spaceId: spaceId, createdAt: createdAt, layout: layout, nextOffset: offset, nextRow: row)
+            return Claimed(
+                id: id, spaceId: spaceId, createdAt: createdAt, layout: layout, nextOffset: offset, nextRow: row)
         }
         return nil
     }
@@ -68,7 +77,8 @@ public final class CSVImportWorker: Service, Sendable {
         var log = logger
         log[metadataKey: "upload_id"] = "\(upload.id)"
         log.info("CSV import started", metadata: ["offset": "\(upload.nextOffset)", "row": "\(upload.nextRow)"])
-        let mapper = CSVRowMapper(layout: upload.layout, uploadId: upload.id, spaceId: upload.spaceId, uploadedAt: upload.createdAt)
+        let mapper = CSVRowMapper(
+            layout: upload.layout, uploadId: upload.id, spaceId: upload.spaceId, uploadedAt: upload.createdAt)
         var parser = CSVParser(startOffset: upload.nextOffset, nextRecordNumber: upload.nextRow)
         var offset = upload.nextOffset
         var pending: [CSVRecord] = []
@@ -101,7 +111,8 @@ public final class CSVImportWorker: Service, Sendable {
             if last { break }
             if Task.isShuttingDownGracefully {
                 // Hand the upload back at once: the next instance (or this one restarted) resumes here.
-                try await store.db.query("UPDATE csv_uploads SET lease_until = now() WHERE id = \(upload.id)", logger: logger)
+                try await store.db.query(
+                    "UPDATE csv_uploads SET lease_until = now() WHERE id = \(upload.id)", logger: logger)
                 log.info("CSV import paused for shutdown", metadata: ["offset": "\(offset)"])
                 return
             }
@@ -119,7 +130,9 @@ public final class CSVImportWorker: Service, Sendable {
     }
 
     /// One transaction; false when the upload's resume point is not where this worker left it.
-    private func commit(_ rows: [CSVRecord], of upload: Claimed, mapper: CSVRowMapper, expectedOffset: Int64, finished: Bool) async throws -> Bool {
+    private func commit(
+        _ rows: [CSVRecord], of upload: Claimed, mapper: CSVRowMapper, expectedOffset: Int64, finished: Bool
+    ) async throws -> Bool {
         var messages: [IncomingMessage] = []
         var commands: [SubscriptionCommand] = []
         var errors: [CSVRowError] = []
@@ -144,15 +157,23 @@ public final class CSVImportWorker: Service, Sendable {
                     _ = try await writer.write(messages, on: connection)
                     if !commands.isEmpty {
                         let batch = SubscriptionCommandBatch(
-                            id: "\(upload.id):\(rows[0].number)", spaceId: upload.spaceId, source: .csv, origin: "csv-upload:\(upload.id)",
+                            id: "\(upload.id):\(rows[0].number)", spaceId: upload.spaceId, source: .csv,
+                            origin: "csv-upload:\(upload.id)",
                             correlationId: upload.id, commands: commands)
-                        try await Outbox.enqueue([OutboxMessage(topic: Topic.subscriptionCommands, key: upload.id, payload: batch.json,
-                                                                headers: [Header.contract: SubscriptionCommandBatch.contract,
-                                                                          Header.spaceId: upload.spaceId])],
-                                                 on: connection, logger: logger)
+                        try await Outbox.enqueue(
+                            [
+                                OutboxMessage(
+                                    topic: Topic.subscriptionCommands, key: upload.id, payload: batch.json,
+                                    headers: [
+                                        Header.contract: SubscriptionCommandBatch.contract,
+                                        Header.spaceId: upload.spaceId,
+                                    ])
+                            ],
+                            on: connection, logger: logger)
                     }
                     if !errors.isEmpty {
-                        try await connection.query("""
+                        try await connection.query(
+                            """
                             INSERT INTO csv_upload_errors (upload_id, row_number, code, message)
                             SELECT \(upload.id), r, c, m FROM unnest(\(errors.map(\.row))::int[], \(errors.map(\.code))::text[], \(errors.map(\.message))::text[]) AS e(r, c, m)
                             """, logger: logger)
@@ -160,9 +181,11 @@ public final class CSVImportWorker: Service, Sendable {
                     let sent = commands.isEmpty ? 0 : 1
                     if finished {
                         // Every row is in; the file itself is no longer needed.
-                        try await connection.query("DELETE FROM csv_upload_chunks WHERE upload_id = \(upload.id)", logger: logger)
+                        try await connection.query(
+                            "DELETE FROM csv_upload_chunks WHERE upload_id = \(upload.id)", logger: logger)
                     }
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         UPDATE csv_uploads SET rows_read = rows_read + \(rows.count), rows_accepted = rows_accepted + \(messages.count),
                             rows_rejected = rows_rejected + \(errors.count), batches_sent = batches_sent + \(sent),
                             next_offset = \(rows.last?.endOffset ?? expectedOffset), next_row = CASE WHEN \(rows.isEmpty) THEN next_row ELSE \((rows.last?.number ?? 0) + 1) END,

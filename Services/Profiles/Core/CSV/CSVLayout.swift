@@ -16,14 +16,16 @@ public struct CSVLayout: Sendable, Codable, Equatable {
     public static let statusSuffix = "_subscription_status"
 
     /// The identifier columns a space's rules allow, each with the trait it lands in (nil: userId/anonymousId).
-    public static func identifierColumns(_ rules: [IdentifierRule]) -> [(column: String, type: String, traitKey: String?)] {
+    public static func identifierColumns(_ rules: [IdentifierRule]) -> [(
+        column: String, type: String, traitKey: String?
+    )] {
         rules.sorted { $0.priority < $1.priority }.compactMap { rule in
             switch (rule.type, rule.source) {
             case ("user_id", _), ("anonymous_id", _): return (rule.type, rule.type, nil)
             case (_, .trait(let key)): return (key, rule.type, key)
             // Read from a property key, email and phone still read their own trait.
             case ("email", _), ("phone", _): return (rule.type, rule.type, rule.type)
-            default: return nil // a property-only identifier cannot come from a profile row
+            default: return nil  // a property-only identifier cannot come from a profile row
             }
         }
     }
@@ -31,7 +33,9 @@ public struct CSVLayout: Sendable, Codable, Equatable {
     /// Checks the header: names present and unique, at least one identifier column, status columns
     /// naming a channel or an existing group, and no near-miss of a reserved name (a typo would
     /// otherwise silently become a trait). Every problem is listed at once.
-    public static func make(header: [String], rules: [IdentifierRule], groups: [String]) throws(CSVFileError) -> CSVLayout {
+    public static func make(header: [String], rules: [IdentifierRule], groups: [String]) throws(CSVFileError)
+        -> CSVLayout
+    {
         var problems: [String] = []
         let identifiers = identifierColumns(rules)
         let groupByFolded = Dictionary(groups.map { (fold($0), $0) }, uniquingKeysWith: { first, _ in first })
@@ -41,7 +45,11 @@ public struct CSVLayout: Sendable, Codable, Equatable {
         for (index, column) in columns.enumerated() {
             let position = "column \(index + 1)"
             let lower = column.lowercased()
-            if column.isEmpty { problems.append("\(position) has no name"); roles.append(.trait("")); continue }
+            if column.isEmpty {
+                problems.append("\(position) has no name")
+                roles.append(.trait(""))
+                continue
+            }
             if let first = seen[lower] { problems.append("\(position) \"\(column)\" repeats column \(first + 1)") }
             seen[lower] = seen[lower] ?? index
             if let identifier = identifiers.first(where: { $0.column.lowercased() == lower }) {
@@ -55,21 +63,30 @@ public struct CSVLayout: Sendable, Codable, Equatable {
                 } else {
                     let known = SubscriptionChannel.allCases.map(\.columnName) + groups
                     let hint = closest(prefix, in: known).map { " (did you mean \"\($0)\(statusSuffix)\"?)" } ?? ""
-                    problems.append("\(position) \"\(column)\": \"\(prefix)\" is neither email, sms, whatsapp nor a subscription group of this space\(hint)")
+                    problems.append(
+                        "\(position) \"\(column)\": \"\(prefix)\" is neither email, sms, whatsapp nor a subscription group of this space\(hint)"
+                    )
                     roles.append(.trait(column))
                 }
             } else {
-                let reserved = identifiers.map(\.column) + SubscriptionChannel.allCases.map { $0.columnName + statusSuffix }
+                let reserved =
+                    identifiers.map(\.column) + SubscriptionChannel.allCases.map { $0.columnName + statusSuffix }
                 if let near = reserved.first(where: { isNearMiss(lower, $0) }) {
-                    problems.append("\(position) \"\(column)\" looks like a misspelling of \"\(near)\"; rename it to \"\(near)\" (or choose a trait name that is not this close)")
+                    problems.append(
+                        "\(position) \"\(column)\" looks like a misspelling of \"\(near)\"; rename it to \"\(near)\" (or choose a trait name that is not this close)"
+                    )
                 }
                 roles.append(.trait(column))
             }
         }
         if !roles.contains(where: { if case .identifier = $0 { true } else { false } }) {
-            problems.append("no identifier column: add at least one of \(identifiers.map { "\"\($0.column)\"" }.joined(separator: ", "))")
+            problems.append(
+                "no identifier column: add at least one of \(identifiers.map { "\"\($0.column)\"" }.joined(separator: ", "))"
+            )
         }
-        guard problems.isEmpty else { throw CSVFileError("the header is not valid: " + problems.joined(separator: "; ")) }
+        guard problems.isEmpty else {
+            throw CSVFileError("the header is not valid: " + problems.joined(separator: "; "))
+        }
         return CSVLayout(columns: columns, roles: roles)
     }
 
@@ -98,7 +115,8 @@ public struct CSVLayout: Sendable, Codable, Equatable {
 
     /// Optimal string alignment distance (Damerau-Levenshtein with adjacent swaps).
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var d = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
         for i in 0...a.count { d[i][0] = i }
@@ -107,7 +125,9 @@ public struct CSVLayout: Sendable, Codable, Equatable {
             for j in 1...b.count {
                 let cost = a[i - 1] == b[j - 1] ? 0 : 1
                 d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
             }
         }
         return d[a.count][b.count]

@@ -53,10 +53,14 @@ public struct CSVParser: Sendable {
                     if bomBytes == 3 { atStart = false }
                     continue
                 }
-                guard bomBytes == 0 else { throw CSVFileError("the file starts with a broken byte-order mark; save it as UTF-8") }
+                guard bomBytes == 0 else {
+                    throw CSVFileError("the file starts with a broken byte-order mark; save it as UTF-8")
+                }
                 atStart = false
             }
-            if byte == 0 { throw CSVFileError("row \(recordNumber) contains a NUL byte: this is a binary file, not CSV text") }
+            if byte == 0 {
+                throw CSVFileError("row \(recordNumber) contains a NUL byte: this is a binary file, not CSV text")
+            }
             if inQuotes {
                 if byte == UInt8(ascii: "\"") {
                     inQuotes = false
@@ -68,7 +72,10 @@ public struct CSVParser: Sendable {
             }
             if pendingCR {
                 pendingCR = false
-                if byte == UInt8(ascii: "\n") { try endRecord(emit); continue }
+                if byte == UInt8(ascii: "\n") {
+                    try endRecord(emit)
+                    continue
+                }
                 try endRecord(emit, endOffset: offset - 1)
             }
             switch byte {
@@ -83,7 +90,9 @@ public struct CSVParser: Sendable {
                     fieldStarted = true
                     recordHasContent = true
                 } else {
-                    throw CSVFileError("row \(recordNumber), field \(fields.count + 1): a quote inside an unquoted field; quote the whole field and double the quote (\"\")")
+                    throw CSVFileError(
+                        "row \(recordNumber), field \(fields.count + 1): a quote inside an unquoted field; quote the whole field and double the quote (\"\")"
+                    )
                 }
             case UInt8(ascii: ","):
                 try endField()
@@ -92,7 +101,9 @@ public struct CSVParser: Sendable {
             case UInt8(ascii: "\n"):
                 try endRecord(emit)
             default:
-                if quoteClosed { throw CSVFileError("row \(recordNumber), field \(fields.count + 1): text after a closing quote") }
+                if quoteClosed {
+                    throw CSVFileError("row \(recordNumber), field \(fields.count + 1): text after a closing quote")
+                }
                 try append(byte)
             }
         }
@@ -100,7 +111,9 @@ public struct CSVParser: Sendable {
 
     /// Ends the input: emits a last record without a line ending, or fails on an open quote.
     public mutating func finish(_ emit: (CSVRecord) throws -> Void) throws {
-        if inQuotes { throw CSVFileError("row \(recordNumber): a quoted field is never closed (the file ends inside it)") }
+        if inQuotes {
+            throw CSVFileError("row \(recordNumber): a quoted field is never closed (the file ends inside it)")
+        }
         if pendingCR || recordHasContent || !fields.isEmpty || fieldStarted {
             pendingCR = false
             try endRecord(emit)
@@ -112,16 +125,21 @@ public struct CSVParser: Sendable {
         recordHasContent = true
         field.append(byte)
         if field.count > Self.maxFieldBytes {
-            throw CSVFileError("row \(recordNumber), field \(fields.count + 1) is longer than \(Self.maxFieldBytes) bytes")
+            throw CSVFileError(
+                "row \(recordNumber), field \(fields.count + 1) is longer than \(Self.maxFieldBytes) bytes")
         }
     }
 
     private mutating func endField() throws {
         guard let text = String(validating: field, as: UTF8.self) else {
-            throw CSVFileError("row \(recordNumber), field \(fields.count + 1) is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)")
+            throw CSVFileError(
+                "row \(recordNumber), field \(fields.count + 1) is not valid UTF-8; save the file as UTF-8 (CSV UTF-8 in Excel)"
+            )
         }
         fields.append(text)
-        guard fields.count <= Self.maxFields else { throw CSVFileError("row \(recordNumber) has more than \(Self.maxFields) fields") }
+        guard fields.count <= Self.maxFields else {
+            throw CSVFileError("row \(recordNumber) has more than \(Self.maxFields) fields")
+        }
         field.removeAll(keepingCapacity: true)
         fieldStarted = false
         quoteClosed = false

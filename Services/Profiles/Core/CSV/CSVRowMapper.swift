@@ -29,15 +29,20 @@ public struct CSVRowMapper: Sendable {
             .failure(CSVRowError(row: row, code: code, message: message))
         }
         guard record.fields.count == layout.columns.count else {
-            return fail("WRONG_COLUMN_COUNT", "the row has \(record.fields.count) fields; the header has \(layout.columns.count)")
+            return fail(
+                "WRONG_COLUMN_COUNT",
+                "the row has \(record.fields.count) fields; the header has \(layout.columns.count)")
         }
-        var userId: String?, anonymousId: String?, email: String?, phone: String?
+        var userId: String?
+        var anonymousId: String?
+        var email: String?
+        var phone: String?
         var traits: [String: JSONValue] = [:]
         var statuses: [(SubscriptionChannel, String?, SubscriptionStatus, String)] = []
         var hasIdentifier = false
         for (index, role) in layout.roles.enumerated() {
             let value = record.fields[index].trimmingWhitespace()
-            guard !value.isEmpty else { continue } // a blank cell never overwrites anything
+            guard !value.isEmpty else { continue }  // a blank cell never overwrites anything
             let column = layout.columns[index]
             switch role {
             case .identifier(let type, let traitKey):
@@ -46,22 +51,30 @@ public struct CSVRowMapper: Sendable {
                 case "user_id": userId = value
                 case "anonymous_id": anonymousId = value
                 case "email":
-                    do { email = try ContactNormalizer.email(value) } catch { return fail("INVALID_EMAIL", error.reason) }
+                    do { email = try ContactNormalizer.email(value) } catch {
+                        return fail("INVALID_EMAIL", error.reason)
+                    }
                     traits[traitKey ?? type] = .string(email!)
                 case "phone":
-                    do { phone = try ContactNormalizer.phone(value) } catch { return fail("INVALID_PHONE", error.reason) }
+                    do { phone = try ContactNormalizer.phone(value) } catch {
+                        return fail("INVALID_PHONE", error.reason)
+                    }
                     traits[traitKey ?? type] = .string(phone!)
                 default:
                     traits[traitKey ?? type] = .string(value)
                 }
             case .channelStatus(let channel):
                 guard let status = SubscriptionStatus(loose: value) else {
-                    return fail("INVALID_SUBSCRIPTION_STATUS", "\(column) \"\(value)\" is not subscribed, unsubscribed or did_not_subscribe")
+                    return fail(
+                        "INVALID_SUBSCRIPTION_STATUS",
+                        "\(column) \"\(value)\" is not subscribed, unsubscribed or did_not_subscribe")
                 }
                 statuses.append((channel, nil, status, column))
             case .groupStatus(let group):
                 guard let status = SubscriptionStatus(loose: value) else {
-                    return fail("INVALID_SUBSCRIPTION_STATUS", "\(column) \"\(value)\" is not subscribed, unsubscribed or did_not_subscribe")
+                    return fail(
+                        "INVALID_SUBSCRIPTION_STATUS",
+                        "\(column) \"\(value)\" is not subscribed, unsubscribed or did_not_subscribe")
                 }
                 statuses.append((.email, group, status, column))
             case .trait(let key):
@@ -73,11 +86,15 @@ public struct CSVRowMapper: Sendable {
         // The global email state goes before group states, so a row can subscribe to both at once.
         for (channel, group, status, column) in statuses.sorted(by: { ($0.1 == nil ? 0 : 1) < ($1.1 == nil ? 0 : 1) }) {
             guard let contact = channel == .email ? email : phone else {
-                return fail("MISSING_IDENTIFIER", "\(column) needs \(channel == .email ? "an email" : "a phone") value in the same row")
+                return fail(
+                    "MISSING_IDENTIFIER",
+                    "\(column) needs \(channel == .email ? "an email" : "a phone") value in the same row")
             }
-            commands.append(SubscriptionCommand(
-                id: "\(uploadId):\(row):\(column.lowercased())", channel: channel, contact: contact, group: group, status: status,
-                occurredAt: uploadedAt, sequence: Int64(row), reference: String(row)))
+            commands.append(
+                SubscriptionCommand(
+                    id: "\(uploadId):\(row):\(column.lowercased())", channel: channel, contact: contact, group: group,
+                    status: status,
+                    occurredAt: uploadedAt, sequence: Int64(row), reference: String(row)))
         }
         // Rows are stamped at the upload time plus their row number in microseconds, so within a
         // file the later row wins for traits as it does for subscription states.
@@ -86,8 +103,11 @@ public struct CSVRowMapper: Sendable {
             type: .identify, messageId: "csv-\(uploadId)-\(row)", userId: userId, anonymousId: anonymousId,
             traits: traits, context: ["library": ["name": "engage-csv-uploader", "version": "1"]],
             timestamp: timestamp, receivedAt: uploadedAt)
-        return .success(Mapped(message: IncomingMessage(spaceId: spaceId, sourceId: "csv-upload:\(uploadId)", message: message,
-                                                        recordsEvent: false),
-                               commands: commands))
+        return .success(
+            Mapped(
+                message: IncomingMessage(
+                    spaceId: spaceId, sourceId: "csv-upload:\(uploadId)", message: message,
+                    recordsEvent: false),
+                commands: commands))
     }
 }

@@ -1,7 +1,7 @@
 import Contracts
 import Foundation
-import Logging
 import Hummingbird
+import Logging
 import NIOCore
 import Persistence
 import PostgresNIO
@@ -38,17 +38,24 @@ public final class CSVUploadStore: Sendable {
     }
 
     /// Receives a file. Throws `CSVFileError` (nothing stored) when it is not a usable CSV.
-    public func receive(spaceId: String, filename: String, body: some AsyncSequence<ByteBuffer, some Error>, maxBytes: Int64,
-                        rules: [IdentifierRule], groups: [String]) async throws -> CSVUpload {
+    public func receive(
+        spaceId: String, filename: String, body: some AsyncSequence<ByteBuffer, some Error>, maxBytes: Int64,
+        rules: [IdentifierRule], groups: [String]
+    ) async throws -> CSVUpload {
         let id = Secrets.id("upl_")
         let createdAt = Date()
-        try await db.query("""
+        try await db.query(
+            """
             INSERT INTO csv_uploads (id, space_id, filename, status, created_at) VALUES (\(id), \(spaceId), \(filename), 'receiving', \(createdAt))
             """, logger: logger)
         do {
             var parser = CSVParser()
             var layout: CSVLayout?
-            var headerEnd: Int64 = 0, firstRow = 2, rows = 0, bytes: Int64 = 0, seq = 0
+            var headerEnd: Int64 = 0
+            var firstRow = 2
+            var rows = 0
+            var bytes: Int64 = 0
+            var seq = 0
             var pending: [UInt8] = []
             pending.reserveCapacity(Self.chunkSize)
             let onRecord: (CSVRecord) throws -> Void = { record in
@@ -77,14 +84,17 @@ public final class CSVUploadStore: Sendable {
             guard rows > 0 else { throw CSVFileError("the file has a header but no rows") }
             if !pending.isEmpty { try await storeChunk(uploadId: id, seq: seq, bytes: pending) }
             let layoutJSON = String(decoding: try JSONEncoder.engage().encode(layout), as: UTF8.self)
-            try await db.query("""
+            try await db.query(
+                """
                 UPDATE csv_uploads SET status = 'queued', layout = \(layoutJSON)::jsonb, bytes = \(bytes), rows_total = \(rows),
                     next_offset = \(headerEnd), next_row = \(firstRow)
                 WHERE id = \(id)
                 """, logger: logger)
             wakeups.wake()
-            return CSVUpload(id: id, filename: filename, status: "queued", bytes: bytes, rowsTotal: rows, rowsRead: 0, rowsAccepted: 0,
-                             rowsRejected: 0, columns: layout.columns, createdAt: createdAt)
+            return CSVUpload(
+                id: id, filename: filename, status: "queued", bytes: bytes, rowsTotal: rows, rowsRead: 0,
+                rowsAccepted: 0,
+                rowsRejected: 0, columns: layout.columns, createdAt: createdAt)
         } catch {
             _ = try? await db.query("DELETE FROM csv_uploads WHERE id = \(id)", logger: logger)
             throw error
@@ -97,15 +107,20 @@ public final class CSVUploadStore: Sendable {
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
             throw CSVFileError("the file is a ZIP archive (an .xlsx workbook?), not CSV; export the sheet as CSV UTF-8")
         }
-        if head.starts(with: [0x1F, 0x8B]) { throw CSVFileError("the file is gzip-compressed; upload the uncompressed CSV") }
-        if head.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) { throw CSVFileError("the file is an old Excel workbook (.xls), not CSV") }
+        if head.starts(with: [0x1F, 0x8B]) {
+            throw CSVFileError("the file is gzip-compressed; upload the uncompressed CSV")
+        }
+        if head.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) {
+            throw CSVFileError("the file is an old Excel workbook (.xls), not CSV")
+        }
         if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) {
             throw CSVFileError("the file is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel)")
         }
     }
 
     private func storeChunk(uploadId: String, seq: Int, bytes: [UInt8]) async throws {
-        try await db.query("""
+        try await db.query(
+            """
             INSERT INTO csv_upload_chunks (upload_id, seq, data) VALUES (\(uploadId), \(seq), \(ByteBuffer(bytes: bytes)))
             """, logger: logger)
     }
@@ -114,7 +129,8 @@ public final class CSVUploadStore: Sendable {
     public func groupNames(spaceId: String) async throws -> [String] {
         var names: [String] = []
         for try await name in try await db.query(
-            "SELECT name FROM subscription_groups WHERE space_id = \(spaceId) AND NOT deleted ORDER BY revision, id", logger: logger
+            "SELECT name FROM subscription_groups WHERE space_id = \(spaceId) AND NOT deleted ORDER BY revision, id",
+            logger: logger
         ).decode(String.self) { names.append(name) }
         return names
     }
@@ -124,25 +140,34 @@ public final class CSVUploadStore: Sendable {
         """
 
     public func list(spaceId: String, limit: Int) async throws -> [CSVUpload] {
-        try await uploads(try await db.query("""
-            SELECT \(unescaped: Self.columns) FROM csv_uploads WHERE space_id = \(spaceId) AND status <> 'receiving'
-            ORDER BY created_at DESC, id LIMIT \(limit)
-            """, logger: logger))
+        try await uploads(
+            try await db.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM csv_uploads WHERE space_id = \(spaceId) AND status <> 'receiving'
+                ORDER BY created_at DESC, id LIMIT \(limit)
+                """, logger: logger))
     }
 
     public func upload(spaceId: String, id: String) async throws -> CSVUpload? {
-        try await uploads(try await db.query("""
-            SELECT \(unescaped: Self.columns) FROM csv_uploads WHERE space_id = \(spaceId) AND id = \(id) AND status <> 'receiving'
-            """, logger: logger)).first
+        try await uploads(
+            try await db.query(
+                """
+                SELECT \(unescaped: Self.columns) FROM csv_uploads WHERE space_id = \(spaceId) AND id = \(id) AND status <> 'receiving'
+                """, logger: logger)
+        ).first
     }
 
     private func uploads(_ rows: PostgresRowSequence) async throws -> [CSVUpload] {
         var result: [CSVUpload] = []
-        for try await row in rows.decode((String, String, String, Int64, Int, Int, Int, Int, String?, Date, Date?, Date?).self) {
+        for try await row in rows.decode(
+            (String, String, String, Int64, Int, Int, Int, Int, String?, Date, Date?, Date?).self)
+        {
             let layout = try row.8.map { try JSONDecoder.engage().decode(CSVLayout.self, from: Data($0.utf8)) }
-            result.append(CSVUpload(id: row.0, filename: row.1, status: row.2, bytes: row.3, rowsTotal: row.4, rowsRead: row.5,
-                                    rowsAccepted: row.6, rowsRejected: row.7, columns: layout?.columns, createdAt: row.9,
-                                    startedAt: row.10, finishedAt: row.11))
+            result.append(
+                CSVUpload(
+                    id: row.0, filename: row.1, status: row.2, bytes: row.3, rowsTotal: row.4, rowsRead: row.5,
+                    rowsAccepted: row.6, rowsRejected: row.7, columns: layout?.columns, createdAt: row.9,
+                    startedAt: row.10, finishedAt: row.11))
         }
         return result
     }
@@ -154,11 +179,13 @@ public final class CSVUploadStore: Sendable {
         while true {
             var page = ""
             var count = 0
-            for try await (row, code, message, seq) in try await db.query("""
+            for try await (row, code, message, seq) in try await db.query(
+                """
                 SELECT row_number, code, message, seq FROM csv_upload_errors
                 WHERE upload_id = \(uploadId) AND (row_number, seq) > (\(after.row), \(after.seq))
                 ORDER BY row_number, seq LIMIT 5000
-                """, logger: logger).decode((Int, String, String, Int64).self) {
+                """, logger: logger
+            ).decode((Int, String, String, Int64).self) {
                 page += "\(row),\(Self.csvField(message)),\(Self.csvField(code))\r\n"
                 after = (row, seq)
                 count += 1

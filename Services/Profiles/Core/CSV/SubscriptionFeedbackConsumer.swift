@@ -1,8 +1,8 @@
 import Contracts
 import Foundation
 import Kafka
-import Persistence
 import Logging
+import Persistence
 import PostgresNIO
 import ServiceKit
 
@@ -24,8 +24,11 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
     }
 
     static let router = RecordRouter<Input>([
-        .contract(Topic.subscriptionGroups, SubscriptionGroupRecord.self, SubscriptionGroupRecord.contract, Input.group),
-        .contract(Topic.subscriptionCommandResults, SubscriptionCommandResult.self, SubscriptionCommandResult.contract, Input.result),
+        .contract(
+            Topic.subscriptionGroups, SubscriptionGroupRecord.self, SubscriptionGroupRecord.contract, Input.group),
+        .contract(
+            Topic.subscriptionCommandResults, SubscriptionCommandResult.self, SubscriptionCommandResult.contract,
+            Input.result),
     ])
 
     public static var topics: [String] { router.topics }
@@ -42,7 +45,8 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
         }
         try await db.transaction(logger: logger) { [self, groups, results] connection in
             for group in groups {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO subscription_groups (space_id, id, name, deleted, revision)
                     VALUES (\(group.spaceId), \(group.id), \(group.name), \(group.deleted), \(group.revision))
                     ON CONFLICT (space_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted, revision = excluded.revision
@@ -57,22 +61,27 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
     private func apply(_ result: SubscriptionCommandResult, on connection: PostgresConnection) async throws {
         let uploadId = result.correlationId
         var isNew = false
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.query(
+            """
             INSERT INTO csv_upload_batches (upload_id, batch_id)
             SELECT id, \(result.batchId) FROM csv_uploads WHERE id = \(uploadId)
             ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger) { isNew = true }
-        guard isNew else { return } // a redelivered result, or not an upload of this service
-        let rejected = result.rejected.compactMap { rejection in Int(rejection.reference ?? "").map { ($0, rejection) } }
+            """, logger: logger)
+        { isNew = true }
+        guard isNew else { return }  // a redelivered result, or not an upload of this service
+        let rejected = result.rejected.compactMap { rejection in Int(rejection.reference ?? "").map { ($0, rejection) }
+        }
         if !rejected.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO csv_upload_errors (upload_id, row_number, code, message)
                 SELECT \(uploadId), r, c, m FROM unnest(\(rejected.map(\.0))::int[], \(rejected.map(\.1.code.rawValue))::text[],
                                                         \(rejected.map(\.1.message))::text[]) AS e(r, c, m)
                 """, logger: logger)
         }
         let rows = Set(rejected.map(\.0)).count
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE csv_uploads SET batches_done = batches_done + 1, rows_accepted = rows_accepted - \(rows), rows_rejected = rows_rejected + \(rows),
                 status = CASE WHEN status = 'applying' AND batches_done + 1 >= batches_sent THEN 'completed' ELSE status END,
                 finished_at = CASE WHEN status = 'applying' AND batches_done + 1 >= batches_sent THEN now() ELSE finished_at END

@@ -1,5 +1,5 @@
-import Foundation
 import Contracts
+import Foundation
 
 /// Reads a message's identifiers according to a space's rules, most important first.
 public struct IdentifierExtractor: Sendable {
@@ -78,10 +78,11 @@ public struct IdentifierExtractor: Sendable {
         guard let list = message.context?["externalIds"]?.arrayValue else { return [] }
         return list.compactMap { item in
             guard let object = item.objectValue, let id = object["id"]?.identifierString,
-                  let type = object["type"]?.stringValue, let collection = object["collection"]?.stringValue
+                let type = object["type"]?.stringValue, let collection = object["collection"]?.stringValue
             else { return nil }
-            return ExternalID(type: type.lowercased(), id: id, collection: collection,
-                              encoding: object["encoding"]?.stringValue ?? "none")
+            return ExternalID(
+                type: type.lowercased(), id: id, collection: collection,
+                encoding: object["encoding"]?.stringValue ?? "none")
         }
     }
 }

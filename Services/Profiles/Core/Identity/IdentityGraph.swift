@@ -76,12 +76,16 @@ public struct IdentityGraph: Sendable {
             if matched.isEmpty {
                 let (kept, overLimit) = withinLimits(candidates, extractor: extractor)
                 let id = makeId()
-                profiles[id] = Profile(id: id, createdAt: now, identifiers: Dictionary(kept.map { ($0, now) }, uniquingKeysWith: { a, _ in a }))
+                profiles[id] = Profile(
+                    id: id, createdAt: now,
+                    identifiers: Dictionary(kept.map { ($0, now) }, uniquingKeysWith: { a, _ in a }))
                 for identifier in kept { owners[identifier] = id }
                 createdProfiles.insert(id)
                 return Resolution(profileId: id, created: true, merged: [], added: kept, dropped: dropped + overLimit)
             }
-            if !breaksLimit(matched: matched, adding: candidates, extractor: extractor, now: now) || candidates.count <= 1 {
+            if !breaksLimit(matched: matched, adding: candidates, extractor: extractor, now: now)
+                || candidates.count <= 1
+            {
                 return attach(candidates, to: matched, dropped: dropped, now: now)
             }
             dropped.append(candidates.removeLast())
@@ -89,7 +93,9 @@ public struct IdentityGraph: Sendable {
     }
 
     /// A new profile keeps at most `limit` values of each type from one message.
-    private func withinLimits(_ identifiers: [Identifier], extractor: IdentifierExtractor) -> (kept: [Identifier], dropped: [Identifier]) {
+    private func withinLimits(_ identifiers: [Identifier], extractor: IdentifierExtractor) -> (
+        kept: [Identifier], dropped: [Identifier]
+    ) {
         var perType: [String: Int] = [:]
         var kept: [Identifier] = []
         var dropped: [Identifier] = []
@@ -108,7 +114,8 @@ public struct IdentityGraph: Sendable {
     /// True when joining `matched` profiles and `adding` would leave some type over its limit.
     /// A type already over its limit on a single profile (a limit lowered later) is not made worse
     /// by a change that brings it no new value, so it does not count.
-    private func breaksLimit(matched: [String], adding: [Identifier], extractor: IdentifierExtractor, now: Date) -> Bool {
+    private func breaksLimit(matched: [String], adding: [Identifier], extractor: IdentifierExtractor, now: Date) -> Bool
+    {
         var union: [String: Set<String>] = [:]
         var largestSingle: [String: Int] = [:]
         for profileId in matched {
@@ -130,7 +137,9 @@ public struct IdentityGraph: Sendable {
         return false
     }
 
-    private mutating func attach(_ identifiers: [Identifier], to matched: [String], dropped: [Identifier], now: Date) -> Resolution {
+    private mutating func attach(_ identifiers: [Identifier], to matched: [String], dropped: [Identifier], now: Date)
+        -> Resolution
+    {
         // The oldest profile survives a merge: its id is the one most likely already known elsewhere.
         let survivorId = matched.min { lhs, rhs in
             let left = profiles[lhs]?.createdAt ?? now
@@ -142,7 +151,8 @@ public struct IdentityGraph: Sendable {
         let mergesAfter = losers.reduce(survivor.mergeCount) { $0 + (profiles[$1]?.mergeCount ?? 0) + 1 }
         if !losers.isEmpty && mergesAfter > Self.maxMerges {
             let elsewhere = identifiers.filter { owners[$0] != survivorId }
-            return Resolution(profileId: survivorId, created: false, merged: [], added: [], dropped: dropped + elsewhere)
+            return Resolution(
+                profileId: survivorId, created: false, merged: [], added: [], dropped: dropped + elsewhere)
         }
         survivor.mergeCount = mergesAfter
         var merged: [String] = []
@@ -167,6 +177,7 @@ public struct IdentityGraph: Sendable {
             added.append(identifier)
         }
         profiles[survivorId] = survivor
-        return Resolution(profileId: survivorId, created: false, merged: merged, added: added, dropped: dropped + overCap)
+        return Resolution(
+            profileId: survivorId, created: false, merged: merged, added: added, dropped: dropped + overCap)
     }
 }

@@ -57,7 +57,9 @@ public enum SegmentNormalizer {
         let properties = try dictionary(object, "properties")
         let context = try dictionary(object, "context")
         let integrations = try dictionary(object, "integrations")
-        if let traits, traits.count >= maxFields { throw InvalidMessage("traits has \(traits.count) keys; the limit is \(maxFields - 1)") }
+        if let traits, traits.count >= maxFields {
+            throw InvalidMessage("traits has \(traits.count) keys; the limit is \(maxFields - 1)")
+        }
         if let properties, properties.count >= maxFields {
             throw InvalidMessage("properties has \(properties.count) keys; the limit is \(maxFields - 1)")
         }
@@ -78,13 +80,17 @@ public enum SegmentNormalizer {
         case .screen:
             message.name = try string(object, "name")
         case .group:
-            guard let groupId = try identifier(object, "groupId") else { throw InvalidMessage("group: groupId is required") }
+            guard let groupId = try identifier(object, "groupId") else {
+                throw InvalidMessage("group: groupId is required")
+            }
             guard groupId.count <= maxGroupIdLength else {
                 throw InvalidMessage("group: groupId is longer than \(maxGroupIdLength) characters")
             }
             message.groupId = groupId
         case .alias:
-            guard let previousId = try identifier(object, "previousId") else { throw InvalidMessage("alias: previousId is required") }
+            guard let previousId = try identifier(object, "previousId") else {
+                throw InvalidMessage("alias: previousId is required")
+            }
             guard userId != nil else { throw InvalidMessage("alias: userId is required") }
             message.previousId = previousId
         case .identify:
@@ -130,7 +136,8 @@ public enum SegmentNormalizer {
         }
     }
 
-    static func dictionary(_ object: [String: JSONValue], _ key: String) throws(InvalidMessage) -> [String: JSONValue]? {
+    static func dictionary(_ object: [String: JSONValue], _ key: String) throws(InvalidMessage) -> [String: JSONValue]?
+    {
         switch object[key] {
         case nil, .null?: return nil
         case .object(let value)?: return value
@@ -142,7 +149,9 @@ public enum SegmentNormalizer {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let text)?:
-            guard let date = Timestamp.parse(text) else { throw InvalidMessage("\(key) \"\(text)\" is not an ISO-8601 timestamp") }
+            guard let date = Timestamp.parse(text) else {
+                throw InvalidMessage("\(key) \"\(text)\" is not an ISO-8601 timestamp")
+            }
             return date
         default: throw InvalidMessage("\(key) must be an ISO-8601 string")
         }

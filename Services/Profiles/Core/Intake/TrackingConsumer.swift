@@ -1,8 +1,8 @@
 import Contracts
 import Foundation
 import Kafka
-import Persistence
 import Logging
+import Persistence
 
 /// Consumes the tracking topic: validates every record exactly as the tracking API does, sends the
 /// invalid ones to the dead-letter topic with the reason, and resolves the rest into profiles.
@@ -49,12 +49,15 @@ public struct TrackingConsumer: BatchHandler {
             if source == nil { throw InvalidMessage("unknown space id \"\(spaceId)\" in the \(Header.spaceId) header") }
         } else if let sourceId = record.headers[Header.sourceId] {
             source = try await directory.source(id: sourceId)
-            if source == nil { throw InvalidMessage("unknown source id \"\(sourceId)\" in the \(Header.sourceId) header") }
+            if source == nil {
+                throw InvalidMessage("unknown source id \"\(sourceId)\" in the \(Header.sourceId) header")
+            }
         } else if let writeKey = record.headers[Header.writeKey] ?? object["writeKey"]?.stringValue {
             source = try await directory.source(writeKey: writeKey)
             if source == nil { throw InvalidMessage("unknown write key") }
         } else {
-            throw InvalidMessage("no source: set the \(Header.sourceId) or \(Header.writeKey) header, or writeKey in the message")
+            throw InvalidMessage(
+                "no source: set the \(Header.sourceId) or \(Header.writeKey) header, or writeKey in the message")
         }
         let receivedAt = record.timestampMs.map { Date(timeIntervalSince1970: Double($0) / 1_000) } ?? Date()
         let message = try SegmentNormalizer.normalize(object, impliedType: nil, receivedAt: receivedAt)

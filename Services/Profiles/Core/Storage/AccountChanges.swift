@@ -55,12 +55,15 @@ struct AccountChanges {
                     lastMessageId: message.messageId, lastSourceId: incoming.sourceId)
             }
             if linked.insert([key.spaceId, key.groupId, profileId]).inserted {
-                links.append(Link(key: key, profileId: profileId, sourceId: incoming.sourceId,
-                                  messageId: message.messageId))
+                links.append(
+                    Link(
+                        key: key, profileId: profileId, sourceId: incoming.sourceId,
+                        messageId: message.messageId))
             }
             for (name, value) in message.traits ?? [:] {
-                let write = TraitWrite(key: key, name: name, valueJSON: value.json, updatedAt: message.timestamp,
-                                       sourceId: incoming.sourceId, messageId: message.messageId)
+                let write = TraitWrite(
+                    key: key, name: name, valueJSON: value.json, updatedAt: message.timestamp,
+                    sourceId: incoming.sourceId, messageId: message.messageId)
                 let slot = [key.spaceId, key.groupId, name]
                 if let existing = newestTrait[slot], existing.updatedAt > write.updatedAt { continue }
                 newestTrait[slot] = write

@@ -8,14 +8,17 @@ struct AccountWriter {
     let logger: Logger
 
     /// Stores `changes` and returns the id of each account they name (new or existing).
-    func apply(_ changes: AccountChanges, now: Date,
-               on connection: PostgresConnection) async throws -> [AccountChanges.Key: String] {
+    func apply(
+        _ changes: AccountChanges, now: Date,
+        on connection: PostgresConnection
+    ) async throws -> [AccountChanges.Key: String] {
         guard !changes.isEmpty else { return [:] }
         let accounts = changes.accounts
         var ids: [AccountChanges.Key: String] = [:]
         // An existing account keeps its id, creation and first message; the unique (space, group id)
         // makes a concurrent creation of the same account wait, then update.
-        for try await (id, spaceId, groupId) in try await connection.query("""
+        for try await (id, spaceId, groupId) in try await connection.query(
+            """
             INSERT INTO accounts (id, space_id, group_id, created_at, updated_at, first_message_id, first_source_id,
                                   last_message_id, last_source_id)
             SELECT id, s, g, \(now), \(now), f, fs, l, ls FROM unnest(
@@ -26,12 +29,14 @@ struct AccountWriter {
             ON CONFLICT (space_id, group_id) DO UPDATE SET updated_at = excluded.updated_at,
                 last_message_id = excluded.last_message_id, last_source_id = excluded.last_source_id
             RETURNING id, space_id, group_id
-            """, logger: logger).decode((String, String, String).self) {
+            """, logger: logger
+        ).decode((String, String, String).self) {
             ids[AccountChanges.Key(spaceId: spaceId, groupId: groupId)] = id
         }
 
         let links = changes.links
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO account_links (account_id, profile_id, created_at, source_id, first_message_id)
             SELECT a, p, \(now), s, m FROM unnest(
                 \(links.map { ids[$0.key] ?? "" })::text[], \(links.map(\.profileId))::text[],
@@ -41,7 +46,8 @@ struct AccountWriter {
 
         let traits = changes.traitWrites
         if !traits.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO account_traits (account_id, key, value, updated_at, source_id, message_id)
                 SELECT a, k, v::jsonb, u, s, m FROM unnest(
                     \(traits.map { ids[$0.key] ?? "" })::text[], \(traits.map(\.name))::text[],
@@ -57,7 +63,8 @@ struct AccountWriter {
 
     /// Merged-away profiles' accounts become the survivors' (the earliest link of each pair is kept).
     func moveLinks(losers: [String], survivors: [String], on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO account_links (account_id, profile_id, created_at, source_id, first_message_id)
             SELECT DISTINCT ON (l.account_id, m.s) l.account_id, m.s, l.created_at, l.source_id, l.first_message_id
             FROM account_links l JOIN unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s) ON l.profile_id = m.l

@@ -12,7 +12,9 @@ struct ChangeSet {
         var mergeCount: Int
     }
     struct Touched { var id: String, lastMessageId: String, lastSourceId: String, mergeCount: Int }
-    struct NewIdentifier { var spaceId: String, type: String, value: String, profileId: String, sourceId: String, messageId: String }
+    struct NewIdentifier {
+        var spaceId: String, type: String, value: String, profileId: String, sourceId: String, messageId: String
+    }
     struct TraitWrite {
         var spaceId: String, profileId: String, key: String, value: JSONValue, valueJSON: String
         var updatedAt: Date, sourceId: String, messageId: String
@@ -29,10 +31,13 @@ struct ChangeSet {
         var message: SegmentMessage
     }
     struct Conflict { var spaceId: String, messageId: String, profileId: String, dropped: [String] }
-    struct IdentifiersAdded { var spaceId: String, profileId: String, messageId: String, at: Date, identifiers: [Identifier] }
+    struct IdentifiersAdded {
+        var spaceId: String, profileId: String, messageId: String, at: Date, identifiers: [Identifier]
+    }
 
     let now: Date
-    var mergeLosers: [String] = [], mergeSurvivors: [String] = [], mergeSpaces: [String] = [], mergeMessageIds: [String] = []
+    var mergeLosers: [String] = [], mergeSurvivors: [String] = [], mergeSpaces: [String] = [],
+        mergeMessageIds: [String] = []
     var newProfiles: [NewProfile] = []
     var touchedExisting: [Touched] = []
     var newIdentifiers: [NewIdentifier] = []
@@ -56,7 +61,8 @@ struct ChangeSet {
             for loser in resolution.merged { mergeMessage[loser] = incoming.message.messageId }
         }
         for (spaceId, graph) in graphs.sorted(by: { $0.key < $1.key }) {
-            for (loser, _) in graph.mergedInto.sorted(by: { $0.key < $1.key }) where !graph.createdProfiles.contains(loser) {
+            for (loser, _) in graph.mergedInto.sorted(by: { $0.key < $1.key })
+            where !graph.createdProfiles.contains(loser) {
                 mergeLosers.append(loser)
                 mergeSurvivors.append(graph.canonical(loser))
                 mergeSpaces.append(spaceId)
@@ -79,16 +85,22 @@ struct ChangeSet {
                 firstLast[profileId] = (incoming, incoming)
             }
             for identifier in resolution.added {
-                newIdentifiers.append(NewIdentifier(spaceId: spaceId, type: identifier.type, value: identifier.value, profileId: profileId,
-                                                    sourceId: incoming.sourceId, messageId: message.messageId))
+                newIdentifiers.append(
+                    NewIdentifier(
+                        spaceId: spaceId, type: identifier.type, value: identifier.value, profileId: profileId,
+                        sourceId: incoming.sourceId, messageId: message.messageId))
             }
             if !resolution.added.isEmpty {
-                identifiersAdded.append(IdentifiersAdded(spaceId: spaceId, profileId: profileId, messageId: message.messageId,
-                                                         at: message.timestamp, identifiers: resolution.added))
+                identifiersAdded.append(
+                    IdentifiersAdded(
+                        spaceId: spaceId, profileId: profileId, messageId: message.messageId,
+                        at: message.timestamp, identifiers: resolution.added))
             }
             if !resolution.dropped.isEmpty {
-                conflicts.append(Conflict(spaceId: spaceId, messageId: message.messageId, profileId: profileId,
-                                          dropped: resolution.dropped.map(\.description)))
+                conflicts.append(
+                    Conflict(
+                        spaceId: spaceId, messageId: message.messageId, profileId: profileId,
+                        dropped: resolution.dropped.map(\.description)))
             }
             if message.type == .identify {
                 for (key, value) in message.effectiveTraits {
@@ -107,10 +119,12 @@ struct ChangeSet {
             }
             guard incoming.recordsEvent else { continue }
             let body = message.json
-            events.append(EventRow(
-                spaceId: spaceId, messageId: message.messageId, profileId: profileId, sourceId: incoming.sourceId,
-                type: message.type.rawValue, event: message.event ?? "", occurredAt: message.timestamp, receivedAt: message.receivedAt,
-                body: body, message: message))
+            events.append(
+                EventRow(
+                    spaceId: spaceId, messageId: message.messageId, profileId: profileId, sourceId: incoming.sourceId,
+                    type: message.type.rawValue, event: message.event ?? "", occurredAt: message.timestamp,
+                    receivedAt: message.receivedAt,
+                    body: body, message: message))
         }
         traitWrites = traitOrder.compactMap { newestTrait[$0] }
         accounts = AccountChanges(calls)
@@ -120,14 +134,17 @@ struct ChangeSet {
             let graph = graphs[spaceId]!
             let profile = graph.profiles[profileId]
             if graph.createdProfiles.contains(profileId) {
-                newProfiles.append(NewProfile(
-                    id: profileId, spaceId: spaceId, createdAt: profile?.createdAt ?? now,
-                    firstMessageId: entry.first.message.messageId, firstSourceId: entry.first.sourceId,
-                    lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
-                    mergeCount: profile?.mergeCount ?? 0))
+                newProfiles.append(
+                    NewProfile(
+                        id: profileId, spaceId: spaceId, createdAt: profile?.createdAt ?? now,
+                        firstMessageId: entry.first.message.messageId, firstSourceId: entry.first.sourceId,
+                        lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
+                        mergeCount: profile?.mergeCount ?? 0))
             } else {
-                touchedExisting.append(Touched(id: profileId, lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
-                                               mergeCount: profile?.mergeCount ?? 0))
+                touchedExisting.append(
+                    Touched(
+                        id: profileId, lastMessageId: entry.last.message.messageId, lastSourceId: entry.last.sourceId,
+                        mergeCount: profile?.mergeCount ?? 0))
             }
             let identifiers = profile?.identifiers.keys.sorted { ($0.type, $0.value) < ($1.type, $1.value) } ?? []
             externalIds[profileId] = identifiers.prefix(100).map(\.externalID)
@@ -140,26 +157,32 @@ struct ChangeSet {
     func outboxMessages(changedTraits: [String: TraitChange]) throws -> [OutboxMessage] {
         var messages: [OutboxMessage] = []
         for (index, loser) in mergeLosers.enumerated() {
-            let update = ProfileUpdate(spaceId: mergeSpaces[index], profileId: mergeSurvivors[index], kind: .merged, occurredAt: now,
-                                       causedByMessageId: mergeMessageIds[index], mergedProfileIds: [loser])
+            let update = ProfileUpdate(
+                spaceId: mergeSpaces[index], profileId: mergeSurvivors[index], kind: .merged, occurredAt: now,
+                causedByMessageId: mergeMessageIds[index], mergedProfileIds: [loser])
             messages.append(update.outbox())
         }
         for added in identifiersAdded {
-            let update = ProfileUpdate(spaceId: added.spaceId, profileId: added.profileId, kind: .identifiersAdded, occurredAt: added.at,
-                                       causedByMessageId: added.messageId, identifiers: added.identifiers.map(\.externalID))
+            let update = ProfileUpdate(
+                spaceId: added.spaceId, profileId: added.profileId, kind: .identifiersAdded, occurredAt: added.at,
+                causedByMessageId: added.messageId, identifiers: added.identifiers.map(\.externalID))
             messages.append(update.outbox())
         }
         for (profileId, change) in changedTraits.sorted(by: { $0.key < $1.key }) {
-            let update = ProfileUpdate(spaceId: change.spaceId, profileId: profileId, kind: .traitsChanged, occurredAt: change.at,
-                                       causedByMessageId: change.messageId, traits: change.traits)
+            let update = ProfileUpdate(
+                spaceId: change.spaceId, profileId: profileId, kind: .traitsChanged, occurredAt: change.at,
+                causedByMessageId: change.messageId, traits: change.traits)
             messages.append(update.outbox())
         }
         for row in events {
-            let event = ProfileEvent(spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
-                                     externalIds: externalIds[row.profileId] ?? [], message: row.message)
-            messages.append(OutboxMessage(topic: Topic.profileEvents, key: row.profileId,
-                                          payload: event.json(encodedMessage: row.body),
-                                          headers: [Header.contract: ProfileEvent.contract, Header.spaceId: row.spaceId]))
+            let event = ProfileEvent(
+                spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
+                externalIds: externalIds[row.profileId] ?? [], message: row.message)
+            messages.append(
+                OutboxMessage(
+                    topic: Topic.profileEvents, key: row.profileId,
+                    payload: event.json(encodedMessage: row.body),
+                    headers: [Header.contract: ProfileEvent.contract, Header.spaceId: row.spaceId]))
         }
         return messages
     }
@@ -167,7 +190,8 @@ struct ChangeSet {
 
 extension ProfileUpdate {
     func outbox() -> OutboxMessage {
-        OutboxMessage(topic: Topic.profileUpdates, key: profileId, payload: json,
-                      headers: [Header.contract: ProfileUpdate.contract, Header.spaceId: spaceId])
+        OutboxMessage(
+            topic: Topic.profileUpdates, key: profileId, payload: json,
+            headers: [Header.contract: ProfileUpdate.contract, Header.spaceId: spaceId])
     }
 }

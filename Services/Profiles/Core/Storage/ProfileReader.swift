@@ -17,14 +17,16 @@ public struct ProfileReader: Sendable {
     /// The canonical profile for `type:value`. `profile_id`/`segment_id` name a profile directly.
     public func profileId(spaceId: String, type: String, value: String) async throws -> String? {
         if type == "profile_id" || type == "segment_id" {
-            let rows = try await db.query("""
+            let rows = try await db.query(
+                """
                 SELECT COALESCE(merged_into, id) FROM profiles WHERE id = \(value) AND space_id = \(spaceId)
                 """, logger: logger)
             for try await id in rows.decode(String.self) { return id }
             return nil
         }
         let normalized = type == "email" ? value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() : value
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT profile_id FROM identifiers WHERE space_id = \(spaceId) AND type = \(type) AND value = \(normalized)
             """, logger: logger)
         for try await id in rows.decode(String.self) { return id }
@@ -39,12 +41,15 @@ public struct ProfileReader: Sendable {
     }
 
     /// Traits ordered by key, starting after `afterKey`; `limit + 1` rows tell whether more exist.
-    public func traits(of profile: ProfileRef, include: [String]?, afterKey: String?,
-                       limit: Int) async throws -> [Trait] {
+    public func traits(
+        of profile: ProfileRef, include: [String]?, afterKey: String?,
+        limit: Int
+    ) async throws -> [Trait] {
         let decoder = JSONDecoder()
         var result: [Trait] = []
         let collection = profile.collection
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT key, value::text, source_id, updated_at FROM \(unescaped: collection.traitsTable)
             WHERE \(unescaped: collection.traitsOwner) = \(profile.id) AND key > \(afterKey ?? "")
               AND (\(include == nil) OR key = ANY(\(include ?? [])))
@@ -65,15 +70,22 @@ public struct ProfileReader: Sendable {
         public var firstMessageId: String?
     }
 
-    public func externalIds(profileId: String, include: [String]?, offset: Int, limit: Int) async throws -> [ExternalIdRow] {
+    public func externalIds(profileId: String, include: [String]?, offset: Int, limit: Int) async throws
+        -> [ExternalIdRow]
+    {
         var result: [ExternalIdRow] = []
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT type, value, source_id, created_at, first_message_id FROM identifiers
             WHERE profile_id = \(profileId) AND (\(include == nil) OR type = ANY(\(include ?? [])))
             ORDER BY created_at DESC, type, value OFFSET \(offset) LIMIT \(limit + 1)
             """, logger: logger)
-        for try await (type, value, sourceId, createdAt, firstMessageId) in rows.decode((String, String, String?, Date, String?).self) {
-            result.append(ExternalIdRow(type: type, id: value, sourceId: sourceId, createdAt: createdAt, firstMessageId: firstMessageId))
+        for try await (type, value, sourceId, createdAt, firstMessageId) in rows.decode(
+            (String, String, String?, Date, String?).self)
+        {
+            result.append(
+                ExternalIdRow(
+                    type: type, id: value, sourceId: sourceId, createdAt: createdAt, firstMessageId: firstMessageId))
         }
         return result
     }
@@ -123,8 +135,10 @@ public struct ProfileReader: Sendable {
         let rows = try await db.query(sql, logger: logger).decode((String, String, String, Int64, Int64).self)
         for try await (body, sourceId, profileId, micros, seq) in rows {
             guard let message = try? decoder.decode(SegmentMessage.self, from: Data(body.utf8)) else { continue }
-            result.append(EventRow(message: message, sourceId: sourceId, profileId: profileId,
-                                   micros: micros, seq: seq))
+            result.append(
+                EventRow(
+                    message: message, sourceId: sourceId, profileId: profileId,
+                    micros: micros, seq: seq))
         }
         return result
     }
@@ -139,13 +153,17 @@ public struct ProfileReader: Sendable {
     }
 
     public func metadata(of profile: ProfileRef) async throws -> Metadata? {
-        let rows = try await db.query("""
+        let rows = try await db.query(
+            """
             SELECT created_at, updated_at, first_message_id, first_source_id, last_message_id, last_source_id
             FROM \(unescaped: profile.collection.profilesTable) WHERE id = \(profile.id)
             """, logger: logger)
-        for try await (created, updated, firstMessage, firstSource, lastMessage, lastSource) in rows.decode((Date, Date, String?, String?, String?, String?).self) {
-            return Metadata(createdAt: created, updatedAt: updated, firstMessageId: firstMessage, firstSourceId: firstSource,
-                            lastMessageId: lastMessage, lastSourceId: lastSource)
+        for try await (created, updated, firstMessage, firstSource, lastMessage, lastSource) in rows.decode(
+            (Date, Date, String?, String?, String?, String?).self)
+        {
+            return Metadata(
+                createdAt: created, updatedAt: updated, firstMessageId: firstMessage, firstSourceId: firstSource,
+                lastMessageId: lastMessage, lastSourceId: lastSource)
         }
         return nil
     }

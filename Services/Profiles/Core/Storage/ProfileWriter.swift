@@ -1,10 +1,10 @@
 import Contracts
 import Foundation
-import ServiceKit
 import Logging
 import Metrics
 import Persistence
 import PostgresNIO
+import ServiceKit
 
 /// A validated message with the source and space it came through.
 public struct IncomingMessage: Sendable {
@@ -48,7 +48,8 @@ public final class ProfileWriter: Sendable {
     private let duplicateCounter = Counter(label: "engage_profiles_messages_duplicate_total")
     private let mergeCounter = Counter(label: "engage_profiles_merges_total")
 
-    public init(db: PostgresClient, directory: SpaceDirectory, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
+    public init(db: PostgresClient, directory: SpaceDirectory, logger: Logger, onCommit: @escaping @Sendable () -> Void)
+    {
         self.db = db
         self.directory = directory
         self.logger = logger
@@ -100,10 +101,14 @@ public final class ProfileWriter: Sendable {
         var resolution: IdentityGraph.Resolution
     }
 
-    private func store(_ plans: [Plan], extractors: [String: IdentifierExtractor], on connection: PostgresConnection) async throws -> Outcome {
+    private func store(_ plans: [Plan], extractors: [String: IdentifierExtractor], on connection: PostgresConnection)
+        async throws -> Outcome
+    {
         let now = Date()
         // 1. Serialise with every other writer touching the same identifiers, in one global order.
-        var lookupSpaces: [String] = [], lookupTypes: [String] = [], lookupValues: [String] = []
+        var lookupSpaces: [String] = []
+        var lookupTypes: [String] = []
+        var lookupValues: [String] = []
         var lockKeys = Set<String>()
         for plan in plans {
             for identifier in plan.allIdentifiers {
@@ -116,7 +121,8 @@ public final class ProfileWriter: Sendable {
             }
         }
         let sortedKeys = lockKeys.sorted()
-        try await connection.query("""
+        try await connection.query(
+            """
             SELECT pg_advisory_xact_lock(h) FROM (
                 SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(\(sortedKeys)::text[]) AS k ORDER BY h
             ) AS locks
@@ -126,35 +132,44 @@ public final class ProfileWriter: Sendable {
         var stored = Set<String>()
         let eventPlans = plans.filter(\.incoming.recordsEvent)
         if !eventPlans.isEmpty {
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT e.space_id, e.message_id FROM events e
                 JOIN unnest(\(eventPlans.map(\.incoming.spaceId))::text[], \(eventPlans.map(\.incoming.message.messageId))::text[]) AS q(s, m)
                   ON e.space_id = q.s AND e.message_id = q.m
                 """, logger: logger)
-            for try await (spaceId, messageId) in rows.decode((String, String).self) { stored.insert("\(spaceId)|\(messageId)") }
+            for try await (spaceId, messageId) in rows.decode((String, String).self) {
+                stored.insert("\(spaceId)|\(messageId)")
+            }
         }
 
         // 3. The profiles these identifiers belong to, locked, with all their identifiers.
         var profileIds = Set<String>()
-        for try await profileId in try await connection.query("""
+        for try await profileId in try await connection.query(
+            """
             SELECT DISTINCT i.profile_id FROM identifiers i
             JOIN unnest(\(lookupSpaces)::text[], \(lookupTypes)::text[], \(lookupValues)::text[]) AS q(s, t, v)
               ON i.space_id = q.s AND i.type = q.t AND i.value = q.v
-            """, logger: logger).decode(String.self) {
+            """, logger: logger
+        ).decode(String.self) {
             profileIds.insert(profileId)
         }
         var profilesBySpace: [String: [IdentityGraph.Profile]] = [:]
         if !profileIds.isEmpty {
             var loaded: [String: (space: String, profile: IdentityGraph.Profile)] = [:]
-            for try await (id, spaceId, createdAt, mergedInto, mergeCount) in try await connection.query("""
+            for try await (id, spaceId, createdAt, mergedInto, mergeCount) in try await connection.query(
+                """
                 SELECT id, space_id, created_at, merged_into, merge_count FROM profiles WHERE id = ANY(\(Array(profileIds))) ORDER BY id FOR UPDATE
-                """, logger: logger).decode((String, String, Date, String?, Int).self) {
+                """, logger: logger
+            ).decode((String, String, Date, String?, Int).self) {
                 if mergedInto != nil { throw ConcurrentProfileChange(profileId: id) }
                 loaded[id] = (spaceId, IdentityGraph.Profile(id: id, createdAt: createdAt, mergeCount: mergeCount))
             }
-            for try await (type, value, profileId, createdAt) in try await connection.query("""
+            for try await (type, value, profileId, createdAt) in try await connection.query(
+                """
                 SELECT type, value, profile_id, created_at FROM identifiers WHERE profile_id = ANY(\(Array(loaded.keys)))
-                """, logger: logger).decode((String, String, String, Date).self) {
+                """, logger: logger
+            ).decode((String, String, String, Date).self) {
                 loaded[profileId]?.profile.identifiers[Identifier(type: type, value: value)] = createdAt
             }
             for (_, entry) in loaded { profilesBySpace[entry.space, default: []].append(entry.profile) }
@@ -176,7 +191,8 @@ public final class ProfileWriter: Sendable {
             let spaceId = plan.incoming.spaceId
             var identifiers = plan.identifiers
             if let asUser = plan.aliasAsUser, let previous = plan.incoming.message.previousId,
-               graphs[spaceId]!.owners[Identifier(type: "user_id", value: previous)] != nil {
+                graphs[spaceId]!.owners[Identifier(type: "user_id", value: previous)] != nil
+            {
                 identifiers = asUser
             }
             let resolution = graphs[spaceId]!.resolve(identifiers, extractor: extractors[spaceId]!, now: now)
@@ -192,12 +208,15 @@ public final class ProfileWriter: Sendable {
     private func apply(_ changes: ChangeSet, on connection: PostgresConnection) async throws {
         // Merges of profiles that existed before this batch: move their rows to the survivor.
         if !changes.mergeLosers.isEmpty {
-            let losers = changes.mergeLosers, survivors = changes.mergeSurvivors
-            try await connection.query("""
+            let losers = changes.mergeLosers
+            let survivors = changes.mergeSurvivors
+            try await connection.query(
+                """
                 UPDATE identifiers i SET profile_id = m.s FROM unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s)
                 WHERE i.profile_id = m.l
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO traits (profile_id, key, value, updated_at, source_id, message_id)
                 SELECT DISTINCT ON (m.s, t.key) m.s, t.key, t.value, t.updated_at, t.source_id, t.message_id
                 FROM traits t JOIN unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s) ON t.profile_id = m.l
@@ -207,17 +226,20 @@ public final class ProfileWriter: Sendable {
                 WHERE traits.updated_at < excluded.updated_at
                 """, logger: logger)
             try await connection.query("DELETE FROM traits WHERE profile_id = ANY(\(losers))", logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE events e SET profile_id = m.s FROM unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s)
                 WHERE e.profile_id = m.l
                 """, logger: logger)
             try await AccountWriter(logger: logger).moveLinks(losers: losers, survivors: survivors, on: connection)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE profiles p SET merged_into = m.s, updated_at = \(changes.now)
                 FROM unnest(\(losers)::text[], \(survivors)::text[]) AS m(l, s)
                 WHERE p.id = m.l OR p.merged_into = m.l
                 """, logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO merges (space_id, from_profile_id, into_profile_id, message_id, merged_at)
                 SELECT * FROM unnest(\(changes.mergeSpaces)::text[], \(losers)::text[], \(survivors)::text[],
                                      \(changes.mergeMessageIds)::text[], \(changes.mergeLosers.map { _ in changes.now })::timestamptz[])
@@ -227,7 +249,8 @@ public final class ProfileWriter: Sendable {
 
         let newProfiles = changes.newProfiles
         if !newProfiles.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO profiles (id, space_id, created_at, updated_at, first_message_id, first_source_id, last_message_id, last_source_id, merge_count)
                 SELECT id, s, c, c, f, fs, l, ls, mc FROM unnest(
                     \(newProfiles.map(\.id))::text[], \(newProfiles.map(\.spaceId))::text[], \(newProfiles.map(\.createdAt))::timestamptz[],
@@ -238,7 +261,8 @@ public final class ProfileWriter: Sendable {
         }
         let touched = changes.touchedExisting
         if !touched.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE profiles p SET updated_at = \(changes.now), last_message_id = u.m, last_source_id = u.s, merge_count = u.mc
                 FROM unnest(\(touched.map(\.id))::text[], \(touched.map(\.lastMessageId))::text[], \(touched.map(\.lastSourceId))::text[],
                             \(touched.map(\.mergeCount))::int[]) AS u(id, m, s, mc)
@@ -248,7 +272,8 @@ public final class ProfileWriter: Sendable {
 
         let identifiers = changes.newIdentifiers
         if !identifiers.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO identifiers (space_id, type, value, profile_id, created_at, source_id, first_message_id)
                 SELECT s, t, v, p, \(changes.now), src, m FROM unnest(
                     \(identifiers.map(\.spaceId))::text[], \(identifiers.map(\.type))::text[], \(identifiers.map(\.value))::text[],
@@ -269,7 +294,8 @@ public final class ProfileWriter: Sendable {
                 guard let groupId = AccountChanges.groupId(of: row.message) else { return "" }
                 return accountIds[.init(spaceId: row.spaceId, groupId: groupId)] ?? ""
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO events (space_id, message_id, profile_id, source_id, type, event, occurred_at, received_at,
                                     message, account_id)
                 SELECT s, m, p, src, t, NULLIF(e, ''), o, r, body, NULLIF(a, '') FROM unnest(
@@ -285,29 +311,36 @@ public final class ProfileWriter: Sendable {
 
         if !changes.conflicts.isEmpty {
             for conflict in changes.conflicts {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO identity_conflicts (space_id, message_id, profile_id, dropped)
                     VALUES (\(conflict.spaceId), \(conflict.messageId), \(conflict.profileId), \(conflict.dropped))
                     """, logger: logger)
             }
         }
 
-        try await Outbox.enqueue(try changes.outboxMessages(changedTraits: changedTraits), on: connection, logger: logger)
+        try await Outbox.enqueue(
+            try changes.outboxMessages(changedTraits: changedTraits), on: connection, logger: logger)
     }
 
     /// Writes the newest value of each trait (by message timestamp, so a late older message loses)
     /// and returns the traits whose stored value really changed, per profile.
-    private func upsertTraits(_ writes: [ChangeSet.TraitWrite], on connection: PostgresConnection) async throws -> [String: ChangeSet.TraitChange] {
+    private func upsertTraits(_ writes: [ChangeSet.TraitWrite], on connection: PostgresConnection) async throws
+        -> [String: ChangeSet.TraitChange]
+    {
         guard !writes.isEmpty else { return [:] }
         var previous: [String: String] = [:]
-        for try await (profileId, key, value) in try await connection.query("""
+        for try await (profileId, key, value) in try await connection.query(
+            """
             SELECT t.profile_id, t.key, t.value::text FROM traits t
             JOIN unnest(\(writes.map(\.profileId))::text[], \(writes.map(\.key))::text[]) AS q(p, k) ON t.profile_id = q.p AND t.key = q.k
-            """, logger: logger).decode((String, String, String).self) {
+            """, logger: logger
+        ).decode((String, String, String).self) {
             previous["\(profileId)|\(key)"] = value
         }
         var updated = Set<String>()
-        for try await (profileId, key) in try await connection.query("""
+        for try await (profileId, key) in try await connection.query(
+            """
             INSERT INTO traits (profile_id, key, value, updated_at, source_id, message_id)
             SELECT p, k, v::jsonb, u, s, m FROM unnest(
                 \(writes.map(\.profileId))::text[], \(writes.map(\.key))::text[], \(writes.map(\.valueJSON))::text[],
@@ -317,17 +350,21 @@ public final class ProfileWriter: Sendable {
                 source_id = excluded.source_id, message_id = excluded.message_id
             WHERE traits.updated_at <= excluded.updated_at
             RETURNING profile_id, key
-            """, logger: logger).decode((String, String).self) {
+            """, logger: logger
+        ).decode((String, String).self) {
             updated.insert("\(profileId)|\(key)")
         }
         var changes: [String: ChangeSet.TraitChange] = [:]
         let decoder = JSONDecoder()
         for write in writes where updated.contains("\(write.profileId)|\(write.key)") {
             if let old = previous["\(write.profileId)|\(write.key)"],
-               let oldValue = try? decoder.decode(JSONValue.self, from: Data(old.utf8)), oldValue == write.value {
+                let oldValue = try? decoder.decode(JSONValue.self, from: Data(old.utf8)), oldValue == write.value
+            {
                 continue
             }
-            var change = changes[write.profileId] ?? ChangeSet.TraitChange(spaceId: write.spaceId, messageId: write.messageId, at: write.updatedAt)
+            var change =
+                changes[write.profileId]
+                ?? ChangeSet.TraitChange(spaceId: write.spaceId, messageId: write.messageId, at: write.updatedAt)
             change.traits[write.key] = write.value
             if write.updatedAt >= change.at {
                 change.at = write.updatedAt

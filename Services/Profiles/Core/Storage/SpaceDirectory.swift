@@ -47,7 +47,9 @@ public final class SpaceDirectory: Sendable {
     private let onChange: @Sendable () -> Void
 
     /// `onChange` runs after a change that queued outbox rows (to wake the relay).
-    public init(db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5, onChange: @escaping @Sendable () -> Void = {}) {
+    public init(
+        db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5, onChange: @escaping @Sendable () -> Void = {}
+    ) {
         self.db = db
         self.logger = logger
         self.ttl = cacheTTL
@@ -59,7 +61,9 @@ public final class SpaceDirectory: Sendable {
     public func createSpace(name: String) async throws -> SpaceRecord {
         let space = SpaceRecord(id: Secrets.id("spa_"), name: name, createdAt: Date())
         try await db.transaction(logger: logger) { [self] connection in
-            try await connection.query("INSERT INTO spaces (id, name, created_at) VALUES (\(space.id), \(space.name), \(space.createdAt))", logger: logger)
+            try await connection.query(
+                "INSERT INTO spaces (id, name, created_at) VALUES (\(space.id), \(space.name), \(space.createdAt))",
+                logger: logger)
             for rule in IdentifierRule.defaults {
                 try await insert(rule, spaceId: space.id, on: connection)
             }
@@ -71,22 +75,28 @@ public final class SpaceDirectory: Sendable {
 
     public func listSpaces() async throws -> [SpaceRecord] {
         var result: [SpaceRecord] = []
-        for try await (id, name, createdAt) in try await db.query("SELECT id, name, created_at FROM spaces ORDER BY created_at, id", logger: logger)
-            .decode((String, String, Date).self) {
+        for try await (id, name, createdAt) in try await db.query(
+            "SELECT id, name, created_at FROM spaces ORDER BY created_at, id", logger: logger
+        )
+        .decode((String, String, Date).self) {
             result.append(SpaceRecord(id: id, name: name, createdAt: createdAt))
         }
         return result
     }
 
     public func spaceExists(_ spaceId: String) async throws -> Bool {
-        for try await _ in try await db.query("SELECT 1 FROM spaces WHERE id = \(spaceId)", logger: logger) { return true }
+        for try await _ in try await db.query("SELECT 1 FROM spaces WHERE id = \(spaceId)", logger: logger) {
+            return true
+        }
         return false
     }
 
     public func createSource(spaceId: String, name: String) async throws -> SourceRecord {
         let writeKey = Secrets.token()
-        let source = SourceRecord(id: Secrets.id("src_"), spaceId: spaceId, name: name, createdAt: Date(), writeKey: writeKey)
-        try await db.query("""
+        let source = SourceRecord(
+            id: Secrets.id("src_"), spaceId: spaceId, name: name, createdAt: Date(), writeKey: writeKey)
+        try await db.query(
+            """
             INSERT INTO sources (id, space_id, name, write_key_hash, created_at)
             VALUES (\(source.id), \(spaceId), \(name), \(Secrets.hash(writeKey)), \(source.createdAt))
             """, logger: logger)
@@ -96,7 +106,8 @@ public final class SpaceDirectory: Sendable {
     public func listSources(spaceId: String) async throws -> [SourceRecord] {
         var result: [SourceRecord] = []
         for try await (id, name, createdAt) in try await db.query(
-            "SELECT id, name, created_at FROM sources WHERE space_id = \(spaceId) ORDER BY created_at, id", logger: logger
+            "SELECT id, name, created_at FROM sources WHERE space_id = \(spaceId) ORDER BY created_at, id",
+            logger: logger
         ).decode((String, String, Date).self) {
             result.append(SourceRecord(id: id, spaceId: spaceId, name: name, createdAt: createdAt))
         }
@@ -105,9 +116,11 @@ public final class SpaceDirectory: Sendable {
 
     public func createAccessToken(spaceId: String, name: String) async throws -> AccessTokenRecord {
         let token = Secrets.token()
-        let record = AccessTokenRecord(id: Secrets.id("tok_"), spaceId: spaceId, name: name, createdAt: Date(), token: token)
+        let record = AccessTokenRecord(
+            id: Secrets.id("tok_"), spaceId: spaceId, name: name, createdAt: Date(), token: token)
         try await db.transaction(logger: logger) { [self] connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO access_tokens (id, space_id, name, token_hash, created_at)
                 VALUES (\(record.id), \(spaceId), \(name), \(Secrets.hash(token)), \(record.createdAt))
                 """, logger: logger)
@@ -120,7 +133,8 @@ public final class SpaceDirectory: Sendable {
     public func listAccessTokens(spaceId: String) async throws -> [AccessTokenRecord] {
         var result: [AccessTokenRecord] = []
         for try await (id, name, createdAt) in try await db.query(
-            "SELECT id, name, created_at FROM access_tokens WHERE space_id = \(spaceId) ORDER BY created_at, id", logger: logger
+            "SELECT id, name, created_at FROM access_tokens WHERE space_id = \(spaceId) ORDER BY created_at, id",
+            logger: logger
         ).decode((String, String, Date).self) {
             result.append(AccessTokenRecord(id: id, spaceId: spaceId, name: name, createdAt: createdAt))
         }
@@ -146,7 +160,8 @@ public final class SpaceDirectory: Sendable {
     /// Queues the space's current access record for `engage.spaces` (in the caller's transaction).
     /// The revision is the commit-order clock in microseconds, so replicas keep the newest.
     private func publishAccess(spaceId: String, on connection: PostgresConnection) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT s.name, COALESCE(array_agg(t.token_hash ORDER BY t.token_hash) FILTER (WHERE t.token_hash IS NOT NULL), '{}'),
                    (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
             FROM spaces s LEFT JOIN access_tokens t ON t.space_id = s.id
@@ -154,8 +169,9 @@ public final class SpaceDirectory: Sendable {
             """, logger: logger)
         for try await (name, hashes, revision) in rows.decode((String, [String], Int64).self) {
             let access = SpaceAccess(spaceId: spaceId, name: name, accessTokenHashes: hashes, revision: revision)
-            try await Outbox.enqueue([try OutboxMessage(topic: Topic.spaces, key: spaceId, event: access, contract: SpaceAccess.contract)],
-                                     on: connection, logger: logger)
+            try await Outbox.enqueue(
+                [try OutboxMessage(topic: Topic.spaces, key: spaceId, event: access, contract: SpaceAccess.contract)],
+                on: connection, logger: logger)
         }
     }
 
@@ -164,7 +180,9 @@ public final class SpaceDirectory: Sendable {
     public func republishAllSpaces() async throws {
         try await db.transaction(logger: logger) { [self] connection in
             var ids: [String] = []
-            for try await id in try await connection.query("SELECT id FROM spaces ORDER BY id", logger: logger).decode(String.self) { ids.append(id) }
+            for try await id in try await connection.query("SELECT id FROM spaces ORDER BY id", logger: logger).decode(
+                String.self)
+            { ids.append(id) }
             for id in ids { try await publishAccess(spaceId: id, on: connection) }
         }
         onChange()
@@ -176,12 +194,17 @@ public final class SpaceDirectory: Sendable {
         let now = Date()
         if let (cached, at) = rules.withLock({ $0[spaceId] }), now.timeIntervalSince(at) < ttl { return cached }
         var loaded: [IdentifierRule] = []
-        for try await (type, priority, limit, window, traitKey, propertyKey) in try await db.query("""
+        for try await (type, priority, limit, window, traitKey, propertyKey) in try await db.query(
+            """
             SELECT type, priority, value_limit, window_seconds, trait_key, property_key
             FROM identifier_rules WHERE space_id = \(spaceId) ORDER BY priority, type
-            """, logger: logger).decode((String, Int, Int, Int64?, String?, String?).self) {
+            """, logger: logger
+        ).decode((String, Int, Int, Int64?, String?, String?).self) {
             let source: IdentifierSource = traitKey.map { .trait($0) } ?? propertyKey.map { .property($0) } ?? .builtIn
-            loaded.append(IdentifierRule(type: type, priority: priority, limit: limit, window: window.map { TimeInterval($0) }, source: source))
+            loaded.append(
+                IdentifierRule(
+                    type: type, priority: priority, limit: limit, window: window.map { TimeInterval($0) },
+                    source: source))
         }
         rules.withLock { $0[spaceId] = (loaded, now) }
         return loaded
@@ -202,7 +225,8 @@ public final class SpaceDirectory: Sendable {
         case .property(let key): propertyKey = key
         }
         let window = rule.window.map { Int64($0) }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO identifier_rules (space_id, type, priority, value_limit, window_seconds, trait_key, property_key)
             VALUES (\(spaceId), \(rule.type), \(rule.priority), \(rule.limit), \(window), \(traitKey), \(propertyKey))
             ON CONFLICT (space_id, type) DO UPDATE SET priority = excluded.priority, value_limit = excluded.value_limit,
@@ -215,7 +239,9 @@ public final class SpaceDirectory: Sendable {
 
     public func source(writeKey: String) async throws -> SourceRef? {
         try await cachedSource("key:" + Secrets.hash(writeKey)) {
-            try await self.db.query("SELECT id, space_id FROM sources WHERE write_key_hash = \(Secrets.hash(writeKey))", logger: self.logger)
+            try await self.db.query(
+                "SELECT id, space_id FROM sources WHERE write_key_hash = \(Secrets.hash(writeKey))", logger: self.logger
+            )
         }
     }
 
@@ -232,7 +258,9 @@ public final class SpaceDirectory: Sendable {
         }
     }
 
-    private func cachedSource(_ cacheKey: String, load: () async throws -> PostgresRowSequence) async throws -> SourceRef? {
+    private func cachedSource(_ cacheKey: String, load: () async throws -> PostgresRowSequence) async throws
+        -> SourceRef?
+    {
         let now = Date()
         if let (cached, at) = sources.withLock({ $0[cacheKey] }), now.timeIntervalSince(at) < ttl { return cached }
         var found: SourceRef?

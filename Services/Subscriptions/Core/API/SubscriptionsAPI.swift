@@ -13,7 +13,9 @@ public struct SubscriptionsAPI: Sendable {
     let reader: StateReader
     let jobs: JobStore
 
-    public init(auth: SpaceTokenAuth, applier: SubscriptionApplier, groups: GroupStore, reader: StateReader, jobs: JobStore) {
+    public init(
+        auth: SpaceTokenAuth, applier: SubscriptionApplier, groups: GroupStore, reader: StateReader, jobs: JobStore
+    ) {
         self.auth = auth
         self.applier = applier
         self.groups = groups
@@ -26,7 +28,10 @@ public struct SubscriptionsAPI: Sendable {
         var results: [SubscriptionItems.ItemResult]
     }
 
-    struct GroupBody: Decodable { var name: String?; var description: String? }
+    struct GroupBody: Decodable {
+        var name: String?
+        var description: String?
+    }
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
@@ -38,37 +43,49 @@ public struct SubscriptionsAPI: Sendable {
         space.post("/messaging-subscriptions/jobs") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let items = try await Self.items(request, max: SubscriptionItems.maxItemsPerJob)
-            return try JSONBody.response(DataEnvelope(data: try await jobs.create(spaceId: spaceId, items: items)), status: .accepted)
+            return try JSONBody.response(
+                DataEnvelope(data: try await jobs.create(spaceId: spaceId, items: items)), status: .accepted)
         }
         space.get("/messaging-subscriptions/jobs/:job_id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let jobId = try context.parameters.require("job_id")
-            guard let job = try await jobs.job(spaceId: spaceId, id: jobId) else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
+            guard let job = try await jobs.job(spaceId: spaceId, id: jobId) else {
+                throw APIError.notFound("no job \(jobId) in space \(spaceId)")
+            }
             return try JSONBody.response(DataEnvelope(data: job))
         }
         space.get("/messaging-subscriptions/jobs/:job_id/results") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let jobId = try context.parameters.require("job_id")
-            guard try await jobs.job(spaceId: spaceId, id: jobId) != nil else { throw APIError.notFound("no job \(jobId) in space \(spaceId)") }
+            guard try await jobs.job(spaceId: spaceId, id: jobId) != nil else {
+                throw APIError.notFound("no job \(jobId) in space \(spaceId)")
+            }
             let offset = try QueryParameters.int(request, "offset", default: 0, range: 0...Int.max)
             let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
-            return try JSONBody.response(DataEnvelope(data: try await jobs.results(jobId: jobId, offset: offset, limit: limit)))
+            return try JSONBody.response(
+                DataEnvelope(data: try await jobs.results(jobId: jobId, offset: offset, limit: limit)))
         }
         space.get("/messaging-subscriptions") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let key = try Self.key(request)
-            return try JSONBody.response(DataEnvelope(data: try await Self.contact { try await reader.states(spaceId: spaceId, key: key) }))
+            return try JSONBody.response(
+                DataEnvelope(data: try await Self.contact { try await reader.states(spaceId: spaceId, key: key) }))
         }
         space.get("/messaging-subscriptions/history") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let key = try Self.key(request)
             let limit = try QueryParameters.int(request, "limit", default: 100, range: 1...1_000)
             let before = try request.uri.queryParameters["before"].map { text in
-                guard let value = Int64(String(text)) else { throw APIError.badRequest("before must be the id of a history entry") }
+                guard let value = Int64(String(text)) else {
+                    throw APIError.badRequest("before must be the id of a history entry")
+                }
                 return value
             }
-            let entries = try await Self.contact { try await reader.history(spaceId: spaceId, key: key, before: before, limit: limit) }
-            return try JSONBody.response(HistoryPage(data: entries, next: entries.count == limit ? entries.last.map { String($0.id) } : nil))
+            let entries = try await Self.contact {
+                try await reader.history(spaceId: spaceId, key: key, before: before, limit: limit)
+            }
+            return try JSONBody.response(
+                HistoryPage(data: entries, next: entries.count == limit ? entries.last.map { String($0.id) } : nil))
         }
         space.get("/subscription-groups") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -78,17 +95,22 @@ public struct SubscriptionsAPI: Sendable {
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(GroupBody.self, from: request)
             guard let name = body.name else { throw APIError.badRequest("name is required") }
-            return try JSONBody.response(DataEnvelope(data: try await Self.group {
-                try await groups.create(spaceId: spaceId, name: name, description: body.description ?? "")
-            }), status: .created)
+            return try JSONBody.response(
+                DataEnvelope(
+                    data: try await Self.group {
+                        try await groups.create(spaceId: spaceId, name: name, description: body.description ?? "")
+                    }), status: .created)
         }
         space.patch("/subscription-groups/:group_id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(GroupBody.self, from: request)
             let id = try context.parameters.require("group_id")
-            return try JSONBody.response(DataEnvelope(data: try await Self.group {
-                try await groups.rename(spaceId: spaceId, id: id, name: body.name, description: body.description)
-            }))
+            return try JSONBody.response(
+                DataEnvelope(
+                    data: try await Self.group {
+                        try await groups.rename(
+                            spaceId: spaceId, id: id, name: body.name, description: body.description)
+                    }))
         }
         space.delete("/subscription-groups/:group_id") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -103,19 +125,21 @@ public struct SubscriptionsAPI: Sendable {
         var next: String?
     }
 
-
     /// Applies the items synchronously, all at the time of the call, in item order.
     func replace(spaceId: String, items: [JSONValue]) async throws -> ReplaceResult {
         let callId = Secrets.id("put_")
-        let plan = SubscriptionItems.Plan(items: items.enumerated().map { ($0.offset, $0.element) }, idPrefix: callId, at: Date())
+        let plan = SubscriptionItems.Plan(
+            items: items.enumerated().map { ($0.offset, $0.element) }, idPrefix: callId, at: Date())
         var outcomes: [CommandOutcome] = []
         if !plan.commands.isEmpty {
-            let batch = SubscriptionCommandBatch(id: callId, spaceId: spaceId, source: .api, origin: "api:\(callId)", commands: plan.commands)
+            let batch = SubscriptionCommandBatch(
+                id: callId, spaceId: spaceId, source: .api, origin: "api:\(callId)", commands: plan.commands)
             outcomes = try await applier.apply([batch])[0]
         }
         let results = plan.results(outcomes)
-        return ReplaceResult(applied: results.count { $0.result == "applied" }, unchanged: results.count { $0.result == "unchanged" },
-                             rejected: results.count { $0.result == "rejected" }, results: results)
+        return ReplaceResult(
+            applied: results.count { $0.result == "applied" }, unchanged: results.count { $0.result == "unchanged" },
+            rejected: results.count { $0.result == "rejected" }, results: results)
     }
 
     static func items(_ request: Request, max: Int) async throws -> [JSONValue] {
@@ -123,7 +147,9 @@ public struct SubscriptionsAPI: Sendable {
         do {
             buffer = try await request.body.collect(upTo: max * 1_024)
         } catch {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "request body is larger than \(max * 1_024) bytes")
+            throw APIError(
+                .contentTooLarge, code: "payload_too_large", message: "request body is larger than \(max * 1_024) bytes"
+            )
         }
         let body: JSONValue
         do {
@@ -138,7 +164,8 @@ public struct SubscriptionsAPI: Sendable {
         }
         guard !items.isEmpty else { throw APIError.badRequest("subscriptions is empty") }
         guard items.count <= max else {
-            throw APIError.badRequest("\(items.count) items; this call takes at most \(max) (use /messaging-subscriptions/jobs for more)")
+            throw APIError.badRequest(
+                "\(items.count) items; this call takes at most \(max) (use /messaging-subscriptions/jobs for more)")
         }
         return items
     }
@@ -174,7 +201,8 @@ public struct SubscriptionsAPI: Sendable {
         } catch let error as GroupError {
             switch error {
             case .invalidName(let message): throw APIError.badRequest(message)
-            case .duplicateName(let name): throw APIError.conflict("a subscription group named \"\(name)\" already exists")
+            case .duplicateName(let name):
+                throw APIError.conflict("a subscription group named \"\(name)\" already exists")
             case .limitReached(let limit): throw APIError.conflict("a space has at most \(limit) subscription groups")
             case .notFound(let id): throw APIError.notFound("no subscription group \(id)")
             }

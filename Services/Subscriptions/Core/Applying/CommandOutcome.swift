@@ -17,8 +17,11 @@ public struct CommandOutcome: Sendable, Encodable, Equatable {
     public var previousStatus: SubscriptionStatus?
     public var status: SubscriptionStatus?
 
-    static func rejected(_ command: SubscriptionCommand, _ code: SubscriptionRejectionCode, _ message: String) -> CommandOutcome {
-        CommandOutcome(commandId: command.id, reference: command.reference, channel: command.channel, contact: command.contact,
-                       group: command.group, kind: .rejected, code: code, message: message)
+    static func rejected(_ command: SubscriptionCommand, _ code: SubscriptionRejectionCode, _ message: String)
+        -> CommandOutcome
+    {
+        CommandOutcome(
+            commandId: command.id, reference: command.reference, channel: command.channel, contact: command.contact,
+            group: command.group, kind: .rejected, code: code, message: message)
     }
 }

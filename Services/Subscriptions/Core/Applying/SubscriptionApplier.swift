@@ -26,7 +26,8 @@ public final class SubscriptionApplier: Sendable {
         self.onCommit = onCommit
         var counters: [CommandOutcome.Kind: Counter] = [:]
         for kind in [CommandOutcome.Kind.applied, .unchanged, .superseded, .rejected] {
-            counters[kind] = Counter(label: "engage_subscription_commands_total", dimensions: [("outcome", kind.rawValue)])
+            counters[kind] = Counter(
+                label: "engage_subscription_commands_total", dimensions: [("outcome", kind.rawValue)])
         }
         self.counters = counters
     }
@@ -47,7 +48,7 @@ public final class SubscriptionApplier: Sendable {
             } catch is ConcurrentStateCreation where attempt < 5 {
                 attempt += 1
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "40P01" && attempt < 5 {
-                attempt += 1 // deadlock between two creators: one was aborted, retry it
+                attempt += 1  // deadlock between two creators: one was aborted, retry it
             }
         }
     }
@@ -75,10 +76,13 @@ public final class SubscriptionApplier: Sendable {
     }
 
     /// The same inside the caller's transaction (which must wake the outbox relay after commit).
-    public func apply(_ batches: [SubscriptionCommandBatch], on connection: PostgresConnection) async throws -> [[CommandOutcome]] {
+    public func apply(_ batches: [SubscriptionCommandBatch], on connection: PostgresConnection) async throws
+        -> [[CommandOutcome]]
+    {
         let now = Date()
         var outcomes: [[CommandOutcome?]] = batches.map { Array(repeating: nil, count: $0.commands.count) }
-        let groups = try await GroupStore.liveGroups(spaces: Set(batches.map(\.spaceId)), on: connection, logger: logger)
+        let groups = try await GroupStore.liveGroups(
+            spaces: Set(batches.map(\.spaceId)), on: connection, logger: logger)
 
         // 1. Validate and normalise; what fails here is rejected without touching any state.
         var prepared: [(Int, Prepared)] = []
@@ -88,26 +92,37 @@ public final class SubscriptionApplier: Sendable {
                 do {
                     command.contact = try ContactNormalizer.normalize(command.contact, as: command.channel.contactKind)
                 } catch {
-                    outcomes[batchIndex][commandIndex] = .rejected(command, command.channel == .email ? .invalidEmail : .invalidPhone, error.reason)
+                    outcomes[batchIndex][commandIndex] = .rejected(
+                        command, command.channel == .email ? .invalidEmail : .invalidPhone, error.reason)
                     continue
                 }
                 var groupRef: SubscriptionChange.GroupRef?
                 if let name = command.group {
                     guard command.channel == .email else {
-                        outcomes[batchIndex][commandIndex] = .rejected(command, .groupNotOnEmail, "subscription groups exist for EMAIL only, not \(command.channel.rawValue)")
+                        outcomes[batchIndex][commandIndex] = .rejected(
+                            command, .groupNotOnEmail,
+                            "subscription groups exist for EMAIL only, not \(command.channel.rawValue)")
                         continue
                     }
                     guard let group = groups[batch.spaceId]?.find(name) else {
-                        outcomes[batchIndex][commandIndex] = .rejected(command, .unknownGroup, "no subscription group named \"\(name)\" in space \(batch.spaceId)")
+                        outcomes[batchIndex][commandIndex] = .rejected(
+                            command, .unknownGroup, "no subscription group named \"\(name)\" in space \(batch.spaceId)")
                         continue
                     }
                     groupRef = SubscriptionChange.GroupRef(id: group.id, name: group.name)
                     keys.insert(Key(spaceId: batch.spaceId, channel: .email, contact: command.contact, groupId: ""))
                 }
-                let key = Key(spaceId: batch.spaceId, channel: command.channel, contact: command.contact, groupId: groupRef?.id ?? "")
+                let key = Key(
+                    spaceId: batch.spaceId, channel: command.channel, contact: command.contact,
+                    groupId: groupRef?.id ?? "")
                 keys.insert(key)
-                let order = CommandOrder(micros: command.occurredAt.micros, sequence: command.sequence, commandId: command.id)
-                prepared.append((commandIndex, Prepared(batchIndex: batchIndex, command: command, key: key, group: groupRef, order: order)))
+                let order = CommandOrder(
+                    micros: command.occurredAt.micros, sequence: command.sequence, commandId: command.id)
+                prepared.append(
+                    (
+                        commandIndex,
+                        Prepared(batchIndex: batchIndex, command: command, key: key, group: groupRef, order: order)
+                    ))
             }
         }
 
@@ -121,13 +136,18 @@ public final class SubscriptionApplier: Sendable {
         for (commandIndex, item) in prepared {
             let batch = batches[item.batchIndex]
             let command = item.command
-            let global = item.group == nil ? nil : rows[Key(spaceId: batch.spaceId, channel: .email, contact: command.contact, groupId: "")]?.snapshot
+            let global =
+                item.group == nil
+                ? nil
+                : rows[Key(spaceId: batch.spaceId, channel: .email, contact: command.contact, groupId: "")]?.snapshot
             let current = rows[item.key]
-            let decision = SubscriptionRules.decide(status: command.status, channel: command.channel, isGroup: item.group != nil,
-                                                    source: batch.source, order: item.order, current: current?.snapshot, globalEmail: global)
-            var outcome = CommandOutcome(commandId: command.id, reference: command.reference, channel: command.channel, contact: command.contact,
-                                         group: item.group?.name, kind: .unchanged, previousStatus: current?.snapshot.status,
-                                         status: current?.snapshot.status)
+            let decision = SubscriptionRules.decide(
+                status: command.status, channel: command.channel, isGroup: item.group != nil,
+                source: batch.source, order: item.order, current: current?.snapshot, globalEmail: global)
+            var outcome = CommandOutcome(
+                commandId: command.id, reference: command.reference, channel: command.channel, contact: command.contact,
+                group: item.group?.name, kind: .unchanged, previousStatus: current?.snapshot.status,
+                status: current?.snapshot.status)
             switch decision {
             case .superseded:
                 outcome.kind = .superseded
@@ -141,12 +161,15 @@ public final class SubscriptionApplier: Sendable {
                 rows[item.key]!.dirty = true
             case .change(let status, let byReply):
                 let previous = current?.snapshot.status
-                rows[item.key] = Row(snapshot: StateSnapshot(status: status, optedOutByReply: byReply, order: item.order),
-                                     statusChangedAt: command.occurredAt, statusSource: batch.source.rawValue, statusOrigin: batch.origin,
-                                     statusCommandId: command.id, existed: current?.existed ?? false, dirty: true)
-                let change = SubscriptionChange(spaceId: batch.spaceId, channel: command.channel, contact: command.contact, group: item.group,
-                                                previousStatus: previous, status: status, source: batch.source, origin: batch.origin,
-                                                commandId: command.id, occurredAt: command.occurredAt, recordedAt: now)
+                rows[item.key] = Row(
+                    snapshot: StateSnapshot(status: status, optedOutByReply: byReply, order: item.order),
+                    statusChangedAt: command.occurredAt, statusSource: batch.source.rawValue,
+                    statusOrigin: batch.origin,
+                    statusCommandId: command.id, existed: current?.existed ?? false, dirty: true)
+                let change = SubscriptionChange(
+                    spaceId: batch.spaceId, channel: command.channel, contact: command.contact, group: item.group,
+                    previousStatus: previous, status: status, source: batch.source, origin: batch.origin,
+                    commandId: command.id, occurredAt: command.occurredAt, recordedAt: now)
                 // Changes of one state within one transaction coalesce into one (from the state
                 // before it to the state after it), so nobody sees a state no reader could observe.
                 if let index = pendingChange[item.key] {
@@ -178,8 +201,9 @@ public final class SubscriptionApplier: Sendable {
         try await writeStates(rows, now: now, on: connection)
         try await insertHistory(changes, on: connection)
         var outbox = changes.map { change in
-            OutboxMessage(topic: Topic.subscriptionChanges, key: change.key, payload: change.json,
-                          headers: [Header.contract: SubscriptionChange.contract, Header.spaceId: change.spaceId])
+            OutboxMessage(
+                topic: Topic.subscriptionChanges, key: change.key, payload: change.json,
+                headers: [Header.contract: SubscriptionChange.contract, Header.spaceId: change.spaceId])
         }
         let final = outcomes.map { $0.map { $0! } }
         for (index, batch) in batches.enumerated() {
@@ -191,10 +215,14 @@ public final class SubscriptionApplier: Sendable {
                 unchanged: batchOutcomes.count { $0.kind == .unchanged || $0.kind == .superseded },
                 rejected: batchOutcomes.compactMap { outcome in
                     guard outcome.kind == .rejected, let code = outcome.code else { return nil }
-                    return SubscriptionRejection(commandId: outcome.commandId, reference: outcome.reference, code: code, message: outcome.message ?? "")
+                    return SubscriptionRejection(
+                        commandId: outcome.commandId, reference: outcome.reference, code: code,
+                        message: outcome.message ?? "")
                 })
-            outbox.append(try OutboxMessage(topic: Topic.subscriptionCommandResults, key: correlationId, event: result,
-                                            contract: SubscriptionCommandResult.contract, headers: [Header.spaceId: batch.spaceId]))
+            outbox.append(
+                try OutboxMessage(
+                    topic: Topic.subscriptionCommandResults, key: correlationId, event: result,
+                    contract: SubscriptionCommandResult.contract, headers: [Header.spaceId: batch.spaceId]))
         }
         try await Outbox.enqueue(outbox, on: connection, logger: logger)
         for batchOutcomes in final {
@@ -206,7 +234,8 @@ public final class SubscriptionApplier: Sendable {
     private func lockStates(_ keys: [Key], on connection: PostgresConnection) async throws -> [Key: Row] {
         var rows: [Key: Row] = [:]
         guard !keys.isEmpty else { return rows }
-        let sequence = try await connection.query("""
+        let sequence = try await connection.query(
+            """
             SELECT s.space_id, s.channel, s.contact, s.group_id, s.status, s.opted_out_by_reply, s.status_changed_at, s.status_source,
                    s.status_origin, s.status_command_id, s.command_at_us, s.command_seq, s.command_id
             FROM states s
@@ -217,30 +246,48 @@ public final class SubscriptionApplier: Sendable {
             FOR UPDATE OF s
             """, logger: logger)
         for try await row in sequence {
-            let (spaceId, channel, contact, groupId, status, byReply, changedAt, source, origin, statusCommandId, micros, seq, commandId) =
-                try row.decode((String, String, String, String, String, Bool, Date, String, String?, String, Int64, Int64, String).self)
-            guard let channelValue = SubscriptionChannel(rawValue: channel), let statusValue = SubscriptionStatus(rawValue: status) else { continue }
+            let (
+                spaceId, channel, contact, groupId, status, byReply, changedAt, source, origin, statusCommandId, micros,
+                seq, commandId
+            ) =
+                try row.decode(
+                    (String, String, String, String, String, Bool, Date, String, String?, String, Int64, Int64, String)
+                        .self)
+            guard let channelValue = SubscriptionChannel(rawValue: channel),
+                let statusValue = SubscriptionStatus(rawValue: status)
+            else { continue }
             rows[Key(spaceId: spaceId, channel: channelValue, contact: contact, groupId: groupId)] = Row(
-                snapshot: StateSnapshot(status: statusValue, optedOutByReply: byReply,
-                                        order: CommandOrder(micros: micros, sequence: seq, commandId: commandId)),
-                statusChangedAt: changedAt, statusSource: source, statusOrigin: origin, statusCommandId: statusCommandId, existed: true)
+                snapshot: StateSnapshot(
+                    status: statusValue, optedOutByReply: byReply,
+                    order: CommandOrder(micros: micros, sequence: seq, commandId: commandId)),
+                statusChangedAt: changedAt, statusSource: source, statusOrigin: origin,
+                statusCommandId: statusCommandId, existed: true)
         }
         return rows
     }
 
     private func writeStates(_ rows: [Key: Row], now: Date, on connection: PostgresConnection) async throws {
         let dirty = rows.filter(\.value.dirty)
-        let existing = dirty.filter(\.value.existed), created = dirty.filter { !$0.value.existed }
+        let existing = dirty.filter(\.value.existed)
+        let created = dirty.filter { !$0.value.existed }
         for (list, isNew) in [(existing, false), (created, true)] where !list.isEmpty {
-            let spaces = list.map(\.key.spaceId), channels = list.map(\.key.channel.rawValue), contacts = list.map(\.key.contact)
-            let groupIds = list.map(\.key.groupId), statuses = list.map(\.value.snapshot.status.rawValue)
-            let byReply = list.map(\.value.snapshot.optedOutByReply), changedAt = list.map(\.value.statusChangedAt)
-            let sources = list.map(\.value.statusSource), origins = list.map { $0.value.statusOrigin ?? "" }
-            let statusCommands = list.map(\.value.statusCommandId), micros = list.map(\.value.snapshot.order.micros)
-            let seqs = list.map(\.value.snapshot.order.sequence), commandIds = list.map(\.value.snapshot.order.commandId)
+            let spaces = list.map(\.key.spaceId)
+            let channels = list.map(\.key.channel.rawValue)
+            let contacts = list.map(\.key.contact)
+            let groupIds = list.map(\.key.groupId)
+            let statuses = list.map(\.value.snapshot.status.rawValue)
+            let byReply = list.map(\.value.snapshot.optedOutByReply)
+            let changedAt = list.map(\.value.statusChangedAt)
+            let sources = list.map(\.value.statusSource)
+            let origins = list.map { $0.value.statusOrigin ?? "" }
+            let statusCommands = list.map(\.value.statusCommandId)
+            let micros = list.map(\.value.snapshot.order.micros)
+            let seqs = list.map(\.value.snapshot.order.sequence)
+            let commandIds = list.map(\.value.snapshot.order.commandId)
             if isNew {
                 var inserted = 0
-                for try await _ in try await connection.query("""
+                for try await _ in try await connection.query(
+                    """
                     INSERT INTO states (space_id, channel, contact, group_id, status, opted_out_by_reply, status_changed_at, status_source,
                                         status_origin, status_command_id, command_at_us, command_seq, command_id, updated_at)
                     SELECT sp, ch, co, g, st, r, ca, so, NULLIF(o, ''), sc, mu, sq, ci, \(now) FROM unnest(
@@ -249,10 +296,12 @@ public final class SubscriptionApplier: Sendable {
                         \(seqs)::int8[], \(commandIds)::text[]) AS n(sp, ch, co, g, st, r, ca, so, o, sc, mu, sq, ci)
                     ON CONFLICT DO NOTHING
                     RETURNING 1
-                    """, logger: logger) { inserted += 1 }
+                    """, logger: logger)
+                { inserted += 1 }
                 if inserted != list.count { throw ConcurrentStateCreation() }
             } else {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE states s SET status = n.st, opted_out_by_reply = n.r, status_changed_at = n.ca, status_source = n.so,
                         status_origin = NULLIF(n.o, ''), status_command_id = n.sc, command_at_us = n.mu, command_seq = n.sq,
                         command_id = n.ci, updated_at = \(now)
@@ -268,7 +317,8 @@ public final class SubscriptionApplier: Sendable {
 
     private func insertHistory(_ changes: [SubscriptionChange], on connection: PostgresConnection) async throws {
         guard !changes.isEmpty else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO changes (space_id, channel, contact, group_id, group_name, previous_status, status, source, origin, command_id,
                                  occurred_at, recorded_at)
             SELECT sp, ch, co, g, NULLIF(gn, ''), NULLIF(ps, ''), st, so, NULLIF(o, ''), ci, oa, ra FROM unnest(

@@ -48,21 +48,28 @@ public enum SubscriptionRules {
     /// - Parameters:
     ///   - current: the state the command targets (nil: no status).
     ///   - globalEmail: for a group command, the contact's global email state.
-    public static func decide(status: SubscriptionStatus, channel: SubscriptionChannel, isGroup: Bool, source: SubscriptionSource,
-                              order: CommandOrder, current: StateSnapshot?, globalEmail: StateSnapshot?) -> Decision {
+    public static func decide(
+        status: SubscriptionStatus, channel: SubscriptionChannel, isGroup: Bool, source: SubscriptionSource,
+        order: CommandOrder, current: StateSnapshot?, globalEmail: StateSnapshot?
+    ) -> Decision {
         if let current, order <= current.order { return .superseded }
         // A global unsubscribe wins over every group: joining a group needs the global state not to be unsubscribed.
         if isGroup, status == .subscribed, globalEmail?.status == .unsubscribed {
-            return .reject(.globalStateNotSubscribed,
-                           "the contact is unsubscribed from all email; a group subscription needs the global email state to be subscribed first")
+            return .reject(
+                .globalStateNotSubscribed,
+                "the contact is unsubscribed from all email; a group subscription needs the global email state to be subscribed first"
+            )
         }
         // An opt-out the person made by replying STOP can only be lifted by the person's own reply.
         if channel != .email, let current, current.status == .unsubscribed, current.optedOutByReply,
-           source != .inboundReply, status != .unsubscribed {
-            return .reject(.optedOutByReply,
-                           "the number opted out by replying STOP; only its own START, YES or UNSTOP reply can change that")
+            source != .inboundReply, status != .unsubscribed
+        {
+            return .reject(
+                .optedOutByReply,
+                "the number opted out by replying STOP; only its own START, YES or UNSTOP reply can change that")
         }
-        let byReply = channel != .email && status == .unsubscribed
+        let byReply =
+            channel != .email && status == .unsubscribed
             && (source == .inboundReply || (current?.status == .unsubscribed && current?.optedOutByReply == true))
         if current?.status == status { return .unchanged(optedOutByReply: byReply) }
         return .change(to: status, optedOutByReply: byReply)

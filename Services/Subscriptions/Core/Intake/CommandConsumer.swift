@@ -53,18 +53,26 @@ public struct CommandConsumer: BatchHandler {
 
     /// Decodes and checks a command batch; contacts and groups are checked per command when applied.
     public static func decode(_ value: [UInt8]?) throws(InvalidMessage) -> SubscriptionCommandBatch {
-        let batch = try InvalidMessage.decodeRecord(SubscriptionCommandBatch.self, contract: SubscriptionCommandBatch.contract, from: value)
-        guard batch.schemaVersion == 1 else { throw InvalidMessage("schemaVersion \(batch.schemaVersion) is not supported (expected 1)") }
+        let batch = try InvalidMessage.decodeRecord(
+            SubscriptionCommandBatch.self, contract: SubscriptionCommandBatch.contract, from: value)
+        guard batch.schemaVersion == 1 else {
+            throw InvalidMessage("schemaVersion \(batch.schemaVersion) is not supported (expected 1)")
+        }
         guard !batch.id.isEmpty else { throw InvalidMessage("id is empty") }
         guard !batch.spaceId.isEmpty else { throw InvalidMessage("spaceId is empty") }
         guard batch.commands.count <= maxCommandsPerBatch else {
             throw InvalidMessage("\(batch.commands.count) commands; a batch holds at most \(maxCommandsPerBatch)")
         }
-        if let index = batch.commands.firstIndex(where: { $0.id.isEmpty }) { throw InvalidMessage("commands[\(index)].id is empty") }
+        if let index = batch.commands.firstIndex(where: { $0.id.isEmpty }) {
+            throw InvalidMessage("commands[\(index)].id is empty")
+        }
         // Postgres text cannot hold NUL: such a batch would fail its transaction on every retry.
-        let texts = [batch.id, batch.spaceId, batch.origin ?? "", batch.correlationId ?? ""]
+        let texts =
+            [batch.id, batch.spaceId, batch.origin ?? "", batch.correlationId ?? ""]
             + batch.commands.flatMap { [$0.id, $0.contact, $0.group ?? "", $0.reference ?? ""] }
-        if texts.contains(where: { $0.utf8.contains(0) }) { throw InvalidMessage("a text field contains a NUL character") }
+        if texts.contains(where: { $0.utf8.contains(0) }) {
+            throw InvalidMessage("a text field contains a NUL character")
+        }
         return batch
     }
 }

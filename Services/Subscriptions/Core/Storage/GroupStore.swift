@@ -52,22 +52,33 @@ public final class GroupStore: Sendable {
     public static func validateName(_ raw: String) throws(GroupError) -> String {
         let name = raw.trimmingWhitespace()
         guard !name.isEmpty, name.count <= 100 else { throw .invalidName("a group name must have 1 to 100 characters") }
-        guard name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || " _-".unicodeScalars.contains($0) }) else {
+        guard
+            name.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || " _-".unicodeScalars.contains($0)
+            })
+        else {
             throw .invalidName("a group name may contain letters, digits, spaces, \"_\" and \"-\" only")
         }
         let reserved = SubscriptionChannel.allCases.map(\.columnName)
-        guard !reserved.contains(name.lowercased()) else { throw .invalidName("\"\(name)\" is a channel name; choose another group name") }
+        guard !reserved.contains(name.lowercased()) else {
+            throw .invalidName("\"\(name)\" is a channel name; choose another group name")
+        }
         return name
     }
 
-    static func liveGroups(spaces: Set<String>, on connection: PostgresConnection, logger: Logger) async throws -> [String: GroupIndex] {
+    static func liveGroups(spaces: Set<String>, on connection: PostgresConnection, logger: Logger) async throws
+        -> [String: GroupIndex]
+    {
         var result: [String: GroupIndex] = [:]
         guard !spaces.isEmpty else { return result }
-        for try await (spaceId, id, name, description, createdAt, updatedAt) in try await connection.query("""
+        for try await (spaceId, id, name, description, createdAt, updatedAt) in try await connection.query(
+            """
             SELECT space_id, id, name, description, created_at, updated_at FROM groups
             WHERE space_id = ANY(\(Array(spaces))) AND deleted_at IS NULL
-            """, logger: logger).decode((String, String, String, String, Date, Date).self) {
-            let group = SubscriptionGroup(id: id, name: name, description: description, createdAt: createdAt, updatedAt: updatedAt)
+            """, logger: logger
+        ).decode((String, String, String, String, Date, Date).self) {
+            let group = SubscriptionGroup(
+                id: id, name: name, description: description, createdAt: createdAt, updatedAt: updatedAt)
             result[spaceId, default: GroupIndex()].byName[name.lowercased()] = group
             result[spaceId, default: GroupIndex()].byId[id] = group
         }
@@ -85,13 +96,19 @@ public final class GroupStore: Sendable {
         let name = try Self.validateName(rawName)
         let group = try await db.transaction(logger: logger) { [self] connection in
             // Serialise creations per space so the cap holds under concurrency.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
-            let existing = try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
+            let existing =
+                try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
             guard existing.find(name) == nil else { throw GroupError.duplicateName(name) }
-            guard existing.byId.count < Self.maxGroupsPerSpace else { throw GroupError.limitReached(Self.maxGroupsPerSpace) }
+            guard existing.byId.count < Self.maxGroupsPerSpace else {
+                throw GroupError.limitReached(Self.maxGroupsPerSpace)
+            }
             let now = Date()
-            let group = SubscriptionGroup(id: Secrets.id("grp_"), name: name, description: description, createdAt: now, updatedAt: now)
-            try await connection.query("""
+            let group = SubscriptionGroup(
+                id: Secrets.id("grp_"), name: name, description: description, createdAt: now, updatedAt: now)
+            try await connection.query(
+                """
                 INSERT INTO groups (space_id, id, name, description, created_at, updated_at, revision)
                 VALUES (\(spaceId), \(group.id), \(group.name), \(description), \(now), \(now), \(now.micros))
                 """, logger: logger)
@@ -102,18 +119,23 @@ public final class GroupStore: Sendable {
         return group
     }
 
-    public func rename(spaceId: String, id: String, name rawName: String?, description: String?) async throws -> SubscriptionGroup {
+    public func rename(spaceId: String, id: String, name rawName: String?, description: String?) async throws
+        -> SubscriptionGroup
+    {
         let name = try rawName.map { name throws(GroupError) in try Self.validateName(name) }
         let group = try await db.transaction(logger: logger) { [self] connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
-            let existing = try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
+            let existing =
+                try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
             guard var group = existing.byId[id] else { throw GroupError.notFound(id) }
             if let name, let other = existing.find(name), other.id != id { throw GroupError.duplicateName(name) }
             let now = Date()
             group.name = name ?? group.name
             group.description = description ?? group.description
             group.updatedAt = now
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE groups SET name = \(group.name), description = \(group.description), updated_at = \(now), revision = \(now.micros)
                 WHERE space_id = \(spaceId) AND id = \(id)
                 """, logger: logger)
@@ -127,10 +149,12 @@ public final class GroupStore: Sendable {
     /// Deletes a group: it stops accepting commands; its states stay in the history.
     public func delete(spaceId: String, id: String) async throws {
         try await db.transaction(logger: logger) { [self] connection in
-            let existing = try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
+            let existing =
+                try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
             guard let group = existing.byId[id] else { throw GroupError.notFound(id) }
             let now = Date()
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE groups SET deleted_at = \(now), updated_at = \(now), revision = \(now.micros) WHERE space_id = \(spaceId) AND id = \(id)
                 """, logger: logger)
             try await publish(spaceId: spaceId, group: group, deleted: true, revision: now.micros, on: connection)
@@ -138,10 +162,17 @@ public final class GroupStore: Sendable {
         onCommit()
     }
 
-    private func publish(spaceId: String, group: SubscriptionGroup, deleted: Bool, revision: Int64, on connection: PostgresConnection) async throws {
-        let record = SubscriptionGroupRecord(spaceId: spaceId, id: group.id, name: group.name, deleted: deleted, revision: revision)
-        try await Outbox.enqueue([try OutboxMessage(topic: Topic.subscriptionGroups, key: "\(spaceId)|\(group.id)", event: record,
-                                                    contract: SubscriptionGroupRecord.contract, headers: [Header.spaceId: spaceId])],
-                                 on: connection, logger: logger)
+    private func publish(
+        spaceId: String, group: SubscriptionGroup, deleted: Bool, revision: Int64, on connection: PostgresConnection
+    ) async throws {
+        let record = SubscriptionGroupRecord(
+            spaceId: spaceId, id: group.id, name: group.name, deleted: deleted, revision: revision)
+        try await Outbox.enqueue(
+            [
+                try OutboxMessage(
+                    topic: Topic.subscriptionGroups, key: "\(spaceId)|\(group.id)", event: record,
+                    contract: SubscriptionGroupRecord.contract, headers: [Header.spaceId: spaceId])
+            ],
+            on: connection, logger: logger)
     }
 }

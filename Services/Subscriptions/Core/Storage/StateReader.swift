@@ -35,7 +35,9 @@ public struct StateReader: Sendable {
         public var commandId: String?
         public var groups: [GroupState]?
 
-        enum CodingKeys: String, CodingKey { case type, status, optedOutByReply, changedAt, source, origin, commandId, groups }
+        enum CodingKeys: String, CodingKey {
+            case type, status, optedOutByReply, changedAt, source, origin, commandId, groups
+        }
 
         /// "No status" is an explicit null, so readers need not know which keys may be missing.
         public func encode(to encoder: any Encoder) throws {
@@ -66,28 +68,37 @@ public struct StateReader: Sendable {
         let (key, channels) = try Self.normalizedKey(rawKey)
         var byChannel: [SubscriptionChannel: ChannelState] = [:]
         for channel in channels {
-            byChannel[channel] = ChannelState(type: channel, optedOutByReply: false, groups: channel == .email ? [] : nil)
+            byChannel[channel] = ChannelState(
+                type: channel, optedOutByReply: false, groups: channel == .email ? [] : nil)
         }
         var groupRows: [(String, String, SubscriptionStatus, Date, String, String?)] = []
-        for try await (channel, groupId, groupName, status, byReply, changedAt, source, origin, commandId) in try await db.query("""
-            SELECT s.channel, s.group_id, g.name, s.status, s.opted_out_by_reply, s.status_changed_at, s.status_source, s.status_origin, s.status_command_id
-            FROM states s LEFT JOIN groups g ON g.space_id = s.space_id AND g.id = s.group_id
-            WHERE s.space_id = \(spaceId) AND s.contact = \(key) AND (s.group_id = '' OR g.deleted_at IS NULL)
-            ORDER BY s.channel, g.created_at, s.group_id
-            """, logger: logger).decode((String, String, String?, String, Bool, Date, String, String?, String).self) {
-            guard let channel = SubscriptionChannel(rawValue: channel), let status = SubscriptionStatus(rawValue: status),
-                  byChannel[channel] != nil else { continue }
+        for try await (channel, groupId, groupName, status, byReply, changedAt, source, origin, commandId)
+            in try await db.query(
+                """
+                SELECT s.channel, s.group_id, g.name, s.status, s.opted_out_by_reply, s.status_changed_at, s.status_source, s.status_origin, s.status_command_id
+                FROM states s LEFT JOIN groups g ON g.space_id = s.space_id AND g.id = s.group_id
+                WHERE s.space_id = \(spaceId) AND s.contact = \(key) AND (s.group_id = '' OR g.deleted_at IS NULL)
+                ORDER BY s.channel, g.created_at, s.group_id
+                """, logger: logger
+            ).decode((String, String, String?, String, Bool, Date, String, String?, String).self)
+        {
+            guard let channel = SubscriptionChannel(rawValue: channel),
+                let status = SubscriptionStatus(rawValue: status),
+                byChannel[channel] != nil
+            else { continue }
             if groupId.isEmpty {
-                byChannel[channel] = ChannelState(type: channel, status: status, optedOutByReply: byReply, changedAt: changedAt, source: source,
-                                                  origin: origin, commandId: commandId, groups: byChannel[channel]?.groups)
+                byChannel[channel] = ChannelState(
+                    type: channel, status: status, optedOutByReply: byReply, changedAt: changedAt, source: source,
+                    origin: origin, commandId: commandId, groups: byChannel[channel]?.groups)
             } else if let groupName {
                 groupRows.append((groupId, groupName, status, changedAt, source, origin))
             }
         }
         let globalUnsubscribed = byChannel[.email]?.status == .unsubscribed
         byChannel[.email]?.groups = groupRows.map { id, name, status, changedAt, source, origin in
-            GroupState(id: id, name: name, status: status, effectiveStatus: globalUnsubscribed ? .unsubscribed : status,
-                       changedAt: changedAt, source: source, origin: origin)
+            GroupState(
+                id: id, name: name, status: status, effectiveStatus: globalUnsubscribed ? .unsubscribed : status,
+                changedAt: changedAt, source: source, origin: origin)
         }
         return ContactStates(key: key, channels: channels.compactMap { byChannel[$0] })
     }
@@ -104,7 +115,9 @@ public struct StateReader: Sendable {
         public var occurredAt: Date
         public var recordedAt: Date
 
-        enum CodingKeys: String, CodingKey { case id, type, group, previousStatus, status, source, origin, commandId, occurredAt, recordedAt }
+        enum CodingKeys: String, CodingKey {
+            case id, type, group, previousStatus, status, source, origin, commandId, occurredAt, recordedAt
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -122,19 +135,29 @@ public struct StateReader: Sendable {
     }
 
     /// Newest first; `before` is the `id` of the last entry of the previous page.
-    public func history(spaceId: String, key rawKey: String, before: Int64?, limit: Int) async throws -> [HistoryEntry] {
+    public func history(spaceId: String, key rawKey: String, before: Int64?, limit: Int) async throws -> [HistoryEntry]
+    {
         let (key, _) = try Self.normalizedKey(rawKey)
         var entries: [HistoryEntry] = []
-        for try await (id, channel, groupId, groupName, previous, status, source, origin, commandId, occurredAt, recordedAt) in try await db.query("""
+        for try await (
+            id, channel, groupId, groupName, previous, status, source, origin, commandId, occurredAt, recordedAt
+        ) in try await db.query(
+            """
             SELECT id, channel, group_id, group_name, previous_status, status, source, origin, command_id, occurred_at, recorded_at
             FROM changes WHERE space_id = \(spaceId) AND contact = \(key) AND id < \(before ?? Int64.max)
             ORDER BY id DESC LIMIT \(limit)
-            """, logger: logger).decode((Int64, String, String, String?, String?, String, String, String?, String, Date, Date).self) {
-            guard let channel = SubscriptionChannel(rawValue: channel), let status = SubscriptionStatus(rawValue: status) else { continue }
-            entries.append(HistoryEntry(
-                id: id, type: channel, group: groupId.isEmpty ? nil : SubscriptionChange.GroupRef(id: groupId, name: groupName ?? ""),
-                previousStatus: previous.flatMap(SubscriptionStatus.init(rawValue:)), status: status, source: source, origin: origin,
-                commandId: commandId, occurredAt: occurredAt, recordedAt: recordedAt))
+            """, logger: logger
+        ).decode((Int64, String, String, String?, String?, String, String, String?, String, Date, Date).self) {
+            guard let channel = SubscriptionChannel(rawValue: channel),
+                let status = SubscriptionStatus(rawValue: status)
+            else { continue }
+            entries.append(
+                HistoryEntry(
+                    id: id, type: channel,
+                    group: groupId.isEmpty ? nil : SubscriptionChange.GroupRef(id: groupId, name: groupName ?? ""),
+                    previousStatus: previous.flatMap(SubscriptionStatus.init(rawValue:)), status: status,
+                    source: source, origin: origin,
+                    commandId: commandId, occurredAt: occurredAt, recordedAt: recordedAt))
         }
         return entries
     }

@@ -8,8 +8,11 @@ struct EgressGuard: Sendable {
     /// At create and update: refuses a host that is, or now resolves to, an address not allowed.
     /// A name that does not resolve (yet) passes; delivery checks it again.
     func checkDestination(_ url: String) async throws(DestinationError) {
-        let refused = DestinationError("url: must reach a public address; loopback, private, link-local and reserved addresses are refused")
-        guard let target = WebhookTarget(url: url) else { throw DestinationError("url: must be an absolute http or https URL") }
+        let refused = DestinationError(
+            "url: must reach a public address; loopback, private, link-local and reserved addresses are refused")
+        guard let target = WebhookTarget(url: url) else {
+            throw DestinationError("url: must be an absolute http or https URL")
+        }
         if let literal = target.literal {
             guard policy.permits(literal) else { throw refused }
             return

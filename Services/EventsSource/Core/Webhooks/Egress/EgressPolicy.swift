@@ -23,7 +23,8 @@ public struct EgressPolicy: Sendable {
     /// `allowList`: the value of `ENGAGE_WEBHOOK_ALLOWED_HOSTS`, comma-separated addresses, CIDR
     /// blocks and host names.
     public init(allowList: String = "") throws {
-        var ranges: [IPRange] = [], hosts: Set<String> = []
+        var ranges: [IPRange] = []
+        var hosts: Set<String> = []
         for item in allowList.split(separator: ",") {
             let entry = item.trimmingCharacters(in: .whitespaces)
             guard !entry.isEmpty else { continue }
@@ -32,7 +33,8 @@ public struct EgressPolicy: Sendable {
             } else if let host = Self.hostName(entry) {
                 hosts.insert(host)
             } else {
-                throw ServiceConfigError("ENGAGE_WEBHOOK_ALLOWED_HOSTS: \"\(entry)\" is not an address, a CIDR block or a host name")
+                throw ServiceConfigError(
+                    "ENGAGE_WEBHOOK_ALLOWED_HOSTS: \"\(entry)\" is not an address, a CIDR block or a host name")
             }
         }
         allowedRanges = ranges
@@ -61,7 +63,8 @@ public struct EgressPolicy: Sendable {
     private static func hostName(_ text: String) -> String? {
         var name = text.lowercased()
         if name.hasSuffix(".") { name.removeLast() }
-        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_") })
+        guard !name.isEmpty,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_") })
         else { return nil }
         return name
     }

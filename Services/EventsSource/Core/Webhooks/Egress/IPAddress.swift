@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An IPv4 (4 bytes) or IPv6 (16 bytes) address, read from the text forms a URL host can take.
@@ -22,7 +22,9 @@ struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     init?(literal text: String) {
         if let v4 = Self.parseIPv4(text) {
             self = v4
-        } else if let v6 = Self.parseIPv6(text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text) {
+        } else if let v6 = Self.parseIPv6(
+            text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text)
+        {
             self = v6
         } else {
             return nil
@@ -32,7 +34,9 @@ struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) stands for: sockets connect
     /// to it as that IPv4 address.
     var mappedIPv4: IPAddress? {
-        guard bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff else { return nil }
+        guard bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff else {
+            return nil
+        }
         return IPAddress(bytes: Array(bytes[12..<16]))
     }
 
@@ -40,7 +44,9 @@ struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// forwards traffic to it.
     var embeddedIPv4: IPAddress? {
         guard bytes.count == 16 else { return nil }
-        if bytes[0..<12] == [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] { return IPAddress(bytes: Array(bytes[12..<16])) }
+        if bytes[0..<12] == [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] {
+            return IPAddress(bytes: Array(bytes[12..<16]))
+        }
         if bytes[0] == 0x20, bytes[1] == 0x02 { return IPAddress(bytes: Array(bytes[2..<6])) }
         return nil
     }
@@ -82,7 +88,9 @@ struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         let tailBits = 32 - 8 * (values.count - 1)
         guard tailBits == 32 || values.last! < (UInt32(1) << UInt32(tailBits)) else { return nil }
         number |= values.last!
-        return IPAddress(bytes: [UInt8(number >> 24), UInt8((number >> 16) & 0xff), UInt8((number >> 8) & 0xff), UInt8(number & 0xff)])
+        return IPAddress(bytes: [
+            UInt8(number >> 24), UInt8((number >> 16) & 0xff), UInt8((number >> 8) & 0xff), UInt8(number & 0xff),
+        ])
     }
 
     private static func parseIPv6(_ text: String) -> IPAddress? {

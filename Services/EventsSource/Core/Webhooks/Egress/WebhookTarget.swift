@@ -10,7 +10,7 @@ struct WebhookTarget: Sendable {
 
     init?(url text: String) {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              var host = url.host, !host.isEmpty
+            var host = url.host, !host.isEmpty
         else { return nil }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         // A percent-escape or a zone id in a host is not something a webhook receiver needs.
