@@ -24,6 +24,13 @@ export ENGAGE_BIN_PATH="$(swift build --show-bin-path)"
 # While iterating: ENGAGE_SWIFT_TESTS=0 skips the Swift tests; ENGAGE_E2E="Tests/EndToEnd/test_x.py -k name"
 # narrows the end-to-end run. CI sets neither.
 status=0
+# Formatting (.swift-format): reported with the tests' results, so one run shows every problem.
+log "swift format lint"
+if ! swift format lint --strict -r -p Package.swift Services Shared Tests > "$WORK/format.log" 2>&1; then
+  cat "$WORK/format.log"
+  log "formatting: run 'swift format -i -r -p Package.swift Services Shared Tests'"
+  status=1
+fi
 if [ "${ENGAGE_SWIFT_TESTS:-1}" != 0 ]; then
   swift test --skip-build 2>&1 | tee "$WORK/swift-test.log" || status=1
 else
@@ -36,5 +43,6 @@ swift_line=$(grep -E "Test run with [0-9]+ tests? .*(passed|failed)" "$WORK/swif
 py_line=$(grep -E "[0-9]+ (passed|failed)" "$WORK/pytest.log" | tail -n 1 || true)
 log "swift: ${swift_line:-no summary}"
 log "end-to-end: ${py_line:-no summary}"
+log "format: $([ -s "$WORK/format.log" ] && echo "problems (see above)" || echo clean)"
 log "containers: not run here (about 20 minutes with a cold release build); deploy/containers/run.sh runs them with podman"
 exit $status
