@@ -69,6 +69,14 @@ import Testing
             #"{"name": "x", "audienceId": "a", "actions": [{"id": "act_1", "type": "send_sms", "body": "hi"}]}"#,
             existing: first.actions)
         #expect(again.actions.map(\.id) == ["act_1"])
+        do {
+            _ = try parse(
+                #"{"name": "x", "audienceId": "a", "actions": [{"id": "act_1", "type": "send_sms", "body": "a"},"#
+                    + #"{"id": "act_1", "type": "send_sms", "body": "b"}]}"#, existing: first.actions)
+            Issue.record("an action id listed twice was accepted")
+        } catch {
+            #expect(error.problems.map(\.field) == ["actions[1].id"])
+        }
         #expect(
             fields(#"{"name": "x", "audienceId": "a", "actions": [{"id": "act_9", "type": "send_sms", "body": "hi"}]}"#)
                 == ["actions[0].id"])

@@ -75,7 +75,10 @@ struct DestinationDraft: Sendable {
                     problem("\(path).\(key)", "unknown field \(key)")
                 }
                 var id = text(object, "id", "\(path).id")
-                if let given = id, !existing.contains(where: { $0.id == given }) {
+                if let given = id, actions.contains(where: { $0.id == given }) {
+                    problem("\(path).id", "action \(given) is listed twice")
+                    id = nil
+                } else if let given = id, !existing.contains(where: { $0.id == given }) {
                     problem("\(path).id", "no action \(given) in this destination (leave id out for a new action)")
                     id = nil
                 }
