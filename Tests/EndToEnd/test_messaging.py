@@ -207,6 +207,13 @@ def test_sendgrid_events_are_verified_and_become_events_and_commands(profiles, s
     wait_for(lambda: [g["status"] for g in ms.channel_status(email, "EMAIL")["groups"]] == ["unsubscribed"], what="group unsubscribe")
     assert ms.channel_status(email, "EMAIL")["status"] == "subscribed"
 
+    # One batch, several statuses of one message, out of order: the newest is the message's status.
+    later = [{**base, "event": "deferred", "timestamp": base["timestamp"] + 2, "sg_event_id": "ev-" + uuid.uuid4().hex},
+             {**base, "event": "delivered", "timestamp": base["timestamp"] + 5, "sg_event_id": "ev-" + uuid.uuid4().hex},
+             {**base, "event": "deferred", "timestamp": base["timestamp"] + 3, "sg_event_id": "ev-" + uuid.uuid4().hex}]
+    assert sendgrid_post(url, later, ms.private_pem).status_code == 200
+    assert ms.message(message)["deliveryStatus"] == "delivered"
+
 
 def test_unsigned_sendgrid_events_need_a_key_or_an_explicit_opt_in(profiles, subscriptions, messaging, fakes):
     ms = MessagingSpace(profiles, subscriptions, messaging, fakes)

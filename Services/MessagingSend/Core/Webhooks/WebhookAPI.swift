@@ -114,7 +114,10 @@ public struct WebhookAPI: Sendable {
         let groups = sendGrid.settings.asmGroups ?? [:]
         let now = Date()
         try await db.transaction(logger: logger) { [self] connection in
-            var transitions: [Transition] = []
+            // One transition per message: an UPDATE joined to several rows of the same message applies
+            // one of them at random, so a batch's `processed` could win over its `delivered`. The
+            // newest event (the later one in the batch on a tie) is the message's status.
+            var transitions: [String: (at: Date, transition: Transition)] = [:]
             var outbox: [OutboxMessage] = []
             for event in events where event.spaceId == nil || event.spaceId == spaceId {
                 guard
@@ -126,12 +129,14 @@ public struct WebhookAPI: Sendable {
                 }
                 if let row, let name = MessageEventName.sendGrid(event: event.event, machineOpen: event.machineOpen) {
                     // A message whose call outcome was unknown is reconciled: the provider has it.
-                    transitions.append(
-                        Transition(
-                            spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
-                            providerMessageId: row.providerMessageId == nil
-                                ? (event.sgMessageId.map(Self.sendGridMessageId) ?? "") : "",
-                            deliveryStatus: event.event))
+                    let transition = Transition(
+                        spaceId: spaceId, id: row.id, from: ["sending", "unknown", "sent"], to: "sent",
+                        providerMessageId: row.providerMessageId == nil
+                            ? (event.sgMessageId.map(Self.sendGridMessageId) ?? "") : "",
+                        deliveryStatus: event.event)
+                    if (transitions[row.id]?.at).map({ $0 <= event.timestamp }) ?? true {
+                        transitions[row.id] = (event.timestamp, transition)
+                    }
                     var out = row.event(
                         name, id: event.event == "processed" ? "processed" : "sendgrid:\(event.eventId)",
                         at: event.timestamp, now: now)
@@ -152,7 +157,7 @@ public struct WebhookAPI: Sendable {
                             group: command.group, status: command.status, at: event.consentTime))
                 }
             }
-            _ = try await messages.apply(transitions, on: connection)
+            _ = try await messages.apply(transitions.values.map(\.transition), on: connection)
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
         onCommit()
