@@ -121,10 +121,14 @@ struct InstanceWriter: Sendable {
                 ended.append(row)
             }
             guard !ended.isEmpty else { continue }
+            // Counted per (journey, profile): several passes of one profile (`every_event`) may end
+            // together, and an UPDATE joined to several rows of one entry applies only one of them.
             try await connection.query(
                 """
-                UPDATE entries e SET active = greatest(e.active - 1, 0), last_exited_at = \(now)
-                FROM unnest(\(ended.map(\.journeyId))::text[], \(ended.map(\.profileId))::text[]) AS x(journey_id, profile_id)
+                UPDATE entries e SET active = greatest(e.active - x.ended, 0), last_exited_at = \(now)
+                FROM (SELECT journey_id, profile_id, count(*) AS ended
+                      FROM unnest(\(ended.map(\.journeyId))::text[], \(ended.map(\.profileId))::text[]) AS u(journey_id, profile_id)
+                      GROUP BY journey_id, profile_id) x
                 WHERE e.space_id = \(spaceId) AND e.journey_id = x.journey_id AND e.profile_id = x.profile_id
                 """, logger: logger)
             var snapshots: [String: ProfileSnapshot] = [:]
