@@ -24,8 +24,9 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
     }
 
     static let router = RecordRouter<Input>([
-        .contract(
-            Topic.subscriptionGroups, SubscriptionGroupRecord.self, SubscriptionGroupRecord.contract, Input.group),
+        .init(Topic.subscriptionGroups) { value throws(InvalidMessage) in
+            .group(try SubscriptionGroupReplica.decode(value))
+        },
         .contract(
             Topic.subscriptionCommandResults, SubscriptionCommandResult.self, SubscriptionCommandResult.contract,
             Input.result),
@@ -44,15 +45,7 @@ public struct SubscriptionFeedbackConsumer: BatchHandler {
             }
         }
         try await db.transaction(logger: logger) { [self, groups, results] connection in
-            for group in groups {
-                try await connection.query(
-                    """
-                    INSERT INTO subscription_groups (space_id, id, name, deleted, revision)
-                    VALUES (\(group.spaceId), \(group.id), \(group.name), \(group.deleted), \(group.revision))
-                    ON CONFLICT (space_id, id) DO UPDATE SET name = excluded.name, deleted = excluded.deleted, revision = excluded.revision
-                    WHERE subscription_groups.revision < excluded.revision
-                    """, logger: logger)
-            }
+            try await SubscriptionGroupReplica.apply(groups, on: connection, logger: logger)
             for result in results { try await apply(result, on: connection) }
         }
         return failures
