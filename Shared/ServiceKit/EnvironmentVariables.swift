@@ -6,6 +6,9 @@ import Foundation
 /// Any `ENGAGE_` variable `NAME` may instead be given as `NAME_FILE`, the path of a file holding the value
 /// (a Kubernetes or compose secret mounted as a file); surrounding whitespace and the final newline
 /// are dropped. Setting both is an error, like a file that cannot be read (`checkFiles`).
+///
+/// Tests pass a dictionary (an in-memory environment). Why this is not swift-configuration:
+/// docs/configuration.md, "Why not swift-configuration".
 public struct EnvironmentVariables: Sendable {
     public var values: [String: String]
     /// What went wrong reading `*_FILE` variables; reported by `checkFiles`.
