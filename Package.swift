@@ -96,6 +96,18 @@ var targets: [Target] = [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SharedIntegrationTests"),
     .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], path: "Tests/ServiceKitTests"),
+    // Test-only: a migrated schema per test, a seeded space and token, an in-process API client;
+    // shared by the services' route tests.
+    .target(
+        name: "RouteTestSupport",
+        dependencies: [
+            "Contracts", "Persistence", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/RouteTestSupport"),
     .testTarget(
         name: "ProfilesTests",
         dependencies: [
@@ -109,7 +121,11 @@ var targets: [Target] = [
         ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
     .testTarget(
-        name: "JourneysTests", dependencies: ["JourneysCore", "Contracts", "Persistence"], path: "Tests/JourneysTests"),
+        name: "JourneysTests",
+        dependencies: [
+            "JourneysCore", "Contracts", "Persistence", "RouteTestSupport", "ServiceKit",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], path: "Tests/JourneysTests"),
     .testTarget(
         name: "EventsSourceTests",
         dependencies: [
@@ -123,7 +139,10 @@ var targets: [Target] = [
     .testTarget(
         name: "MessagingSendTests",
         dependencies: [
-            "MessagingSendCore", "Contracts", "Persistence", .product(name: "Crypto", package: "swift-crypto"),
+            "MessagingSendCore", "Contracts", "Persistence", "RouteTestSupport", "ServiceKit", "Kafka",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/MessagingSendTests"),
 ]
 

@@ -99,6 +99,15 @@ public struct ServiceParts: Sendable {
 }
 
 extension ServiceHost {
+    /// The router every service's API is registered on, with the platform's middleware (request ids,
+    /// storable text); route tests build theirs here too, so they see the same requests and errors.
+    public static func apiRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: RequestIdMiddleware())
+        router.add(middleware: StorableTextMiddleware())
+        return router
+    }
+
     /// The standard shell of every service: migrated Postgres, a producer, the platform topics,
     /// `/health` `/ready` `/metrics`, the service's own routes and services, graceful shutdown.
     public static func run(
@@ -109,9 +118,7 @@ extension ServiceHost {
             let producer = try KafkaProducer(config: config.kafka, logger: logger)
             try await producer.createTopics(Topic.allWithDeadLetters)
             await reportTopicSettingDifferences(producer, logger: logger)
-            let router = Router(context: BasicRequestContext.self)
-            router.add(middleware: RequestIdMiddleware())
-            router.add(middleware: StorableTextMiddleware())
+            let router = apiRouter()
             OperationalRoutes.add(
                 to: router, database: database, producer: producer, stallThreshold: config.stallThreshold,
                 logger: logger)

@@ -1,5 +1,6 @@
-"""messaging-send with real processes: templates, providers (local strict fakes), consent, at-most-once
-sends, retries, callbacks, STOP replies, unsubscribe links and forged webhooks."""
+"""messaging-send with real processes: providers (local strict fakes), consent, at-most-once sends,
+retries, callbacks, STOP replies, unsubscribe links and forged webhooks. The API's validation
+(templates, messages, destinations) is tested in process (Tests/MessagingSendTests/Routes)."""
 import json
 import time
 import uuid
@@ -10,42 +11,6 @@ from engage_harness import produce, psql, topic_records, wait_for
 from messaging_helpers import SENDGRID_KEY, TWILIO, MessagingSpace, form_post, sendgrid_post
 
 UNSUB_HTML = "<p>Hi {{profile.traits.first_name | default: \"there\"}}</p><a href=\"{{unsubscribe_link}}\">Unsubscribe</a>"
-
-
-def test_templates_are_checked_versioned_and_previewed(profiles, subscriptions, messaging, fakes):
-    ms = MessagingSpace(profiles, subscriptions, messaging, fakes)
-    no_link = ms.api("POST", "/templates", {"name": "No link", "channel": "EMAIL", "purpose": "marketing",
-                                            "content": {"subject": "Hi", "html": "<p>Hello</p>"}})
-    assert no_link.status_code == 422
-    assert [p["field"] for p in no_link.json()["problems"]] == ["html"]
-    assert "unsubscribe_link" in no_link.json()["message"]
-
-    bad = ms.api("POST", "/templates", {"name": "Bad", "channel": "EMAIL", "purpose": "transactional",
-                                        "content": {"subject": "Hi {{ profile.traits.first_name | shout }}", "html": "<p>ok</p>\n{% frobnicate %}"}})
-    assert bad.status_code == 422, bad.text
-    problems = {p["field"]: p for p in bad.json()["problems"]}
-    assert "Unknown filter 'shout'" in problems["subject"]["reason"] and problems["subject"]["line"] == 1
-    assert problems["subject"]["column"] > 1
-    assert "frobnicate" in problems["html"]["reason"] and problems["html"]["line"] == 2
-
-    template = ms.template("EMAIL", "Welcome", {"subject": "Hi {{profile.traits.first_name | default: \"there\"}}", "html": UNSUB_HTML})
-    edited = ms.api("PUT", f"/templates/{template}", {"content": {"subject": "Welcome, {{profile.traits.first_name | upcase}}", "html": UNSUB_HTML}})
-    assert edited.status_code == 200 and edited.json()["data"]["version"] == 2
-    assert ms.api("GET", f"/templates/{template}?version=1").json()["data"]["content"]["subject"].startswith("Hi ")
-    assert [v["version"] for v in ms.api("GET", f"/templates/{template}/versions").json()["data"]] == [1, 2]
-
-    preview = ms.api("POST", f"/templates/{template}/preview", {"traits": {"first_name": "ada"}})
-    assert preview.status_code == 200, preview.text
-    assert preview.json()["data"]["rendered"]["subject"] == "Welcome, ADA"
-    v1 = ms.api("POST", f"/templates/{template}/preview", {"version": 1, "traits": {"first_name": ""}}).json()["data"]["rendered"]
-    assert v1["subject"] == "Hi there"
-
-    sms = ms.api("POST", "/templates", {"name": "Promo", "channel": "SMS", "purpose": "marketing", "content": {"body": "20% off today"}})
-    assert sms.status_code == 201 and sms.json()["data"]["content"]["body"] == "20% off today\nReply STOP to unsubscribe."
-    whatsapp = ms.api("POST", "/templates", {"name": "WA", "channel": "WHATSAPP", "content": {"contentSid": "HX123", "body": "x"}})
-    assert whatsapp.status_code == 422 and {p["field"] for p in whatsapp.json()["problems"]} >= {"contentSid"}
-    assert ms.api("POST", "/templates", {"name": "Welcome", "channel": "EMAIL", "content": {"subject": "x", "html": UNSUB_HTML}}).status_code == 409
-    assert requests.get(f"{messaging.url}/spaces/{ms.id}/templates").status_code == 401
 
 
 def test_providers_are_verified_and_secrets_never_leave(profiles, subscriptions, messaging, fakes):

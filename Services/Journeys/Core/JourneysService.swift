@@ -65,18 +65,16 @@ public enum JourneysService {
                         advancer.wake()
                     }, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
-            let auth = SpaceTokenAuth(replica: spaces)
             let store = JourneyStore(
                 db: database, catalog: catalog, profiles: profiles, clock: clock,
                 onChange: {
                     relay.wake()
                     advancer.wake()
                 }, createTopics: { try await producer.createTopics($0) }, logger: logger)
-            JourneysAPI(auth: auth, store: store, reader: JourneyReader(db: database, catalog: catalog, logger: logger))
-                .register(on: router)
-            BroadcastsAPI(
-                auth: auth, audiences: AudienceCatalogReplica(db: database, logger: logger),
-                store: BroadcastStore(db: database, clock: clock, onChange: { broadcasts.wake() }, logger: logger)
+            JourneysRoutes(
+                spaces: spaces, journeys: store, reader: JourneyReader(db: database, catalog: catalog, logger: logger),
+                audiences: AudienceCatalogReplica(db: database, logger: logger),
+                broadcasts: BroadcastStore(db: database, clock: clock, onChange: { broadcasts.wake() }, logger: logger)
             ).register(on: router)
             // Stopped in reverse: the workers finish their batch, the intake commits, the relay drains.
             return ServiceParts(services: [relay, intake, advancer, broadcasts])

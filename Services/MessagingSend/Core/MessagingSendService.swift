@@ -97,20 +97,12 @@ public enum MessagingSendService {
                     destinations: destinations, onRequests: { dispatcher.wake() },
                     logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
-            DestinationRoutes(
-                auth: SpaceTokenAuth(replica: spaces), destinations: destinations,
-                audiences: AudienceCatalogReplica(db: database, logger: logger), templates: templates,
-                onQueued: { dispatcher.wake() }
-            ).register(on: router)
-            MessagingAPI(
-                auth: SpaceTokenAuth(replica: spaces), templates: templates, providers: providers,
+            MessagingSendRoutes(
+                spaces: spaces, templates: templates, providers: providers,
                 verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio), replicas: replicas, messages: messages,
-                producer: producer, publicURL: config.publicURL, policies: policies
-            ).register(on: router)
-            WebhookAPI(
-                db: database, providers: providers, messages: messages, replicas: replicas, links: links,
-                publicURL: config.publicURL,
-                onCommit: { relay.wake() }, logger: logger
+                destinations: destinations, audiences: AudienceCatalogReplica(db: database, logger: logger),
+                policies: policies, links: links, producer: producer, database: database, publicURL: config.publicURL,
+                onQueued: { dispatcher.wake() }, onCommit: { relay.wake() }, logger: logger
             ).register(on: router)
             // Stopped in reverse: the dispatcher finishes its calls before the relay drains.
             return ServiceParts(services: [relay, intake, dispatcher])
