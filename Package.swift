@@ -129,7 +129,7 @@ var targets: [Target] = [
     .testTarget(
         name: "EventsSourceTests",
         dependencies: [
-            "EventsSourceCore", "Contracts", "Persistence", "ServiceKit",
+            "EventsSourceCore", "Contracts", "Persistence", "RouteTestSupport", "ServiceKit",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

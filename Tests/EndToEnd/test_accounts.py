@@ -31,6 +31,9 @@ def test_group_calls_build_accounts_with_traits_users_and_events(profiles):
     space.send("identify", {"userId": ada, "traits": {"name": "Ada"}})
     space.send("group", {"userId": ada, "groupId": acme, "traits": {"name": "Acme", "plan": "free"},
                          "timestamp": "2026-03-01T00:00:00Z", "messageId": f"first-{run}"})
+    # Ada and Bob are keyed to different partitions: the account's first message is Ada's only once
+    # it is stored before Bob's calls are sent.
+    wait_for(lambda: len(account_events(space, acme)) == 1, what="acme's first group call")
     space.send("group", {"userId": bob, "groupId": acme, "traits": {"plan": "pro", "employees": 50},
                          "timestamp": "2026-03-02T00:00:00Z"})
     # Sent last but older: it does not overwrite the newer plan.

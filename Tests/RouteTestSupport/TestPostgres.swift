@@ -21,6 +21,13 @@ public enum TestPostgres {
     public static func withMigratedSchema<T: Sendable>(
         _ migrations: [Migration], _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
+        try await withMigratedSchema(migrations) { client, _ in try await body(client) }
+    }
+
+    /// The same, with the schema's name for tests that query it by name.
+    public static func withMigratedSchema<T: Sendable>(
+        _ migrations: [Migration], _ body: @Sendable (PostgresClient, String) async throws -> T
+    ) async throws -> T {
         let schema = "rt_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
         let client = try DatabaseConfig(url: url!, schema: schema, maxConnections: 4).makeClient(logger: logger)
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
@@ -29,7 +36,7 @@ public enum TestPostgres {
             do {
                 try await Migrator.migrate(
                     Migrator.platform + migrations, schema: schema, client: client, logger: logger)
-                let result = try await body(client)
+                let result = try await body(client, schema)
                 try await client.query("DROP SCHEMA \(unescaped: schema) CASCADE", logger: logger)
                 return result
             } catch {
