@@ -12,8 +12,11 @@ SERVICE_SID = "MG" + "3" * 32
 
 
 def audience(ms, audiences, key, definition):
-    response = requests.post(f"{audiences.url}/spaces/{ms.id}/audiences", headers=ms.auth,
-                             json={"key": key, "name": key.replace("_", " ").title(), "definition": definition})
+    # The space's token reaches the audiences service through engage.spaces: 401 until it has.
+    response = wait_for(lambda: (r := requests.post(f"{audiences.url}/spaces/{ms.id}/audiences", headers=ms.auth,
+                                                    json={"key": key, "name": key.replace("_", " ").title(),
+                                                          "definition": definition})).status_code != 401 and r,
+                        timeout=60, what="the space's token to reach the audiences service")
     assert response.status_code == 201, response.text
     return response.json()["data"]["id"]
 
@@ -195,11 +198,10 @@ def test_broadcasts_take_an_audience_key_and_refuse_an_unknown_audience(profiles
     number = "+1415553" + str(uuid.uuid4().int)[:4]
     js.user("Pam", phone=number, plan="pro")
     js.subscribe([{"key": number, "type": "SMS", "status": "SUBSCRIBED"}])
-    requests.post(f"{audiences.url}/spaces/{js.id}/audiences", headers=js.auth,
-                  json={"key": key, "name": "Pros", "definition": {"type": "trait", "trait": "plan", "operator": "equals", "value": "pro"}})
+    audience(js, audiences, key, {"type": "trait", "trait": "plan", "operator": "equals", "value": "pro"})
     estimate = wait_for(lambda: (r := js.jget(f"/broadcasts/estimate?audienceId={key}")).status_code == 200
                         and r.json()["data"]["recipients"] == 1 and r.json()["data"], timeout=60, what="the audience by key")
-    assert estimate["audienceKey"] == key and estimate["audienceId"].startswith("aud_") and estimate["audienceName"] == "Pros"
+    assert estimate["audienceKey"] == key and estimate["audienceId"].startswith("aud_") and estimate["audienceName"] == key.replace("_", " ").title()
     unknown = js.jrequest("POST", "/broadcasts", {"name": "Nobody", "audienceId": "no_such_audience", "channel": "SMS", "templateId": template})
     assert unknown.status_code == 422 and unknown.json()["problems"][0].startswith('audienceId: no audience "no_such_audience"')
     assert js.jget("/broadcasts/estimate?audienceId=no_such_audience").status_code == 422
