@@ -118,8 +118,9 @@ import Testing
 
     @Test func messageCursorsRoundTrip() throws {
         let at = Date(timeIntervalSince1970: 1_780_000_000.123456)
-        let decoded = try #require(MessageCursor.decode(MessageCursor.encode(at, "msg_1|x")))
-        #expect(abs(decoded.0.timeIntervalSince(at)) < 0.000_001 && decoded.1 == "msg_1|x")
-        #expect(MessageCursor.decode("garbage!") == nil)
+        let cursor = MessageCursor(requestedAt: at, id: "msg_1|x")
+        let decoded = try #require(MessageCursor(cursor.text))
+        #expect(decoded == cursor && decoded.micros == 1_780_000_000_123_456 && decoded.id == "msg_1|x")
+        #expect(MessageCursor("garbage!") == nil)
     }
 }

@@ -103,6 +103,34 @@ struct MessageListRouteTests {
         }
     }
 
+    /// Rows made in one transaction share their request time to the microsecond (a destination's
+    /// sends to existing members). At this time a `Date` bound back as the cursor lands a microsecond
+    /// early, which skipped the rest of the page's time: the cursor keeps whole microseconds.
+    @Test func rowsSharingTheirTimeArePagedThroughWithoutALoss() async throws {
+        try await MessagingRouteTest.run { test in
+            try await seed(
+                ["msg_a", "msg_b", "msg_c"].map { Row(id: $0, minutesAgo: 0) }, space: test.space.id, in: test.db)
+            let micros = Int64(Self.base.timeIntervalSince1970) * 1_000_000 + 22
+            try await test.db.query(
+                """
+                UPDATE messages SET requested_at = 'epoch'::timestamptz + \(micros) * interval '1 microsecond'
+                WHERE space_id = \(test.space.id)
+                """, logger: TestPostgres.logger)
+            let path = "/spaces/\(test.space.id)/messages?limit=1"
+            var seen: [String] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let response = try await test.api(.get, path + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(response.status == .ok)
+                seen += ids(response)
+                cursor = response.json["next"]?.stringValue
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(seen == ["msg_c", "msg_b", "msg_a"])
+        }
+    }
+
     @Test func badParametersAre400() async throws {
         try await MessagingRouteTest.run { test in
             let path = "/spaces/\(test.space.id)/messages"

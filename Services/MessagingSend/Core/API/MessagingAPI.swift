@@ -262,15 +262,16 @@ public struct MessagingAPI: Sendable {
             let spaceId = try await auth.authorizedSpace(request, context)
             let limit = try QueryParameters.int(request, "limit", default: 50, range: 1...500)
             let filter = try Self.listFilter(request)
-            var after: (Date, String)?
+            var after: MessageCursor?
             if let cursor = QueryParameters.string(request, "cursor") {
-                guard let decoded = MessageCursor.decode(cursor) else {
+                guard let decoded = MessageCursor(cursor) else {
                     throw APIError.badRequest("cursor is not one this API gave")
                 }
                 after = decoded
             }
             let page = try await messages.list(spaceId: spaceId, filter: filter, after: after, limit: limit)
-            let next = page.count == limit ? page.last.map { MessageCursor.encode($0.requestedAt, $0.id) } : nil
+            let next =
+                page.count == limit ? page.last.map { MessageCursor(requestedAt: $0.requestedAt, id: $0.id).text } : nil
             return try JSONBody.response(PageEnvelope(data: page, next: next))
         }
         space.get("/messages/:message_id") { request, context in
@@ -370,21 +371,25 @@ extension MessagingAPI {
     }
 }
 
-/// The keyset of `GET /messages` pages: the last row's request time (microseconds) and id.
-enum MessageCursor {
-    static func encode(_ requestedAt: Date, _ id: String) -> String {
-        let micros = Int64((requestedAt.timeIntervalSince1970 * 1_000_000).rounded())
-        return Data("\(micros)|\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
-                of: "=", with: "")
+/// The keyset of `GET /messages` pages: the last row's request time in whole microseconds (the
+/// database's precision; a `Date` bound back as a parameter can land a microsecond early and skip rows
+/// that share the time) and its id.
+struct MessageCursor: Equatable {
+    var micros: Int64
+    var id: String
+
+    init(requestedAt: Date, id: String) {
+        self.micros = Int64((requestedAt.timeIntervalSince1970 * 1_000_000).rounded())
+        self.id = id
     }
 
-    static func decode(_ cursor: String) -> (Date, String)? {
-        var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8),
+    init?(_ cursor: String) {
+        guard let data = Data(base64URL: cursor), let plain = String(data: data, encoding: .utf8),
             let bar = plain.firstIndex(of: "|"), let micros = Int64(plain[..<bar])
         else { return nil }
-        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), String(plain[plain.index(after: bar)...]))
+        self.micros = micros
+        self.id = String(plain[plain.index(after: bar)...])
     }
+
+    var text: String { UnsubscribeLinks.base64URL(Data("\(micros)|\(id)".utf8)) }
 }

@@ -317,7 +317,7 @@ public struct MessageStore: Sendable {
     }
 
     /// Newest first, keyset-paged on (requested_at, id): `after` is the last row of the previous page.
-    func list(spaceId: String, filter f: ListFilter, after: (Date, String)?, limit: Int) async throws -> [Details] {
+    func list(spaceId: String, filter f: ListFilter, after: MessageCursor?, limit: Int) async throws -> [Details] {
         let rows = try await db.query(
             """
             SELECT \(unescaped: Self.detailColumns) FROM messages
@@ -331,7 +331,8 @@ public struct MessageStore: Sendable {
               AND (\(f.destinationId)::text IS NULL OR destination_id = \(f.destinationId))
               AND (\(f.since)::timestamptz IS NULL OR requested_at >= \(f.since))
               AND (\(f.until)::timestamptz IS NULL OR requested_at < \(f.until))
-              AND (\(after?.0)::timestamptz IS NULL OR (requested_at, id) < (\(after?.0), \(after?.1)))
+              AND (\(after?.micros)::bigint IS NULL
+                   OR (requested_at, id) < ('epoch'::timestamptz + \(after?.micros) * interval '1 microsecond', \(after?.id)))
             ORDER BY requested_at DESC, id DESC
             LIMIT \(limit)
             """, logger: logger)
