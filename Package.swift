@@ -111,7 +111,7 @@ var targets: [Target] = [
     .testTarget(
         name: "ProfilesTests",
         dependencies: [
-            "ProfilesCore", "Contracts",
+            "ProfilesCore", "Contracts", "RouteTestSupport", "ServiceKit", "Persistence",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/ProfilesTests"),
     .testTarget(
@@ -146,7 +146,31 @@ var targets: [Target] = [
         ], path: "Tests/MessagingSendTests"),
 ]
 
-var products: [Product] = []
+// The console: a server-rendered web UI over the six services' public APIs. It owns no data and
+// no schema, so it is not a ServiceSpec (no Postgres, no broker).
+targets += [
+    .target(
+        name: "ConsoleCore",
+        dependencies: [
+            "Contracts", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], path: "Services/Console/Core", resources: [.copy("Templates"), .copy("Assets")]),
+    .executableTarget(name: "ConsoleMain", dependencies: ["ConsoleCore", "ServiceKit"], path: "Services/Console/Main"),
+    .testTarget(
+        name: "ConsoleTests",
+        dependencies: [
+            "ConsoleCore",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], path: "Tests/ConsoleTests"),
+]
+
+var products: [Product] = [.executable(name: "console", targets: ["ConsoleMain"])]
 for service in services {
     targets.append(
         .target(
@@ -177,6 +201,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/stencilproject/Stencil.git", from: "0.15.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -90,3 +90,42 @@ def pytest_runtest_logreport(report):
     # On failure, point at the service logs: they hold the reason.
     if report.failed and os.environ.get("ENGAGE_E2E_LOG_DIR"):
         report.sections.append(("service logs", f"see {os.environ['ENGAGE_E2E_LOG_DIR']}"))
+
+
+@pytest.fixture(scope="session")
+def console(log_dir, profiles, subscriptions, audiences, journeys, messaging, events_source):
+    from console_helpers import ConsoleProcess
+    process = ConsoleProcess(log_dir, {"profiles": profiles, "subscriptions": subscriptions, "audiences": audiences,
+                                       "journeys": journeys, "messaging-send": messaging,
+                                       "events-source": events_source}).start()
+    yield process
+    process.terminate()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from console_helpers import launch_browser
+    with launch_browser() as launched:
+        yield launched
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Each phase's report on the test item, so that a fixture can tell whether its test failed.
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)
+
+
+@pytest.fixture
+def page(browser, request, log_dir):
+    """A fresh browser context (no cookies) and page at 1280 px; a screenshot is saved if the test fails."""
+    from console_helpers import save_failure_screenshot
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(15000)
+    yield opened
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        save_failure_screenshot(opened, log_dir, request.node.name)
+    context.close()

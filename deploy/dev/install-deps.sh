@@ -21,6 +21,10 @@ apt_install() {
 # test run's certificate authority.
 apt_install postgresql pkgconf curl ca-certificates libssl-dev zlib1g-dev openssl
 
+# The console's browser-side libraries (served from /usr/share/javascript, never copied into the repo)
+# and the Chromium that its Playwright tests drive.
+apt_install libjs-chart.js libjs-codemirror chromium fonts-dejavu-core
+
 # librdkafka: a backport of Debian's newer package with a guard of ours (deploy/librdkafka, which says
 # why). The .debs are kept in .dev/librdkafka for the container images (deploy/containers).
 # The oldest backport accepted: Debian's version with the "+engage1" suffix the build gives it.
@@ -52,6 +56,7 @@ python3 -c 'import pytest' 2>/dev/null || pip_need+=("pytest")
 python3 -c 'import requests' 2>/dev/null || pip_need+=("requests")
 python3 -c 'import cryptography' 2>/dev/null || pip_need+=("cryptography")
 python3 -c 'import yaml' 2>/dev/null || pip_need+=("PyYAML")
+python3 -c 'import playwright' 2>/dev/null || pip_need+=("playwright==1.65.0")
 command -v kubernetes-validate >/dev/null || pip_need+=("kubernetes-validate==1.37.0")
 if [ ${#pip_need[@]} -gt 0 ]; then
   log "pip install ${pip_need[*]}"

@@ -77,6 +77,7 @@ public enum ProfilesService {
                 requestsPerSecond: Double(config.profileAPIRateLimit)
             ).register(on: router)
             AdminAPI(directory: directory, adminToken: config.adminToken).register(on: router)
+            SpaceSettingsAPI(directory: directory).register(on: router)
             return ServiceParts(services: [trackingProducer, relay, intake, feedback, importer])
         }
     }

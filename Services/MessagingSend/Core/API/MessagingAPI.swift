@@ -391,5 +391,5 @@ struct MessageCursor: Equatable {
         self.id = String(plain[plain.index(after: bar)...])
     }
 
-    var text: String { UnsubscribeLinks.base64URL(Data("\(micros)|\(id)".utf8)) }
+    var text: String { Data("\(micros)|\(id)".utf8).base64URLEncoded }
 }

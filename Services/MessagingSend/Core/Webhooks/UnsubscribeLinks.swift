@@ -1,6 +1,7 @@
 import Contracts
 import Crypto
 import Foundation
+import ServiceKit
 
 /// What an unsubscribe link stands for. The token alone identifies recipient and list (RFC 8058:
 /// the one-click POST carries no cookies or auth), so it is signed and cannot be forged or edited.
@@ -34,7 +35,7 @@ public struct UnsubscribeLinks: Sendable {
             members.member("m", target.messageId)
             members.member("p", target.profileId)
         }
-        let payload = Self.base64URL(Data(writer.bytes))
+        let payload = Data(writer.bytes).base64URLEncoded
         return payload + "." + signature(payload)
     }
 
@@ -60,28 +61,6 @@ public struct UnsubscribeLinks: Sendable {
 
     private func signature(_ payload: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: box.linkKey)
-        return Self.base64URL(Data(mac).prefix(18))
-    }
-
-    /// Base64url without padding, byte by byte: one token per message makes this a hot path.
-    static func base64URL(_ data: Data) -> String {
-        var bytes = Array(data.base64EncodedData())
-        while bytes.last == UInt8(ascii: "=") { bytes.removeLast() }
-        for index in bytes.indices {
-            switch bytes[index] {
-            case UInt8(ascii: "+"): bytes[index] = UInt8(ascii: "-")
-            case UInt8(ascii: "/"): bytes[index] = UInt8(ascii: "_")
-            default: break
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-extension Data {
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        self.init(base64Encoded: base64)
+        return Data(Data(mac).prefix(18)).base64URLEncoded
     }
 }

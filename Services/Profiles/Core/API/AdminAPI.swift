@@ -3,17 +3,18 @@ import Hummingbird
 import ServiceKit
 
 /// Operator endpoints under `/admin`, protected by the admin token (`Authorization: Bearer ...`):
-/// spaces, sources (write keys), Profile API access tokens, and identity-resolution rules.
+/// spaces, sources (write keys), Profile API access tokens, and identity-resolution rules. A space's
+/// own token manages the same settings through `SpaceSettingsAPI` (shared: `SpaceSettings`).
 public struct AdminAPI: Sendable {
     let directory: SpaceDirectory
+    let settings: SpaceSettings
     let adminToken: String
 
     public init(directory: SpaceDirectory, adminToken: String) {
         self.directory = directory
+        settings = SpaceSettings(directory: directory)
         self.adminToken = adminToken
     }
-
-    struct NameBody: Decodable { var name: String }
 
     struct RuleBody: Decodable {
         var priority: Int
@@ -47,7 +48,7 @@ public struct AdminAPI: Sendable {
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
         admin.post("/spaces") { request, _ in
-            let body = try await JSONBody.decode(NameBody.self, from: request)
+            let body = try await JSONBody.decode(SpaceSettings.NameBody.self, from: request)
             return try JSONBody.response(
                 try await directory.createSpace(name: try Self.name(body.name)), status: .created)
         }
@@ -56,9 +57,7 @@ public struct AdminAPI: Sendable {
         }
         admin.post("/spaces/:space_id/sources") { request, context in
             let spaceId = try await existingSpace(context)
-            let body = try await JSONBody.decode(NameBody.self, from: request)
-            return try JSONBody.response(
-                try await directory.createSource(spaceId: spaceId, name: try Self.name(body.name)), status: .created)
+            return try JSONBody.response(try await settings.createSource(spaceId: spaceId, request), status: .created)
         }
         admin.get("/spaces/:space_id/sources") { _, context in
             try JSONBody.response(
@@ -66,26 +65,20 @@ public struct AdminAPI: Sendable {
         }
         admin.post("/spaces/:space_id/access-tokens") { request, context in
             let spaceId = try await existingSpace(context)
-            let body = try await JSONBody.decode(NameBody.self, from: request)
             return try JSONBody.response(
-                try await directory.createAccessToken(spaceId: spaceId, name: try Self.name(body.name)),
-                status: .created)
+                try await settings.createAccessToken(spaceId: spaceId, request), status: .created)
         }
         admin.get("/spaces/:space_id/access-tokens") { _, context in
             try JSONBody.response(
                 DataEnvelope(data: try await directory.listAccessTokens(spaceId: try await existingSpace(context))))
         }
         admin.get("/spaces/:space_id/identity-rules") { _, context in
-            let rules = try await directory.identifierRules(spaceId: try await existingSpace(context))
-            return try JSONBody.response(DataEnvelope(data: rules.map(RuleView.init)))
+            try JSONBody.response(
+                DataEnvelope(data: try await settings.identityRules(spaceId: try await existingSpace(context))))
         }
         admin.put("/spaces/:space_id/identity-rules/:type") { request, context in
             let spaceId = try await existingSpace(context)
-            let type = try context.parameters.require("type")
-            let body = try await JSONBody.decode(RuleBody.self, from: request)
-            let rule = try Self.rule(type: type, body: body)
-            try await directory.upsert(rule, spaceId: spaceId)
-            return try JSONBody.response(RuleView(rule))
+            return try JSONBody.response(try await settings.putIdentityRule(spaceId: spaceId, request, context))
         }
     }
 

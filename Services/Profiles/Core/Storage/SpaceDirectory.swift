@@ -35,16 +35,41 @@ public struct AccessTokenRecord: Codable, Sendable {
     public var token: String?
 }
 
+/// Who a presented space access token is: the token and its space (never the token itself).
+public struct AccessTokenIdentity: Codable, Sendable {
+    public var spaceId: String
+    public var spaceName: String
+    public var tokenId: String
+    public var tokenName: String
+    public var createdAt: Date
+}
+
+/// What `revokeAccessToken` did.
+public enum AccessTokenRevocation: Sendable, Equatable {
+    case revoked
+    /// No such token in the space.
+    case notFound
+    /// The token is the one the caller presented; it is kept.
+    case presentedToken
+}
+
 /// Spaces, sources, Profile API tokens and identity rules, with short-lived caches for the lookups
 /// on the ingestion path (write key -> source, space -> rules). Secrets are stored as hashes.
 public final class SpaceDirectory: Sendable {
     private let db: PostgresClient
     private let logger: Logger
     private let ttl: TimeInterval
-    private let sources = Mutex<[String: (SourceRef?, Date)]>([:])
+    private let sources = Mutex(SourceCache())
     private let rules = Mutex<[String: ([IdentifierRule], Date)]>([:])
 
     private let onChange: @Sendable () -> Void
+
+    /// Write key / source id -> source, for `ttl`. `generation` grows with every invalidation: a
+    /// lookup that began before one does not store what it read (it may be the old state).
+    private struct SourceCache {
+        var entries: [String: (SourceRef?, Date)] = [:]
+        var generation = 0
+    }
 
     /// `onChange` runs after a change that queued outbox rows (to wake the relay).
     public init(
@@ -114,6 +139,29 @@ public final class SpaceDirectory: Sendable {
         return result
     }
 
+    /// Gives the source a new write key (returned, with the source, only here) and forgets the old
+    /// one: from this answer on, this instance refuses it; other instances of the service within
+    /// their cache TTL (`cacheTTL`, 5 s by default). Nil when the space has no such source.
+    public func rotateWriteKey(spaceId: String, sourceId: String) async throws -> SourceRecord? {
+        let writeKey = Secrets.token()
+        let rotated = try await db.transaction(logger: logger) { [logger] connection -> SourceRecord? in
+            var found: SourceRecord?
+            for try await (name, createdAt) in try await connection.query(
+                "SELECT name, created_at FROM sources WHERE id = \(sourceId) AND space_id = \(spaceId) FOR UPDATE",
+                logger: logger
+            ).decode((String, Date).self) {
+                found = SourceRecord(
+                    id: sourceId, spaceId: spaceId, name: name, createdAt: createdAt, writeKey: writeKey)
+            }
+            guard found != nil else { return nil }
+            try await connection.query(
+                "UPDATE sources SET write_key_hash = \(Secrets.hash(writeKey)) WHERE id = \(sourceId)", logger: logger)
+            return found
+        }
+        if rotated != nil { forgetSource(sourceId) }
+        return rotated
+    }
+
     public func createAccessToken(spaceId: String, name: String) async throws -> AccessTokenRecord {
         let token = Secrets.token()
         let record = AccessTokenRecord(
@@ -153,6 +201,44 @@ public final class SpaceDirectory: Sendable {
             return spaceId
         }
         return nil
+    }
+
+    /// The token of this hash and its space, or nil.
+    public func accessToken(hash tokenHash: String) async throws -> AccessTokenIdentity? {
+        for try await (tokenId, tokenName, createdAt, spaceId, spaceName) in try await db.query(
+            """
+            SELECT t.id, t.name, t.created_at, s.id, s.name
+            FROM access_tokens t JOIN spaces s ON s.id = t.space_id WHERE t.token_hash = \(tokenHash)
+            """, logger: logger
+        ).decode((String, String, Date, String, String).self) {
+            return AccessTokenIdentity(
+                spaceId: spaceId, spaceName: spaceName, tokenId: tokenId, tokenName: tokenName, createdAt: createdAt)
+        }
+        return nil
+    }
+
+    /// Deletes a token of the space and queues the space's access record without it (as
+    /// `createAccessToken` does), so the other services drop it. The token whose hash is
+    /// `presentedHash` (the caller's own) is kept: `.presentedToken`.
+    public func revokeAccessToken(spaceId: String, tokenId: String, presentedHash: String) async throws
+        -> AccessTokenRevocation
+    {
+        let outcome = try await db.transaction(logger: logger) { [self] connection -> AccessTokenRevocation in
+            var tokenHash: String?
+            for try await hash in try await connection.query(
+                "SELECT token_hash FROM access_tokens WHERE id = \(tokenId) AND space_id = \(spaceId) FOR UPDATE",
+                logger: logger
+            ).decode(String.self) {
+                tokenHash = hash
+            }
+            guard let tokenHash else { return .notFound }
+            guard tokenHash != presentedHash else { return .presentedToken }
+            try await connection.query("DELETE FROM access_tokens WHERE id = \(tokenId)", logger: logger)
+            try await publishAccess(spaceId: spaceId, on: connection)
+            return .revoked
+        }
+        if outcome == .revoked { onChange() }
+        return outcome
     }
 
     // MARK: replication to the other services
@@ -262,12 +348,24 @@ public final class SpaceDirectory: Sendable {
         -> SourceRef?
     {
         let now = Date()
-        if let (cached, at) = sources.withLock({ $0[cacheKey] }), now.timeIntervalSince(at) < ttl { return cached }
+        let (cached, generation) = sources.withLock { ($0.entries[cacheKey], $0.generation) }
+        if let (cached, at) = cached, now.timeIntervalSince(at) < ttl { return cached }
         var found: SourceRef?
         for try await (id, spaceId) in try await load().decode((String, String).self) {
             found = SourceRef(sourceId: id, spaceId: spaceId)
         }
-        sources.withLock { $0[cacheKey] = (found, now) }
+        sources.withLock { cache in
+            if cache.generation == generation { cache.entries[cacheKey] = (found, now) }
+        }
         return found
+    }
+
+    /// Drops every cached lookup that found the source (its old write key among them), and keeps
+    /// lookups already under way from storing what they read before the change.
+    private func forgetSource(_ sourceId: String) {
+        sources.withLock { cache in
+            cache.generation += 1
+            cache.entries = cache.entries.filter { $0.value.0?.sourceId != sourceId }
+        }
     }
 }

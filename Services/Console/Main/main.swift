@@ -1,0 +1,4 @@
+import ConsoleCore
+import ServiceKit
+
+await ServiceMain.run("console") { try await ConsoleService.run() }
