@@ -67,6 +67,8 @@ public struct UpstreamAPI: Sendable {
     }
 }
 
+// Spelled as on the wire, as NIO's HTTPMethod does.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 public enum UpstreamMethod: String, Sendable {
     case GET, POST, PUT, PATCH, DELETE
 }
