@@ -78,7 +78,8 @@ struct SignInScreen: Sendable {
         }
         let session = ConsoleSession(
             spaceId: spaceId, spaceName: answer.dataObject["spaceName"] as? String ?? spaceId,
-            tokenName: answer.dataObject["tokenName"] as? String ?? "", token: token, issuedAt: Date())
+            tokenName: answer.dataObject["tokenName"] as? String ?? "",
+            tokenId: answer.dataObject["tokenId"] as? String ?? "", token: token, issuedAt: Date())
         var response = console.redirect(next)
         response.setCookie(try console.sessionCookie(session))
         response.setCookie(

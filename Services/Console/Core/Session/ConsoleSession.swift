@@ -8,16 +8,21 @@ public struct ConsoleSession: Codable, Sendable, Equatable {
     public var spaceId: String
     public var spaceName: String
     public var tokenName: String
+    /// The token's id, so that the settings screen can tell which token is this session's.
+    public var tokenId: String
     public var token: String
     /// Seconds since 1970 at sign-in; the session ends `sessionLifetime` later, whatever happens.
     public var issuedAt: Int64
     /// The synchroniser token every form and script call carries back (see `CSRFCheck`).
     public var csrf: String
 
-    public init(spaceId: String, spaceName: String, tokenName: String, token: String, issuedAt: Date) {
+    public init(
+        spaceId: String, spaceName: String, tokenName: String, tokenId: String = "", token: String, issuedAt: Date
+    ) {
         self.spaceId = spaceId
         self.spaceName = spaceName
         self.tokenName = tokenName
+        self.tokenId = tokenId
         self.token = token
         self.issuedAt = Int64(issuedAt.timeIntervalSince1970)
         self.csrf = SessionKey.randomToken()
