@@ -3,6 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 STATE="$ENGAGE_ROOT/.dev"
+stop_pid "$STATE/run/console.pid"
 for entry in $ENGAGE_SERVICES; do stop_pid "$STATE/run/${entry%%:*}.pid"; done
 stop_pid "$STATE/run/provider-fakes.pid"
 stop_pid "$STATE/run/broker.pid"

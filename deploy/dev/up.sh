@@ -96,9 +96,26 @@ if [ "$SANDBOX" = 1 ]; then
     "http://127.0.0.1:8085/spaces/$SPACE_ID/messaging/providers/twilio"
 fi
 
+# The console (web UI) over the six services' APIs. Its session key is made once and kept, so a
+# restart does not sign everyone out.
+CONSOLE_PORT="${ENGAGE_DEV_CONSOLE_PORT:-8080}"
+if [ -z "${ENGAGE_CONSOLE_SESSION_KEY:-}" ]; then
+  [ -f "$STATE/console-session-key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$STATE/console-session-key")
+  ENGAGE_CONSOLE_SESSION_KEY=$(cat "$STATE/console-session-key")
+fi
+if [ -f "$STATE/run/console.pid" ] && kill -0 "$(cat "$STATE/run/console.pid")" 2>/dev/null; then
+  log "console already running"
+else
+  ENGAGE_HTTP_PORT=$CONSOLE_PORT ENGAGE_CONSOLE_SESSION_KEY="$ENGAGE_CONSOLE_SESSION_KEY" \
+    "$BIN/console" >>"$STATE/logs/console.log" 2>&1 &
+  echo $! > "$STATE/run/console.pid"
+fi
+wait_until 60 "console /ready" curl -fsS "http://127.0.0.1:$CONSOLE_PORT/ready"
+
 cat <<MSG
 
 swift-engage is running.
+  Console           http://127.0.0.1:$CONSOLE_PORT   (sign in with the Profile API token below)
   Tracking API      http://127.0.0.1:8081/v1/track   (write key as Basic auth username)
   Profile API       http://127.0.0.1:8081/v1/spaces/$SPACE_ID/collections/users/profiles/<type>:<value>/traits
   Admin API         http://127.0.0.1:8081/admin/spaces   (Authorization: Bearer $ENGAGE_ADMIN_TOKEN)

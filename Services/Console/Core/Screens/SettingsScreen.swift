@@ -149,8 +149,8 @@ struct SettingsScreen: Sendable {
     private func secretPage(
         _ request: Request, _ session: ConsoleSession, heading: String, label: String, secret: String, hint: String
     ) async throws -> Response {
-        console.page(
-            "settings-secret", title: heading, section: .settings, session: session, request: request,
-            values: ["heading": heading, "label": label, "secret": secret, "hint": hint], status: .created)
+        console.secretPage(
+            request, session, section: .settings, heading: heading, label: label, secret: secret, hint: hint,
+            backHref: "/settings")
     }
 }

@@ -104,6 +104,18 @@ public struct Console: Sendable {
 
     static let noticeCookie = "engage_notice"
 
+    /// A secret (write key, token, signing secret) in the answer to the request that made it: the
+    /// only time it is shown. Never put in a notice cookie or a redirect.
+    public func secretPage(
+        _ request: Request, _ session: ConsoleSession, section: Section, heading: String, label: String,
+        secret: String, hint: String, backHref: String
+    ) -> Response {
+        page(
+            "secret", title: heading, section: section, session: session, request: request,
+            values: ["heading": heading, "label": label, "secret": secret, "hint": hint, "backHref": backHref],
+            status: .created)
+    }
+
     /// 303 to a page of the console, with a one-time notice shown there ("Template saved").
     public func redirect(_ location: String, notice: String? = nil) -> Response {
         var response = Response(status: .seeOther, headers: [.location: Self.localPath(location)])
