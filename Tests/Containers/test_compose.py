@@ -1,6 +1,7 @@
 """docker-compose.yml under podman-compose with the locally built images (deploy/compose/local.yml):
-every service becomes ready as its own database role with the secrets from the env file, and a user's
-events reach the Profile API. Run by deploy/containers/run.sh, which starts and removes the project."""
+every service becomes ready as its own database role with the secrets from the env file, a user's
+events reach the Profile API, and the console on the host's loopback port 8080 signs a person in. Run by
+deploy/containers/run.sh, which starts and removes the project."""
 import os
 import sys
 import uuid
@@ -13,6 +14,8 @@ os.environ.setdefault("ENGAGE_TEST_KAFKA_BROKERS", "127.0.0.1:29092")
 
 from engage_harness import Space, wait_for  # noqa: E402
 from segment.analytics.client import Client  # noqa: E402
+
+from console_checks import check_console  # noqa: E402
 
 PORTS = {"profiles": 8081, "subscriptions": 8082, "audiences": 8083, "journeys": 8084, "messaging-send": 8085, "events-source": 8086}
 
@@ -36,6 +39,11 @@ def test_every_service_is_ready_and_a_user_is_served():
     traits = wait_for(lambda: (r := space.profile("user_id:lin", "traits")).status_code == 200 and r.json()["traits"],
                       timeout=60, what="the traits through the Profile API")
     assert traits == {"email": email}
+
+
+def test_the_console_is_published_on_loopback_and_signs_a_person_in():
+    # After the services are healthy (depends_on), with the session key from the env file.
+    check_console("http://127.0.0.1:8080", Space("http://127.0.0.1:8081"), timeout=240)
 
 
 def test_a_wrong_admin_token_is_refused():

@@ -1,7 +1,8 @@
 """The dev overlay (deploy/k8s/dev/engage-dev.yaml) running under `podman kube play`, each service in
 its own container from the images deploy/containers/build-images.sh built, driven from the host as its
-users would: Segment's Python client, the Profile API, the subscriptions API, and a Kafka consumer on
-the broker's published listener. Run by deploy/containers/run.sh, which plays and tears down the stack."""
+users would: Segment's Python client, the Profile API, the subscriptions API, a Kafka consumer on the
+broker's published listener, and the console (web UI) signing a person in. Run by
+deploy/containers/run.sh, which plays and tears down the stack."""
 import json
 import os
 import signal
@@ -34,8 +35,11 @@ os.environ["ENGAGE_TEST_ADMIN_TOKEN"] = env_of("profiles")["ENGAGE_ADMIN_TOKEN"]
 from engage_harness import Space, read_records, wait_for  # noqa: E402  (reads the environment above)
 from segment.analytics.client import Client  # noqa: E402
 
+from console_checks import check_console  # noqa: E402
+
 SERVICES = ["profiles", "subscriptions", "audiences", "journeys", "messaging-send", "events-source"]
 URL = {name: f"http://127.0.0.1:{env_of(name)['ENGAGE_HTTP_PORT']}" for name in SERVICES}
+CONSOLE_URL = f"http://127.0.0.1:{env_of('console')['ENGAGE_HTTP_PORT']}"
 
 
 def podman(*args, check=True):
@@ -109,6 +113,17 @@ def test_every_service_runs_in_its_own_container_as_a_non_root_user():
         assert inspect["ImageName"].startswith(f"localhost/swift-engage/{service}:"), inspect["ImageName"]
         # The service's database role owns only its schema: it is not the superuser.
         assert f"engage_{service.replace('-', '_')}:" in env_of(service)["ENGAGE_DATABASE_URL"]
+
+
+def test_the_console_runs_in_its_own_container_and_signs_a_person_in():
+    """Its image: non-root, no database; ready once the services answer; its bundle and Debian's browser
+    libraries served; a space access token signs in and the overview names the space."""
+    space = Space(URL["profiles"])
+    check_console(CONSOLE_URL, space)
+    inspect = json.loads(podman("inspect", container_of("console")).stdout)[0]
+    assert inspect["Config"]["User"] == "10001:10001", inspect["Config"]["User"]
+    assert inspect["ImageName"].startswith("localhost/swift-engage/console:"), inspect["ImageName"]
+    assert not [name for name in env_of("console") if "DATABASE" in name or name.startswith("ENGAGE_KAFKA_")]
 
 
 def test_a_user_drives_the_stack_from_the_host():

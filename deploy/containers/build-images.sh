@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds the six service images here, from host-built release binaries, plus the development Postgres
-# and Tansu images of the dev overlay, all on a Debian 12 base made with debootstrap (no registry is
-# needed). Tags: localhost/swift-engage/<name>:<version> and :latest, version from
-# ENGAGE_IMAGE_VERSION or `git describe`. Idempotent; reuses the base image and the build cache.
+# Builds the six service images and the console's here, from host-built release binaries, plus the
+# development Postgres and Tansu images of the dev overlay, all on a Debian 12 base made with
+# debootstrap (no registry is needed). Tags: localhost/swift-engage/<name>:<version> and :latest,
+# version from ENGAGE_IMAGE_VERSION or `git describe`. Idempotent; reuses the base image and the build cache.
 set -euo pipefail
 source "$(dirname "$0")/../dev/lib.sh"
 cd "$ENGAGE_ROOT"
 export CONTAINERS_CONF="$ENGAGE_ROOT/deploy/containers/containers.conf"
 
-SERVICES=(profiles subscriptions audiences journeys messaging-send events-source)
+SERVICES=(profiles subscriptions audiences journeys messaging-send events-source console)
 version=${ENGAGE_IMAGE_VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)}
 base=localhost/swift-engage-base:bookworm
 
@@ -35,8 +35,15 @@ mkdir -p "$context/debs"
 cp .dev/librdkafka/librdkafka1_*.deb "$context/debs/"
 cp deploy/containers/runtime-setup.sh "$context/"
 for service in "${SERVICES[@]}"; do
-  install -m 755 "$bin/$service" "$context/service"
-  strip "$context/service"
+  # bin/ becomes /usr/local/bin: the binary, and for the console its resource bundle beside it.
+  rm -rf "$context/bin"
+  mkdir "$context/bin"
+  install -m 755 "$bin/$service" "$context/bin/service"
+  strip "$context/bin/service"
+  if [ "$service" = console ]; then
+    [ -d "$bin/swift-engage_ConsoleCore.resources" ] || { log "no console resource bundle in $bin"; exit 1; }
+    cp -R "$bin/swift-engage_ConsoleCore.resources" "$context/bin/"
+  fi
   podman build -q --format docker --network host -f deploy/containers/Containerfile.local --build-arg SERVICE="$service" \
     --build-arg VERSION="$version" -t "localhost/swift-engage/$service:$version" -t "localhost/swift-engage/$service:latest" \
     "$context" >/dev/null

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The container proof, on one machine with podman: builds the six service images (and the dev Postgres
-# and broker images), plays the Kubernetes dev overlay (deploy/k8s/dev) with `podman kube play`, drives
-# it from the host as its users would (Tests/Containers: Segment's client, the Profile API, a Kafka
-# consumer on the published listener, a killed container, an image upgrade under traffic), and tears it
-# all down, whatever the outcome. About 20 minutes from a cold release build on 2 cores, so it is its
-# own command rather than part of deploy/dev/test.sh.
+# The container proof, on one machine with podman: builds the six service images and the console's
+# (and the dev Postgres and broker images), plays the Kubernetes dev overlay (deploy/k8s/dev) with
+# `podman kube play`, drives it from the host as its users would (Tests/Containers: Segment's client,
+# the Profile API, a Kafka consumer on the published listener, a killed container, an image upgrade
+# under traffic, the console's sign-in page), and tears it all down, whatever the outcome. About 20
+# minutes from a cold release build on 2 cores, so it is its own command rather than part of
+# deploy/dev/test.sh.
 set -euo pipefail
 source "$(dirname "$0")/../dev/lib.sh"
 cd "$ENGAGE_ROOT"
@@ -39,6 +40,7 @@ POSTGRES_PASSWORD=$(openssl rand -hex 16)
 ENGAGE_DB_PASSWORD=$(openssl rand -hex 16)
 ENGAGE_ADMIN_TOKEN=$(openssl rand -hex 16)
 ENGAGE_SECRETS_KEY=$(openssl rand -base64 32)
+ENGAGE_CONSOLE_SESSION_KEY=$(openssl rand -base64 32)
 ENGAGE_VERSION=latest
 ENV
 compose=(podman-compose --env-file "$envfile" -f docker-compose.yml -f deploy/compose/local.yml)

@@ -7,9 +7,11 @@ so that the production manifests (base/) and the development overlay (dev/) cann
 
 base/: what a platform team applies to its cluster (kubectl apply -k deploy/k8s/base), next to its own
 Postgres and Kafka: a ConfigMap, a provisioning Job, and per service a Deployment, Service,
-PodDisruptionBudget and HorizontalPodAutoscaler. Secrets are the operator's (secret.example.yaml says
-which keys). dev/: one file for `podman kube play` on a single machine: the development Postgres and
-Tansu broker, the provisioning pod and the six services on the host network, with development secrets.
+PodDisruptionBudget and HorizontalPodAutoscaler, and the same four for the console (CONSOLE: the web UI,
+which only calls the six services' HTTP APIs, so it has no database, no broker and no provisioning).
+Secrets are the operator's (secret.example.yaml says which keys). dev/: one file for `podman kube play`
+on a single machine: the development Postgres and Tansu broker, the provisioning pod, the six services
+and the console on the host network, with development secrets.
 """
 import os
 import sys
@@ -25,11 +27,13 @@ PARTITIONS = 6
 
 
 class Service:
-    def __init__(self, name, dev_port, memory, secrets=(), env=None):
+    def __init__(self, name, dev_port, memory, secrets=(), env=None, cpu="250m", memory_request="256Mi"):
         self.name = name
         self.schema = name.replace("-", "_")
         self.dev_port = dev_port
         self.memory = memory
+        self.cpu = cpu
+        self.memory_request = memory_request
         self.secrets = secrets      # (environment variable, key in the engage-secrets Secret)
         self.env = env or {}
 
@@ -43,6 +47,27 @@ SERVICES = [
             env={"ENGAGE_MESSAGING_PUBLIC_URL": "https://engage.example.com/messaging"}),
     Service("events-source", 8086, "512Mi", secrets=[("ENGAGE_SECRETS_KEY", "secrets-key")]),
 ]
+
+# The console: a server-rendered web UI over the six services' public APIs. It holds no data, so it is
+# not in SERVICES: no database URL, no role, no broker, no provisioning. Each upstream is the in-cluster
+# Service of that name (port 80); the session cookie's key is the same on every replica (a Secret), and
+# cookies are Secure because it is reached through TLS (the operator's ingress). Its memory request is
+# smaller: it renders pages and holds nothing but the HTTP client's connections.
+CONSOLE_UPSTREAMS = {
+    "ENGAGE_CONSOLE_PROFILES_URL": "profiles",
+    "ENGAGE_CONSOLE_SUBSCRIPTIONS_URL": "subscriptions",
+    "ENGAGE_CONSOLE_AUDIENCES_URL": "audiences",
+    "ENGAGE_CONSOLE_JOURNEYS_URL": "journeys",
+    "ENGAGE_CONSOLE_MESSAGING_URL": "messaging-send",
+    "ENGAGE_CONSOLE_EVENTS_SOURCE_URL": "events-source",
+}
+CONSOLE = Service("console", 8080, "256Mi", secrets=[("ENGAGE_CONSOLE_SESSION_KEY", "console-session-key")],
+                  env={"ENGAGE_CONSOLE_SECURE_COOKIES": "true",
+                       "ENGAGE_MESSAGING_PUBLIC_URL": "https://engage.example.com/messaging",
+                       **{variable: f"http://{name}" for variable, name in CONSOLE_UPSTREAMS.items()}},
+                  cpu="100m", memory_request="128Mi")
+# The console scales on CPU alone (no partitions to share); its pods are interchangeable.
+CONSOLE_MAX_REPLICAS = 4
 
 # The services' shared settings (docs/configuration.md has every variable).
 CONFIG = {
@@ -63,6 +88,7 @@ DEV_BROKER_PORT = 19093
 DEV_PASSWORD = "dev-password"
 DEV_SECRETS_KEY = "ZGV2LXNlY3JldHMta2V5LTAxMjM0NTY3ODlhYmNkZWY="  # development only
 DEV_ADMIN_TOKEN = "dev-admin-token"
+DEV_CONSOLE_SESSION_KEY = "ZGV2LWNvbnNvbGUtc2Vzc2lvbi1rZXktMDEyMzQ1Njc="  # development only
 
 
 # The authority that signed the database's certificate (sslrootcert in the database URLs). Optional, so
@@ -77,6 +103,8 @@ def labels(name, component="service"):
     return {**LABELS, "app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
 
 
+# The console's too: its /health is the process alive, its /ready that profiles answers (people can sign
+# in), so a console pod takes no traffic while profiles is down, and is not restarted for it either.
 def probes(port):
     def get(path):
         return {"httpGet": {"path": path, "port": port}}
@@ -101,7 +129,7 @@ SECURITY = {
 }
 
 
-def deployment(service, image, env, port, dev=False):
+def deployment(service, image, env, port, dev=False, database=True, env_from_config=True):
     container = {
         "name": service.name,
         "image": image,
@@ -109,17 +137,20 @@ def deployment(service, image, env, port, dev=False):
         "ports": [{"name": "http", "containerPort": port}],
         "env": env,
         **probes(port),
-        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": service.memory}},
+        "resources": {"requests": {"cpu": service.cpu, "memory": service.memory_request},
+                      "limits": {"memory": service.memory}},
         "securityContext": SECURITY,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
     if not dev:
-        container["volumeMounts"].append(DB_CA_MOUNT)
-        volumes.append(DB_CA_VOLUME)
+        if database:
+            container["volumeMounts"].append(DB_CA_MOUNT)
+            volumes.append(DB_CA_VOLUME)
         # Let the load balancer stop sending requests before the server stops accepting them.
         container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
-        container["envFrom"] = [{"configMapRef": {"name": "engage-config"}}]
+        if env_from_config:
+            container["envFrom"] = [{"configMapRef": {"name": "engage-config"}}]
     pod = {
         "metadata": {"labels": labels(service.name)},
         "spec": {
@@ -163,6 +194,8 @@ def base_documents():
         "stringData": {
             "admin-token": "<random, e.g. openssl rand -hex 32>",
             "secrets-key": "<openssl rand -base64 32; changing it makes stored provider secrets unreadable>",
+            # The console's session cookies; changing it signs everyone out.
+            "console-session-key": "<openssl rand -base64 32; the same for every console replica>",
             # The superuser's password stays out of the URL (and so out of the Job's command line).
             "database-admin-url": f"postgres://postgres@postgres:5432/engage?{DB_QUERY}",
             "database-admin-password": "<the superuser's password>",
@@ -184,37 +217,56 @@ def base_documents():
         env += [{"name": name, "valueFrom": {"secretKeyRef": {"name": "engage-secrets", "key": key}}}
                 for name, key in service.secrets]
         env += [{"name": k, "value": v} for k, v in sorted(service.env.items())]
-        docs[f"{service.name}.yaml"] = [
-            deployment(service, f"{REGISTRY}/{service.name}:{VERSION_TAG}", env, 8080),
-            {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": service.name, "labels": labels(service.name)},
-                "spec": {"selector": {"app.kubernetes.io/name": service.name},
-                         "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
-            },
-            {
-                "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-                "metadata": {"name": service.name, "labels": labels(service.name)},
-                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": service.name}}},
-            },
-            {
-                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": service.name, "labels": labels(service.name)},
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
-                    "minReplicas": 2,
-                    "maxReplicas": PARTITIONS,
-                    "metrics": [{"type": "Resource",
-                                 "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
-                },
-            },
-        ]
+        docs[f"{service.name}.yaml"] = service_documents(
+            service, deployment(service, f"{REGISTRY}/{service.name}:{VERSION_TAG}", env, 8080), PARTITIONS)
+    docs[f"{CONSOLE.name}.yaml"] = service_documents(CONSOLE, console_deployment(), CONSOLE_MAX_REPLICAS)
     docs["kustomization.yaml"] = [{
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "labels": [{"pairs": LABELS}],
         "resources": sorted(name for name in docs if name not in ("secret.example.yaml",)),
     }]
     return docs
+
+
+def console_deployment():
+    """The console's Deployment: the services' shape, without the database (no URL, no CA mount) and
+    without engage-config's broker settings; of that ConfigMap it takes only what it uses."""
+    env = [{"name": name, "valueFrom": {"secretKeyRef": {"name": "engage-secrets", "key": key}}}
+           for name, key in CONSOLE.secrets]
+    env += [{"name": k, "valueFrom": {"configMapKeyRef": {"name": "engage-config", "key": k}}}
+            for k in ("ENGAGE_LOG_FORMAT", "ENGAGE_LOG_LEVEL", "ENGAGE_SHUTDOWN_GRACE_SECONDS")]
+    env += [{"name": k, "value": v} for k, v in sorted(CONSOLE.env.items())]
+    return deployment(CONSOLE, f"{REGISTRY}/{CONSOLE.name}:{VERSION_TAG}", env, 8080, database=False,
+                      env_from_config=False)
+
+
+def service_documents(service, deployment_document, max_replicas):
+    """A Deployment with its Service (port 80), PodDisruptionBudget and HorizontalPodAutoscaler."""
+    return [
+        deployment_document,
+        {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": service.name, "labels": labels(service.name)},
+            "spec": {"selector": {"app.kubernetes.io/name": service.name},
+                     "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+        },
+        {
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": service.name, "labels": labels(service.name)},
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": service.name}}},
+        },
+        {
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": service.name, "labels": labels(service.name)},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
+                "minReplicas": 2,
+                "maxReplicas": max_replicas,
+                "metrics": [{"type": "Resource",
+                             "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            },
+        },
+    ]
 
 
 def read(path):
@@ -325,6 +377,19 @@ def dev_documents():
         env += [{"name": k, "value": v.replace("https://engage.example.com/messaging", f"http://127.0.0.1:{service.dev_port}")}
                 for k, v in sorted(service.env.items())]
         docs.append(deployment(service, f"localhost/swift-engage/{service.name}:latest", env, service.dev_port, dev=True))
+    # The console over the six on their host ports, plain http (no Secure cookies), a development key.
+    upstream_ports = {s.name: s.dev_port for s in SERVICES}
+    env = [
+        {"name": "ENGAGE_HTTP_PORT", "value": str(CONSOLE.dev_port)},
+        {"name": "ENGAGE_LOG_LEVEL", "value": "info"},
+        {"name": "ENGAGE_CONSOLE_SESSION_KEY", "value": DEV_CONSOLE_SESSION_KEY},
+        {"name": "ENGAGE_CONSOLE_SECURE_COOKIES", "value": "false"},
+        {"name": "ENGAGE_MESSAGING_PUBLIC_URL", "value": f"http://127.0.0.1:{upstream_ports['messaging-send']}"},
+    ]
+    env += [{"name": variable, "value": f"http://127.0.0.1:{upstream_ports[name]}"}
+            for variable, name in sorted(CONSOLE_UPSTREAMS.items())]
+    docs.append(deployment(CONSOLE, f"localhost/swift-engage/{CONSOLE.name}:latest", env, CONSOLE.dev_port, dev=True,
+                           database=False))
     return {"engage-dev.yaml": docs}
 
 

@@ -32,7 +32,7 @@ public struct ConsoleConfig: Sendable {
         let keyText = env.values["ENGAGE_CONSOLE_SESSION_KEY"] ?? ""
         let sessionKey: SessionKey
         if keyText.isEmpty {
-            guard env.isDevelopment || env.values["ENGAGE_CONSOLE_SESSION_KEY_OPTIONAL"] == "1" else {
+            guard env.isDevelopment else {
                 throw ServiceConfigError(
                     "ENGAGE_CONSOLE_SESSION_KEY is required: 32 random bytes in base64 (`openssl rand -base64 32`), "
                         + "the same for every console replica; it seals the session cookie")

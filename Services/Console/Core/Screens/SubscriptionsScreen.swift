@@ -1,14 +1,13 @@
 import Hummingbird
 
-/// Placeholder until the screen is built.
+/// Subscriptions: a contact's consent per channel and group with its history and a form to change
+/// it, the email subscription groups, and contacts imported from a CSV file.
 struct SubscriptionsScreen: Sendable {
     let console: Console
 
     func register(on router: Router<some RequestContext>) {
-        router.get("/subscriptions") { request, _ in
-            let session = try console.session(request)
-            return console.page(
-                "placeholder", title: "Subscriptions", section: .subscriptions, session: session, request: request)
-        }
+        ContactStates(console: console).register(on: router)
+        SubscriptionGroups(console: console).register(on: router)
+        CSVImports(console: console).register(on: router)
     }
 }

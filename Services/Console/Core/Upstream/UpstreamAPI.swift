@@ -32,7 +32,11 @@ public struct UpstreamAPI: Sendable {
         }
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method.rawValue)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        // The token as the Basic-auth username: the one form every API takes (the Profile API keeps
+        // Segment's Basic-only authentication; the others take Bearer as well).
+        if let token {
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(token):".utf8).base64EncodedString())
+        }
         request.headers.add(name: "Accept", value: "application/json")
         switch body {
         case .json(let data):
