@@ -33,9 +33,10 @@ import Testing
     }
 
     @Test func destinationEventsAreNamesOrPrefixesOnePerLineOrCommaSeparated() {
-        #expect(DestinationsScreen.events(FormFields([("events", "Email *\nSMS Delivered, Audience Entered\n")])) == [
-            "Email *", "SMS Delivered", "Audience Entered",
-        ])
+        #expect(
+            DestinationsScreen.events(FormFields([("events", "Email *\nSMS Delivered, Audience Entered\n")])) == [
+                "Email *", "SMS Delivered", "Audience Entered",
+            ])
         #expect(DestinationsScreen.events(FormFields([("events", " \n ")])) == nil)
     }
 
