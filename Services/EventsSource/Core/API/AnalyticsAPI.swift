@@ -8,7 +8,7 @@ import ServiceKit
 /// Query: `from`, `to` (ISO-8601; default the last 7 days), `bucket` (`hour` | `day`, default
 /// `day`), `timezone` (IANA name, default `UTC`), filters `channel`, `templateId`, `journeyId`,
 /// `stepId`, `broadcastId`, `groupBy` (`channel` | `template` | `journey` | `step` | `broadcast`),
-/// `denominator` (a metric, default `sent`).
+/// `groupSeries` (`true`: each group with its own series), `denominator` (a metric, default `sent`).
 struct AnalyticsAPI: Sendable {
     let auth: SpaceTokenAuth
     let reader: AnalyticsReader
@@ -66,6 +66,15 @@ struct AnalyticsAPI: Sendable {
                         + AnalyticsReader.Grouping.allCases.map(\.rawValue).joined(separator: ", "))
             }
             query.groupBy = parsed
+        }
+        if let groupSeries = QueryParameters.string(request, "groupSeries") {
+            guard groupSeries == "true" || groupSeries == "false" else {
+                throw APIError.badRequest("groupSeries must be true or false")
+            }
+            guard query.groupBy != nil || groupSeries == "false" else {
+                throw APIError.badRequest("groupSeries needs groupBy")
+            }
+            query.groupSeries = groupSeries == "true"
         }
         if let denominator = QueryParameters.string(request, "denominator") {
             guard let metric = MessageMetric(rawValue: denominator) else {

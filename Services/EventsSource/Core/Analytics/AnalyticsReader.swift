@@ -22,6 +22,8 @@ struct AnalyticsReader: Sendable {
         var stepId = ""
         var broadcastId = ""
         var groupBy: Grouping?
+        /// Each group with its own series too (a chart of groups over time).
+        var groupSeries = false
         var denominator: MessageMetric = .sent
     }
 
@@ -78,6 +80,8 @@ struct AnalyticsReader: Sendable {
         var key: [String: String]
         var metrics: [String: Count]
         var rates: [String: Double]
+        /// With `groupSeries`: every bucket of the range, as the report's own series.
+        var series: [Point]?
     }
 
     struct Link: Encodable, Sendable {
@@ -120,6 +124,28 @@ struct AnalyticsReader: Sendable {
         AND ($4 = '' OR s.channel = $4) AND ($5 = '' OR s.template_id = $5) AND ($6 = '' OR s.journey_id = $6)
         AND ($7 = '' OR s.step_id = $7) AND ($8 = '' OR s.broadcast_id = $8)
         """
+
+    /// Per group key, per bucket start (the same starts as the report's series), the counts.
+    private func groupSeries(_ query: Query, grouping: Grouping, on connection: PostgresConnection) async throws
+        -> [[String]: [Date: [MessageMetric: Count]]]
+    {
+        let columns = grouping.keys.map { "s." + $0.column }.joined(separator: ", ")
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT ARRAY[\(columns)], (date_trunc($10, s.bucket AT TIME ZONE $9) AT TIME ZONE $9), s.metric,
+                           sum(s.total)::bigint, sum(s.uniq)::bigint
+                    FROM message_stats s WHERE \(Self.filter) GROUP BY \(columns), 2, 3
+                    """, binds: filterBindings(query, series: true)), logger: logger)
+        var counts: [[String]: [Date: [MessageMetric: Count]]] = [:]
+        for try await (key, start, metricName, total, unique) in rows.decode(
+            ([String], Date, String, Int64, Int64).self)
+        {
+            guard let metric = MessageMetric(rawValue: metricName) else { continue }
+            counts[key, default: [:]][start, default: [:]][metric] = Count(total: total, unique: unique)
+        }
+        return counts
+    }
 
     func report(_ query: Query) async throws -> Report {
         try await db.withConnection { connection in
@@ -165,11 +191,19 @@ struct AnalyticsReader: Sendable {
                     if byKey[key] == nil { order.append(key) }
                     byKey[key, default: [:]][metric] = Count(total: total, unique: unique)
                 }
+                let groupSeries =
+                    query.groupSeries
+                    ? try await self.groupSeries(query, grouping: grouping, on: connection) : [:]
                 groups = order.map { key in
                     let figures = Figures(byKey[key]!, denominator: query.denominator)
                     return Group(
                         key: Dictionary(uniqueKeysWithValues: zip(grouping.keys.map(\.name), key)),
-                        metrics: figures.metrics, rates: figures.rates)
+                        metrics: figures.metrics, rates: figures.rates,
+                        series: query.groupSeries
+                            ? series.map { start, _ in
+                                let figures = Figures(groupSeries[key]?[start] ?? [:], denominator: query.denominator)
+                                return Point(start: start, metrics: figures.metrics, rates: figures.rates)
+                            } : nil)
                 }
             }
             var links: [Link] = []

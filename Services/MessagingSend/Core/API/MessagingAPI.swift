@@ -48,6 +48,12 @@ public struct MessagingAPI: Sendable {
         var profileId: String?
         var version: Int?
         var traits: [String: JSONValue]?
+        /// A draft to render instead of a stored version (an editor's unsaved content), read
+        /// strictly like a template's.
+        var content: JSONValue?
+        /// `POST /templates/preview` only: the draft's channel and purpose (a template not saved yet).
+        var channel: String?
+        var purpose: String?
     }
 
     struct SendBody: Decodable {
@@ -66,9 +72,13 @@ public struct MessagingAPI: Sendable {
 
     struct Accepted: Encodable { var messageId: String }
     struct Preview: Encodable {
-        var templateId: String
-        var version: Int
+        /// Absent for a draft of a template not saved yet; `version` also for any draft.
+        var templateId: String?
+        var version: Int?
         var rendered: RenderedContent
+        /// A draft's only: what saving it would be refused for. The preview renders anyway, so an
+        /// editor can show both while the person types.
+        var saveProblems: [TemplateProblem]?
     }
     /// The platform's error shape plus every problem with its field and position.
     struct ProblemBody: Encodable {
@@ -76,11 +86,12 @@ public struct MessagingAPI: Sendable {
             var code: String
             var message: String
         }
-        var code = "invalid_template"
+        var code: String
         var message: String
         var error: Inner
         var problems: [TemplateProblem]
-        init(message: String, problems: [TemplateProblem]) {
+        init(code: String = "invalid_template", message: String, problems: [TemplateProblem]) {
+            self.code = code
             self.message = message
             self.error = Inner(code: code, message: message)
             self.problems = problems
@@ -180,27 +191,37 @@ public struct MessagingAPI: Sendable {
             let spaceId = try await auth.authorizedSpace(request, context)
             let id = try context.parameters.require("template_id")
             let body = try await JSONBody.decode(PreviewBody.self, from: request)
+            if body.content != nil, body.version != nil {
+                throw APIError.badRequest("send either content (a draft) or version (a stored one), not both")
+            }
             guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
                 throw APIError.notFound("no template \(id) in space \(spaceId)")
             }
-            var profile = ProfileSnapshot(profileId: "preview")
-            if let profileId = body.profileId {
-                guard let found = try await replicas.profiles(spaceId: spaceId, ids: [profileId])[profileId] else {
-                    throw APIError.notFound("profile \(profileId) is not known to the messaging service")
-                }
-                profile = found
+            let profile = try await previewProfile(spaceId: spaceId, body)
+            guard let draft = body.content else {
+                let rendered = try Self.render(record.content, for: profile, links: previewLinks, cached: true)
+                return try JSONBody.response(
+                    DataEnvelope(data: Preview(templateId: id, version: record.version, rendered: rendered)))
             }
-            for (name, value) in body.traits ?? [:] { profile.traits[name] = value }
-            let links = Dictionary(
-                uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "\(publicURL)/u/preview") })
-            let rendered: RenderedContent
-            do throws(TemplateProblem) {
-                rendered = try record.content.render(MergeContext(profile: profile, links: links))
-            } catch {
-                throw APIError(.unprocessableContent, code: "template_error", message: error.description)
+            let preview = try Self.previewDraft(
+                draft, channel: record.channel, purpose: record.purpose, for: profile, links: previewLinks)
+            return try JSONBody.response(DataEnvelope(data: Preview(templateId: id, version: nil, preview)))
+        }
+        // A template not saved yet: its channel, purpose and content come with the request.
+        space.post("/templates/preview") { request, context in
+            let spaceId = try await auth.authorizedSpace(request, context)
+            let body = try await JSONBody.decode(PreviewBody.self, from: request)
+            guard let channel = body.channel.flatMap(SubscriptionChannel.init(loose:)) else {
+                throw APIError.badRequest("channel must be EMAIL, SMS or WHATSAPP")
             }
-            return try JSONBody.response(
-                DataEnvelope(data: Preview(templateId: id, version: record.version, rendered: rendered)))
+            let purpose = try Self.purpose(body.purpose)
+            guard let draft = body.content else {
+                throw APIError.badRequest("content is required: the draft to preview")
+            }
+            let profile = try await previewProfile(spaceId: spaceId, body)
+            let preview = try Self.previewDraft(
+                draft, channel: channel, purpose: purpose, for: profile, links: previewLinks)
+            return try JSONBody.response(DataEnvelope(data: Preview(templateId: nil, version: nil, preview)))
         }
         space.post("/templates/:template_id/test-sends") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
@@ -208,6 +229,9 @@ public struct MessagingAPI: Sendable {
             let body = try await JSONBody.decode(PreviewBody.self, from: request)
             guard let profileId = body.profileId else {
                 throw APIError.badRequest("profileId (the test profile) is required")
+            }
+            guard body.content == nil else {
+                throw APIError.badRequest("a test send sends a stored version: save the draft first")
             }
             guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
                 throw APIError.notFound("no template \(id) in space \(spaceId)")
@@ -327,14 +351,76 @@ public struct MessagingAPI: Sendable {
     }
 }
 
-/// 422 with every problem of a template, each with its field and position.
+/// 422 with every problem of a template, each with its field and position: `invalid_template` on
+/// save, `template_error` when a preview cannot render.
 struct TemplateRejection: Error, HTTPResponseError {
+    var code = "invalid_template"
     var problems: [TemplateProblem]
     var status: HTTPResponse.Status { .unprocessableContent }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let message = problems.map(\.description).joined(separator: "; ")
-        return try JSONBody.response(MessagingAPI.ProblemBody(message: message, problems: problems), status: status)
+        return try JSONBody.response(
+            MessagingAPI.ProblemBody(code: code, message: message, problems: problems), status: status)
+    }
+}
+
+extension MessagingAPI.Preview {
+    init(templateId: String?, version: Int?, _ draft: (rendered: RenderedContent, saveProblems: [TemplateProblem])) {
+        self.init(templateId: templateId, version: version, rendered: draft.rendered, saveProblems: draft.saveProblems)
+    }
+}
+
+// MARK: previews
+
+extension MessagingAPI {
+    /// Links in a preview go to a page that changes nothing.
+    var previewLinks: [String: String] {
+        Dictionary(uniqueKeysWithValues: LiquidTemplates.linkVariables.map { ($0, "\(publicURL)/u/preview") })
+    }
+
+    /// A known profile (or a blank one), with the request's `traits` laid over its own.
+    func previewProfile(spaceId: String, _ body: PreviewBody) async throws -> ProfileSnapshot {
+        var profile = ProfileSnapshot(profileId: "preview")
+        if let profileId = body.profileId {
+            guard let found = try await replicas.profiles(spaceId: spaceId, ids: [profileId])[profileId] else {
+                throw APIError.notFound("profile \(profileId) is not known to the messaging service")
+            }
+            profile = found
+        }
+        for (name, value) in body.traits ?? [:] { profile.traits[name] = value }
+        return profile
+    }
+
+    static func render(
+        _ content: TemplateContent, for profile: ProfileSnapshot, links: [String: String], cached: Bool
+    ) throws -> RenderedContent {
+        do throws(TemplateProblem) {
+            return try content.render(MergeContext(profile: profile, links: links), cached: cached)
+        } catch {
+            throw TemplateRejection(code: "template_error", problems: [error])
+        }
+    }
+
+    /// A draft rendered as it would be saved (an SMS's opt-out notice included), with what saving
+    /// it would be refused for. A merge-tag error stops the rendering: the 422 then lists every
+    /// problem of the draft, as a save would, the merge-tag ones with their position. Drafts are
+    /// parsed without the shared cache, which keeps the texts being sent.
+    static func previewDraft(
+        _ json: JSONValue, channel: SubscriptionChannel, purpose: MessagePurpose, for profile: ProfileSnapshot,
+        links: [String: String]
+    ) throws -> (rendered: RenderedContent, saveProblems: [TemplateProblem]) {
+        let draft = try strict(json)
+        var content = draft
+        var saveProblems: [TemplateProblem] = []
+        do { content = try draft.validated(channel: channel, purpose: purpose, cached: false) } catch {
+            saveProblems = error.problems
+        }
+        let tagErrors = draft.textFields.contains { field, value in
+            (try? LiquidTemplates.check(value, field: field, cached: false)) == nil
+        }
+        guard !tagErrors else { throw TemplateRejection(code: "template_error", problems: saveProblems) }
+        return (try render(content, for: profile, links: links, cached: false), saveProblems)
     }
 }
 

@@ -63,16 +63,21 @@ public enum LiquidTemplates {
 
     /// Checks a text by rendering it against a sample context: unknown filters and tags, unclosed
     /// blocks and bad syntax all fail here, with their position.
-    public static func check(_ source: String, field: String) throws(TemplateProblem) {
-        _ = try render(source, field: field, context: MergeContext.sample.values)
+    /// `cached: false` for drafts (a preview per keystroke would push the sent texts out of the cache).
+    public static func check(_ source: String, field: String, cached: Bool = true) throws(TemplateProblem) {
+        _ = try render(source, field: field, context: MergeContext.sample.values, cached: cached)
     }
 
-    public static func render(_ source: String, field: String, context: [String: Any]) throws(TemplateProblem) -> String
+    public static func render(_ source: String, field: String, context: [String: Any], cached: Bool = true)
+        throws(TemplateProblem) -> String
     {
         // Plain text (most subjects and many bodies) needs no template at all.
         guard source.contains("{{") || source.contains("{%") || source.contains("{#") else { return source }
         do {
-            let nodes = try ParsedTemplates.shared.nodes(source, environment: environment)
+            let nodes =
+                cached
+                ? try ParsedTemplates.shared.nodes(source, environment: environment)
+                : try ParsedTemplates.parse(source, environment: environment)
             return try renderNodes(nodes, Context(dictionary: context, environment: environment))
         } catch let error as TemplateSyntaxError {
             let location = error.token?.sourceMap.location
@@ -139,11 +144,16 @@ final class ParsedTemplates: Sendable {
 
     var count: Int { state.withLock { $0.nodes.count } }
 
+    /// One parse, kept by no one: its template and tokens are this call's own.
+    static func parse(_ source: String, environment: Environment) throws -> [NodeType] {
+        let template = Template(templateString: source, environment: environment)
+        return try TokenParser(tokens: template.tokens, environment: environment).parse()
+    }
+
     func nodes(_ source: String, environment: Environment) throws -> [NodeType] {
         try state.withLock { state in
             if let found = state.nodes[source] { return found.nodes }
-            let template = Template(templateString: source, environment: environment)
-            let nodes = try TokenParser(tokens: template.tokens, environment: environment).parse()
+            let nodes = try Self.parse(source, environment: environment)
             if state.bytes + source.utf8.count > capacityBytes { state = State() }
             state.nodes[source] = Nodes(nodes: nodes)
             state.bytes += source.utf8.count

@@ -51,8 +51,9 @@ public struct TemplateContent: Codable, Sendable, Hashable {
 
     /// The content to store for `channel` and `purpose`: checked field by field (every problem at
     /// once), with the SMS opt-out notice appended to marketing bodies that lack one.
-    public func validated(channel: SubscriptionChannel, purpose: MessagePurpose) throws(TemplateProblems)
-        -> TemplateContent
+    /// `cached: false` checks a draft without keeping its parsed texts.
+    public func validated(channel: SubscriptionChannel, purpose: MessagePurpose, cached: Bool = true)
+        throws(TemplateProblems) -> TemplateContent
     {
         var problems: [TemplateProblem] = []
         var content = self
@@ -139,7 +140,7 @@ public struct TemplateContent: Codable, Sendable, Hashable {
             }
         }
         for (field, value) in content.textFields {
-            do { try LiquidTemplates.check(value, field: field) } catch { problems.append(error) }
+            do { try LiquidTemplates.check(value, field: field, cached: cached) } catch { problems.append(error) }
         }
         guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
         return content
@@ -188,11 +189,11 @@ public struct RenderedContent: Sendable, Hashable, Encodable {
 }
 
 extension TemplateContent {
-    public func render(_ context: MergeContext) throws(TemplateProblem) -> RenderedContent {
+    public func render(_ context: MergeContext, cached: Bool = true) throws(TemplateProblem) -> RenderedContent {
         let values = context.values
         func field(_ value: String?, _ name: String) throws(TemplateProblem) -> String? {
             guard let value else { return nil }
-            return try LiquidTemplates.render(value, field: name, context: values)
+            return try LiquidTemplates.render(value, field: name, context: values, cached: cached)
         }
         var html = try field(self.html, "html")
         let preheader = try field(self.preheader, "preheader")
