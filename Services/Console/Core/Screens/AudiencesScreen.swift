@@ -153,10 +153,9 @@ struct AudiencesScreen: Sendable {
     }
 
     private func missingPage(_ request: Request, _ session: ConsoleSession, _ answer: UpstreamResponse) -> Response {
-        console.page(
-            "error", title: "No such audience", section: .audiences, session: session, request: request,
-            values: ["heading": "No such audience", "detail": answer.problems.joined(separator: " ")],
-            status: answer.status == 404 ? .notFound : .badGateway)
+        console.errorPage(
+            request, session: session, section: .audiences, heading: "No such audience",
+            detail: answer.problems.joined(separator: " "), status: answer.status == 404 ? .notFound : .badGateway)
     }
 
     // MARK: the builder form

@@ -70,7 +70,7 @@ struct BroadcastsScreen: Sendable {
                 "template": names.templates[templateId] ?? templateId,
                 "channel": TemplateChannel(loose: record["channel"] as? String)?.label ?? "",
                 "status": Self.listLabel(progress.status), "badge": Self.listBadge(progress.status),
-                "scheduledAt": TimeText.short(record["scheduledAt"] as? String),
+                "scheduledAt": DisplayText.minute(record["scheduledAt"] as? String),
                 "requested": progress.requested, "recipients": progress.recipients,
                 "progressMax": max(progress.recipients, 1),
                 "progressValue": min(progress.requested, max(progress.recipients, 1)),
@@ -140,7 +140,7 @@ struct BroadcastsScreen: Sendable {
         let scheduled = body["scheduledAt"] != nil && answer.dataObject["status"] as? String == "scheduled"
         let notice =
             scheduled
-            ? "Broadcast “\(form.name)” scheduled for \(TimeText.short(answer.dataObject["scheduledAt"] as? String))."
+            ? "Broadcast “\(form.name)” scheduled for \(DisplayText.minute(answer.dataObject["scheduledAt"] as? String))."
             : "Broadcast “\(form.name)” started."
         return console.redirect("/broadcasts/\(UpstreamAPI.segment(id))", notice: notice)
     }
@@ -187,7 +187,7 @@ struct BroadcastsScreen: Sendable {
         values["templateHref"] = "/templates/\(UpstreamAPI.segment(templateId))"
         values["channel"] = TemplateChannel(loose: record["channel"] as? String)?.label ?? ""
         values["purpose"] = record["purpose"] as? String ?? ""
-        values["scheduledAt"] = TimeText.short(record["scheduledAt"] as? String)
+        values["scheduledAt"] = DisplayText.minute(record["scheduledAt"] as? String)
         values["throttle"] = (record["throttlePerMinute"] as? Int).map { "\($0) a minute" } ?? "none"
         if let group = record["group"] as? String { values["group"] = group }
         values["analyticsHref"] = "/analytics?broadcastId=\(UpstreamAPI.segment(id))&groupBy=channel"

@@ -47,7 +47,7 @@ struct TemplatesScreen: Sendable {
                 "channel": channel?.label ?? record["channel"] as? String ?? "",
                 "purpose": record["purpose"] as? String ?? "",
                 "version": "\(record["currentVersion"] ?? record["version"] ?? "")",
-                "updated": TimeText.short(record["updatedAt"] as? String),
+                "updated": DisplayText.minute(record["updatedAt"] as? String),
             ]
         }
         let filters = [("All", nil)] + TemplateChannel.allCases.map { ($0.label, Optional($0)) }

@@ -104,6 +104,16 @@ public struct Console: Sendable {
 
     static let noticeCookie = "engage_notice"
 
+    /// The error page: a heading that says what happened and a line that says what to do.
+    public func errorPage(
+        _ request: Request, session: ConsoleSession?, section: Section? = nil, heading: String, detail: String,
+        status: HTTPResponse.Status
+    ) -> Response {
+        page(
+            "error", title: heading, section: section, session: session, request: request,
+            values: ["heading": heading, "detail": detail], status: status)
+    }
+
     /// A secret (write key, token, signing secret) in the answer to the request that made it: the
     /// only time it is shown. Never put in a notice cookie or a redirect.
     public func secretPage(

@@ -23,46 +23,35 @@ struct ConsoleErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response.setCookie(console.clearedCookie(SessionCodec.cookieName))
             return response
         } catch is CSRFCheck.Refused {
-            return console.page(
-                "error", title: "Form refused", section: nil, session: console.optionalSession(request),
-                request: request,
-                values: [
-                    "heading": "This form was refused",
-                    "detail":
-                        "It came from another site, or from a page opened before you last signed in. Reload the page and try again.",
-                ], status: .forbidden)
+            return console.errorPage(
+                request, session: console.optionalSession(request), heading: "This form was refused",
+                detail:
+                    "It came from another site, or from a page opened before you last signed in. Reload the page and try again.",
+                status: .forbidden)
         } catch UpstreamFailure.unreachable(let service, let error) {
             console.logger.warning(
                 "upstream not answering", metadata: ["service": "\(service.rawValue)", "error": "\(error)"])
-            return console.page(
-                "error", title: "Service not answering", section: nil, session: console.optionalSession(request),
-                request: request,
-                values: [
-                    "heading": "The \(service.rawValue) service is not answering",
-                    "detail":
-                        "Nothing was changed. Try again in a moment; if it persists, check that service's /ready.",
-                ], status: .badGateway)
+            return console.errorPage(
+                request, session: console.optionalSession(request),
+                heading: "The \(service.rawValue) service is not answering",
+                detail: "Nothing was changed. Try again in a moment; if it persists, check that service's /ready.",
+                status: .badGateway)
         } catch let error as HTTPResponseError {
             if error.status == .notFound {
-                return console.page(
-                    "error", title: "Not found", section: nil, session: console.optionalSession(request),
-                    request: request,
-                    values: ["heading": "Not found", "detail": "There is no such page in the console."],
-                    status: .notFound)
+                return console.errorPage(
+                    request, session: console.optionalSession(request), heading: "Not found",
+                    detail: "There is no such page in the console.", status: .notFound)
             }
             throw error
         } catch {
             let requestId = request.headers[HTTPField.Name("X-Request-Id")!] ?? ""
             console.logger.error(
                 "console request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return console.page(
-                "error", title: "Something went wrong", section: nil, session: console.optionalSession(request),
-                request: request,
-                values: [
-                    "heading": "Something went wrong",
-                    "detail":
-                        "The console could not finish this request. \(requestId.isEmpty ? "" : "Request id: \(requestId).")",
-                ], status: .internalServerError)
+            return console.errorPage(
+                request, session: console.optionalSession(request), heading: "Something went wrong",
+                detail:
+                    "The console could not finish this request. \(requestId.isEmpty ? "" : "Request id: \(requestId).")",
+                status: .internalServerError)
         }
     }
 }

@@ -79,7 +79,7 @@ struct AnalyticsQuery {
     var upstream: [(String, String)]? {
         guard let interval else { return nil }
         var query: [(String, String)] = [
-            ("from", TimeText.iso(interval.from)), ("to", TimeText.iso(interval.to)), ("bucket", bucket),
+            ("from", DisplayText.iso(interval.from)), ("to", DisplayText.iso(interval.to)), ("bucket", bucket),
             ("timezone", timeZone), ("denominator", denominator),
         ]
         if !channel.isEmpty { query.append(("channel", channel)) }

@@ -75,7 +75,7 @@ struct AnalyticsReport {
 
     /// A bucket's start as the time zone reads it.
     func bucketLabel(_ iso: Any?) -> String {
-        guard let date = TimeText.parse(iso as? String) else { return "" }
+        guard let date = DisplayText.parse(iso as? String) else { return "" }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = query.zone

@@ -123,10 +123,9 @@ struct ComputedTraitsScreen: Sendable {
     }
 
     private func missingPage(_ request: Request, _ session: ConsoleSession, _ answer: UpstreamResponse) -> Response {
-        console.page(
-            "error", title: "No such computed trait", section: .audiences, session: session, request: request,
-            values: ["heading": "No such computed trait", "detail": answer.problems.joined(separator: " ")],
-            status: answer.status == 404 ? .notFound : .badGateway)
+        console.errorPage(
+            request, session: session, section: .audiences, heading: "No such computed trait",
+            detail: answer.problems.joined(separator: " "), status: answer.status == 404 ? .notFound : .badGateway)
     }
 
     private func submit(_ request: Request, _ session: ConsoleSession, existing: String?) async throws -> Response {

@@ -30,38 +30,7 @@ enum DefinitionJSON {
     ]
 
     static func pretty(_ value: JSONValue) -> String {
-        var text = ""
-        write(value, indent: "", into: &text)
-        return text
-    }
-
-    private static func write(_ value: JSONValue, indent: String, into text: inout String) {
-        let inner = indent + "  "
-        switch value {
-        case .array(let items) where !items.isEmpty:
-            text += "[\n"
-            for (index, item) in items.enumerated() {
-                text += inner
-                write(item, indent: inner, into: &text)
-                text += index == items.count - 1 ? "\n" : ",\n"
-            }
-            text += indent + "]"
-        case .object(let members) where !members.isEmpty:
-            let keys = members.keys.sorted { lhs, rhs in
-                let left = memberOrder.firstIndex(of: lhs) ?? memberOrder.count
-                let right = memberOrder.firstIndex(of: rhs) ?? memberOrder.count
-                return left == right ? lhs < rhs : left < right
-            }
-            text += "{\n"
-            for (index, key) in keys.enumerated() {
-                text += inner + compact(.string(key)) + ": "
-                write(members[key]!, indent: inner, into: &text)
-                text += index == keys.count - 1 ? "\n" : ",\n"
-            }
-            text += indent + "}"
-        default:
-            text += compact(value)
-        }
+        PrettyJSON(keyOrder: memberOrder).text(value)
     }
 
     static func compact(_ value: JSONValue) -> String {

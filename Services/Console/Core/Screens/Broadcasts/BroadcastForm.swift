@@ -53,7 +53,7 @@ struct BroadcastForm {
         }
         if when == "later" {
             if let date = Self.localTime(scheduledAt, in: timeZone) {
-                body["scheduledAt"] = TimeText.iso(date)
+                body["scheduledAt"] = DisplayText.iso(date)
             } else {
                 problems["scheduledAt"] = "Give the date and time to send at."
             }

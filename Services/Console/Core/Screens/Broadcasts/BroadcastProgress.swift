@@ -62,8 +62,8 @@ struct BroadcastProgress {
             "progressMax": max(recipients, 1), "progressValue": min(settled, max(recipients, 1)),
             "progressText": "\(settled) of \(recipients) settled, \(requested) requested",
             "outcomes": names.map { ["name": $0, "count": counts[$0] ?? 0] as [String: Any] },
-            "startedAt": TimeText.short(record["startedAt"] as? String),
-            "finishedAt": TimeText.short(record["finishedAt"] as? String),
+            "startedAt": DisplayText.minute(record["startedAt"] as? String),
+            "finishedAt": DisplayText.minute(record["finishedAt"] as? String),
         ]
     }
 }

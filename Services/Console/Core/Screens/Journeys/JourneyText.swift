@@ -151,18 +151,8 @@ enum JourneyText {
 
     /// "2026-12-06 07:18:28 UTC" from the API's ISO-8601 times.
     static func time(_ value: JSONValue?) -> String {
-        guard let text = value?.stringValue else { return "" }
-        guard let date = Timestamp.parse(text) else { return text }
-        return formatter.string(from: date) + " UTC"
+        DisplayText.time(value?.stringValue)
     }
-
-    private static let formatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter
-    }()
 
     /// Why a pass ended, for a person.
     static func exitReason(_ reason: String?) -> String {

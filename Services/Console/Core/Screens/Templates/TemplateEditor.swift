@@ -176,7 +176,7 @@ struct TemplateInfo {
             "versions": versions.reversed().map { summary -> [String: Any] in
                 let number = summary["version"] as? Int ?? 0
                 return [
-                    "version": number, "created": TimeText.short(summary["createdAt"] as? String),
+                    "version": number, "created": DisplayText.minute(summary["createdAt"] as? String),
                     "href": "/templates/\(UpstreamAPI.segment(id))?version=\(number)",
                     "isShown": number == version, "isCurrent": number == currentVersion,
                 ]

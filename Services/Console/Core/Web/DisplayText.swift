@@ -11,13 +11,37 @@ enum DisplayText {
         return formatter.string(from: date) + " UTC"
     }
 
-    private static let formatter: DateFormatter = {
+    /// "2026-03-01 09:30 UTC" (to the minute, for lists and schedules), or "–" when there is no time.
+    static func minute(_ iso: String?) -> String {
+        guard let date = parse(iso) else { return "–" }
+        return minute(date)
+    }
+
+    static func minute(_ date: Date) -> String {
+        minuteFormatter.string(from: date) + " UTC"
+    }
+
+    static func parse(_ iso: String?) -> Date? {
+        iso.flatMap(Timestamp.parse)
+    }
+
+    /// ISO-8601 to the second, for the APIs.
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    private static let formatter = utcFormatter("yyyy-MM-dd HH:mm:ss")
+    private static let minuteFormatter = utcFormatter("yyyy-MM-dd HH:mm")
+
+    private static func utcFormatter(_ format: String) -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.dateFormat = format
         return formatter
-    }()
+    }
 
     /// A JSON value as text: a string as itself, null as "", anything else as compact JSON.
     static func value(_ value: Any?) -> String {
