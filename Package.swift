@@ -95,7 +95,13 @@ var targets: [Target] = [
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SharedIntegrationTests"),
-    .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"], path: "Tests/ServiceKitTests"),
+    .testTarget(
+        name: "ServiceKitTests",
+        dependencies: [
+            "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/ServiceKitTests"),
     // Test-only: a migrated schema per test, a seeded space and token, an in-process API client;
     // shared by the services' route tests.
     .target(
@@ -146,13 +152,22 @@ var targets: [Target] = [
         ], path: "Tests/MessagingSendTests"),
 ]
 
+// The client of the six services' public APIs that the console and the `engage` CLI share.
+targets += [
+    .target(
+        name: "EngageClient",
+        dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client")
+        ], path: "Shared/EngageClient")
+]
+
 // The console: a server-rendered web UI over the six services' public APIs. It owns no data and
 // no schema, so it is not a ServiceSpec (no Postgres, no broker).
 targets += [
     .target(
         name: "ConsoleCore",
         dependencies: [
-            "Contracts", "ServiceKit",
+            "Contracts", "EngageClient", "ServiceKit",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -165,7 +180,7 @@ targets += [
     .testTarget(
         name: "ConsoleTests",
         dependencies: [
-            "ConsoleCore",
+            "ConsoleCore", "EngageClient",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/ConsoleTests"),
 ]
@@ -175,7 +190,9 @@ for service in services {
     targets.append(
         .target(
             name: service.core, dependencies: sharedRuntime + service.extraDependencies,
-            path: "Services/\(service.folder)/Core"))
+            path: "Services/\(service.folder)/Core",
+            // The service's OpenAPI document, served at /openapi.json and checked against its routes.
+            resources: [.copy("OpenAPI/openapi.json")]))
     targets.append(
         .executableTarget(
             name: "\(service.core.dropLast(4))Main",

@@ -151,7 +151,7 @@ public final class OutboxRelay: Service, Sendable {
             }
             try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: self.logger)
             self.published.increment(by: ids.count)
-            if let oldest { self.lag.recordNanoseconds(Int64(Date().timeIntervalSince(oldest) * 1e9)) }
+            if let oldest { self.lag.recordSeconds(max(0, Date().timeIntervalSince(oldest))) }
             return ids.count
         }
     }

@@ -98,13 +98,21 @@ public enum JSONBody {
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request, maxSize: Int = 1_048_576)
         async throws -> T
     {
-        let buffer: ByteBuffer
+        try decode(type, from: try await collect(request, maxSize: maxSize))
+    }
+
+    /// The whole body, answering 413 when it is larger than `maxSize`.
+    public static func collect(_ request: Request, maxSize: Int = 1_048_576) async throws -> ByteBuffer {
         do {
-            buffer = try await request.body.collect(upTo: maxSize)
+            return try await request.body.collect(upTo: maxSize)
         } catch {
             throw APIError(
                 .contentTooLarge, code: "payload_too_large", message: "request body is larger than \(maxSize) bytes")
         }
+    }
+
+    /// Decodes a body already collected, answering 400 with the decoder's reason when it does not fit.
+    public static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         if let problem = StorableText.problem(inJSON: buffer.readableBytesView) {
             throw APIError.badRequest("invalid JSON body: \(problem)")
         }

@@ -5,6 +5,7 @@ import Hummingbird
 import Kafka
 import Liveness
 import Logging
+import Persistence
 import PostgresNIO
 
 /// `/health` (the process is alive and its loops make progress), `/ready` (Postgres and the broker
@@ -79,7 +80,8 @@ struct HealthBody: Encodable {
 }
 
 /// Adds a `Request-Id` to every response (the caller's `X-Request-Id`/`Request-Id` when sent), puts
-/// it in the request's log metadata, and turns unexpected errors into a JSON 500 without internals.
+/// it in the request's log metadata, and turns unexpected errors into a JSON 500 without internals
+/// (a 503 when the cause is one that passes: Postgres or the broker unreachable).
 public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -96,6 +98,12 @@ public struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch  where TransientFailure.isTransient(error) {
+            // Postgres or the broker is away for now (a restart, a failover): the client should
+            // retry, which a 500 would not tell it.
+            context.logger.warning("request failed for now", metadata: ["error": "\(String(reflecting: error))"])
+            response = try APIError.unavailable("a dependency of this service is not reachable; retry shortly")
+                .response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             response = try APIError(

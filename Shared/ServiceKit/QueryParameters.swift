@@ -14,9 +14,10 @@ public enum QueryParameters {
         return number
     }
 
-    /// A cursor or id parameter: its text, percent-decoded; nil when absent or empty.
+    /// A cursor or id parameter: its text (Hummingbird has percent-decoded it once, which is all
+    /// there is to decode); nil when absent or empty.
     public static func string(_ request: Request, _ name: String) -> String? {
         guard let text = request.uri.queryParameters[Substring(name)], !text.isEmpty else { return nil }
-        return String(text).removingPercentEncoding ?? String(text)
+        return String(text)
     }
 }

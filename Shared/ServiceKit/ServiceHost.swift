@@ -109,9 +109,10 @@ extension ServiceHost {
     }
 
     /// The standard shell of every service: migrated Postgres, a producer, the platform topics,
-    /// `/health` `/ready` `/metrics`, the service's own routes and services, graceful shutdown.
+    /// `/health` `/ready` `/metrics`, the service's own routes and services, its OpenAPI document
+    /// (checked against the routes), graceful shutdown.
     public static func run(
-        _ config: CommonConfig, migrations: [Migration], logger: Logger,
+        _ config: CommonConfig, migrations: [Migration], document: APIDocument, logger: Logger,
         build: @Sendable (Router<BasicRequestContext>, PostgresClient, KafkaProducer) async throws -> ServiceParts
     ) async throws {
         try await withMigratedDatabase(config, migrations: migrations, logger: logger) { database in
@@ -122,7 +123,9 @@ extension ServiceHost {
             OperationalRoutes.add(
                 to: router, database: database, producer: producer, stallThreshold: config.stallThreshold,
                 logger: logger)
+            document.addRoute(to: router)
             let parts = try await build(router, database, producer)
+            try document.verify(against: router, logger: logger)
             logger.info("starting", metadata: ["port": "\(config.httpPort)", "schema": "\(config.database.schema)"])
             try await runHTTP(config, router: router, services: [producer] + parts.services, logger: logger)
         }

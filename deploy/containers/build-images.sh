@@ -34,16 +34,24 @@ trap 'rm -rf "$context"' EXIT
 mkdir -p "$context/debs"
 cp .dev/librdkafka/librdkafka1_*.deb "$context/debs/"
 cp deploy/containers/runtime-setup.sh "$context/"
+# The library target whose resource bundle a service's executable looks for next to it.
+core_target() {
+  case "$1" in
+    messaging-send) echo MessagingSendCore ;;
+    events-source) echo EventsSourceCore ;;
+    *) echo "$(tr '[:lower:]' '[:upper:]' <<<"${1:0:1}")${1:1}Core" ;;
+  esac
+}
 for service in "${SERVICES[@]}"; do
-  # bin/ becomes /usr/local/bin: the binary, and for the console its resource bundle beside it.
+  # bin/ becomes /usr/local/bin: the binary, and its library's resource bundle beside it (the
+  # OpenAPI document; the console's templates and assets).
   rm -rf "$context/bin"
   mkdir "$context/bin"
   install -m 755 "$bin/$service" "$context/bin/service"
   strip "$context/bin/service"
-  if [ "$service" = console ]; then
-    [ -d "$bin/swift-engage_ConsoleCore.resources" ] || { log "no console resource bundle in $bin"; exit 1; }
-    cp -R "$bin/swift-engage_ConsoleCore.resources" "$context/bin/"
-  fi
+  bundle="$bin/swift-engage_$(core_target "$service").resources"
+  [ -d "$bundle" ] || { log "no resource bundle $bundle"; exit 1; }
+  cp -R "$bundle" "$context/bin/"
   podman build -q --format docker --network host -f deploy/containers/Containerfile.local --build-arg SERVICE="$service" \
     --build-arg VERSION="$version" -t "localhost/swift-engage/$service:$version" -t "localhost/swift-engage/$service:latest" \
     "$context" >/dev/null

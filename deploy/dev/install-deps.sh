@@ -58,6 +58,8 @@ python3 -c 'import cryptography' 2>/dev/null || pip_need+=("cryptography")
 python3 -c 'import yaml' 2>/dev/null || pip_need+=("PyYAML")
 python3 -c 'import playwright' 2>/dev/null || pip_need+=("playwright==1.65.0")
 command -v kubernetes-validate >/dev/null || pip_need+=("kubernetes-validate==1.37.0")
+python3 -c 'import openapi_spec_validator' 2>/dev/null || pip_need+=("openapi-spec-validator==0.9.0")
+python3 -c 'import schemathesis' 2>/dev/null || pip_need+=("schemathesis==4.32.5")
 if [ ${#pip_need[@]} -gt 0 ]; then
   log "pip install ${pip_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${pip_need[@]}"

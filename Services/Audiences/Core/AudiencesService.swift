@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 import Kafka
 import Logging
 import Persistence
@@ -28,7 +29,11 @@ public enum AudiencesService {
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
-        try await ServiceHost.run(config.common, migrations: AudiencesMigrations.all, logger: logger) {
+        try await ServiceHost.run(
+            config.common, migrations: AudiencesMigrations.all,
+            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            logger: logger
+        ) {
             router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import ServiceKit
 
@@ -5,7 +6,7 @@ import ServiceKit
 public struct ConsoleConfig: Sendable {
     public var common: CommonConfig
     /// Base URLs of the six services' public HTTP APIs, as the console reaches them.
-    public var upstreams: [UpstreamService: URL]
+    public var upstreams: [EngageService: URL]
     /// Key the session cookie is sealed with (AES-GCM); every replica needs the same one.
     public var sessionKey: SessionKey
     public var sessionLifetime: Duration
@@ -21,8 +22,8 @@ public struct ConsoleConfig: Sendable {
     public static func fromEnvironment(_ env: EnvironmentVariables = EnvironmentVariables()) throws -> ConsoleConfig {
         let common = try CommonConfig.fromEnvironment(
             service: "console", schema: "console", defaultPort: 8080, env: env)
-        var upstreams: [UpstreamService: URL] = [:]
-        for service in UpstreamService.allCases {
+        var upstreams: [EngageService: URL] = [:]
+        for service in EngageService.allCases {
             let text = env.string(service.environmentName, default: "http://127.0.0.1:\(service.defaultPort)")
             guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ServiceConfigError("\(service.environmentName) must be an http(s) URL, got \(text)")
@@ -62,15 +63,8 @@ public struct ConsoleConfig: Sendable {
     }
 }
 
-/// The services the console reads and writes through, each by its public API.
-public enum UpstreamService: String, CaseIterable, Sendable {
-    case profiles
-    case subscriptions
-    case audiences
-    case journeys
-    case messaging = "messaging-send"
-    case eventsSource = "events-source"
-
+extension EngageService {
+    /// The variable that gives the console this service's base URL.
     var environmentName: String {
         switch self {
         case .profiles: "ENGAGE_CONSOLE_PROFILES_URL"
@@ -79,17 +73,6 @@ public enum UpstreamService: String, CaseIterable, Sendable {
         case .journeys: "ENGAGE_CONSOLE_JOURNEYS_URL"
         case .messaging: "ENGAGE_CONSOLE_MESSAGING_URL"
         case .eventsSource: "ENGAGE_CONSOLE_EVENTS_SOURCE_URL"
-        }
-    }
-
-    var defaultPort: Int {
-        switch self {
-        case .profiles: 8081
-        case .subscriptions: 8082
-        case .audiences: 8083
-        case .journeys: 8084
-        case .messaging: 8085
-        case .eventsSource: 8086
         }
     }
 }

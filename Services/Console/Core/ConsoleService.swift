@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EngageClient
 import Foundation
 import Hummingbird
 import Logging
@@ -30,7 +31,7 @@ public enum ConsoleService {
         -> Router<BasicRequestContext>
     {
         let views = try await Views(directory: config.resourcesDirectory + "/Templates")
-        let upstream = UpstreamAPI(client: httpClient, bases: config.upstreams)
+        let upstream = EngageAPI(client: httpClient, bases: config.upstreams)
         let console = Console(config: config, views: views, upstream: upstream, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestIdMiddleware())
@@ -68,7 +69,7 @@ public enum ConsoleService {
 /// `/health`: the process answers. `/ready`: it can sign people in (profiles answers); the other
 /// services are listed with their state, since one of them down spoils only its own screens.
 struct ConsoleProbes: Sendable {
-    let upstream: UpstreamAPI
+    let upstream: EngageAPI
 
     func register(on router: Router<some RequestContext>) {
         router.get("/health") { _, _ in
@@ -77,20 +78,20 @@ struct ConsoleProbes: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("/ready") { _, _ in
-            let states = await withTaskGroup(of: (UpstreamService, Bool).self) { group in
-                for service in UpstreamService.allCases {
+            let states = await withTaskGroup(of: (EngageService, Bool).self) { group in
+                for service in EngageService.allCases {
                     group.addTask {
                         let answer = try? await upstream.call(
                             service, .GET, "/health", token: nil, timeout: .seconds(2))
                         return (service, answer?.ok ?? false)
                     }
                 }
-                var states: [UpstreamService: Bool] = [:]
+                var states: [EngageService: Bool] = [:]
                 for await (service, up) in group { states[service] = up }
                 return states
             }
             let ready = states[.profiles] == true
-            let body = UpstreamService.allCases.map {
+            let body = EngageService.allCases.map {
                 "\"\($0.rawValue)\":\(states[$0] == true ? "\"up\"" : "\"down\"")"
             }
             .joined(separator: ",")

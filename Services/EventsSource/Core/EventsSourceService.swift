@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 import Kafka
 import Logging
 import Persistence
@@ -56,7 +57,11 @@ public enum EventsSourceService {
     }
 
     static func serve(_ config: Config, logger: Logger) async throws {
-        try await ServiceHost.run(config.common, migrations: EventsSourceMigrations.all, logger: logger) {
+        try await ServiceHost.run(
+            config.common, migrations: EventsSourceMigrations.all,
+            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            logger: logger
+        ) {
             router, database, producer in
             try await DestinationSecrets(box: config.secrets).sealClearRows(db: database, logger: logger)
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)

@@ -21,6 +21,7 @@ public enum MessagingSendService {
         public var dispatcher: Dispatcher.Settings
         public var consumerBatchSize: Int
         public var profileWaitSeconds: Int
+        public var providerHosts: Set<String>
 
         public static func fromEnvironment(_ env: EnvironmentVariables) throws -> Config {
             let common = try CommonConfig.fromEnvironment(
@@ -42,7 +43,14 @@ public enum MessagingSendService {
                 publicURL: publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL,
                 dispatcher: dispatcher,
                 consumerBatchSize: try env.int("ENGAGE_MESSAGING_CONSUMER_BATCH_SIZE", default: 500),
-                profileWaitSeconds: try env.int("ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS", default: 30))
+                profileWaitSeconds: try env.int("ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS", default: 30),
+                providerHosts: Set(
+                    env.string(
+                        "ENGAGE_MESSAGING_PROVIDER_HOSTS",
+                        default: ProviderVerifier.defaultAllowedHosts.sorted().joined(separator: ",")
+                    )
+                    .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    .filter { !$0.isEmpty }))
         }
     }
 
@@ -65,7 +73,11 @@ public enum MessagingSendService {
     }
 
     static func serve(_ config: Config, logger: Logger, box: SecretBox, httpClient: HTTPClient) async throws {
-        try await ServiceHost.run(config.common, migrations: MessagingMigrations.all, logger: logger) {
+        try await ServiceHost.run(
+            config.common, migrations: MessagingMigrations.all,
+            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            logger: logger
+        ) {
             router, database, producer in
             let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
@@ -99,7 +111,8 @@ public enum MessagingSendService {
                 maxBatch: config.consumerBatchSize, logger: logger)
             MessagingSendRoutes(
                 spaces: spaces, templates: templates, providers: providers,
-                verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio), replicas: replicas, messages: messages,
+                verifier: ProviderVerifier(sendGrid: sendGrid, twilio: twilio, allowedHosts: config.providerHosts),
+                replicas: replicas, messages: messages,
                 destinations: destinations, audiences: AudienceCatalogReplica(db: database, logger: logger),
                 policies: policies, links: links, producer: producer, database: database, publicURL: config.publicURL,
                 onQueued: { dispatcher.wake() }, onCommit: { relay.wake() }, logger: logger

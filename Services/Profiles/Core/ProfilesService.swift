@@ -40,7 +40,11 @@ public enum ProfilesService {
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
         let logger = Observability.bootstrap(config.common)
-        try await ServiceHost.run(config.common, migrations: ProfilesMigrations.all, logger: logger) {
+        try await ServiceHost.run(
+            config.common, migrations: ProfilesMigrations.all,
+            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            logger: logger
+        ) {
             router, database, producer in
             let relay = OutboxRelay(
                 client: database, producer: producer, schema: config.common.database.schema, logger: logger)

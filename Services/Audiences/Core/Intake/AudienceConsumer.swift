@@ -77,7 +77,7 @@ public struct AudienceConsumer: BatchHandler {
         onCommit()
         let now = Date()
         for case .event(let event) in inputs {
-            latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.message.receivedAt)) * 1e9))
+            latency.recordSeconds(max(0, now.timeIntervalSince(event.message.receivedAt)))
         }
         return failures
     }

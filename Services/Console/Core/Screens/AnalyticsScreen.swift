@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 

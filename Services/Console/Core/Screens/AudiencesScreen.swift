@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -42,12 +43,12 @@ struct AudiencesScreen: Sendable {
             let session = try console.session(request)
             let key = try context.parameters.require("key")
             return AudienceViews.progress(
-                console, try await console.client(session).get(.audiences, "/audiences/\(UpstreamAPI.segment(key))"))
+                console, try await console.client(session).get(.audiences, "/audiences/\(EngageAPI.segment(key))"))
         }
         router.get("/audiences/:key/edit") { request, context in
             let session = try console.session(request)
             let key = try context.parameters.require("key")
-            let answer = try await console.client(session).get(.audiences, "/audiences/\(UpstreamAPI.segment(key))")
+            let answer = try await console.client(session).get(.audiences, "/audiences/\(EngageAPI.segment(key))")
             guard answer.ok, let record = AudienceViews.data(answer)?.objectValue else {
                 return missingPage(request, session, answer)
             }
@@ -62,7 +63,7 @@ struct AudiencesScreen: Sendable {
             _ = try await console.form(request, session)
             let key = try context.parameters.require("key")
             let answer = try await console.client(session).send(
-                .DELETE, .audiences, "/audiences/\(UpstreamAPI.segment(key))")
+                .DELETE, .audiences, "/audiences/\(EngageAPI.segment(key))")
             guard answer.ok else {
                 return try await detailPage(request, session, key: key, problems: answer.problems, status: .conflict)
             }
@@ -73,7 +74,7 @@ struct AudiencesScreen: Sendable {
 
     /// An audience's page: by key, or by id for the one key ("new") the console's own routes take.
     static func href(key: String, id: String) -> String {
-        "/audiences/" + UpstreamAPI.segment(key == "new" ? id : key)
+        "/audiences/" + EngageAPI.segment(key == "new" ? id : key)
     }
 
     // MARK: list
@@ -86,7 +87,7 @@ struct AudiencesScreen: Sendable {
             for record in records {
                 let key = record["key"] as? String ?? ""
                 group.addTask {
-                    let answer = try await client.get(.audiences, "/audiences/\(UpstreamAPI.segment(key))/size")
+                    let answer = try await client.get(.audiences, "/audiences/\(EngageAPI.segment(key))/size")
                     return (key, answer.ok ? "\(DisplayText.int(answer.dataObject["size"]) ?? 0)" : "–")
                 }
             }
@@ -117,7 +118,7 @@ struct AudiencesScreen: Sendable {
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let client = console.client(session)
-        let path = "/audiences/\(UpstreamAPI.segment(key))"
+        let path = "/audiences/\(EngageAPI.segment(key))"
         let cursor = request.uri.queryParameters.get("cursor")
         async let recordAnswer = client.get(.audiences, path)
         async let sizeAnswer = client.get(.audiences, path + "/size")
@@ -142,7 +143,7 @@ struct AudiencesScreen: Sendable {
                 ? "so far: the build is still running"
                 : size == 1 ? "profile is in this audience" : "profiles are in this audience",
             "members": memberRows, "hasMembers": !memberRows.isEmpty, "isLaterPage": cursor != nil,
-            "nextHref": next.map { href + "?cursor=" + UpstreamAPI.segment($0) } ?? "", "hasNext": next != nil,
+            "nextHref": next.map { href + "?cursor=" + EngageAPI.segment($0) } ?? "", "hasNext": next != nil,
             "versions": AudienceViews.versions(try await versionsAnswer, record: record),
             "build": AudienceViews.build(record), "running": AudienceViews.running(record),
             "tabAudiences": true,
@@ -152,7 +153,7 @@ struct AudiencesScreen: Sendable {
             request: request, values: values, status: status, problems: problems)
     }
 
-    private func missingPage(_ request: Request, _ session: ConsoleSession, _ answer: UpstreamResponse) -> Response {
+    private func missingPage(_ request: Request, _ session: ConsoleSession, _ answer: EngageResponse) -> Response {
         console.errorPage(
             request, session: session, section: .audiences, heading: "No such audience",
             detail: answer.problems.joined(separator: " "), status: answer.status == 404 ? .notFound : .badGateway)
@@ -185,10 +186,10 @@ struct AudiencesScreen: Sendable {
         }
         var body: [String: JSONValue] = ["description": .string(draft.description), "definition": definition]
         if !draft.name.isEmpty { body["name"] = .string(draft.name) }
-        let answer: UpstreamResponse
+        let answer: EngageResponse
         if let existing {
             answer = try await client.send(
-                .PATCH, .audiences, "/audiences/\(UpstreamAPI.segment(existing))",
+                .PATCH, .audiences, "/audiences/\(EngageAPI.segment(existing))",
                 body: .json(DefinitionJSON.data(.object(body))))
         } else {
             body["key"] = .string(draft.key)
@@ -227,7 +228,7 @@ struct AudiencesScreen: Sendable {
         var blanks: [String: Any] = [:]
         for kind in ConditionBuilder.Kind.allCases where kind != .raw { blanks[kind.rawValue] = builder.blank(kind) }
         blanks["filter"] = ConditionBuilder.filterRow([:], id: "__ID__")
-        let href = existing.map { "/audiences/\(UpstreamAPI.segment($0))" }
+        let href = existing.map { "/audiences/\(EngageAPI.segment($0))" }
         var values: [String: Any] = [
             "heading": existing == nil ? "New audience" : "Edit \(draft.name.isEmpty ? draft.key : draft.name)",
             "action": (href ?? "/audiences") + (existing == nil ? "/new" : "/edit"),

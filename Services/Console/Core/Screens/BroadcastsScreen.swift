@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -142,7 +143,7 @@ struct BroadcastsScreen: Sendable {
             scheduled
             ? "Broadcast “\(form.name)” scheduled for \(DisplayText.minute(answer.dataObject["scheduledAt"] as? String))."
             : "Broadcast “\(form.name)” started."
-        return console.redirect("/broadcasts/\(UpstreamAPI.segment(id))", notice: notice)
+        return console.redirect("/broadcasts/\(EngageAPI.segment(id))", notice: notice)
     }
 
     /// `GET /broadcasts/estimate?audienceId=` (JSON, for the form's script).
@@ -164,7 +165,7 @@ struct BroadcastsScreen: Sendable {
     }
 
     func broadcast(_ client: SpaceClient, id: String) async throws -> [String: Any] {
-        let answer = try await client.get(.journeys, "/broadcasts/\(UpstreamAPI.segment(id))")
+        let answer = try await client.get(.journeys, "/broadcasts/\(EngageAPI.segment(id))")
         guard answer.ok else { throw HTTPError(.notFound) }
         return answer.dataObject
     }
@@ -184,13 +185,13 @@ struct BroadcastsScreen: Sendable {
         values["name"] = record["name"] as? String ?? id
         values["audience"] = names.audiences[audienceId] ?? audienceId
         values["template"] = names.templates[templateId] ?? templateId
-        values["templateHref"] = "/templates/\(UpstreamAPI.segment(templateId))"
+        values["templateHref"] = "/templates/\(EngageAPI.segment(templateId))"
         values["channel"] = TemplateChannel(loose: record["channel"] as? String)?.label ?? ""
         values["purpose"] = record["purpose"] as? String ?? ""
         values["scheduledAt"] = DisplayText.minute(record["scheduledAt"] as? String)
         values["throttle"] = (record["throttlePerMinute"] as? Int).map { "\($0) a minute" } ?? "none"
         if let group = record["group"] as? String { values["group"] = group }
-        values["analyticsHref"] = "/analytics?broadcastId=\(UpstreamAPI.segment(id))&groupBy=channel"
+        values["analyticsHref"] = "/analytics?broadcastId=\(EngageAPI.segment(id))&groupBy=channel"
         return console.page(
             "broadcasts-detail", title: record["name"] as? String ?? "Broadcast", section: .broadcasts,
             session: session, request: request, values: values, status: status, problems: problems)
@@ -200,12 +201,12 @@ struct BroadcastsScreen: Sendable {
         let session = try console.session(request)
         _ = try await console.form(request, session)
         let answer = try await console.client(session).send(
-            .POST, .journeys, "/broadcasts/\(UpstreamAPI.segment(id))/cancel")
+            .POST, .journeys, "/broadcasts/\(EngageAPI.segment(id))/cancel")
         if answer.status == 404 { throw HTTPError(.notFound) }
         guard answer.ok else { return try await detail(request, id: id, problems: answer.problems, status: .conflict) }
         let requested = BroadcastProgress.int(answer.dataObject["requested"])
         return console.redirect(
-            "/broadcasts/\(UpstreamAPI.segment(id))",
+            "/broadcasts/\(EngageAPI.segment(id))",
             notice:
                 "Broadcast cancelled. \(requested) message\(requested == 1 ? " was" : "s were") requested before it stopped."
         )

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -28,7 +29,7 @@ struct DestinationsScreen: Sendable {
                 secret: destination["secret"] as? String ?? "",
                 hint:
                     "Deliveries are signed the Standard Webhooks way with this secret: verify webhook-signature with it. It is shown only now.",
-                backHref: "/destinations/\(UpstreamAPI.segment(destination["id"] as? String ?? ""))")
+                backHref: "/destinations/\(EngageAPI.segment(destination["id"] as? String ?? ""))")
         }
         router.get("/destinations/:id") { request, context in
             let session = try console.session(request)
@@ -38,9 +39,9 @@ struct DestinationsScreen: Sendable {
             let session = try console.session(request)
             let form = try await console.form(request, session)
             let id = try context.parameters.require("id")
-            let path = "/destinations/\(UpstreamAPI.segment(id))"
+            let path = "/destinations/\(EngageAPI.segment(id))"
             let client = console.client(session)
-            let answer: UpstreamResponse
+            let answer: EngageResponse
             let notice: String
             switch try context.parameters.require("action") {
             case "update":
@@ -72,7 +73,7 @@ struct DestinationsScreen: Sendable {
                         request, session, section: .destinations, heading: "New signing secret",
                         label: "Signing secret", secret: answer.dataObject["secret"] as? String ?? "",
                         hint: "Deliveries are signed with this secret from now on. It is shown only now.",
-                        backHref: "/destinations/\(UpstreamAPI.segment(id))")
+                        backHref: "/destinations/\(EngageAPI.segment(id))")
                 }
                 notice = ""
             case "delete":
@@ -86,7 +87,7 @@ struct DestinationsScreen: Sendable {
                 return try await detailPage(
                     request, session, id: id, problems: answer.problems, status: .unprocessableContent)
             }
-            return console.redirect("/destinations/\(UpstreamAPI.segment(id))", notice: notice)
+            return console.redirect("/destinations/\(EngageAPI.segment(id))", notice: notice)
         }
     }
 
@@ -127,7 +128,7 @@ struct DestinationsScreen: Sendable {
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let client = console.client(session)
-        let path = "/destinations/\(UpstreamAPI.segment(id))"
+        let path = "/destinations/\(EngageAPI.segment(id))"
         let deliveryStatus = request.uri.queryParameters.get("status").flatMap {
             ["pending", "delivered"].contains($0) ? $0 : nil
         }

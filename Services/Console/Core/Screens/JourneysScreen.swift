@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -55,7 +56,7 @@ struct JourneysScreen: Sendable {
             for journey in journeys {
                 guard let id = journey["id"]?.stringValue else { continue }
                 group.addTask {
-                    let stats = try? await client.get(.journeys, "/journeys/\(UpstreamAPI.segment(id))/stats")
+                    let stats = try? await client.get(.journeys, "/journeys/\(EngageAPI.segment(id))/stats")
                     return (id, JourneyData.parse(stats))
                 }
             }

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -45,7 +46,7 @@ struct SettingsScreen: Sendable {
                 return try await settingsPage(request, session, problems: problems, status: .unprocessableContent)
             }
             let answer = try await console.client(session).send(
-                .PUT, .profiles, "/identity-rules/\(UpstreamAPI.segment(type))", json: body)
+                .PUT, .profiles, "/identity-rules/\(EngageAPI.segment(type))", json: body)
             guard answer.ok else {
                 return try await settingsPage(
                     request, session, problems: answer.problems, status: .unprocessableContent)
@@ -71,7 +72,7 @@ struct SettingsScreen: Sendable {
             _ = try await console.form(request, session)
             let source = try context.parameters.require("source_id")
             let answer = try await console.client(session).send(
-                .POST, .profiles, "/sources/\(UpstreamAPI.segment(source))/rotate-write-key")
+                .POST, .profiles, "/sources/\(EngageAPI.segment(source))/rotate-write-key")
             guard answer.ok else {
                 return try await settingsPage(request, session, problems: answer.problems, status: .notFound)
             }
@@ -99,7 +100,7 @@ struct SettingsScreen: Sendable {
             _ = try await console.form(request, session)
             let token = try context.parameters.require("token_id")
             let answer = try await console.client(session).send(
-                .DELETE, .profiles, "/access-tokens/\(UpstreamAPI.segment(token))")
+                .DELETE, .profiles, "/access-tokens/\(EngageAPI.segment(token))")
             guard answer.ok else {
                 return try await settingsPage(request, session, problems: answer.problems, status: .conflict)
             }

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -63,10 +64,10 @@ struct SignInScreen: Sendable {
         guard let token = fields["token"] else {
             return form(request, problems: ["Enter a space access token."], status: .unprocessableContent, next: next)
         }
-        let answer: UpstreamResponse
+        let answer: EngageResponse
         do {
             answer = try await console.upstream.call(.profiles, .GET, "/v1/access-token", token: token)
-        } catch UpstreamFailure.unauthorized {
+        } catch EngageFailure.unauthorized {
             return form(
                 request,
                 problems: [

@@ -1,4 +1,5 @@
 import Crypto
+import EngageClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,11 +9,11 @@ import Logging
 public struct Console: Sendable {
     public let config: ConsoleConfig
     public let views: Views
-    public let upstream: UpstreamAPI
+    public let upstream: EngageAPI
     let sessions: SessionCodec
     let logger: Logger
 
-    public init(config: ConsoleConfig, views: Views, upstream: UpstreamAPI, logger: Logger) {
+    public init(config: ConsoleConfig, views: Views, upstream: EngageAPI, logger: Logger) {
         self.config = config
         self.views = views
         self.upstream = upstream
@@ -38,7 +39,9 @@ public struct Console: Sendable {
         try? session(request)
     }
 
-    public func client(_ session: ConsoleSession) -> SpaceClient { SpaceClient(upstream: upstream, session: session) }
+    public func client(_ session: ConsoleSession) -> SpaceClient {
+        SpaceClient(api: upstream, spaceId: session.spaceId, token: session.token)
+    }
 
     func sessionCookie(_ session: ConsoleSession) throws -> Cookie {
         Cookie(

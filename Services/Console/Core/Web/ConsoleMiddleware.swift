@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -16,7 +17,7 @@ struct ConsoleErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let redirect as ConsoleRedirect {
             return Response(status: .seeOther, headers: [.location: redirect.location])
-        } catch UpstreamFailure.unauthorized {
+        } catch EngageFailure.unauthorized {
             var response = Response(
                 status: .seeOther,
                 headers: [.location: ConsoleRedirect.signIn(next: nil, reason: "token").location])
@@ -28,7 +29,7 @@ struct ConsoleErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 detail:
                     "It came from another site, or from a page opened before you last signed in. Reload the page and try again.",
                 status: .forbidden)
-        } catch UpstreamFailure.unreachable(let service, let error) {
+        } catch EngageFailure.unreachable(let service, let error) {
             console.logger.warning(
                 "upstream not answering", metadata: ["service": "\(service.rawValue)", "error": "\(error)"])
             return console.errorPage(

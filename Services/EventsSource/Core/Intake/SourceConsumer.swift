@@ -107,7 +107,7 @@ public struct SourceConsumer: BatchHandler {
         onCommit(queued.deliveries > 0)
         published.increment(by: queued.events.count)
         for event in queued.events {
-            latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.timestamp)) * 1e9))
+            latency.recordSeconds(max(0, now.timeIntervalSince(event.timestamp)))
         }
         return failures
     }

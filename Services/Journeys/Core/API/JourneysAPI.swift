@@ -35,10 +35,8 @@ public struct JourneysAPI: Sendable {
         space.post("/journeys") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)
             let body = try await JSONBody.decode(CreateBody.self, from: request)
-            guard let name = body.name, !name.trimmingCharacters(in: .whitespaces).isEmpty, name.utf8.count <= 200
-            else {
-                throw APIError.badRequest("name is required (at most 200 bytes)")
-            }
+            guard let name = body.name else { throw APIError.badRequest("name is required (at most 200 bytes)") }
+            try Self.checkName(name)
             guard case .object? = body.definition else {
                 throw APIError.badRequest("definition is required (an object)")
             }
@@ -60,6 +58,7 @@ public struct JourneysAPI: Sendable {
         space.patch("/journeys/:id") { request, context in
             let (spaceId, id) = try await journey(request, context)
             let body = try await JSONBody.decode(CreateBody.self, from: request)
+            if let name = body.name { try Self.checkName(name) }
             if let definition = body.definition, case .object = definition {
             } else if body.definition != nil {
                 throw APIError.badRequest("definition must be an object")
@@ -104,6 +103,9 @@ public struct JourneysAPI: Sendable {
             guard let profileId = QueryParameters.string(request, "profileId") else {
                 throw APIError.badRequest("profileId is required")
             }
+            guard try await store.get(spaceId: spaceId, id: id) != nil else {
+                throw APIError.notFound("no journey \(id) in this space")
+            }
             return try JSONBody.response(
                 DataEnvelope(data: try await reader.instances(spaceId: spaceId, journeyId: id, profileId: profileId)))
         }
@@ -113,9 +115,17 @@ public struct JourneysAPI: Sendable {
         (try await auth.authorizedSpace(request, context), try context.parameters.require("id"))
     }
 
-    /// A body that may be absent (`POST .../publish` with nothing to say).
+    static func checkName(_ name: String) throws {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.utf8.count <= 200 else {
+            throw APIError.badRequest("name is required (at most 200 bytes)")
+        }
+    }
+
+    /// A body that may be absent (`POST .../publish` with nothing to say), sent with a length or
+    /// chunked.
     static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T? {
-        guard let length = request.headers[.contentLength].flatMap(Int.init), length > 0 else { return nil }
-        return try await JSONBody.decode(type, from: request)
+        let buffer = try await JSONBody.collect(request)
+        guard buffer.readableBytes > 0 else { return nil }
+        return try JSONBody.decode(type, from: buffer)
     }
 }

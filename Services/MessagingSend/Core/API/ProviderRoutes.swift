@@ -7,6 +7,28 @@ import ServiceKit
 public struct ProviderVerifier: Sendable {
     let sendGrid: SendGridClient
     let twilio: TwilioClient
+    /// The hosts a space's `baseUrl` may name (`ENGAGE_MESSAGING_PROVIDER_HOSTS`): the API key goes
+    /// there, so a space token must not be able to point it at an internal address.
+    let allowedHosts: Set<String>
+
+    public static let defaultAllowedHosts: Set<String> = ["api.sendgrid.com", "api.twilio.com"]
+
+    init(sendGrid: SendGridClient, twilio: TwilioClient, allowedHosts: Set<String> = defaultAllowedHosts) {
+        self.sendGrid = sendGrid
+        self.twilio = twilio
+        self.allowedHosts = allowedHosts
+    }
+
+    func baseURL(_ text: String?, default defaultURL: String) throws(InvalidMessage) -> String {
+        let checked = try ProviderRules.checkBaseURL(text ?? defaultURL, field: "baseUrl")
+        let host = URL(string: checked)?.host?.lowercased() ?? ""
+        guard allowedHosts.contains(host) else {
+            throw InvalidMessage(
+                "baseUrl host \(host) is not one this installation sends to (ENGAGE_MESSAGING_PROVIDER_HOSTS: "
+                    + allowedHosts.sorted().joined(separator: ", ") + ")")
+        }
+        return checked
+    }
 
     func verify(_ settings: SendGridSettings, _ secrets: SendGridSecrets) async throws {
         if case .failure(let failure) = await sendGrid.verify(settings: settings, secrets: secrets) {
@@ -161,8 +183,7 @@ struct ProviderRoutes: Sendable {
             let settings = SendGridSettings(
                 subuser: Self.trimmed(body.subuser), fromAddress: Self.trimmed(body.fromAddress),
                 fromName: body.fromName,
-                baseUrl: try ProviderRules.checkBaseURL(
-                    Self.trimmed(body.baseUrl) ?? SendGridSettings.defaultBaseURL, field: "baseUrl"),
+                baseUrl: try verifier.baseURL(Self.trimmed(body.baseUrl), default: SendGridSettings.defaultBaseURL),
                 eventWebhookPublicKey: Self.trimmed(body.eventWebhookPublicKey),
                 allowUnsignedEvents: body.allowUnsignedEvents == true ? true : nil, asmGroups: body.asmGroups,
                 messagesPerSecond: body.messagesPerSecond)
@@ -188,8 +209,7 @@ struct ProviderRoutes: Sendable {
                 accountSid: accountSid, apiKeySid: apiKeySid,
                 messagingServiceSid: Self.trimmed(body.messagingServiceSid),
                 fromNumber: Self.trimmed(body.fromNumber), whatsappFrom: Self.trimmed(body.whatsappFrom),
-                baseUrl: try ProviderRules.checkBaseURL(
-                    Self.trimmed(body.baseUrl) ?? TwilioSettings.defaultBaseURL, field: "baseUrl"),
+                baseUrl: try verifier.baseURL(Self.trimmed(body.baseUrl), default: TwilioSettings.defaultBaseURL),
                 helpText: body.helpText, messagesPerSecond: body.messagesPerSecond)
             try ProviderRules.check(settings)
             return (

@@ -41,7 +41,8 @@ struct SendGridClient: Sendable {
                 return .accepted(providerMessageId: answer.headers.first(name: "X-Message-Id") ?? "", status: nil)
             case 429:
                 let reset = answer.headers.first(name: "X-RateLimit-Reset").flatMap(Double.init)
-                let after = reset.map { Duration.milliseconds(Int64(max(0, $0 - Date().timeIntervalSince1970) * 1000)) }
+                // Bounded: a reset time from the far future must not hold the send for ever (or overflow).
+                let after = reset.map { Duration.seconds(min(3_600, max(0, $0 - Date().timeIntervalSince1970))) }
                 return .retry(
                     after: after ?? ProviderHTTP.retryAfter(answer.headers), code: "sendgrid_429",
                     message: Self.errorMessage(answer.body))

@@ -29,13 +29,17 @@ struct SendGridEvent: Sendable {
             guard case .number(let seconds)? = members["timestamp"] else {
                 throw InvalidMessage("[\(index)].timestamp (unix seconds) is required")
             }
+            // Up to 9999-12-31: a time every reader can write down again.
+            guard (0...253_402_300_799).contains(seconds) else {
+                throw InvalidMessage("[\(index)].timestamp must be unix seconds from 0 to 253402300799")
+            }
             // sg_event_id is unique per event; without it, the event's own content identifies it.
             let eventId =
                 text("sg_event_id") ?? "\(event):\(text("sg_message_id") ?? ""):\(Int(seconds)):\(text("email") ?? "")"
             var machineOpen = false
             if case .bool(let flag)? = members["sg_machine_open"] { machineOpen = flag }
             var group: Int?
-            if case .number(let id)? = members["asm_group_id"] { group = Int(id) }
+            if case .number(let id)? = members["asm_group_id"] { group = Int(exactly: id) }
             events.append(
                 SendGridEvent(
                     event: event, eventId: eventId, email: text("email"),

@@ -207,9 +207,7 @@ public struct WebhookAPI: Sendable {
         else {
             throw APIError.badRequest("MessageSid and MessageStatus are required")
         }
-        let messageId = request.uri.queryParameters["message_id"].map {
-            String($0).removingPercentEncoding ?? String($0)
-        }
+        let messageId = request.uri.queryParameters["message_id"].map { String($0) }
         let row: MessageRow?
         if let messageId {
             row = try await messages.message(spaceId: spaceId, id: messageId)

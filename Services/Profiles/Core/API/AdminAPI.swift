@@ -98,6 +98,8 @@ public struct AdminAPI: Sendable {
         return trimmed
     }
 
+    static let maxWindowSeconds = 100 * 365 * 86_400
+
     static func rule(type: String, body: RuleBody) throws -> IdentifierRule {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_.")
         guard !type.isEmpty, type.count <= 64, type.allSatisfy({ allowed.contains($0) }) else {
@@ -105,10 +107,12 @@ public struct AdminAPI: Sendable {
         }
         guard (1...1_000).contains(body.priority) else { throw APIError.badRequest("priority must be from 1 to 1000") }
         guard (1...1_000).contains(body.limit) else { throw APIError.badRequest("limit must be from 1 to 1000") }
-        if let window = body.windowSeconds, window < 60 {
-            throw APIError.badRequest("windowSeconds must be at least 60")
+        // Bounded above so that the window survives its trip through TimeInterval and back to Int64.
+        if let window = body.windowSeconds, !(60...maxWindowSeconds).contains(window) {
+            throw APIError.badRequest("windowSeconds must be from 60 to \(maxWindowSeconds) (100 years)")
         }
-        guard body.traitKey == nil || body.propertyKey == nil else {
+        // An empty key is no key, here as below.
+        guard (body.traitKey ?? "").isEmpty || (body.propertyKey ?? "").isEmpty else {
             throw APIError.badRequest("set traitKey or propertyKey, not both")
         }
         let source: IdentifierSource

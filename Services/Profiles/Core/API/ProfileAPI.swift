@@ -133,7 +133,14 @@ public struct ProfileAPI: Sendable {
 
     private func externalIds(_ request: Request, profile: ProfileRef) async throws -> Response {
         let limit = try Self.limit(request, default: 25)
-        let offset = request.uri.queryParameters.get("next").flatMap { Int($0) } ?? 0
+        var offset = 0
+        if let next = request.uri.queryParameters.get("next") {
+            // The cursor this endpoint hands out is an offset; anything else is not one of its cursors.
+            guard let value = Int(next), value >= 0 else {
+                throw APIError(.badRequest, code: "validation_error", message: "next is not a cursor this API returned")
+            }
+            offset = value
+        }
         let include = Self.list(request, "include")
         var rows: [ProfileReader.ExternalIdRow]
         switch profile.collection {

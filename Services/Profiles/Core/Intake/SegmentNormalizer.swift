@@ -115,8 +115,15 @@ public enum SegmentNormalizer {
         } else {
             message.timestamp = received
         }
+        // Every date read above is within years 0000-9999; a correction by an absurd skew can
+        // leave them, and no reader downstream could parse the result.
+        guard Self.writableDates.contains(message.timestamp) else {
+            throw InvalidMessage("sentAt and timestamp are so far apart that the corrected timestamp is not a date")
+        }
         return message
     }
+
+    static let writableDates = Timestamp.parse("0001-01-01T00:00:00Z")!...Timestamp.parse("9999-12-31T23:59:59.999Z")!
 
     /// A userId/anonymousId/groupId: strings as sent, numbers as their decimal text, null as absent.
     static func identifier(_ object: [String: JSONValue], _ key: String) throws(InvalidMessage) -> String? {

@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -6,13 +7,13 @@ import Hummingbird
 /// versions, members, and a draft's preview.
 enum AudienceViews {
     /// The answer's `data` as JSON values (numbers stay numbers, for the definition's JSON view).
-    static func data(_ answer: UpstreamResponse) -> JSONValue? {
+    static func data(_ answer: EngageResponse) -> JSONValue? {
         guard case .object(let object)? = try? JSONParser.parse(Array(answer.body)) else { return nil }
         return object["data"]
     }
 
     /// The build's progress for the page's script: the block's HTML and whether to keep asking.
-    static func progress(_ console: Console, _ answer: UpstreamResponse) -> Response {
+    static func progress(_ console: Console, _ answer: EngageResponse) -> Response {
         guard answer.ok else { return console.json(["message": answer.problems.first ?? ""], status: .notFound) }
         return console.json([
             "html": console.views.render("audiences-build", build(answer.dataObject)),
@@ -68,7 +69,7 @@ enum AudienceViews {
     }
 
     /// Every version, newest first, with its definition as the JSON view prints it.
-    static func versions(_ answer: UpstreamResponse, record: [String: Any]) -> [[String: Any]] {
+    static func versions(_ answer: EngageResponse, record: [String: Any]) -> [[String: Any]] {
         let live = DisplayText.int(record["liveVersion"])
         let current = DisplayText.int(record["version"])
         return (data(answer)?.arrayValue ?? []).reversed().map { item in
@@ -87,7 +88,7 @@ enum AudienceViews {
         let userId = member["userId"] as? String ?? ""
         let email = member["email"] as? String ?? ""
         return [
-            "profileId": profileId, "href": "/profiles/" + UpstreamAPI.segment("profile_id:" + profileId),
+            "profileId": profileId, "href": "/profiles/" + EngageAPI.segment("profile_id:" + profileId),
             "name": !userId.isEmpty ? userId : !email.isEmpty ? email : profileId,
             "userId": userId, "email": email, "phone": member["phone"] as? String ?? "",
             "enteredAt": DisplayText.time(member["enteredAt"]),

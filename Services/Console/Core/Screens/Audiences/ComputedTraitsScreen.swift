@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -43,13 +44,13 @@ struct ComputedTraitsScreen: Sendable {
             let key = try context.parameters.require("key")
             return AudienceViews.progress(
                 console,
-                try await console.client(session).get(.audiences, "/computed-traits/\(UpstreamAPI.segment(key))"))
+                try await console.client(session).get(.audiences, "/computed-traits/\(EngageAPI.segment(key))"))
         }
         router.get("/audiences/computed-traits/:key/edit") { request, context in
             let session = try console.session(request)
             let key = try context.parameters.require("key")
             let answer = try await console.client(session).get(
-                .audiences, "/computed-traits/\(UpstreamAPI.segment(key))")
+                .audiences, "/computed-traits/\(EngageAPI.segment(key))")
             guard answer.ok, let record = AudienceViews.data(answer)?.objectValue else {
                 return missingPage(request, session, answer)
             }
@@ -64,7 +65,7 @@ struct ComputedTraitsScreen: Sendable {
             _ = try await console.form(request, session)
             let key = try context.parameters.require("key")
             let answer = try await console.client(session).send(
-                .DELETE, .audiences, "/computed-traits/\(UpstreamAPI.segment(key))")
+                .DELETE, .audiences, "/computed-traits/\(EngageAPI.segment(key))")
             guard answer.ok else {
                 return try await detailPage(request, session, key: key, problems: answer.problems, status: .conflict)
             }
@@ -72,7 +73,7 @@ struct ComputedTraitsScreen: Sendable {
         }
     }
 
-    static func href(_ key: String) -> String { base + "/" + UpstreamAPI.segment(key) }
+    static func href(_ key: String) -> String { base + "/" + EngageAPI.segment(key) }
 
     private func listPage(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         let records = try await console.client(session).get(.audiences, "/computed-traits").dataList
@@ -100,7 +101,7 @@ struct ComputedTraitsScreen: Sendable {
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let client = console.client(session)
-        let path = "/computed-traits/\(UpstreamAPI.segment(key))"
+        let path = "/computed-traits/\(EngageAPI.segment(key))"
         async let recordAnswer = client.get(.audiences, path)
         async let versionsAnswer = client.get(.audiences, path + "/versions")
         let answer = try await recordAnswer
@@ -122,7 +123,7 @@ struct ComputedTraitsScreen: Sendable {
             request: request, values: values, status: status, problems: problems)
     }
 
-    private func missingPage(_ request: Request, _ session: ConsoleSession, _ answer: UpstreamResponse) -> Response {
+    private func missingPage(_ request: Request, _ session: ConsoleSession, _ answer: EngageResponse) -> Response {
         console.errorPage(
             request, session: session, section: .audiences, heading: "No such computed trait",
             detail: answer.problems.joined(separator: " "), status: answer.status == 404 ? .notFound : .badGateway)
@@ -142,10 +143,10 @@ struct ComputedTraitsScreen: Sendable {
         var body: [String: JSONValue] = ["description": .string(draft.description), "definition": definition]
         if !draft.name.isEmpty { body["name"] = .string(draft.name) }
         let client = console.client(session)
-        let answer: UpstreamResponse
+        let answer: EngageResponse
         if let existing {
             answer = try await client.send(
-                .PATCH, .audiences, "/computed-traits/\(UpstreamAPI.segment(existing))",
+                .PATCH, .audiences, "/computed-traits/\(EngageAPI.segment(existing))",
                 body: .json(DefinitionJSON.data(.object(body))))
         } else {
             body["key"] = .string(draft.key)

@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -20,7 +21,7 @@ struct JourneyData: Sendable {
     static func load(_ client: SpaceClient, id: String, audiences withAudiences: Bool = true) async throws
         -> JourneyData
     {
-        let path = "/journeys/\(UpstreamAPI.segment(id))"
+        let path = "/journeys/\(EngageAPI.segment(id))"
         async let recordAnswer = client.get(.journeys, path)
         async let statsAnswer = client.get(.journeys, path + "/stats")
         async let versionsAnswer = client.get(.journeys, path + "/versions")
@@ -52,7 +53,7 @@ struct JourneyData: Sendable {
     }
 
     /// `data` of a `{"data": ...}` answer, as JSON values (numbers and booleans kept apart).
-    static func parse(_ answer: UpstreamResponse?) -> JSONValue? {
+    static func parse(_ answer: EngageResponse?) -> JSONValue? {
         guard let answer, answer.ok, let json = try? JSONParser.parse(Array(answer.body)) else { return nil }
         return json["data"]
     }
@@ -86,12 +87,12 @@ struct JourneyData: Sendable {
     /// Saves a draft (and a new name): the API's answer, for its problems when refused.
     static func save(
         _ client: SpaceClient, id: String, definition: JSONValue? = nil, name: String? = nil
-    ) async throws -> UpstreamResponse {
+    ) async throws -> EngageResponse {
         var body: [String: JSONValue] = [:]
         if let definition { body["definition"] = definition }
         if let name { body["name"] = .string(name) }
         return try await client.send(
-            .PATCH, .journeys, "/journeys/\(UpstreamAPI.segment(id))",
+            .PATCH, .journeys, "/journeys/\(EngageAPI.segment(id))",
             body: .json(Data(JSONValue.object(body).json.utf8)))
     }
 }

@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -15,7 +16,7 @@ struct JourneyLifecycleRoutes: Sendable {
             _ = try await console.form(request, session)
             let client = console.client(session)
             let data = try await JourneyData.load(client, id: try context.parameters.require("id"))
-            let answer = try await client.send(.POST, .journeys, "/journeys/\(UpstreamAPI.segment(data.id))/validate")
+            let answer = try await client.send(.POST, .journeys, "/journeys/\(EngageAPI.segment(data.id))/validate")
             guard answer.ok, let result = JourneyData.parse(answer) else {
                 return try await page.render(
                     request, session, data, .init(pageProblems: answer.problems, status: .unprocessableContent))
@@ -42,7 +43,7 @@ struct JourneyLifecycleRoutes: Sendable {
                 _ = try await console.form(request, session)
                 let client = console.client(session)
                 let id = try context.parameters.require("id")
-                let answer = try await client.send(.POST, .journeys, "/journeys/\(UpstreamAPI.segment(id))/\(action)")
+                let answer = try await client.send(.POST, .journeys, "/journeys/\(EngageAPI.segment(id))/\(action)")
                 guard answer.ok else {
                     let data = try await JourneyData.load(client, id: id)
                     return try await page.render(
@@ -70,7 +71,7 @@ struct JourneyLifecycleRoutes: Sendable {
         }
         let body: JSONValue = mapping.isEmpty ? .object([:]) : ["stepMapping": .object(mapping)]
         let answer = try await client.send(
-            .POST, .journeys, "/journeys/\(UpstreamAPI.segment(id))/publish", body: .json(Data(body.json.utf8)))
+            .POST, .journeys, "/journeys/\(EngageAPI.segment(id))/publish", body: .json(Data(body.json.utf8)))
         if answer.ok {
             let version = JourneyData.parse(answer)?["currentVersion"]?.numberValue.map(JourneyText.number) ?? ""
             return console.redirect(JourneyPage.href(id) + "#journey-graph", notice: "Version \(version) published.")

@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 
 /// Where one person is in a journey: an identifier (`email:ada@example.com`, a phone, a user id)
@@ -32,7 +33,7 @@ struct JourneyLookup: Sendable {
         }
         lookup.profileId = profileId
         let answer = try await client.get(
-            .journeys, "/journeys/\(UpstreamAPI.segment(journeyId))/instances", query: [("profileId", profileId)])
+            .journeys, "/journeys/\(EngageAPI.segment(journeyId))/instances", query: [("profileId", profileId)])
         guard answer.ok else {
             lookup.error = answer.problems.joined(separator: " ")
             return lookup
@@ -78,7 +79,7 @@ struct JourneyLookup: Sendable {
         if let error { view["error"] = error }
         if let profileId {
             view["profileId"] = profileId
-            view["profileHref"] = "/profiles/profile_id:\(UpstreamAPI.segment(profileId))"
+            view["profileHref"] = "/profiles/profile_id:\(EngageAPI.segment(profileId))"
         }
         view["searched"] = true
         view["none"] = error == nil && passes.isEmpty

@@ -1,4 +1,5 @@
 import Contracts
+import EngageClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -24,7 +25,7 @@ struct JourneyPage: Sendable {
         var status: HTTPResponse.Status = .ok
     }
 
-    static func href(_ id: String) -> String { "/journeys/\(UpstreamAPI.segment(id))" }
+    static func href(_ id: String) -> String { "/journeys/\(EngageAPI.segment(id))" }
 
     func render(_ request: Request, _ session: ConsoleSession, _ data: JourneyData, _ state: State = State())
         async throws -> Response
@@ -92,15 +93,15 @@ struct JourneyPage: Sendable {
                 "id": id, "title": JourneyDraft.title(step), "type": JourneyText.typeLabel(step),
                 "summary": JourneyText.summary(step, templates: data.templateNames),
                 "leads": leads.joined(separator: "; "), "problems": problems, "hasProblems": !problems.isEmpty,
-                "editHref": base + "?step=\(UpstreamAPI.segment(id))#step-form",
-                "removeAction": base + "/steps/\(UpstreamAPI.segment(id))/remove",
+                "editHref": base + "?step=\(EngageAPI.segment(id))#step-form",
+                "removeAction": base + "/steps/\(EngageAPI.segment(id))/remove",
                 "isStart": draft.start == id,
             ]
         }
         values["hasSteps"] = !draft.steps.isEmpty
         values["kinds"] = JourneyText.kinds.map { ["value": $0.kind, "label": $0.label] }
         if editable, let form = stepForm(query, data, state) {
-            let action = form.editing.map { base + "/steps/\(UpstreamAPI.segment($0))" } ?? base + "/steps"
+            let action = form.editing.map { base + "/steps/\(EngageAPI.segment($0))" } ?? base + "/steps"
             values["stepForm"] = form.view(
                 action: action, problems: form.editing.flatMap { state.problems.byStep[$0] } ?? [])
         }
@@ -142,7 +143,7 @@ struct JourneyPage: Sendable {
             graph.problems = problems
             if !data.isArchived {
                 let base = Self.href(data.id)
-                graph.editLink = { base + "?step=\(UpstreamAPI.segment($0))#step-form" }
+                graph.editLink = { base + "?step=\(EngageAPI.segment($0))#step-form" }
             }
         }
         if data.currentVersion != nil { graph.totals = (data.total("entered"), data.total("active")) }

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -34,7 +35,7 @@ struct ProfileFinder: Sendable {
 
     /// The canonical page of a profile; `via` is the identifier it was looked up by.
     static func href(profileId: String, via: String? = nil) -> String {
-        let path = "/profiles/" + UpstreamAPI.segment("profile_id:" + profileId)
+        let path = "/profiles/" + EngageAPI.segment("profile_id:" + profileId)
         guard let via, via != "profile_id:" + profileId else { return path }
         return path + "?" + DisplayText.query([("via", via)])
     }

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -15,7 +16,7 @@ struct ProfilePage: Sendable {
         let client = console.client(session)
         let profileId = metadata["profile_id"] as? String ?? ""
         let identifier = "profile_id:" + profileId
-        let segment = UpstreamAPI.segment(profileId)
+        let segment = EngageAPI.segment(profileId)
         let merged = metadata["merged_profiles"] as? [[String: Any]] ?? []
         let mergedIds = merged.compactMap { $0["profile_id"] as? String }
         var eventsQuery = [("limit", String(Self.eventsPerPage))]
@@ -102,16 +103,16 @@ struct ProfilePage: Sendable {
     static func unlessDown<T>(_ body: () async throws -> T) async throws -> T? {
         do {
             return try await body()
-        } catch UpstreamFailure.unreachable {
+        } catch EngageFailure.unreachable {
             return nil
         }
     }
 
-    static func cursor(_ answer: UpstreamResponse) -> [String: Any]? {
+    static func cursor(_ answer: EngageResponse) -> [String: Any]? {
         (answer.json as? [String: Any])?["cursor"] as? [String: Any]
     }
 
-    static func hasMore(_ answer: UpstreamResponse) -> Bool { cursor(answer)?["has_more"] as? Bool == true }
+    static func hasMore(_ answer: EngageResponse) -> Bool { cursor(answer)?["has_more"] as? Bool == true }
 
     /// The newest messages of the profile and of the profiles merged into it (a message keeps the
     /// profile id it was requested for).

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 
 /// The parts of a profile's page, from the APIs' answers to template values.
@@ -66,7 +67,7 @@ enum ProfileSections {
         let key = membership["audienceKey"] as? String ?? ""
         return [
             "name": membership["audienceName"] as? String ?? key, "key": key,
-            "href": "/audiences/" + UpstreamAPI.segment(key), "enteredAt": DisplayText.time(membership["enteredAt"]),
+            "href": "/audiences/" + EngageAPI.segment(key), "enteredAt": DisplayText.time(membership["enteredAt"]),
         ]
     }
 
@@ -99,7 +100,7 @@ enum ProfileSections {
         ]
         if let template = message["templateId"] as? String {
             row["template"] = template
-            row["templateHref"] = "/templates/" + UpstreamAPI.segment(template)
+            row["templateHref"] = "/templates/" + EngageAPI.segment(template)
         }
         return row
     }

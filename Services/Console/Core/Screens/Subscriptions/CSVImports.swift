@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -40,7 +41,7 @@ struct CSVImports: Sendable {
             let session = try console.session(request)
             let id = try context.parameters.require("upload_id")
             let answer = try await console.client(session).get(
-                .profiles, "/csv-uploads/\(UpstreamAPI.segment(id))/errors")
+                .profiles, "/csv-uploads/\(EngageAPI.segment(id))/errors")
             guard answer.ok else { throw HTTPError(.notFound) }
             return Self.download(answer.body, filename: "\(Self.safeFilename(id))-errors.csv")
         }
@@ -81,12 +82,12 @@ struct CSVImports: Sendable {
                 ["message": problems.first ?? "The file was refused.", "problems": problems],
                 status: .unprocessableContent)
         }
-        return console.json(["id": id, "href": "/subscriptions/imports/\(UpstreamAPI.segment(id))"], status: .accepted)
+        return console.json(["id": id, "href": "/subscriptions/imports/\(EngageAPI.segment(id))"], status: .accepted)
     }
 
     /// One upload, or the console's 404 page.
     private func find(_ id: String, _ session: ConsoleSession) async throws -> [String: Any] {
-        let answer = try await console.client(session).get(.profiles, "/csv-uploads/\(UpstreamAPI.segment(id))")
+        let answer = try await console.client(session).get(.profiles, "/csv-uploads/\(EngageAPI.segment(id))")
         guard answer.ok else { throw HTTPError(.notFound) }
         return answer.dataObject
     }
@@ -117,7 +118,7 @@ struct CSVImports: Sendable {
         let rejected = DisplayText.int(upload["rowsRejected"]) ?? 0
         let id = upload["id"] as? String ?? ""
         var view: [String: Any] = [
-            "id": id, "href": "/subscriptions/imports/\(UpstreamAPI.segment(id))",
+            "id": id, "href": "/subscriptions/imports/\(EngageAPI.segment(id))",
             "filename": upload["filename"] as? String ?? "", "status": status, "statusLabel": statusLabel(status),
             "badge": status == "completed" ? (rejected > 0 ? "warn" : "good") : "",
             "rowsTotal": total, "rowsRead": read, "rowsAccepted": DisplayText.int(upload["rowsAccepted"]) ?? 0,
@@ -125,7 +126,7 @@ struct CSVImports: Sendable {
             "createdAt": DisplayText.time(upload["createdAt"]), "finishedAt": DisplayText.time(upload["finishedAt"]),
             "progressMax": max(total, 1), "progressValue": status == "completed" ? max(total, 1) : read,
         ]
-        view["errorsHref"] = "/subscriptions/imports/\(UpstreamAPI.segment(id))/errors.csv"
+        view["errorsHref"] = "/subscriptions/imports/\(EngageAPI.segment(id))/errors.csv"
         return view
     }
 

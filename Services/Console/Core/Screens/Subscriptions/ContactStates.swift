@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -116,7 +117,7 @@ struct ContactStates: Sendable {
     }
 
     private func contact(
-        _ states: [String: Any], history: UpstreamResponse, groups: [[String: Any]], typed: Change?, before: String?
+        _ states: [String: Any], history: EngageResponse, groups: [[String: Any]], typed: Change?, before: String?
     ) -> [String: Any] {
         let key = states["key"] as? String ?? ""
         let channels = (states["channels"] as? [[String: Any]] ?? []).map(ConsentDisplay.channel)
@@ -127,7 +128,7 @@ struct ContactStates: Sendable {
         var contact: [String: Any] = [
             "key": key, "channels": channels, "isEmail": isEmail,
             "noStatusAnywhere": channels.allSatisfy { ($0["badge"] as? String) == "" },
-            "profileHref": "/profiles/\(UpstreamAPI.segment((isEmail ? "email:" : "phone:") + key))",
+            "profileHref": "/profiles/\(EngageAPI.segment((isEmail ? "email:" : "phone:") + key))",
             "channelOptions": channelCodes.map {
                 ["value": $0, "label": ConsentDisplay.channelLabel($0), "selected": $0 == chosenChannel]
             },

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -48,7 +49,7 @@ struct SubscriptionGroups: Sendable {
                     status: .unprocessableContent)
             }
             let answer = try await console.client(session).send(
-                .PATCH, .subscriptions, "/subscription-groups/\(UpstreamAPI.segment(id))",
+                .PATCH, .subscriptions, "/subscription-groups/\(EngageAPI.segment(id))",
                 json: ["name": name, "description": form.raw("description")])
             guard answer.ok else {
                 return editPage(
@@ -66,7 +67,7 @@ struct SubscriptionGroups: Sendable {
             let id = try context.parameters.require("group_id")
             let group = try await find(id, session)
             let answer = try await console.client(session).send(
-                .DELETE, .subscriptions, "/subscription-groups/\(UpstreamAPI.segment(id))")
+                .DELETE, .subscriptions, "/subscription-groups/\(EngageAPI.segment(id))")
             guard answer.ok else {
                 return try await listPage(request, session, problems: answer.problems, status: .unprocessableContent)
             }

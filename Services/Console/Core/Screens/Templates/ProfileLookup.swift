@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 
 /// A person named as people name them (an email, a phone number, a user id, or `type:value`),

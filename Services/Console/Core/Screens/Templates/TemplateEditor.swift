@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -56,7 +57,7 @@ struct TemplateEditor: Sendable {
                 status: .unprocessableContent)
         }
         return console.redirect(
-            "/templates/\(UpstreamAPI.segment(id))", notice: "Template “\(form.name)” created as version 1.")
+            "/templates/\(EngageAPI.segment(id))", notice: "Template “\(form.name)” created as version 1.")
     }
 
     func show(_ request: Request, id: String) async throws -> Response {
@@ -92,7 +93,7 @@ struct TemplateEditor: Sendable {
                 session, request, form: form, template: template, problems: problems, status: .unprocessableContent)
         }
         let answer = try await client.send(
-            .PUT, .messaging, "/templates/\(UpstreamAPI.segment(id))", json: ["name": form.name, "content": content])
+            .PUT, .messaging, "/templates/\(EngageAPI.segment(id))", json: ["name": form.name, "content": content])
         if answer.status == 404 { throw HTTPError(.notFound) }
         guard answer.ok else {
             return page(
@@ -100,14 +101,14 @@ struct TemplateEditor: Sendable {
                 problems: TemplateProblemList(answer, channel: template.channel), status: .unprocessableContent)
         }
         let version = answer.dataObject["version"].map { "\($0)" } ?? "?"
-        return console.redirect("/templates/\(UpstreamAPI.segment(id))", notice: "Saved as version \(version).")
+        return console.redirect("/templates/\(EngageAPI.segment(id))", notice: "Saved as version \(version).")
     }
 
     func delete(_ request: Request, id: String) async throws -> Response {
         let session = try console.session(request)
         let fields = try await console.form(request, session)
         let answer = try await console.client(session).send(
-            .DELETE, .messaging, "/templates/\(UpstreamAPI.segment(id))")
+            .DELETE, .messaging, "/templates/\(EngageAPI.segment(id))")
         if answer.status == 404 { throw HTTPError(.notFound) }
         guard answer.ok else {
             let template = try await TemplateInfo.load(console.client(session), id: id, version: nil)
@@ -129,7 +130,7 @@ struct TemplateEditor: Sendable {
     ) -> Response {
         var values = extra
         values["isNew"] = template == nil
-        values["formAction"] = template.map { "/templates/\(UpstreamAPI.segment($0.id))" } ?? "/templates"
+        values["formAction"] = template.map { "/templates/\(EngageAPI.segment($0.id))" } ?? "/templates"
         values["channel"] = form.channel.rawValue
         values["channelLabel"] = form.channel.label
         values["isEmail"] = form.channel == .email
@@ -156,7 +157,7 @@ struct TemplateInfo {
 
     /// 404 (the console's not-found page) when the template is not in the session's space.
     static func load(_ client: SpaceClient, id: String, version: Int?) async throws -> TemplateInfo {
-        let path = "/templates/\(UpstreamAPI.segment(id))"
+        let path = "/templates/\(EngageAPI.segment(id))"
         async let recordAnswer = client.get(.messaging, path, query: version.map { [("version", "\($0)")] } ?? [])
         async let versionsAnswer = client.get(.messaging, path + "/versions")
         let (answer, versions) = try await (recordAnswer, versionsAnswer)
@@ -177,7 +178,7 @@ struct TemplateInfo {
                 let number = summary["version"] as? Int ?? 0
                 return [
                     "version": number, "created": DisplayText.minute(summary["createdAt"] as? String),
-                    "href": "/templates/\(UpstreamAPI.segment(id))?version=\(number)",
+                    "href": "/templates/\(EngageAPI.segment(id))?version=\(number)",
                     "isShown": number == version, "isCurrent": number == currentVersion,
                 ]
             },

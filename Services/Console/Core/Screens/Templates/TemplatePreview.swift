@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -56,10 +57,10 @@ struct TemplatePreview: Sendable {
             }
         }
         guard problems.isEmpty else { return failure(problems) }
-        let answer: UpstreamResponse
+        let answer: EngageResponse
         if let templateId = call.templateId, !templateId.isEmpty {
             answer = try await client.send(
-                .POST, .messaging, "/templates/\(UpstreamAPI.segment(templateId))/preview", json: upstream)
+                .POST, .messaging, "/templates/\(EngageAPI.segment(templateId))/preview", json: upstream)
         } else {
             upstream["channel"] = channel.rawValue
             upstream["purpose"] = form.purpose

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 
 /// What the messaging API found wrong with a template, arranged for the page: every problem in the
@@ -12,7 +13,7 @@ struct TemplateProblemList {
     init() {}
 
     /// From a refusal: 422 problems with fields, or a plain message (400, 409 for a taken name).
-    init(_ answer: UpstreamResponse, channel: TemplateChannel) {
+    init(_ answer: EngageResponse, channel: TemplateChannel) {
         let problems = (answer.json as? [String: Any])?["problems"] as? [[String: Any]] ?? []
         guard !problems.isEmpty else {
             summary = answer.problems

@@ -1,3 +1,4 @@
+import EngageClient
 import Foundation
 import Hummingbird
 
@@ -22,7 +23,7 @@ struct TemplateTestSend: Sendable {
             case .problem(let text): problem = text
             case .found(let profileId, let identifier):
                 let answer = try await client.send(
-                    .POST, .messaging, "/templates/\(UpstreamAPI.segment(id))/test-sends",
+                    .POST, .messaging, "/templates/\(EngageAPI.segment(id))/test-sends",
                     json: ["profileId": profileId])
                 if answer.status == 404 { throw HTTPError(.notFound) }
                 if answer.ok, let message = answer.dataObject["messageId"] as? String {
@@ -54,11 +55,11 @@ struct TemplateTestSend: Sendable {
 
     /// The message as the page shows it; "waiting" until messaging-send has read the request.
     func values(_ client: SpaceClient, templateId: String?, messageId: String) async throws -> [String: Any] {
-        let answer = try await client.get(.messaging, "/messages/\(UpstreamAPI.segment(messageId))")
+        let answer = try await client.get(.messaging, "/messages/\(EngageAPI.segment(messageId))")
         var values: [String: Any] = ["messageId": messageId]
         if let templateId {
             values["pollUrl"] =
-                "/templates/\(UpstreamAPI.segment(templateId))/messages/\(UpstreamAPI.segment(messageId))"
+                "/templates/\(EngageAPI.segment(templateId))/messages/\(EngageAPI.segment(messageId))"
         }
         guard answer.ok else {
             values["state"] = "waiting"

@@ -1,26 +1,51 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 
-/// The six services' public APIs as the console calls them: with the signed-in space's token,
-/// exactly as any other API client would. The console adds no privileges of its own.
-public struct UpstreamAPI: Sendable {
+/// The six services whose public HTTP APIs a client (the console, the `engage` CLI) calls.
+public enum EngageService: String, CaseIterable, Sendable {
+    case profiles
+    case subscriptions
+    case audiences
+    case journeys
+    case messaging = "messaging-send"
+    case eventsSource = "events-source"
+
+    /// Where the service listens on a developer's machine (`deploy/dev/up.sh`).
+    public var defaultPort: Int {
+        switch self {
+        case .profiles: 8081
+        case .subscriptions: 8082
+        case .audiences: 8083
+        case .journeys: 8084
+        case .messaging: 8085
+        case .eventsSource: 8086
+        }
+    }
+
+    public var defaultURL: URL { URL(string: "http://127.0.0.1:\(defaultPort)")! }
+}
+
+/// The six services' public APIs as their clients call them: with a space's access token (or the
+/// admin token), exactly as any other API client would. A client adds no privileges of its own.
+public struct EngageAPI: Sendable {
     let client: HTTPClient
-    let bases: [UpstreamService: URL]
+    let bases: [EngageService: URL]
     let timeout: TimeAmount
 
-    public init(client: HTTPClient, bases: [UpstreamService: URL], timeout: TimeAmount = .seconds(15)) {
+    public init(client: HTTPClient, bases: [EngageService: URL], timeout: TimeAmount = .seconds(15)) {
         self.client = client
         self.bases = bases
         self.timeout = timeout
     }
 
-    /// One call. 401 throws `UpstreamFailure.unauthorized` (the token is gone: sign in again);
+    /// One call. 401 throws `EngageFailure.unauthorized` (the token is wrong, revoked or gone);
     /// a service that cannot be reached throws `.unreachable`; every other answer is returned.
     public func call(
-        _ service: UpstreamService, _ method: UpstreamMethod, _ path: String, query: [(String, String)] = [],
-        token: String?, body: UpstreamBody? = nil, timeout: TimeAmount? = nil
-    ) async throws -> UpstreamResponse {
+        _ service: EngageService, _ method: EngageMethod, _ path: String, query: [(String, String)] = [],
+        token: String?, body: EngageBody? = nil, timeout: TimeAmount? = nil
+    ) async throws -> EngageResponse {
         var url = bases[service]!.absoluteString
         while url.hasSuffix("/") { url.removeLast() }
         url += path
@@ -54,10 +79,10 @@ public struct UpstreamAPI: Sendable {
             response = try await client.execute(request, timeout: timeout ?? self.timeout)
             bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         } catch {
-            throw UpstreamFailure.unreachable(service, String(describing: error))
+            throw EngageFailure.unreachable(service, String(describing: error))
         }
-        if response.status == .unauthorized, token != nil { throw UpstreamFailure.unauthorized(service) }
-        return UpstreamResponse(
+        if response.status == .unauthorized, token != nil { throw EngageFailure.unauthorized(service) }
+        return EngageResponse(
             status: Int(response.status.code), body: Data(buffer: bytes),
             contentType: response.headers.first(name: "Content-Type"))
     }
@@ -73,21 +98,21 @@ public struct UpstreamAPI: Sendable {
 
 // Spelled as on the wire, as NIO's HTTPMethod does.
 // swift-format-ignore: AlwaysUseLowerCamelCase
-public enum UpstreamMethod: String, Sendable {
+public enum EngageMethod: String, Sendable {
     case GET, POST, PUT, PATCH, DELETE
 }
 
-public enum UpstreamBody: Sendable {
+public enum EngageBody: Sendable {
     case json(Data)
     case csv(ByteBuffer)
 
     /// A JSON body from a value built of dictionaries, arrays, strings, numbers and booleans.
-    public static func object(_ value: Any) throws -> UpstreamBody {
+    public static func object(_ value: Any) throws -> EngageBody {
         .json(try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]))
     }
 }
 
-public struct UpstreamResponse: Sendable {
+public struct EngageResponse: Sendable {
     public var status: Int
     public var body: Data
     public var contentType: String?
@@ -114,14 +139,14 @@ public struct UpstreamResponse: Sendable {
     }
 }
 
-public enum UpstreamFailure: Error, CustomStringConvertible {
-    /// The session's token no longer opens the space (revoked, or the space is gone).
-    case unauthorized(UpstreamService)
-    case unreachable(UpstreamService, String)
+public enum EngageFailure: Error, CustomStringConvertible {
+    /// The token does not open the space (wrong, revoked, or the space is gone).
+    case unauthorized(EngageService)
+    case unreachable(EngageService, String)
 
     public var description: String {
         switch self {
-        case .unauthorized(let service): "\(service.rawValue) refused the session's access token"
+        case .unauthorized(let service): "\(service.rawValue) refused the access token"
         case .unreachable(let service, let error): "\(service.rawValue) is not answering (\(error))"
         }
     }
