@@ -40,7 +40,7 @@ def messaging_env():
     return {"ENGAGE_SECRETS_KEY": SECRETS_KEY, "ENGAGE_MESSAGING_PROVIDER_TIMEOUT_MS": "3000",
             "ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS": "20",
             # The provider fakes listen here; schemathesis checks that other hosts are refused.
-            "ENGAGE_MESSAGING_PROVIDER_HOSTS": "api.sendgrid.com,api.twilio.com,127.0.0.1"}
+            "ENGAGE_MESSAGING_PROVIDER_HOSTS": "api.sendgrid.com,api.eu.sendgrid.com,*.twilio.com,127.0.0.1"}
 
 
 @pytest.fixture(scope="session")

@@ -181,7 +181,16 @@ def test_the_images_carry_the_console_its_bundle_and_its_browser_libraries():
     for containerfile in ("deploy/Dockerfile", "deploy/containers/Containerfile.local"):
         text = read_text(containerfile)
         assert 'runtime-setup.sh "${SERVICE}"' in text, f"{containerfile} must tell runtime-setup.sh which service"
-    assert "swift-engage_ConsoleCore.resources" in read_text("deploy/Dockerfile")
-    assert "swift-engage_ConsoleCore.resources" in read_text("deploy/containers/build-images.sh")
+    # Every image carries its library's resource bundle (the OpenAPI document; the console's
+    # templates and assets), named as SwiftPM names it: swift-engage_<Target>.resources.
+    assert 'cp -R "${bin}"/swift-engage_*.resources /out/' in read_text("deploy/Dockerfile")
+    build = read_text("deploy/containers/build-images.sh")
+    assert 'bundle="$bin/swift-engage_$(core_target "$service").resources"' in build
+    mapping = subprocess.run(
+        ["bash", "-c", re.search(r"^core_target\(\) \{.*?^\}", build, re.M | re.S).group(0)
+         + '\nfor s in "$@"; do core_target "$s"; done', "-"] + built,
+        capture_output=True, text=True, check=True).stdout.split()
+    targets = re.findall(r'core: "(\w+)"', read_text("Package.swift")) + ["ConsoleCore"]
+    assert sorted(mapping) == sorted(targets), mapping
     # Only the console's image gets the browser libraries.
     assert re.search(r'if \[ "\$service" = console \]; then\s+extra="libjs-chart.js libjs-codemirror"', setup), setup

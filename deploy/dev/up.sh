@@ -26,7 +26,7 @@ export ENGAGE_SECRETS_KEY
 # Webhooks may not reach internal addresses; locally, receivers on this machine are allowed.
 export ENGAGE_WEBHOOK_ALLOWED_HOSTS="${ENGAGE_WEBHOOK_ALLOWED_HOSTS-127.0.0.1,::1}"
 # Provider base URLs: the real APIs, and the sandbox's fakes on this machine (docs/sandbox.md).
-export ENGAGE_MESSAGING_PROVIDER_HOSTS="${ENGAGE_MESSAGING_PROVIDER_HOSTS-api.sendgrid.com,api.twilio.com,127.0.0.1}"
+export ENGAGE_MESSAGING_PROVIDER_HOSTS="${ENGAGE_MESSAGING_PROVIDER_HOSTS-api.sendgrid.com,api.eu.sendgrid.com,*.twilio.com,127.0.0.1}"
 
 bash deploy/dev/install-deps.sh
 start_postgres "$STATE/pg" "$PG_PORT"

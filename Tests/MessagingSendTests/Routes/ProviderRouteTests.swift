@@ -75,7 +75,10 @@ struct ProviderRouteTests {
             let badURL = try await test.api(.put, "\(base)/sendgrid", ["apiKey": "SG.x", "baseUrl": "ftp://x"])
             #expect(badURL.status == .badRequest && badURL.message.hasPrefix("baseUrl must be an http(s) URL"))
             // The API key goes to baseUrl: only the hosts the operator allows, never an internal one.
-            for url in ["http://169.254.169.254", "http://postgres:5432", "https://api.sendgrid.com.evil.example"] {
+            for url in [
+                "http://169.254.169.254", "http://postgres:5432", "https://api.sendgrid.com.evil.example",
+                "https://twilio.com.evil.example",
+            ] {
                 let refused = try await test.api(.put, "\(base)/sendgrid", ["apiKey": "SG.x", "baseUrl": .string(url)])
                 #expect(
                     refused.status == .badRequest && refused.message.contains("is not one this installation sends to"))

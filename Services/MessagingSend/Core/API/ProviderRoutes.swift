@@ -11,7 +11,14 @@ public struct ProviderVerifier: Sendable {
     /// there, so a space token must not be able to point it at an internal address.
     let allowedHosts: Set<String>
 
-    public static let defaultAllowedHosts: Set<String> = ["api.sendgrid.com", "api.twilio.com"]
+    /// SendGrid's global and EU APIs, and Twilio's (its regional edges are `api.<edge>.<region>.twilio.com`).
+    /// An entry `*.example.com` allows every host under example.com.
+    public static let defaultAllowedHosts: Set<String> = ["api.sendgrid.com", "api.eu.sendgrid.com", "*.twilio.com"]
+
+    func allows(_ host: String) -> Bool {
+        allowedHosts.contains(host)
+            || allowedHosts.contains { $0.hasPrefix("*.") && host.hasSuffix($0.dropFirst()) }
+    }
 
     init(sendGrid: SendGridClient, twilio: TwilioClient, allowedHosts: Set<String> = defaultAllowedHosts) {
         self.sendGrid = sendGrid
@@ -22,7 +29,7 @@ public struct ProviderVerifier: Sendable {
     func baseURL(_ text: String?, default defaultURL: String) throws(InvalidMessage) -> String {
         let checked = try ProviderRules.checkBaseURL(text ?? defaultURL, field: "baseUrl")
         let host = URL(string: checked)?.host?.lowercased() ?? ""
-        guard allowedHosts.contains(host) else {
+        guard allows(host) else {
             throw InvalidMessage(
                 "baseUrl host \(host) is not one this installation sends to (ENGAGE_MESSAGING_PROVIDER_HOSTS: "
                     + allowedHosts.sorted().joined(separator: ", ") + ")")
