@@ -113,6 +113,9 @@ def test_every_service_runs_in_its_own_container_as_a_non_root_user():
         assert inspect["ImageName"].startswith(f"localhost/swift-engage/{service}:"), inspect["ImageName"]
         # The service's database role owns only its schema: it is not the superuser.
         assert f"engage_{service.replace('-', '_')}:" in env_of(service)["ENGAGE_DATABASE_URL"]
+        # Its resource bundle made it into the image: it serves its OpenAPI document.
+        document = requests.get(URL[service] + "/openapi.json", timeout=10)
+        assert document.status_code == 200 and document.json()["info"]["title"] == f"swift-engage {service} API"
 
 
 def test_the_console_runs_in_its_own_container_and_signs_a_person_in():
@@ -145,9 +148,11 @@ def test_a_user_drives_the_stack_from_the_host():
     wait_for(lambda: requests.put(f"{URL['subscriptions']}/spaces/{space.id}/messaging-subscriptions", headers=auth, timeout=10,
                                   json={"subscriptions": [{"key": email, "type": "EMAIL", "status": "SUBSCRIBED"}]}).status_code == 200,
              what="the subscription change accepted")
+    # A subscribe is Engage's `Channel Subscription Updated`, and for email also `Email Subscribed`
+    # (docs/events-source.md).
     events = read_records("engage.source-events", lambda _k, v: json.loads(v).get("properties", {}).get("contact") == email,
-                          brokers=BROKERS, expected=1, timeout=90)
-    assert [json.loads(r.value)["event"] for r in events] == ["Channel Subscription Updated"]
+                          brokers=BROKERS, expected=2, timeout=90)
+    assert sorted(json.loads(r.value)["event"] for r in events) == ["Channel Subscription Updated", "Email Subscribed"]
 
 
 def test_a_killed_service_container_is_restarted_and_nothing_is_lost():
@@ -212,8 +217,10 @@ def test_upgrading_a_service_to_a_new_image_while_traffic_flows_loses_nothing():
         stop.set()
         worker.join(timeout=30)
     assert failures == []
+    # One `Channel Subscription Updated` per accepted subscription (each also has its `Email Subscribed`).
     events = read_records("engage.source-events",
-                          lambda _k, v: str(json.loads(v).get("properties", {}).get("contact", "")).startswith(prefix),
+                          lambda _k, v: json.loads(v).get("event") == "Channel Subscription Updated"
+                          and str(json.loads(v).get("properties", {}).get("contact", "")).startswith(prefix),
                           brokers=BROKERS, expected=len(accepted), timeout=120)
     emails = [json.loads(r.value)["properties"]["contact"] for r in events]
     assert sorted(emails) == sorted(accepted), f"{len(set(accepted) - set(emails))} missing, {len(emails) - len(set(emails))} doubled"
