@@ -234,6 +234,9 @@ struct TemplateRouteTests {
             #expect(try await test.api(.delete, "\(space)/templates/\(id)").status == .noContent)
             let gone = try await test.api(.delete, "\(space)/templates/\(id)")
             #expect(gone.status == .notFound && gone.errorCode == "not_found")
+            // A deleted template's versions are gone from the API with it.
+            let versions = try await test.api(.get, "\(space)/templates/\(id)/versions")
+            #expect(versions.status == .notFound && versions.errorCode == "not_found")
         }
     }
 

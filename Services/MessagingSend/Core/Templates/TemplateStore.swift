@@ -182,11 +182,14 @@ public final class TemplateStore: Sendable {
         return records
     }
 
+    /// A live template's versions (none for a deleted one, as it is gone from the API).
     func versionList(spaceId: String, id: String) async throws -> [TemplateVersionSummary] {
         var list: [TemplateVersionSummary] = []
         for try await (version, createdAt) in try await db.query(
             """
-            SELECT version, created_at FROM template_versions WHERE space_id = \(spaceId) AND template_id = \(id) ORDER BY version
+            SELECT v.version, v.created_at FROM template_versions v
+            JOIN templates t ON t.space_id = v.space_id AND t.id = v.template_id AND t.deleted_at IS NULL
+            WHERE v.space_id = \(spaceId) AND v.template_id = \(id) ORDER BY v.version
             """, logger: logger
         ).decode((Int, Date).self) {
             list.append(TemplateVersionSummary(version: version, createdAt: createdAt))
