@@ -230,6 +230,16 @@ struct TemplateRouteTests {
             #expect(badChannel.status == .badRequest && badChannel.message == "channel must be EMAIL, SMS or WHATSAPP")
             let noProfile = try await test.api(.post, "\(space)/templates/\(id)/test-sends", [:])
             #expect(noProfile.status == .badRequest && noProfile.message == "profileId (the test profile) is required")
+            // Refused here, not dead-lettered after a 202.
+            for profileId in ["  ", String(repeating: "p", count: 201)] {
+                let refused = try await test.api(
+                    .post, "\(space)/templates/\(id)/test-sends", ["profileId": .string(profileId)])
+                #expect(
+                    refused.status == .badRequest && refused.message == "profileId must be 1 to 200 bytes, not blank")
+            }
+            let versionZero = try await test.api(
+                .post, "\(space)/templates/\(id)/test-sends", ["profileId": "use_1", "version": 0])
+            #expect(versionZero.status == .badRequest && versionZero.message == "version must be 1 or more")
 
             #expect(try await test.api(.delete, "\(space)/templates/\(id)").status == .noContent)
             let gone = try await test.api(.delete, "\(space)/templates/\(id)")

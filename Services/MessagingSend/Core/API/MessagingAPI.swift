@@ -233,6 +233,10 @@ public struct MessagingAPI: Sendable {
             guard body.content == nil else {
                 throw APIError.badRequest("a test send sends a stored version: save the draft first")
             }
+            if let version = body.version, version < 1 { throw APIError.badRequest("version must be 1 or more") }
+            guard profileId.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }), profileId.utf8.count <= 200 else {
+                throw APIError.badRequest("profileId must be 1 to 200 bytes, not blank")
+            }
             guard let record = try await templates.record(spaceId: spaceId, id: id, version: body.version) else {
                 throw APIError.notFound("no template \(id) in space \(spaceId)")
             }
