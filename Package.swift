@@ -123,7 +123,8 @@ var targets: [Target] = [
     .testTarget(
         name: "SubscriptionsTests",
         dependencies: [
-            "SubscriptionsCore", "Contracts",
+            "SubscriptionsCore", "Contracts", "RouteTestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ], path: "Tests/SubscriptionsTests"),
     .testTarget(name: "AudiencesTests", dependencies: ["AudiencesCore", "Contracts"], path: "Tests/AudiencesTests"),
     .testTarget(

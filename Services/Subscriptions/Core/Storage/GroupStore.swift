@@ -137,7 +137,7 @@ public final class GroupStore: Sendable {
             try await connection.query(
                 """
                 UPDATE groups SET name = \(group.name), description = \(group.description), updated_at = \(now), revision = \(now.micros)
-                WHERE space_id = \(spaceId) AND id = \(id)
+                WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL
                 """, logger: logger)
             try await publish(spaceId: spaceId, group: group, deleted: false, revision: now.micros, on: connection)
             return group
@@ -149,13 +149,18 @@ public final class GroupStore: Sendable {
     /// Deletes a group: it stops accepting commands; its states stay in the history.
     public func delete(spaceId: String, id: String) async throws {
         try await db.transaction(logger: logger) { [self] connection in
+            // The lock create and rename take: a rename running alongside cannot revive the group
+            // (write it, and publish it live, after this delete).
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
             let existing =
                 try await Self.liveGroups(spaces: [spaceId], on: connection, logger: logger)[spaceId] ?? GroupIndex()
             guard let group = existing.byId[id] else { throw GroupError.notFound(id) }
             let now = Date()
             try await connection.query(
                 """
-                UPDATE groups SET deleted_at = \(now), updated_at = \(now), revision = \(now.micros) WHERE space_id = \(spaceId) AND id = \(id)
+                UPDATE groups SET deleted_at = \(now), updated_at = \(now), revision = \(now.micros)
+                WHERE space_id = \(spaceId) AND id = \(id) AND deleted_at IS NULL
                 """, logger: logger)
             try await publish(spaceId: spaceId, group: group, deleted: true, revision: now.micros, on: connection)
         }
