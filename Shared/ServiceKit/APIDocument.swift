@@ -39,9 +39,11 @@ public struct APIDocument: Sendable {
         self.operations = operations
     }
 
-    /// The document a service ships in its resource bundle.
-    public init(contentsOf url: URL?) throws {
-        guard let url else { throw Invalid(description: "the OpenAPI document is missing from the resource bundle") }
+    /// The document a service ships in its resource bundle (`OpenAPI/openapi.json` of its library).
+    public init(bundle: Bundle) throws {
+        guard let url = bundle.url(forResource: "openapi", withExtension: "json") else {
+            throw Invalid(description: "the OpenAPI document is missing from the resource bundle")
+        }
         try self.init(data: try Data(contentsOf: url))
     }
 

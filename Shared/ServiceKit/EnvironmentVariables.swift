@@ -61,6 +61,12 @@ public struct EnvironmentVariables: Sendable {
         return value
     }
 
+    /// A comma-separated list, each item trimmed, empty ones dropped; `defaultValue` when unset or empty.
+    public func list(_ name: String, default defaultValue: [String]) -> [String] {
+        guard let text = values[name], !text.isEmpty else { return defaultValue }
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// `key=value,key=value` pairs, e.g. librdkafka properties.
     public func pairs(_ name: String) throws -> [String: String] {
         guard let text = values[name], !text.isEmpty else { return [:] }

@@ -31,7 +31,7 @@ public enum AudiencesService {
         let logger = Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: AudiencesMigrations.all,
-            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            document: try APIDocument(bundle: .module),
             logger: logger
         ) {
             router, database, producer in

@@ -24,7 +24,7 @@ public struct ConsoleConfig: Sendable {
             service: "console", schema: "console", defaultPort: 8080, env: env)
         var upstreams: [EngageService: URL] = [:]
         for service in EngageService.allCases {
-            let text = env.string(service.environmentName, default: "http://127.0.0.1:\(service.defaultPort)")
+            let text = env.string(service.environmentName, default: service.defaultURL.absoluteString)
             guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ServiceConfigError("\(service.environmentName) must be an http(s) URL, got \(text)")
             }

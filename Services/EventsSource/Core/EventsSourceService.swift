@@ -59,7 +59,7 @@ public enum EventsSourceService {
     static func serve(_ config: Config, logger: Logger) async throws {
         try await ServiceHost.run(
             config.common, migrations: EventsSourceMigrations.all,
-            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            document: try APIDocument(bundle: .module),
             logger: logger
         ) {
             router, database, producer in

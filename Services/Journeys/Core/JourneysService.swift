@@ -44,7 +44,7 @@ public enum JourneysService {
         let logger = Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: JourneysMigrations.all,
-            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            document: try APIDocument(bundle: .module),
             logger: logger
         ) {
             router, database, producer in

@@ -45,12 +45,8 @@ public enum MessagingSendService {
                 consumerBatchSize: try env.int("ENGAGE_MESSAGING_CONSUMER_BATCH_SIZE", default: 500),
                 profileWaitSeconds: try env.int("ENGAGE_MESSAGING_PROFILE_WAIT_SECONDS", default: 30),
                 providerHosts: Set(
-                    env.string(
-                        "ENGAGE_MESSAGING_PROVIDER_HOSTS",
-                        default: ProviderVerifier.defaultAllowedHosts.sorted().joined(separator: ",")
-                    )
-                    .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-                    .filter { !$0.isEmpty }))
+                    env.list("ENGAGE_MESSAGING_PROVIDER_HOSTS", default: ProviderVerifier.defaultAllowedHosts.sorted())
+                        .map { $0.lowercased() }))
         }
     }
 
@@ -75,7 +71,7 @@ public enum MessagingSendService {
     static func serve(_ config: Config, logger: Logger, box: SecretBox, httpClient: HTTPClient) async throws {
         try await ServiceHost.run(
             config.common, migrations: MessagingMigrations.all,
-            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            document: try APIDocument(bundle: .module),
             logger: logger
         ) {
             router, database, producer in

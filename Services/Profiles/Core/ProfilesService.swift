@@ -42,7 +42,7 @@ public enum ProfilesService {
         let logger = Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: ProfilesMigrations.all,
-            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            document: try APIDocument(bundle: .module),
             logger: logger
         ) {
             router, database, producer in

@@ -28,7 +28,7 @@ public enum SubscriptionsService {
         let logger = Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: SubscriptionsMigrations.all,
-            document: try APIDocument(contentsOf: Bundle.module.url(forResource: "openapi", withExtension: "json")),
+            document: try APIDocument(bundle: .module),
             logger: logger
         ) {
             router, database, producer in
