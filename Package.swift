@@ -158,7 +158,9 @@ targets += [
     .target(
         name: "EngageClient",
         dependencies: [
-            .product(name: "AsyncHTTPClient", package: "async-http-client")
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ], path: "Shared/EngageClient")
 ]
 
@@ -186,7 +188,30 @@ targets += [
         ], path: "Tests/ConsoleTests"),
 ]
 
-var products: [Product] = [.executable(name: "console", targets: ["ConsoleMain"])]
+// The `engage` CLI: everyday operations and definitions as code, over the same public APIs (and,
+// for `tail`, the source-events topic).
+targets += [
+    .target(
+        name: "EngageCLICore",
+        dependencies: [
+            "Contracts", "EngageClient", "Kafka",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Services/EngageCLI/Core"),
+    .executableTarget(
+        name: "EngageCLIMain",
+        dependencies: ["EngageCLICore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Services/EngageCLI/Main"),
+    .testTarget(
+        name: "EngageCLITests",
+        dependencies: ["EngageCLICore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Tests/EngageCLITests"),
+]
+
+var products: [Product] = [
+    .executable(name: "console", targets: ["ConsoleMain"]), .executable(name: "engage", targets: ["EngageCLIMain"]),
+]
 for service in services {
     targets.append(
         .target(
@@ -220,6 +245,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/stencilproject/Stencil.git", from: "0.15.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

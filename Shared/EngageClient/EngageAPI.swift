@@ -44,7 +44,7 @@ public struct EngageAPI: Sendable {
     /// a service that cannot be reached throws `.unreachable`; every other answer is returned.
     public func call(
         _ service: EngageService, _ method: EngageMethod, _ path: String, query: [(String, String)] = [],
-        token: String?, body: EngageBody? = nil, timeout: TimeAmount? = nil
+        token: String?, scheme: EngageAuthScheme = .basic, body: EngageBody? = nil, timeout: TimeAmount? = nil
     ) async throws -> EngageResponse {
         var url = bases[service]!.absoluteString
         while url.hasSuffix("/") { url.removeLast() }
@@ -57,10 +57,14 @@ public struct EngageAPI: Sendable {
         }
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method.rawValue)
-        // The token as the Basic-auth username: the one form every API takes (the Profile API keeps
-        // Segment's Basic-only authentication; the others take Bearer as well).
         if let token {
-            request.headers.add(name: "Authorization", value: "Basic " + Data("\(token):".utf8).base64EncodedString())
+            switch scheme {
+            case .basic:
+                request.headers.add(
+                    name: "Authorization", value: "Basic " + Data("\(token):".utf8).base64EncodedString())
+            case .bearer:
+                request.headers.add(name: "Authorization", value: "Bearer " + token)
+            }
         }
         request.headers.add(name: "Accept", value: "application/json")
         switch body {
@@ -94,6 +98,14 @@ public struct EngageAPI: Sendable {
         allowed.insert(charactersIn: "-._~:@")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
+}
+
+/// How a token is presented. Space tokens go as the Basic-auth username, the one form every space
+/// API takes (the Profile API keeps Segment's Basic-only authentication; the others take Bearer as
+/// well); the admin API takes a Bearer token.
+public enum EngageAuthScheme: Sendable {
+    case basic
+    case bearer
 }
 
 // Spelled as on the wire, as NIO's HTTPMethod does.
