@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // swift-engage: six services, each a library target (the logic, tested directly) plus a thin
@@ -12,6 +12,7 @@ let sharedRuntime: [Target.Dependency] = [
     .product(name: "Logging", package: "swift-log"),
     .product(name: "Metrics", package: "swift-metrics"),
     .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "Tracing", package: "swift-distributed-tracing"),
 ]
 
 /// One service = `<Name>Core` library in Services/<Folder>/Core + executable `<exe>` in Services/<Folder>/Main.
@@ -60,6 +61,7 @@ var targets: [Target] = [
         name: "Kafka",
         dependencies: [
             "CRdKafka", "Contracts", "Liveness",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,6 +70,7 @@ var targets: [Target] = [
         name: "Persistence",
         dependencies: [
             "Contracts", "Kafka", "Liveness",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -86,6 +89,8 @@ var targets: [Target] = [
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "OTel", package: "swift-otel"),
         ], path: "Shared/ServiceKit"),
     .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests"),
     .testTarget(
@@ -247,6 +252,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // OTLP over HTTP only: the gRPC exporter would add gRPC to every build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -92,6 +92,8 @@ public struct OutgoingRecord: Sendable, Hashable {
         self.headers = headers
     }
 
+    var hasTraceContext: Bool { headers.contains { $0.0 == "traceparent" } }
+
     public static func == (lhs: OutgoingRecord, rhs: OutgoingRecord) -> Bool {
         lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value
             && lhs.headers.map(\.0) == rhs.headers.map(\.0) && lhs.headers.map(\.1) == rhs.headers.map(\.1)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// An idempotent (acks=all) producer. `send` returns once the broker acknowledged every record.
 /// Delivery reports are served by a dedicated thread; run it as a Service so shutdown flushes.
@@ -73,6 +74,27 @@ public final class KafkaProducer: Service, Sendable {
     /// Records for one partition keep their order.
     public func send(_ records: [OutgoingRecord]) async throws {
         guard !records.isEmpty else { return }
+        // Records written directly by traced work (a tracking call) carry its trace, under a
+        // producer span; records relayed from an outbox already carry the trace that wrote them.
+        guard ServiceContext.current != nil, records.contains(where: { !$0.hasTraceContext }) else {
+            return try await deliver(records)
+        }
+        try await withSpan("publish \(records[0].topic)", ofKind: .producer) { span in
+            span.attributes["messaging.system"] = "kafka"
+            span.attributes["messaging.destination.name"] = records[0].topic
+            span.attributes["messaging.batch.message_count"] = records.count
+            let trace = TraceHeaders.current()
+            try await deliver(
+                records.map { record in
+                    guard !record.hasTraceContext else { return record }
+                    var traced = record
+                    traced.headers += trace.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
+                    return traced
+                })
+        }
+    }
+
+    private func deliver(_ records: [OutgoingRecord]) async throws {
         let newTopics = Self.keptTopics.withLock { kept in Set(records.map(\.topic)).subtracting(kept) }
         if !newTopics.isEmpty { try await createTopics(newTopics.sorted()) }
         let client = self.client

@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// A record the handler refused for good (bad input). It goes to `<topic>.dlq` with the reason.
 public struct RecordFailure: Sendable {
@@ -177,7 +178,7 @@ public final class ConsumerService: Service, Sendable {
     /// halves run in order, so records of one partition keep their order.
     private func handleIsolating(_ records: ArraySlice<ConsumedRecord>) async throws -> [RecordFailure] {
         do {
-            return try await handler.handle(Array(records))
+            return try await traced(records) { try await handler.handle(Array(records)) }
         } catch  where !TransientFailure.isTransient(error) {
             guard records.count > 1 else {
                 let reason = TransientFailure.reason(error)
@@ -189,6 +190,27 @@ public final class ConsumerService: Service, Sendable {
             let first = try await handleIsolating(records[..<middle])
             let second = try await handleIsolating(records[middle...])
             return first + second
+        }
+    }
+
+    /// A consumer span per handled batch, continuing the trace of its first record (the other
+    /// records' traces are linked): what the handler writes to the outbox carries this span's
+    /// context, so the next service continues the same trace.
+    private func traced<T>(_ records: ArraySlice<ConsumedRecord>, _ body: () async throws -> T) async throws -> T {
+        guard let first = records.first else { return try await body() }
+        return try await withSpan(
+            "process \(first.topic)", context: TraceHeaders.context(of: first.headers), ofKind: .consumer
+        ) { span in
+            span.attributes["messaging.system"] = "kafka"
+            span.attributes["messaging.destination.name"] = first.topic
+            span.attributes["messaging.consumer.group.name"] = consumer.groupId
+            span.attributes["messaging.batch.message_count"] = records.count
+            var linked: Set<String> = [first.headers["traceparent"] ?? ""]
+            for record in records.dropFirst() {
+                guard let parent = record.headers["traceparent"], linked.insert(parent).inserted else { continue }
+                span.addLink(SpanLink(context: TraceHeaders.context(of: record.headers), attributes: [:]))
+            }
+            return try await body()
         }
     }
 

@@ -30,6 +30,17 @@ public struct OutboxMessage: Sendable {
     }
 }
 
+extension OutboxMessage {
+    /// The message continuing a trace other than the current task's (a timer's work continues
+    /// the trace that scheduled it); unchanged without one.
+    public func continuing(trace traceParent: String?) -> OutboxMessage {
+        guard let traceParent, headers["traceparent"] == nil else { return self }
+        var message = self
+        message.headers["traceparent"] = traceParent
+        return message
+    }
+}
+
 /// The platform's one pattern for "state change and event publication are atomic": write outbox
 /// rows in the same transaction as the state change; `OutboxRelay` publishes them after commit.
 public enum Outbox {
@@ -40,7 +51,13 @@ public enum Outbox {
         let topics = messages.map(\.topic)
         let keys = messages.map { $0.key ?? "" }
         let payloads = messages.map(\.payload)
-        let headers = messages.map { JSONValue.object($0.headers.mapValues(JSONValue.string)).json }
+        // The trace context of the work that writes them: the relay publishes it with each record.
+        let trace = TraceHeaders.current()
+        let headers = messages.map { message in
+            let ownTrace = message.headers["traceparent"] != nil
+            let merged = trace.isEmpty || ownTrace ? message.headers : message.headers.merging(trace) { own, _ in own }
+            return JSONValue.object(merged.mapValues(JSONValue.string)).json
+        }
         try await connection.query(
             """
             INSERT INTO outbox (topic, key, payload, headers)

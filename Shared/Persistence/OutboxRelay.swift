@@ -25,6 +25,7 @@ public final class OutboxRelay: Service, Sendable {
     private let published: Counter
     private let lag: Timer
     private let batchDuration: Timer
+    private let oldestUnpublished: Gauge
 
     public init(
         client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
@@ -40,6 +41,7 @@ public final class OutboxRelay: Service, Sendable {
         published = Counter(label: "engage_outbox_published_total")
         lag = Timer(label: "engage_outbox_publish_lag_seconds", preferredDisplayUnit: .seconds)
         batchDuration = Timer(label: "engage_outbox_batch_seconds", preferredDisplayUnit: .seconds)
+        oldestUnpublished = Gauge(label: "engage_outbox_oldest_unpublished_seconds")
     }
 
     /// Tells the relay that rows were just committed, so it need not wait for its next tick.
@@ -139,6 +141,8 @@ public final class OutboxRelay: Service, Sendable {
                 }
                 if oldest == nil { oldest = createdAt }
             }
+            // The backlog an operator watches: how long the oldest row has waited (0: none waits).
+            self.oldestUnpublished.record(oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
             guard !ids.isEmpty else { return 0 }
             try await self.producer.send(records)
             if !tooLarge.isEmpty {

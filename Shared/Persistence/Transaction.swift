@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
+import Tracing
 
 extension PostgresClient {
     /// The platform's transaction: BEGIN, `body`, COMMIT; ROLLBACK when `body` throws. It differs
@@ -16,6 +17,18 @@ extension PostgresClient {
     /// - past `TransactionLimits.deadline` the connection is closed, which ends it the same way.
     /// A commit counts as progress of the loop the task works for (`LoopProgress.current`).
     public func transaction<Result: Sendable>(
+        logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        // A span only within traced work (a request, a consumed record): polling loops that find
+        // nothing to do would otherwise start a trace of their own every few hundred milliseconds.
+        guard ServiceContext.current != nil else { return try await untracedTransaction(logger: logger, body) }
+        return try await withSpan("db transaction", ofKind: .client) { span in
+            span.attributes["db.system.name"] = "postgresql"
+            return try await untracedTransaction(logger: logger, body)
+        }
+    }
+
+    private func untracedTransaction<Result: Sendable>(
         logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let progress = LoopProgress.current

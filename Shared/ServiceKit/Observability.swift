@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Metrics
 import Prometheus
@@ -6,7 +7,11 @@ import Prometheus
 public enum Observability {
     public static let registry = PrometheusCollectorRegistry()
 
-    public static func bootstrap(_ config: CommonConfig) -> Logger {
+    public static func bootstrap(
+        _ config: CommonConfig, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws -> Logger
+    {
         let service = config.serviceName
         let level = config.logLevel
         switch config.logFormat {
@@ -20,6 +25,11 @@ public enum Observability {
             }
         }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        do {
+            try TracingBootstrap.bootstrap(serviceName: service, environment: environment)
+        } catch {
+            throw ServiceConfigError("OTEL_* variables: \(error)")
+        }
         return Logger(label: "engage.\(service)")
     }
 }

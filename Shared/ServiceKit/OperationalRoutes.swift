@@ -40,11 +40,17 @@ public enum OperationalRoutes {
                     stalled: stalls.isEmpty ? nil : stalls),
                 status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
-        }
+        router.get("/metrics") { _, _ in metricsResponse() }
+    }
+
+    /// The Prometheus exposition: every metric, with its HELP text, and the process's own figures
+    /// read now.
+    public static func metricsResponse() -> Response {
+        ProcessMetrics.update()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(
+                byteBuffer: ByteBuffer(bytes: MetricHelp.annotate(Observability.registry.emitToBuffer()))))
     }
 
     static func databaseReachable(_ client: PostgresClient, logger: Logger) async -> Bool {

@@ -61,7 +61,7 @@ public enum ServiceHost {
             server: config.httpLimits.http1Server(logger: logger),
             configuration: .init(
                 address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
-            services: services,
+            services: services + (TracingBootstrap.service.withLock { $0 }.map { [$0] } ?? []),
             logger: logger)
         // SIGTERM must end the process within the grace period an orchestrator gives it: graceful
         // shutdown first (HTTP stops, loops finish their batch), then cancellation, and past the
@@ -103,6 +103,9 @@ extension ServiceHost {
     /// storable text); route tests build theirs here too, so they see the same requests and errors.
     public static func apiRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        // A span per request (continuing the caller's trace from `traceparent`), and RED metrics by route.
+        router.add(middleware: TracingMiddleware())
+        router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: RequestIdMiddleware())
         router.add(middleware: StorableTextMiddleware())
         return router

@@ -3,7 +3,7 @@ import tempfile
 
 import pytest
 
-from engage_harness import BIN_PATH, BROKERS, DATABASE_URL, SECRETS_KEY, ProviderFakes, ServiceProcess
+from engage_harness import BIN_PATH, BROKERS, DATABASE_URL, SECRETS_KEY, OTLPReceiver, ProviderFakes, ServiceProcess
 
 
 @pytest.fixture(scope="session")
@@ -11,6 +11,14 @@ def log_dir():
     path = os.environ.get("ENGAGE_E2E_LOG_DIR") or tempfile.mkdtemp(prefix="engage-e2e-")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def otlp(log_dir):
+    """An OTLP receiver started before any service: every service of the run exports its spans to it."""
+    receiver = OTLPReceiver(log_dir).start()
+    yield receiver
+    receiver.terminate()
 
 
 @pytest.fixture(scope="session")

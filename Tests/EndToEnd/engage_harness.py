@@ -58,6 +58,10 @@ class ServiceProcess:
             "ENGAGE_KAFKA_MAX_POLL_INTERVAL_MS": "10000",
             "ENGAGE_LOG_LEVEL": "info",
         })
+        if OTLP.url:
+            # Every service of the run exports its spans to the session's receiver (test_tracing.py).
+            self.env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP.url, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+                             "OTEL_BSP_SCHEDULE_DELAY": "200"})
         self.env.update(extra_env or {})
         self.process = None
 
@@ -234,6 +238,38 @@ PROVISION_SQL = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "p
 SERVICE_DB_PASSWORD = "e2e-service-password"
 FAKES_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "Fakes", "provider_fakes.py")
 SECRETS_KEY = base64.b64encode(b"e2e-secrets-key-0123456789abcdef").decode()
+
+
+class OTLPReceiver:
+    """The local OTLP/HTTP trace receiver (Tests/Fakes/otlp_receiver.py); `url` is set while it runs."""
+    url = None
+
+    def __init__(self, log_dir):
+        self.log_path = os.path.join(log_dir, "otlp-receiver.log")
+        self.process = None
+
+    def start(self):
+        import sys
+        import tempfile
+        port_file = os.path.join(tempfile.mkdtemp(prefix="otlp-"), "port")
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, OTLP_SCRIPT, "--port-file", port_file], stdout=log, stderr=log)
+        wait_for(lambda: os.path.exists(port_file) and open(port_file).read(), timeout=20, what="the OTLP receiver to listen")
+        OTLP.url = f"http://127.0.0.1:{int(open(port_file).read())}"
+        return self
+
+    def spans(self, trace_id):
+        return requests.get(OTLP.url + "/_fake/spans", params={"trace_id": trace_id}).json()
+
+    def terminate(self):
+        OTLP.url = None
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+OTLP = OTLPReceiver
+OTLP_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "Fakes", "otlp_receiver.py")
 
 
 class ProviderFakes:

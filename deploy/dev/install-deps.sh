@@ -64,4 +64,17 @@ if [ ${#pip_need[@]} -gt 0 ]; then
   log "pip install ${pip_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${pip_need[@]}"
 fi
+# promtool checks and unit-tests the Prometheus alert rules (deploy/observability/check.sh). Only the
+# tool is taken from Debian's prometheus package: installing the package would start a server.
+promtool="$ENGAGE_DEPS_DIR/../../.dev/tools/promtool"
+if [ ! -x "$promtool" ]; then
+  log "extracting promtool from Debian's prometheus package"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"  # apt's download user writes into it
+  (cd "$tmp" && apt-get download -q prometheus >/dev/null && dpkg-deb -x prometheus_*.deb root)
+  mkdir -p "$(dirname "$promtool")"
+  cp "$tmp/root/usr/bin/promtool" "$promtool"
+  rm -rf "$tmp"
+fi
+log "$("$promtool" --version 2>&1 | head -n 1)"
 log "done"

@@ -31,6 +31,14 @@ if ! swift format lint --strict -r -p Package.swift Services Shared Tests > "$WO
   log "formatting: run 'swift format -i -r -p Package.swift Services Shared Tests'"
   status=1
 fi
+# The Prometheus alert rules: promtool's syntax check and their unit tests (deploy/observability).
+log "alert rules"
+alerts="checked, unit tests passed"
+if ! bash deploy/observability/check.sh > "$WORK/alerts.log" 2>&1; then
+  cat "$WORK/alerts.log"
+  alerts="failed (see above)"
+  status=1
+fi
 if [ "${ENGAGE_SWIFT_TESTS:-1}" != 0 ]; then
   swift test --skip-build 2>&1 | tee "$WORK/swift-test.log" || status=1
 else
@@ -44,5 +52,6 @@ py_line=$(grep -E "[0-9]+ (passed|failed)" "$WORK/pytest.log" | tail -n 1 || tru
 log "swift: ${swift_line:-no summary}"
 log "end-to-end: ${py_line:-no summary}"
 log "format: $([ -s "$WORK/format.log" ] && echo "problems (see above)" || echo clean)"
+log "alert rules: $alerts"
 log "containers: not run here (about 20 minutes with a cold release build); deploy/containers/run.sh runs them with podman"
 exit $status

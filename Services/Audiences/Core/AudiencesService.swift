@@ -28,7 +28,7 @@ public enum AudiencesService {
 
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
-        let logger = Observability.bootstrap(config.common)
+        let logger = try Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: AudiencesMigrations.all,
             document: try APIDocument(bundle: .module),

@@ -11,7 +11,7 @@ import ServiceKit
 public enum ConsoleService {
     public static func run() async throws {
         let config = try ConsoleConfig.fromEnvironment()
-        let logger = Observability.bootstrap(config.common)
+        let logger = try Observability.bootstrap(config.common)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             let router = try await makeRouter(config: config, httpClient: httpClient, logger: logger)
@@ -34,6 +34,8 @@ public enum ConsoleService {
         let upstream = EngageAPI(client: httpClient, bases: config.upstreams)
         let console = Console(config: config, views: views, upstream: upstream, logger: logger)
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: TracingMiddleware())
+        router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: RequestIdMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(
@@ -101,10 +103,6 @@ struct ConsoleProbes: Sendable {
                     byteBuffer: ByteBuffer(
                         string: #"{"status":"\#(ready ? "ready" : "not_ready")","services":{\#(body)}}"#)))
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
-        }
+        router.get("/metrics") { _, _ in OperationalRoutes.metricsResponse() }
     }
 }

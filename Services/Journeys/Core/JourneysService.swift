@@ -41,7 +41,7 @@ public enum JourneysService {
         async throws
     {
         let config = try Config.fromEnvironment(env)
-        let logger = Observability.bootstrap(config.common)
+        let logger = try Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: JourneysMigrations.all,
             document: try APIDocument(bundle: .module),

@@ -52,7 +52,7 @@ public enum MessagingSendService {
 
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
-        let logger = Observability.bootstrap(config.common)
+        let logger = try Observability.bootstrap(config.common)
         let box = try SecretBox(base64Key: config.secretsKey)
         let httpClient = HTTPClient(
             eventLoopGroupProvider: .singleton,

@@ -25,7 +25,7 @@ public enum SubscriptionsService {
 
     public static func run(env: EnvironmentVariables = EnvironmentVariables()) async throws {
         let config = try Config.fromEnvironment(env)
-        let logger = Observability.bootstrap(config.common)
+        let logger = try Observability.bootstrap(config.common)
         try await ServiceHost.run(
             config.common, migrations: SubscriptionsMigrations.all,
             document: try APIDocument(bundle: .module),

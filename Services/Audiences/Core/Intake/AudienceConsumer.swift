@@ -18,7 +18,7 @@ public struct AudienceConsumer: BatchHandler {
     let store: StateStore
     let onCommit: @Sendable () -> Void
     let logger: Logger
-    let latency = Metrics.Timer(label: "audiences_event_to_membership_seconds")
+    let latency = Metrics.Timer(label: "engage_audiences_event_to_membership_seconds")
 
     public init(
         db: PostgresClient, spaces: SpaceAccessReplica, definitions: DefinitionCache, store: StateStore,

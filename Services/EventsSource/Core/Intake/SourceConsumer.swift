@@ -18,8 +18,8 @@ public struct SourceConsumer: BatchHandler {
     let profiles: ProfileReplica
     let onCommit: @Sendable (_ deliveriesQueued: Bool) -> Void
     let logger: Logger
-    let published = Counter(label: "events_source_events_published_total")
-    let latency = Metrics.Timer(label: "events_source_event_age_at_publish_seconds")
+    let published = Counter(label: "engage_events_source_events_published_total")
+    let latency = Metrics.Timer(label: "engage_events_source_event_age_at_publish_seconds")
 
     public init(
         db: PostgresClient, spaces: SpaceAccessReplica, profiles: ProfileReplica,

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// The `deliveries` table as the intake and the delivery worker use it. A delivery is `pending`
@@ -8,6 +9,9 @@ import PostgresNIO
 /// profile) go out one at a time in id order: a delivery is claimable only when no earlier one of
 /// its lane is still pending, so a retried event holds back the ones after it.
 enum DeliveryQueue {
+    /// Destinations paused after repeated failures (counted as the pause is written; a retried batch may count one twice).
+    static let automaticPauses = Counter(label: "engage_webhook_destination_pauses_total")
+
     struct Route: Sendable {
         var destinationId: String
         var filter: EventFilter
@@ -173,6 +177,7 @@ enum DeliveryQueue {
                 "delivery of \(outcome.delivery.eventId) failed \(outcome.delivery.attempts) times; last: \(outcome.error ?? "HTTP \(outcome.status ?? 0)")"
             try await pause(
                 destinationId: outcome.delivery.destinationId, reason: reason, on: connection, logger: logger)
+            automaticPauses.increment()
             logger.warning(
                 "destination paused",
                 metadata: ["destination_id": "\(outcome.delivery.destinationId)", "reason": "\(reason)"])

@@ -31,9 +31,10 @@ public struct DeliveryWorker: Service {
     let settings: Settings
     let wakeups = Wakeups()
     let logger: Logger
-    let delivered = Counter(label: "events_source_webhook_deliveries_total", dimensions: [("outcome", "delivered")])
-    let failed = Counter(label: "events_source_webhook_deliveries_total", dimensions: [("outcome", "failed")])
-    let latency = Metrics.Timer(label: "events_source_webhook_call_seconds")
+    let delivered = Counter(
+        label: "engage_events_source_webhook_deliveries_total", dimensions: [("outcome", "delivered")])
+    let failed = Counter(label: "engage_events_source_webhook_deliveries_total", dimensions: [("outcome", "failed")])
+    let latency = Metrics.Timer(label: "engage_events_source_webhook_call_seconds")
 
     /// `policy`: where calls may go; `box`: opens the destinations' signing secrets.
     public init(db: PostgresClient, policy: EgressPolicy, box: SecretBox, settings: Settings, logger: Logger) {

@@ -80,6 +80,8 @@ public final class Advancer: Service, Sendable {
         var state: PathState
         var enteredAt: Date
         var trigger: [String: JSONValue]
+        /// The trace of the record that started the instance, which what the path publishes continues.
+        var traceParent: String?
     }
 
     /// Advances one batch of due paths; returns how many it claimed.
@@ -90,7 +92,7 @@ public final class Advancer: Service, Sendable {
             for try await row in try await connection.query(
                 """
                 SELECT p.space_id, p.instance_id, p.path_id, p.journey_id, p.version, p.profile_id, p.step_id, p.status, p.step_entered_at,
-                       p.due_at, p.resume_branch, i.entered_at, i.trigger::text
+                       p.due_at, p.resume_branch, i.entered_at, i.trigger::text, i.trace_parent
                 FROM paths p
                 JOIN journeys j ON j.space_id = p.space_id AND j.id = p.journey_id AND j.status = 'published'
                 JOIN instances i ON i.space_id = p.space_id AND i.id = p.instance_id
@@ -99,8 +101,11 @@ public final class Advancer: Service, Sendable {
                 FOR UPDATE OF p SKIP LOCKED
                 """, logger: logger
             ).decode(
-                (String, String, String, String, Int, String, String, String, Date?, Date?, String?, Date, String).self)
-            {
+                (
+                    String, String, String, String, Int, String, String, String, Date?, Date?, String?, Date, String,
+                    String?
+                ).self
+            ) {
                 let trigger = (try? JSONParser.parse(Array(row.12.utf8)))?.objectValue ?? [:]
                 due.append(
                     DuePath(
@@ -108,7 +113,7 @@ public final class Advancer: Service, Sendable {
                         state: PathState(
                             pathId: row.2, stepId: row.6, status: PathStatus(rawValue: row.7) ?? .ready,
                             stepEnteredAt: row.8, dueAt: row.9, resumeBranch: row.10),
-                        enteredAt: row.11, trigger: trigger))
+                        enteredAt: row.11, trigger: trigger, traceParent: row.13))
                 if let dueAt = row.9 { lateness.recordSeconds(max(0, now.timeIntervalSince(dueAt))) }
             }
             guard !due.isEmpty else { return (0, false) }
@@ -173,12 +178,12 @@ public final class Advancer: Service, Sendable {
                         metric == "entered" ? .entered : .completed,
                         .init(spaceId: spaceId, journeyId: path.journeyId, version: path.version, stepId: stepId))
                 }
-                outbox += try effects.events.map(\.outbox)
-                outbox += effects.records
+                var published = try effects.events.map(\.outbox) + effects.records
                 for send in effects.sends {
-                    outbox.append(send.request.outbox)
+                    published.append(send.request.outbox)
                     if send.goal != nil { goals.append((path, send)) }
                 }
+                outbox += published.map { $0.continuing(trace: path.traceParent) }
                 updates.append((path, effects.paths[0]))
                 forks += effects.paths.dropFirst().map { (path, $0) }
                 if effects.exitReason != nil {

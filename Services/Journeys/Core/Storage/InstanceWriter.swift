@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Kafka
 import Logging
 import Persistence
 import PostgresNIO
@@ -52,9 +53,9 @@ struct InstanceWriter: Sendable {
             var inserted = false
             for try await _ in try await connection.query(
                 """
-                INSERT INTO instances (space_id, id, journey_id, version, profile_id, status, trigger, entered_at)
+                INSERT INTO instances (space_id, id, journey_id, version, profile_id, status, trigger, entered_at, trace_parent)
                 VALUES (\(journey.spaceId), \(instanceId), \(journey.journeyId), \(journey.version), \(candidate.profileId), 'active',
-                        \(JSONValue.object(candidate.trigger).json)::jsonb, \(now))
+                        \(JSONValue.object(candidate.trigger).json)::jsonb, \(now), \(TraceHeaders.current()["traceparent"]))
                 ON CONFLICT DO NOTHING RETURNING 1
                 """, logger: logger)
             {

@@ -200,5 +200,12 @@ public enum JourneysMigrations {
                 """,
             ] + ProfileReplica.tableStatements),
         Migration(version: 101, name: "audience catalog replica", statements: AudienceCatalogReplica.tableStatements),
+        Migration(
+            version: 102, name: "the trace an instance belongs to",
+            statements: [
+                // W3C traceparent of the record that started the instance: what its steps publish
+                // (message requests, journey events) continues that trace (NULL when tracing is off).
+                "ALTER TABLE instances ADD COLUMN trace_parent text"
+            ]),
     ]
 }

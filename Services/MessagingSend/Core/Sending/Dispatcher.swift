@@ -1,10 +1,12 @@
 import Contracts
 import Foundation
+import Kafka
 import Logging
 import Metrics
 import Persistence
 import ServiceKit
 import ServiceLifecycle
+import Tracing
 
 /// Sends due messages: claim a batch (`preparing`), decide each (skip, later, send), mark the
 /// sends `sending` and commit, then call the providers concurrently and record each outcome with
@@ -38,6 +40,26 @@ public final class Dispatcher: Service, Sendable {
     private let callDuration = Timer(label: "engage_provider_call_seconds", preferredDisplayUnit: .seconds)
     private let requestToProvider = Timer(
         label: "engage_message_request_to_provider_seconds", preferredDisplayUnit: .seconds)
+
+    /// The provider call, as a client span of the trace that requested the message.
+    private func call(_ send: PreparedSend) async -> SendOutcome {
+        let parent = TraceHeaders.context(of: send.row.traceParent.map { ["traceparent": $0] } ?? [:])
+        let provider: String
+        switch send.request {
+        case .email: provider = "SendGrid"
+        case .twilio: provider = "Twilio"
+        }
+        return await withSpan("\(provider) send", context: parent, ofKind: .client) { span in
+            span.attributes["engage.message.id"] = send.row.id
+            span.attributes["engage.provider"] = provider
+            switch send.request {
+            case .email(let email, let settings, let secrets):
+                return await sendGrid.send(email, settings: settings, secrets: secrets)
+            case .twilio(let message, let settings, let secrets):
+                return await twilio.send(message, settings: settings, secrets: secrets)
+            }
+        }
+    }
 
     init(
         store: MessageStore, preparer: SendPreparer, sendGrid: SendGridClient, twilio: TwilioClient, settings: Settings,
@@ -163,13 +185,7 @@ public final class Dispatcher: Service, Sendable {
             for send in toCall {
                 group.addTask {
                     let started = ContinuousClock.now
-                    let outcome: SendOutcome
-                    switch send.request {
-                    case .email(let email, let settings, let secrets):
-                        outcome = await self.sendGrid.send(email, settings: settings, secrets: secrets)
-                    case .twilio(let message, let settings, let secrets):
-                        outcome = await self.twilio.send(message, settings: settings, secrets: secrets)
-                    }
+                    let outcome = await self.call(send)
                     let elapsed = ContinuousClock.now - started
                     self.callDuration.recordNanoseconds(
                         elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)

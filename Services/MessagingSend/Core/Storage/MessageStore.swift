@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Kafka
 import Logging
 import Persistence
 import PostgresNIO
@@ -30,6 +31,8 @@ public struct MessageRow: Sendable, Hashable {
     public var content: TemplateContent?
     public var destinationId: String?
     public var actionId: String?
+    /// The W3C `traceparent` of the work that requested it (nil when tracing is off).
+    public var traceParent: String? = nil
 
     /// An event about this message, with its correlation fields filled in.
     func event(_ name: String, id suffix: String, at occurredAt: Date, now: Date = Date()) -> MessageEvent {
@@ -99,13 +102,13 @@ public struct MessageStore: Sendable {
     static let columns = """
         space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id, journey_step_id, \
         broadcast_id, test, requested_at, attempts, state, provider, recipient, provider_message_id, requested_sender, content::text, \
-        destination_id, action_id
+        destination_id, action_id, trace_parent
         """
 
     typealias RowTuple = (
         String, String, String, String, String, Int?, String, String?, String?, String?, String?, Bool, Date, Int,
         String,
-        String?, String?, String?, String?, String?, String?, String?
+        String?, String?, String?, String?, String?, String?, String?, String?
     )
 
     static func row(_ t: RowTuple) -> MessageRow {
@@ -117,7 +120,7 @@ public struct MessageStore: Sendable {
             provider: t.15,
             recipient: t.16, providerMessageId: t.17, requestedSender: t.18,
             content: t.19.flatMap { try? JSONDecoder.engage().decode(TemplateContent.self, from: Data($0.utf8)) },
-            destinationId: t.20, actionId: t.21)
+            destinationId: t.20, actionId: t.21, traceParent: t.22)
     }
 
     /// New requests become pending messages; a request seen before changes nothing.
@@ -135,9 +138,9 @@ public struct MessageStore: Sendable {
             """
             INSERT INTO messages (space_id, id, profile_id, channel, template_id, template_version, purpose, group_name, journey_id,
                 journey_step_id, broadcast_id, test, requested_at, state, next_attempt_at, requested_sender, content, destination_id,
-                action_id)
+                action_id, trace_parent)
             SELECT s, i, p, c, t, NULLIF(v, -1), u, NULLIF(g, ''), NULLIF(j, ''), NULLIF(js, ''), NULLIF(b, ''), x, r, 'pending', now(),
-                NULLIF(f, ''), NULLIF(ct, '')::jsonb, NULLIF(d, ''), NULLIF(a, '')
+                NULLIF(f, ''), NULLIF(ct, '')::jsonb, NULLIF(d, ''), NULLIF(a, ''), \(TraceHeaders.current()["traceparent"])
             FROM unnest(\(requests.map(\.spaceId))::text[], \(requests.map(\.id))::text[], \(requests.map(\.profileId))::text[],
                         \(requests.map(\.channel.rawValue))::text[], \(requests.map(\.templateId))::text[],
                         \(requests.map { $0.templateVersion ?? -1 })::int[], \(requests.map(\.purpose.rawValue))::text[],
@@ -166,7 +169,7 @@ public struct MessageStore: Sendable {
             WHERE m.space_id = due.space_id AND m.id = due.id
             RETURNING m.space_id, m.id, m.profile_id, m.channel, m.template_id, m.template_version, m.purpose, m.group_name,
                 m.journey_id, m.journey_step_id, m.broadcast_id, m.test, m.requested_at, m.attempts, m.state, m.provider, m.recipient,
-                m.provider_message_id, m.requested_sender, m.content::text, m.destination_id, m.action_id
+                m.provider_message_id, m.requested_sender, m.content::text, m.destination_id, m.action_id, m.trace_parent
             """, logger: logger)
         for try await tuple in rows.decode(RowTuple.self) { claimed.append(Self.row(tuple)) }
         return claimed
@@ -184,7 +187,10 @@ public struct MessageStore: Sendable {
             let changed = try await apply(transitions, on: connection)
             func follows(_ event: MessageEvent) -> Bool { event.messageId.map { changed.contains($0) } ?? true }
             let applied = events.filter(follows) + (try await firstOfTheirIds(once.filter(follows), on: connection))
-            try await Outbox.enqueue(applied.map(Self.outbox) + extra, on: connection, logger: logger)
+            let traces = try await traceParents(of: applied, on: connection)
+            try await Outbox.enqueue(
+                applied.map { Self.outbox($0, traceParent: $0.messageId.flatMap { traces[$0] }) } + extra,
+                on: connection, logger: logger)
             return changed
         }
         onCommit()
@@ -221,10 +227,31 @@ public struct MessageStore: Sendable {
         return changed
     }
 
-    static func outbox(_ event: MessageEvent) -> OutboxMessage {
-        OutboxMessage(
-            topic: Topic.messageEvents, key: event.key, payload: event.json,
-            headers: [Header.contract: MessageEvent.contract, Header.spaceId: event.spaceId])
+    /// `traceParent`: the trace of the message's request, which its events continue.
+    static func outbox(_ event: MessageEvent, traceParent: String? = nil) -> OutboxMessage {
+        var headers = [Header.contract: MessageEvent.contract, Header.spaceId: event.spaceId]
+        if let traceParent { headers["traceparent"] = traceParent }
+        return OutboxMessage(topic: Topic.messageEvents, key: event.key, payload: event.json, headers: headers)
+    }
+
+    /// The traces the events' messages belong to; nothing is read when tracing is off.
+    private func traceParents(of events: [MessageEvent], on connection: PostgresConnection) async throws
+        -> [String: String]
+    {
+        let keys = Array(Set(events.compactMap { event in event.messageId.map { [event.spaceId, $0] } }))
+        guard TraceHeaders.isTracing, !keys.isEmpty else { return [:] }
+        var traces: [String: String] = [:]
+        for try await (id, trace) in try await connection.query(
+            """
+            SELECT m.id, m.trace_parent FROM messages m
+            JOIN unnest(\(keys.map { $0[0] })::text[], \(keys.map { $0[1] })::text[]) AS k(space_id, id)
+              ON m.space_id = k.space_id AND m.id = k.id
+            WHERE m.trace_parent IS NOT NULL
+            """, logger: logger
+        ).decode((String, String).self) {
+            traces[id] = trace
+        }
+        return traces
     }
 
     /// Leases that ran out: a `preparing` message made no call and is pending again; a `sending`

@@ -196,5 +196,12 @@ public enum MessagingMigrations {
                 )
                 """,
             ] + AudienceCatalogReplica.tableStatements),
+        Migration(
+            version: 104, name: "the trace a message belongs to",
+            statements: [
+                // W3C traceparent of the work that requested the message: the provider call and the
+                // message's events continue that trace (NULL when tracing is off).
+                "ALTER TABLE messages ADD COLUMN trace_parent text"
+            ]),
     ]
 }

@@ -243,7 +243,7 @@ public struct WebhookAPI: Sendable {
             event.errorCode = value("ErrorCode")
             if known == .canceled { event.reason = known.rawValue }
             let first = try await messages.firstOfTheirIds([event], on: connection)
-            try await Outbox.enqueue(first.map(MessageStore.outbox), on: connection, logger: logger)
+            try await Outbox.enqueue(first.map { MessageStore.outbox($0) }, on: connection, logger: logger)
         }
         onCommit()
     }
