@@ -49,6 +49,11 @@ public final class KafkaConsumer: Sendable {
         try await client.blocking { [client] in try client.commit(records) }
     }
 
+    /// A broker answered a metadata request within `timeoutMs`.
+    public func isBrokerReachable(timeoutMs: Int32 = 1_000) async -> Bool {
+        (try? await client.blocking { [client] in client.brokerReachable(timeoutMs: timeoutMs) }) ?? false
+    }
+
     /// Leaves the group; call once, after the last commit.
     public func close() async {
         _ = try? await client.blocking { [client] in client.closeConsumer() }

@@ -76,7 +76,8 @@ public final class KafkaProducer: Service, Sendable {
         guard !records.isEmpty else { return }
         // Records written directly by traced work (a tracking call) carry its trace, under a
         // producer span; records relayed from an outbox already carry the trace that wrote them.
-        guard ServiceContext.current != nil, records.contains(where: { !$0.hasTraceContext }) else {
+        guard TraceHeaders.isTracing, ServiceContext.current != nil, records.contains(where: { !$0.hasTraceContext })
+        else {
             return try await deliver(records)
         }
         try await withSpan("publish \(records[0].topic)", ofKind: .producer) { span in

@@ -11,7 +11,7 @@ public enum TraceHeaders {
 
     /// The current task's trace context, as headers.
     public static func current(_ context: ServiceContext? = ServiceContext.current) -> [String: String] {
-        guard let context else { return [:] }
+        guard let context, isTracing else { return [:] }
         var carrier: [String: String] = [:]
         InstrumentationSystem.instrument.inject(context, into: &carrier, using: HeaderInjector())
         return carrier

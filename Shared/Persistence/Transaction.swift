@@ -1,3 +1,4 @@
+import Kafka
 import Liveness
 import Logging
 import NIOCore
@@ -21,7 +22,9 @@ extension PostgresClient {
     ) async throws -> Result {
         // A span only within traced work (a request, a consumed record): polling loops that find
         // nothing to do would otherwise start a trace of their own every few hundred milliseconds.
-        guard ServiceContext.current != nil else { return try await untracedTransaction(logger: logger, body) }
+        guard TraceHeaders.isTracing, ServiceContext.current != nil else {
+            return try await untracedTransaction(logger: logger, body)
+        }
         return try await withSpan("db transaction", ofKind: .client) { span in
             span.attributes["db.system.name"] = "postgresql"
             return try await untracedTransaction(logger: logger, body)

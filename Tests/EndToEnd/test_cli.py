@@ -80,6 +80,8 @@ def populate(ms, services):
                                                                  "definition": {"type": "event_counter", "event": "Order Completed",
                                                                                 "window": {"within": {"value": 30, "unit": "days"}}}},
                      headers=auth))
+    ok(requests.post(f"{a}/spaces/{sid}/audiences", json={"key": "loyal", "definition": {
+        "type": "computed_trait", "trait": "orders_30d", "operator": "greater_or_equal", "value": 2}}, headers=auth))
     wait_for(lambda: requests.get(f"{j}/spaces/{sid}/broadcasts/estimate", params={"audienceId": "vip"},
                                   headers=auth).status_code == 200, timeout=60, what="journeys to know the audience")
     journey = ok(requests.post(f"{j}/spaces/{sid}/journeys", json={"name": "VIP welcome", "definition": {
@@ -104,7 +106,7 @@ def test_round_trip_idempotence_and_step_mapping(services, subscriptions, messag
     files = tree(exported)
     assert set(files) == {"providers/sendgrid.json", "providers/twilio.json", "send-policy.json",
                           "subscription-groups/newsletter.json", "templates/promo.sms.json", "templates/welcome.email.json",
-                          "templates/receipt.email.json", "audiences/vip.json", "audiences/vip_reachable.json",
+                          "templates/receipt.email.json", "audiences/vip.json", "audiences/vip_reachable.json", "audiences/loyal.json",
                           "computed-traits/orders_30d.json", "journeys/vip-welcome.json", "destinations/warehouse.json",
                           "messaging-destinations/vip-texts.json"}, sorted(files)
     text = "".join(open(os.path.join(exported, f)).read() for f in files)
@@ -122,7 +124,7 @@ def test_round_trip_idempotence_and_step_mapping(services, subscriptions, messag
     env = cli_env(services, target.token, tmp_path, **SECRETS)
     before = engage(env, "diff", str(exported))
     assert before.returncode == 1, before.stdout + before.stderr
-    assert "+ journey VIP welcome" in before.stdout and "12 to create, 1 to change" in before.stdout, before.stdout
+    assert "+ journey VIP welcome" in before.stdout and "13 to create, 1 to change" in before.stdout, before.stdout
     applied = engage(env, "apply", str(exported))
     assert applied.returncode == 0, applied.stdout + applied.stderr
     after = engage(env, "diff", str(exported))
@@ -137,7 +139,7 @@ def test_round_trip_idempotence_and_step_mapping(services, subscriptions, messag
     # Idempotence: a second apply changes nothing, not even a template version.
     second = engage(env, "apply", str(exported), "--json")
     assert second.returncode == 0, second.stderr
-    assert json.loads(second.stdout) == {"create": [], "update": [], "delete": [], "unchanged": 13}
+    assert json.loads(second.stdout) == {"create": [], "update": [], "delete": [], "unchanged": 14, "keptUnlisted": 0}
     m, j = services["messaging-send"].url, services["journeys"].url
     templates = requests.get(f"{m}/spaces/{target.id}/templates", headers=bearer(target.token)).json()["data"]
     assert sorted(t["currentVersion"] for t in templates) == [1, 1, 1]
@@ -162,13 +164,25 @@ def test_round_trip_idempotence_and_step_mapping(services, subscriptions, messag
     assert latest["stepMapping"] == {"promo": "offer"}
     assert engage(env, "diff", str(exported)).returncode == 0
 
-    # Deleting a file deletes the definition (journeys are archived); --keep-unlisted leaves it.
+    # Deleting a file deletes the definition (journeys are archived); --keep-unlisted leaves it. An
+    # audience goes before the computed trait it names, or the service would refuse the trait's deletion.
     os.remove(exported / "destinations" / "warehouse.json")
+    os.remove(exported / "audiences" / "loyal.json")
+    os.remove(exported / "computed-traits" / "orders_30d.json")
     kept = engage(env, "diff", "--keep-unlisted", str(exported))
-    assert kept.returncode == 0, kept.stdout
-    assert engage(env, "apply", str(exported)).returncode == 0
+    assert kept.returncode == 0 and "3 not in the directory, left as they are" in kept.stdout, kept.stdout
+    deleted = engage(env, "apply", str(exported))
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert deleted.stdout.index("- audience loyal") < deleted.stdout.index("- computed-trait orders_30d"), deleted.stdout
     assert requests.get(f"{services['events-source'].url}/spaces/{target.id}/destinations",
                         headers=bearer(target.token)).json()["data"] == []
+    assert engage(env, "diff", str(exported)).returncode == 0
+
+    # A directory that defines nothing would delete everything: refused unless asked for.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = engage(env, "apply", str(empty))
+    assert refused.returncode == 65 and "--allow-empty" in refused.stderr, refused.stderr
 
 
 def test_refused_directory_changes_nothing(services, tmp_path):
@@ -190,7 +204,7 @@ def test_refused_directory_changes_nothing(services, tmp_path):
     result = engage(env, "apply", str(root))
     assert result.returncode == 65, result.stdout + result.stderr
     problems = result.stderr
-    for expected in ("audiences/broken.json:2:26: invalid JSON", "templates/bad-channel.json: channel is required",
+    for expected in ("audiences/broken.json:2:26: invalid JSON", "templates/bad-channel.json: channel must be EMAIL, SMS or WHATSAPP",
                      "names audience nobody", "names SMS template Missing", "next names no step (gone)",
                      "stray.txt: not a definitions file", "nothing was changed"):
         assert expected in problems, f"{expected!r} not in:\n{problems}"
@@ -203,10 +217,22 @@ def test_refused_directory_changes_nothing(services, tmp_path):
     os.remove(root / "audiences" / "broken.json")
     os.remove(root / "journeys" / "j.json")
     os.remove(root / "stray.txt")
-    result = engage(env, "apply", str(root))
+    # The services' own checks: a merge tag, a computed trait, and a journey as publish would see it,
+    # naming a template this apply would create.
+    (root / "computed-traits").mkdir()
+    (root / "computed-traits" / "bogus.json").write_text(json.dumps({"key": "bogus", "definition": {"type": "bogus"}}))
+    (root / "journeys" / "split.json").write_text(json.dumps({"name": "Split", "definition": {
+        "entry": {"type": "event", "event": "Signed Up"}, "start": "split",
+        "steps": [{"id": "split", "type": "random_split", "branches": [{"percent": 50, "next": "send"}, {"percent": 40, "next": None}]},
+                  {"id": "send", "type": "send", "channel": "SMS", "template": "Fine", "next": None}]}}))
+    result = engage(env, "apply", "--dry-run", str(root))
     assert result.returncode == 65, result.stdout + result.stderr
     assert "templates/bad-tag.json" in result.stderr and "nosuchfilter" in result.stderr, result.stderr
+    assert "computed-traits/bogus.json" in result.stderr, result.stderr
+    split_problems = [line for line in result.stderr.splitlines() if "journeys/split.json" in line]
+    assert split_problems and not any("Fine" in line for line in split_problems), result.stderr
     assert requests.get(f"{m}/spaces/{space.id}/templates", headers=bearer(space.token)).json()["data"] == []
+    assert requests.get(f"{services['journeys'].url}/spaces/{space.id}/journeys", headers=bearer(space.token)).json()["data"] == []
 
 
 def test_csv_upload_waits_and_reports_errors(services, tmp_path):
@@ -220,7 +246,7 @@ def test_csv_upload_waits_and_reports_errors(services, tmp_path):
     assert "completed" in result.stdout and "rejected  1" in result.stdout.replace("rejected   ", "rejected  "), result.stdout
     lines = report.read_text().splitlines()
     assert lines[0] == "row_number,error_message,error_code" and lines[1].startswith("3,"), lines  # row 1 is the header
-    assert "error report (1 rows)" in result.stderr
+    assert "error report (1 row):" in result.stderr
     wait_for(lambda: space.profile("email:ada@example.com", "traits").status_code == 200, what="Ada's profile")
     good = tmp_path / "good.csv"
     good.write_text("email,first_name\nlin@example.com,Lin\n")
@@ -266,6 +292,11 @@ def test_everyday_commands_and_exit_statuses(services, tmp_path):
     assert oct(os.stat(config_env["ENGAGE_CONFIG"]).st_mode & 0o777) == "0o600"
     assert space.id in engage(config_env, "whoami").stdout
     assert engage(config_env, "whoami", "--token", "wrong").returncode == 77
+    made = engage(config_env, "spaces", "create", "cli made", "--json")
+    assert made.returncode == 0, made.stderr
+    new_space = json.loads(made.stdout)
+    wait_for(lambda: engage(config_env, "whoami", "--token", new_space["token"]).returncode == 0, what="the new token")
+    assert new_space["id"] in engage(config_env, "whoami", "--token", new_space["token"]).stdout
     spaces = engage(config_env, "spaces", "list", "--json")
     assert spaces.returncode == 0, spaces.stderr
     listed = json.loads(spaces.stdout)

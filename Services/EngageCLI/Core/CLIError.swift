@@ -45,6 +45,8 @@ public enum ExitStatus {
     public static let unavailable: Int32 = 69
     /// EX_CANTCREAT: an output file cannot be written.
     public static let cannotCreate: Int32 = 73
+    /// EX_TEMPFAIL: the work goes on but was not finished in time (`csv upload --wait --timeout`).
+    public static let temporaryFailure: Int32 = 75
     /// EX_NOPERM: the token was refused (wrong, revoked, or not an admin token).
     public static let unauthorized: Int32 = 77
     /// EX_CONFIG: no token, an unknown profile, an unreadable config file.

@@ -23,6 +23,14 @@ public struct ConfigFile: Codable, Sendable, Equatable {
     public var current: String?
     public var profiles: [String: Profile]
 
+    private enum CodingKeys: String, CodingKey { case current, profiles }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        current = try container.decodeIfPresent(String.self, forKey: .current)
+        profiles = try container.decodeIfPresent([String: Profile].self, forKey: .profiles) ?? [:]
+    }
+
     public init(current: String? = nil, profiles: [String: Profile] = [:]) {
         self.current = current
         self.profiles = profiles
@@ -43,8 +51,13 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try JSONDecoder().decode(ConfigFile.self, from: data)
+        } catch is DecodingError {
+            throw CLIError(
+                ExitStatus.config,
+                "\(path) is not an engage config file (expected {\"current\": NAME, \"profiles\": {NAME: {\"token\", \"adminToken\", \"urls\", \"brokers\"}}})"
+            )
         } catch {
-            throw CLIError(ExitStatus.config, "cannot read \(path): \(error)")
+            throw CLIError(ExitStatus.config, "cannot read \(path): \(error.localizedDescription)")
         }
     }
 

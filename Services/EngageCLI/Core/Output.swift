@@ -1,26 +1,44 @@
 import Contracts
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Human output by default (aligned tables, short lines), JSON for scripts with `--json`.
 /// Results go to standard output, progress and problems to standard error.
 public enum Terminal {
-    public static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
-    }
+    public static func out(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
 
-    public static func err(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    public static func err(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
+
+    /// Unbuffered, whole lines. A closed pipe (`engage ... | head`) ends the process as SIGPIPE
+    /// would, quietly.
+    private static func write(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE {
+                    signal(SIGPIPE, SIG_DFL)
+                    raise(SIGPIPE)
+                }
+                return
+            }
+            bytes = bytes.dropFirst(written)
+        }
     }
 
     /// Rewrites the current standard-error line (a progress bar); only when it is a terminal.
     public static func progress(_ text: String) {
         guard isatty(STDERR_FILENO) != 0 else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+        write("\r\u{1B}[K" + text, to: STDERR_FILENO)
     }
 
     public static func endProgress() {
         guard isatty(STDERR_FILENO) != 0 else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        write("\r\u{1B}[K", to: STDERR_FILENO)
     }
 
     /// `[#####.....]  50 %`

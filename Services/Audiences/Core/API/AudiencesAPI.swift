@@ -45,6 +45,11 @@ public struct AudiencesAPI: Sendable {
         var size: Int64
     }
 
+    struct DefinitionValidation: Encodable {
+        var valid: Bool
+        var problems: [String]
+    }
+
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
         for (path, kind) in [("audiences", DefinitionStore.Kind.audience), ("computed-traits", .computedTrait)] {
@@ -57,6 +62,20 @@ public struct AudiencesAPI: Sendable {
                     kind, spaceId: spaceId, key: key, name: body.name ?? key,
                     description: body.description ?? "", definition: definition)
                 return try JSONBody.response(DataEnvelope(data: record), status: .created)
+            }
+            // The checks a save makes on a definition, without saving it (nor evaluating it, as preview does).
+            space.post("/\(path)/validate") { request, context in
+                _ = try await auth.authorizedSpace(request, context)
+                let body = try await JSONBody.decode(PreviewBody.self, from: request)
+                guard let definition = body.definition else { throw APIError.badRequest("definition is required") }
+                var problems: [String] = []
+                do {
+                    try DefinitionStore.check(kind, definition)
+                } catch let error as APIError {
+                    problems.append(error.message)
+                }
+                return try JSONBody.response(
+                    DataEnvelope(data: DefinitionValidation(valid: problems.isEmpty, problems: problems)))
             }
             space.get("/\(path)") { request, context in
                 let spaceId = try await auth.authorizedSpace(request, context)

@@ -19,10 +19,23 @@ struct CSVCommand: AsyncParsableCommand {
         @Option(help: "With --wait: also write the error report to this file.") var errors: String?
         @Option(help: "With --wait: give up after this many seconds.") var timeout = 3600
 
+        func validate() throws {
+            if errors != nil, !wait {
+                throw ValidationError("--errors needs --wait (the report exists once the upload is processed)")
+            }
+        }
+
         func run() async throws {
             try await global.run { session throws(CLIError) in
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw CLIError(ExitStatus.noInput, "cannot read \(file)")
+                }
+                // The report file is written (header only, for now) before anything is uploaded, so a
+                // path that cannot be written stops here and an old report never outlives its run.
+                if let errors {
+                    guard FileManager.default.createFile(atPath: errors, contents: Data(Self.reportHeader.utf8)) else {
+                        throw CLIError(ExitStatus.cannotCreate, "cannot write \(errors)")
+                    }
                 }
                 let space = try await session.space()
                 let filename = (file as NSString).lastPathComponent
@@ -44,48 +57,62 @@ struct CSVCommand: AsyncParsableCommand {
                     return 0
                 }
                 Terminal.err("uploaded \(filename) as \(id)")
-                let deadline = ContinuousClock.now + .seconds(timeout)
-                var current = upload
-                while !["completed", "failed"].contains(current["status"]?.stringValue ?? "") {
-                    let read = Int(current["rowsRead"]?.numberValue ?? 0)
-                    let total = Int(current["rowsTotal"]?.numberValue ?? 0)
-                    Terminal.progress("\(Terminal.bar(done: read, total: total))  \(read)/\(total) rows")
-                    guard ContinuousClock.now < deadline else {
-                        Terminal.endProgress()
-                        throw CLIError(ExitStatus.unavailable, "upload \(id) not finished after \(timeout) s")
-                    }
-                    try? await Task.sleep(for: .milliseconds(500))
-                    current =
-                        try await space.expect(.GET, .profiles, "/csv-uploads/\(id)", doing: "reading the upload")[
-                            "data"]
-                        ?? current
-                }
-                Terminal.endProgress()
-                report(current)
+                let current = try await follow(space, id: id, upload: upload)
                 let rejected = Int(current["rowsRejected"]?.numberValue ?? 0)
+                var reportText: String?
                 if rejected > 0 {
                     let reportResponse = try await space.attempt(.GET, .profiles, "/csv-uploads/\(id)/errors")
                     guard reportResponse.ok else {
                         throw CLIError.refused(reportResponse, doing: "reading the error report")
                     }
-                    let text = String(decoding: reportResponse.body, as: UTF8.self)
+                    reportText = String(decoding: reportResponse.body, as: UTF8.self)
                     if let errors {
                         do {
                             try reportResponse.body.write(to: URL(fileURLWithPath: errors))
                         } catch {
-                            throw CLIError(ExitStatus.cannotCreate, "cannot write \(errors): \(error)")
+                            throw CLIError(
+                                ExitStatus.cannotCreate, "cannot write \(errors): \(error.localizedDescription)")
                         }
                     }
-                    if !global.json {
-                        Terminal.err("\nerror report (\(rejected) rows):")
-                        FileHandle.standardError.write(Data(text.utf8))
-                    }
                 }
-                if current["status"]?.stringValue == "failed" {
-                    throw CLIError(ExitStatus.refusedInput, "upload \(id) failed: \(current["error"].cell)")
+                if global.json {
+                    Terminal.out(
+                        JSONValue.object(["upload": current, "errorReport": reportText.map(JSONValue.string) ?? .null])
+                            .prettyText)
+                } else {
+                    report(current)
+                    if let reportText {
+                        Terminal.err("\nerror report (\(counted(rejected, "row"))):")
+                        Terminal.err(reportText.trimmingCharacters(in: .newlines))
+                    }
                 }
                 return rejected > 0 ? ExitStatus.refusedInput : 0
             }
+        }
+
+        static let reportHeader = "row_number,error_message,error_code\r\n"
+
+        /// Polls the upload until it is completed, with a progress bar on a terminal.
+        func follow(_ space: SpaceClient, id: String, upload: JSONValue) async throws(CLIError) -> JSONValue {
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            var current = upload
+            while current["status"]?.stringValue != "completed" {
+                let read = Int(current["rowsRead"]?.numberValue ?? 0)
+                let total = Int(current["rowsTotal"]?.numberValue ?? 0)
+                Terminal.progress(
+                    "\(Terminal.bar(done: read, total: total))  \(read)/\(total) rows  \(current["status"].cell)")
+                guard ContinuousClock.now < deadline else {
+                    Terminal.endProgress()
+                    throw CLIError(
+                        ExitStatus.temporaryFailure,
+                        "upload \(id) is not finished after \(timeout) s (it goes on: engage csv status \(id))")
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+                let answer = try await space.expect(.GET, .profiles, "/csv-uploads/\(id)", doing: "reading the upload")
+                current = answer["data"] ?? current
+            }
+            Terminal.endProgress()
+            return current
         }
 
         func report(_ upload: JSONValue) {

@@ -92,6 +92,8 @@ struct Apply: AsyncParsableCommand {
     @Flag(help: "Only show what would change (exit status 1 when something would).") var dryRun = false
     @Flag(help: "Also send provider secrets when the settings are otherwise unchanged (after rotating a key).")
     var updateSecrets = false
+    @Flag(help: "Allow a directory that defines nothing (it deletes every definition of the space).")
+    var allowEmpty = false
 
     func run() async throws {
         try await global.run { session throws(CLIError) in
@@ -102,13 +104,28 @@ struct Apply: AsyncParsableCommand {
                 for definition in local.map(Normalization.normalized)
                 where [.sendGrid, .twilio].contains(definition.kind) && !changed.contains(definition.label) {
                     if let existing = remote.definitions.first(where: { $0.kind == definition.kind }) {
-                        plan.changes.insert(
-                            .update(local: definition, remote: existing, lines: ["secrets sent again"]), at: 0)
+                        let note = JSONDiff.Change(path: "secrets", operation: .change, from: nil, to: "sent again")
+                        plan.changes.insert(.update(local: definition, remote: existing, changes: [note]), at: 0)
                         plan.unchanged -= 1
                     }
                 }
             }
             let environment = ProcessInfo.processInfo.environment
+            // A directory that defines nothing is almost always the wrong directory.
+            let deletions = plan.changes.filter { if case .delete = $0 { true } else { false } }.count
+            if local.isEmpty, deletions > 0, !allowEmpty {
+                throw definitions.refusal([
+                    DefinitionProblem(
+                        definitions.directory,
+                        "defines nothing, so apply would delete all \(deletions) definitions of the space; pass --allow-empty if that is the intent"
+                    )
+                ])
+            }
+            // Every secret reference must resolve, changed or not: a broken one would surface only at the next change.
+            let secretProblems = local.filter { [.sendGrid, .twilio].contains($0.kind) }.flatMap {
+                ProviderSecrets.resolved($0, root: definitions.directory, environment: environment).problems
+            }
+            if !secretProblems.isEmpty { throw definitions.refusal(secretProblems) }
             var applier = Applier(
                 space: space, root: definitions.directory, environment: environment, remote: remote,
                 report: { line in if !global.json { Terminal.out(line) } })
@@ -119,7 +136,13 @@ struct Apply: AsyncParsableCommand {
                 return dryRun && !plan.isEmpty ? ExitStatus.differences : 0
             }
             try await applier.apply(plan)
-            Terminal.out(global.json ? plan.json.prettyText : "Applied: " + plan.summary)
+            if global.json {
+                var result = plan.json.objectValue ?? [:]
+                result["destinationSecrets"] = .object(applier.createdSecrets.mapValues(JSONValue.string))
+                Terminal.out(JSONValue.object(result).prettyText)
+            } else {
+                Terminal.out("Applied: " + plan.summary)
+            }
             return 0
         }
     }

@@ -192,7 +192,13 @@ struct SubscriptionsCommand: AsyncParsableCommand {
                     let errors = (result["errors"]?.arrayValue ?? []).map {
                         "  " + ($0["message"]?.stringValue ?? $0.compactText)
                     }
-                    throw CLIError(ExitStatus.refusedInput, ["the subscription change was refused"] + errors)
+                    // A contact's channel state and its group states are separate changes: some may have applied.
+                    let applied = (result["states"]?.arrayValue ?? []).contains { $0["kind"]?.stringValue == "applied" }
+                    let summary =
+                        applied
+                        ? "part of the subscription change was refused (the lines above say what applied)"
+                        : "the subscription change was refused"
+                    throw CLIError(ExitStatus.refusedInput, [summary] + errors)
                 }
                 return 0
             }

@@ -26,6 +26,33 @@ func printObject(_ item: JSONValue, json: Bool, fields: [(label: String, field: 
     }
 }
 
+extension GlobalOptions {
+    static let idNameCreated: [(String, String)] = [("ID", "id"), ("NAME", "name"), ("CREATED", "createdAt")]
+
+    /// A list of the token's space, printed as a table (or JSON).
+    func runSpaceList(_ service: EngageService, _ path: String, doing action: String, columns: [(String, String)])
+        async throws
+    {
+        try await run { session throws(CLIError) in
+            let items = try await session.space().list(service, path, doing: action)
+            printList(items, json: json, columns: columns.map { (header: $0.0, field: $0.1) })
+            return 0
+        }
+    }
+
+    /// One call in the token's space whose answer is `{"data": object}`, printed field by field (or as JSON).
+    func runSpaceCall(
+        _ method: EngageMethod, _ service: EngageService, _ path: String, body: JSONValue? = nil, doing action: String,
+        fields: [(String, String)]
+    ) async throws {
+        try await run { session throws(CLIError) in
+            let answer = try await session.space().expect(method, service, path, json: body, doing: action)
+            printObject(answer["data"] ?? .null, json: json, fields: fields.map { (label: $0.0, field: $0.1) })
+            return 0
+        }
+    }
+}
+
 struct SpacesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spaces", abstract: "List and create spaces (admin token).",
@@ -49,18 +76,34 @@ struct SpacesCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a space.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a space, with an access token for it (printed once), unless --no-token.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The space's name.") var name: String
+        @Option(help: "The access token's name.") var tokenName = "engage CLI"
+        @Flag(help: "Create no access token.") var noToken = false
 
         func run() async throws {
             try await global.run { session throws(CLIError) in
                 let response = try await session.admin(.POST, "/admin/spaces", json: ["name": .string(name)])
-                guard response.ok, let space = try? JSONValue.parse(response.body) else {
+                guard response.ok, case .object(var space)? = try? JSONValue.parse(response.body),
+                    let id = space["id"]?.stringValue
+                else {
                     throw CLIError.refused(response, doing: "creating the space")
                 }
+                if !noToken {
+                    let created = try await session.admin(
+                        .POST, "/admin/spaces/\(EngageAPI.segment(id))/access-tokens",
+                        json: ["name": .string(tokenName)])
+                    guard created.ok, let token = (try? JSONValue.parse(created.body))?["token"] else {
+                        throw CLIError.refused(
+                            created, doing: "creating the space's access token (the space \(id) exists)")
+                    }
+                    space["token"] = token
+                }
                 printObject(
-                    space, json: global.json, fields: [("id", "id"), ("name", "name"), ("created", "createdAt")])
+                    .object(space), json: global.json,
+                    fields: [("id", "id"), ("name", "name"), ("created", "createdAt"), ("token", "token")])
                 return 0
             }
         }
@@ -77,13 +120,8 @@ struct SourcesCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            try await global.run { session throws(CLIError) in
-                let space = try await session.space()
-                let items = try await space.list(.profiles, "/sources", doing: "listing sources")
-                printList(
-                    items, json: global.json, columns: [("ID", "id"), ("NAME", "name"), ("CREATED", "createdAt")])
-                return 0
-            }
+            try await global.runSpaceList(
+                .profiles, "/sources", doing: "listing sources", columns: GlobalOptions.idNameCreated)
         }
     }
 
@@ -93,15 +131,9 @@ struct SourcesCommand: AsyncParsableCommand {
         @Argument(help: "The source's name.") var name: String
 
         func run() async throws {
-            try await global.run { session throws(CLIError) in
-                let space = try await session.space()
-                let source = try await space.expect(
-                    .POST, .profiles, "/sources", json: ["name": .string(name)], doing: "creating the source")
-                printObject(
-                    source["data"] ?? .null, json: global.json,
-                    fields: [("id", "id"), ("name", "name"), ("write key", "writeKey")])
-                return 0
-            }
+            try await global.runSpaceCall(
+                .POST, .profiles, "/sources", body: ["name": .string(name)], doing: "creating the source",
+                fields: [("id", "id"), ("name", "name"), ("write key", "writeKey")])
         }
     }
 
@@ -112,16 +144,9 @@ struct SourcesCommand: AsyncParsableCommand {
         @Argument(help: "The source's id.") var sourceId: String
 
         func run() async throws {
-            try await global.run { session throws(CLIError) in
-                let space = try await session.space()
-                let source = try await space.expect(
-                    .POST, .profiles, "/sources/\(EngageAPI.segment(sourceId))/rotate-write-key",
-                    doing: "rotating the write key")
-                printObject(
-                    source["data"] ?? .null, json: global.json,
-                    fields: [("id", "id"), ("name", "name"), ("write key", "writeKey")])
-                return 0
-            }
+            try await global.runSpaceCall(
+                .POST, .profiles, "/sources/\(EngageAPI.segment(sourceId))/rotate-write-key",
+                doing: "rotating the write key", fields: [("id", "id"), ("name", "name"), ("write key", "writeKey")])
         }
     }
 }
@@ -137,13 +162,8 @@ struct TokensCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            try await global.run { session throws(CLIError) in
-                let space = try await session.space()
-                let items = try await space.list(.profiles, "/access-tokens", doing: "listing tokens")
-                printList(
-                    items, json: global.json, columns: [("ID", "id"), ("NAME", "name"), ("CREATED", "createdAt")])
-                return 0
-            }
+            try await global.runSpaceList(
+                .profiles, "/access-tokens", doing: "listing tokens", columns: GlobalOptions.idNameCreated)
         }
     }
 
@@ -153,15 +173,9 @@ struct TokensCommand: AsyncParsableCommand {
         @Argument(help: "The token's name.") var name: String
 
         func run() async throws {
-            try await global.run { session throws(CLIError) in
-                let space = try await session.space()
-                let token = try await space.expect(
-                    .POST, .profiles, "/access-tokens", json: ["name": .string(name)], doing: "creating the token")
-                printObject(
-                    token["data"] ?? .null, json: global.json,
-                    fields: [("id", "id"), ("name", "name"), ("token", "token")])
-                return 0
-            }
+            try await global.runSpaceCall(
+                .POST, .profiles, "/access-tokens", body: ["name": .string(name)], doing: "creating the token",
+                fields: [("id", "id"), ("name", "name"), ("token", "token")])
         }
     }
 
@@ -189,24 +203,18 @@ struct IdentityCommand: AsyncParsableCommand {
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The space's identity rules.", subcommands: [List.self, Set.self], defaultSubcommand: List.self)
+        static let columns = [
+            ("PRIORITY", "priority"), ("TYPE", "type"), ("LIMIT", "limit"), ("WINDOW S", "windowSeconds"),
+            ("TRAIT", "traitKey"),
+        ]
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the identity rules by priority.")
             @OptionGroup var global: GlobalOptions
 
             func run() async throws {
-                try await global.run { session throws(CLIError) in
-                    let space = try await session.space()
-                    let items = try await space.list(.profiles, "/identity-rules", doing: "listing identity rules")
-                    printList(
-                        items, json: global.json,
-                        columns: [
-                            ("PRIORITY", "priority"), ("TYPE", "type"), ("LIMIT", "limit"),
-                            ("WINDOW S", "windowSeconds"),
-                            ("TRAIT", "traitKey"),
-                        ])
-                    return 0
-                }
+                try await global.runSpaceList(
+                    .profiles, "/identity-rules", doing: "listing identity rules", columns: Rules.columns)
             }
         }
 
@@ -221,25 +229,14 @@ struct IdentityCommand: AsyncParsableCommand {
             @Option(help: "The trait that carries it, for a custom type.") var traitKey: String?
 
             func run() async throws {
-                try await global.run { session throws(CLIError) in
-                    let space = try await session.space()
-                    var body: [String: JSONValue] = [
-                        "priority": .number(Double(priority)), "limit": .number(Double(limit)),
-                    ]
-                    if let windowSeconds { body["windowSeconds"] = .number(Double(windowSeconds)) }
-                    if let traitKey { body["traitKey"] = .string(traitKey) }
-                    let rule = try await space.expect(
-                        .PUT, .profiles, "/identity-rules/\(EngageAPI.segment(type))", json: .object(body),
-                        doing: "setting the \(type) rule")
-                    printObject(
-                        rule["data"] ?? .null, json: global.json,
-                        fields: [
-                            ("type", "type"), ("priority", "priority"), ("limit", "limit"),
-                            ("window s", "windowSeconds"),
-                            ("trait", "traitKey"),
-                        ])
-                    return 0
-                }
+                var body: [String: JSONValue] = [
+                    "priority": .number(Double(priority)), "limit": .number(Double(limit)),
+                ]
+                if let windowSeconds { body["windowSeconds"] = .number(Double(windowSeconds)) }
+                if let traitKey { body["traitKey"] = .string(traitKey) }
+                try await global.runSpaceCall(
+                    .PUT, .profiles, "/identity-rules/\(EngageAPI.segment(type))", body: .object(body),
+                    doing: "setting the \(type) rule", fields: Rules.columns.map { ($0.1, $0.1) })
             }
         }
     }

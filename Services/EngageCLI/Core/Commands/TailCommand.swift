@@ -29,7 +29,7 @@ struct TailCommand: AsyncParsableCommand {
                 let space = try await session.space()
                 var logger = Logger(
                     label: "engage.tail", factory: { label in StreamLogHandler.standardError(label: label) })
-                logger.logLevel = .error
+                logger.logLevel = .critical  // librdkafka repeats connection errors every second; tail reports its own
                 let consumer: KafkaConsumer
                 do {
                     // A group of its own that never commits: reading does not disturb anyone.
@@ -40,6 +40,12 @@ struct TailCommand: AsyncParsableCommand {
                         topics: [Topic.sourceEvents], logger: logger)
                 } catch {
                     throw CLIError(ExitStatus.unavailable, "cannot read from \(session.connection.brokers): \(error)")
+                }
+                // A broker that cannot be reached at the start is a mistake to report, not to wait out.
+                var reachable = false
+                for _ in 0..<5 where !reachable { reachable = await consumer.isBrokerReachable(timeoutMs: 2_000) }
+                guard reachable else {
+                    throw CLIError(ExitStatus.unavailable, "no Kafka broker answers at \(session.connection.brokers)")
                 }
                 Terminal.err("tailing \(Topic.sourceEvents) for space \(space.spaceId) (Ctrl-C to stop)")
                 var printed = 0

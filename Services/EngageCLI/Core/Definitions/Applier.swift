@@ -9,14 +9,25 @@ struct Applier {
     let root: String
     let environment: [String: String]
     var remote: RemoteSpace
+    /// The signing secret of each webhook destination this apply created (shown once by the service).
+    var createdSecrets: [String: String] = [:]
     /// Called after each change with a line for a person.
     let report: (String) -> Void
 
     /// The services' own checks that change nothing, run before anything is written: template
-    /// drafts (merge tags, required fields), audience definitions whose audiences exist, and
-    /// provider credentials.
+    /// drafts (merge tags, required fields), audience and computed-trait definitions, journeys
+    /// (as publish checks them, templates this apply creates counted), and provider credentials.
     func dryRunProblems(_ plan: Plan) async throws(CLIError) -> [DefinitionProblem] {
         var problems: [DefinitionProblem] = []
+        // Templates this apply creates: journeys are checked as if they existed (at version 1).
+        var pendingTemplates: [String: String] = [:]
+        var pendingList: [JSONValue] = []
+        for change in plan.changes {
+            guard case .create(let template) = change, template.kind == .template else { continue }
+            let id = "pending:" + template.identity
+            pendingTemplates[template.identity] = id
+            pendingList.append(["id": .string(id), "channel": template.body["channel"] ?? ""])
+        }
         for change in plan.changes {
             let definition: Definition
             switch change {
@@ -30,13 +41,36 @@ struct Applier {
                 body["name"] = nil
                 let response = try await space.attempt(.POST, .messaging, "/templates/preview", json: .object(body))
                 if !response.ok { problems += response.problems.map { DefinitionProblem(place, $0) } }
-            case .audience:
-                let keys = Plan.audienceConditionKeys(definition.body["definition"] ?? .null)
-                guard keys.allSatisfy({ remote.audienceIds[$0] != nil }) else { continue }
-                let response = try await space.attempt(
-                    .POST, .audiences, "/audiences/preview",
-                    json: ["definition": definition.body["definition"] ?? .null])
-                if !response.ok { problems += response.problems.map { DefinitionProblem(place, $0) } }
+            case .audience, .computedTrait:
+                let path = definition.kind == .audience ? "/audiences/validate" : "/computed-traits/validate"
+                let answer = try await space.expect(
+                    .POST, .audiences, path, json: ["definition": definition.body["definition"] ?? .null],
+                    doing: "checking \(definition.label)")
+                for problem in answer["data"]?["problems"]?.arrayValue ?? [] {
+                    problems.append(DefinitionProblem(place, problem.stringValue ?? problem.compactText))
+                }
+            case .journey where definition.body["status"]?.stringValue != "draft":
+                let candidate = PortableForm.toSpace(
+                    definition.body["definition"] ?? .object([:]), audienceIds: remote.audienceIds,
+                    templateIds: remote.templateIds.merging(pendingTemplates) { stored, _ in stored })
+                let answer = try await space.expect(
+                    .POST, .journeys, "/journeys/validate",
+                    json: ["definition": candidate, "templates": .array(pendingList)],
+                    doing: "checking \(definition.label)")
+                // Problems name templates by id: name them as the files do.
+                var names: [String: String] = [:]
+                for (identity, id) in remote.templateIds.merging(
+                    pendingTemplates, uniquingKeysWith: { stored, _ in stored })
+                {
+                    names[id] = identity
+                }
+                for problem in answer["data"]?["problems"]?.arrayValue ?? [] {
+                    var text = problem.stringValue ?? problem.compactText
+                    for (id, identity) in names where text.contains(id) {
+                        text = text.replacingOccurrences(of: id, with: identity)
+                    }
+                    problems.append(DefinitionProblem(place, text))
+                }
             case .sendGrid, .twilio:
                 let resolved = ProviderSecrets.resolved(definition, root: root, environment: environment)
                 problems += resolved.problems
@@ -110,7 +144,10 @@ struct Applier {
             let created = try await space.expect(
                 .POST, .eventsSource, "/destinations", json: .object(members), doing: doing)
             if let secret = created["data"]?["secret"]?.stringValue {
-                report("  \(definition.label): signing secret \(secret) (shown once; rotate-secret makes a new one)")
+                createdSecrets[definition.identity] = secret
+                report(
+                    "  \(definition.label): signing secret \(secret) (shown this once; POST .../destinations/{id}/rotate-secret makes a new one)"
+                )
             }
         case .messagingDestination:
             let request = messagingDestination(definition, actionIds: [:])

@@ -18,7 +18,12 @@ public enum DefinitionDirectory {
         var problems: [DefinitionProblem] = []
         let known = Set(DefinitionKind.allCases.map { $0.location.split(separator: "/").first.map(String.init)! })
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: root))?.sorted() ?? [] {
-            if entry.hasPrefix(".") || entry.lowercased().hasSuffix(".md") || known.contains(entry) { continue }
+            // `secrets/`: where provider files may point (`{"file": "secrets/sendgrid-key"}`); never read as definitions.
+            if entry.hasPrefix(".") || entry.lowercased().hasSuffix(".md") || known.contains(entry)
+                || entry == "secrets"
+            {
+                continue
+            }
             problems.append(
                 DefinitionProblem(
                     entry, "not a definitions file or folder (expected: \(known.sorted().joined(separator: ", ")))"))
@@ -34,8 +39,16 @@ public enum DefinitionDirectory {
             }
             guard let files = try? FileManager.default.contentsOfDirectory(atPath: path) else { continue }
             var seen: [String: String] = [:]
-            for file in files.sorted() where !file.hasPrefix(".") {
+            for file in files.sorted() where !file.hasPrefix(".") && !file.lowercased().hasSuffix(".md") {
                 let relative = kind.location + "/" + file
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path + "/" + file, isDirectory: &isFolder), isFolder.boolValue
+                {
+                    problems.append(
+                        DefinitionProblem(
+                            relative, "a folder: definitions are .json files directly in \(kind.location)/"))
+                    continue
+                }
                 guard file.hasSuffix(".json") else {
                     problems.append(DefinitionProblem(relative, "not a .json file"))
                     continue
@@ -95,31 +108,51 @@ public enum DefinitionDirectory {
         return (line, column)
     }
 
-    /// Writes the definitions, one file each, replacing the kinds' folders and files (other files
-    /// in the directory are left alone).
+    /// Writes the definitions, one file each. The definition files already there are replaced
+    /// (other files, such as a README or `secrets/`, stay), and a provider file keeps the secret
+    /// references it had (`{"file": ...}` stays a file).
     public static func write(_ definitions: [Definition], to root: String) throws(CLIError) {
         let manager = FileManager.default
         do {
             try manager.createDirectory(atPath: root, withIntermediateDirectories: true)
+            var kept: [DefinitionKind: [String: JSONValue]] = [:]
             for kind in DefinitionKind.allCases {
                 let path = root + "/" + kind.location
-                if manager.fileExists(atPath: path) { try manager.removeItem(atPath: path) }
+                if kind.isSetting {
+                    if let data = manager.contents(atPath: path),
+                        case .object(let old)? = try? JSONParser.parse([UInt8](data))
+                    {
+                        kept[kind] = old.filter { ProviderSecrets.fields(of: kind).contains($0.key) }
+                    }
+                    if manager.fileExists(atPath: path) { try manager.removeItem(atPath: path) }
+                    continue
+                }
+                for file in (try? manager.contentsOfDirectory(atPath: path)) ?? [] where file.hasSuffix(".json") {
+                    try manager.removeItem(atPath: path + "/" + file)
+                }
             }
             var used: Set<String> = []
             for definition in definitions {
                 let relative: String
+                var body = definition.body
                 if definition.kind.isSetting {
                     relative = definition.kind.location
+                    if case .object(var members) = body {
+                        for (field, reference) in kept[definition.kind] ?? [:] where members[field] != nil {
+                            members[field] = reference
+                        }
+                        body = .object(members)
+                    }
                 } else {
                     relative = uniqueFileName(for: definition, used: &used)
                 }
                 let path = root + "/" + relative
                 try manager.createDirectory(
                     atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data((definition.body.prettyText + "\n").utf8).write(to: URL(fileURLWithPath: path))
+                try Data((body.prettyText + "\n").utf8).write(to: URL(fileURLWithPath: path))
             }
         } catch {
-            throw CLIError(ExitStatus.cannotCreate, "cannot write \(root): \(error)")
+            throw CLIError(ExitStatus.cannotCreate, "cannot write \(root): \(error.localizedDescription)")
         }
     }
 

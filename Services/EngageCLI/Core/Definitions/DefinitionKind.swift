@@ -8,8 +8,9 @@ public enum DefinitionKind: String, CaseIterable, Sendable, Comparable {
     case sendPolicy = "send-policy"
     case subscriptionGroup = "subscription-group"
     case template
-    case audience
+    // Audiences name computed traits (`{"type": "computed_trait", ...}`), never the other way round.
     case computedTrait = "computed-trait"
+    case audience
     case journey
     case destination
     case messagingDestination = "messaging-destination"
@@ -33,6 +34,31 @@ public enum DefinitionKind: String, CaseIterable, Sendable, Comparable {
 
     /// A space-wide setting (one file): absent from a directory means "not managed", never "remove".
     public var isSetting: Bool { [.sendGrid, .twilio, .sendPolicy].contains(self) }
+
+    /// The top-level members a file of this kind may have: anything else is a typo, refused.
+    public var fields: Set<String> {
+        switch self {
+        case .sendGrid:
+            [
+                "apiKey", "subuser", "fromAddress", "fromName", "baseUrl", "eventWebhookPublicKey",
+                "allowUnsignedEvents",
+                "asmGroups", "messagesPerSecond",
+            ]
+        case .twilio:
+            [
+                "accountSid", "apiKeySid", "apiKeySecret", "authToken", "messagingServiceSid", "fromNumber",
+                "whatsappFrom",
+                "baseUrl", "helpText", "messagesPerSecond",
+            ]
+        case .sendPolicy: ["frequencyCap", "quietHours"]
+        case .subscriptionGroup: ["name", "description"]
+        case .template: ["name", "channel", "purpose", "content"]
+        case .audience, .computedTrait: ["key", "name", "description", "definition"]
+        case .journey: ["name", "status", "definition", "stepMapping"]
+        case .destination: ["name", "url", "events", "enabled"]
+        case .messagingDestination: ["name", "audienceId", "enabled", "sendToExistingMembers", "actions"]
+        }
+    }
 
     /// The member of a definition that names it, unique within its kind in a space.
     public var identityField: String {

@@ -4,7 +4,7 @@ import Contracts
 public struct Plan: Sendable {
     public enum Change: Sendable {
         case create(Definition)
-        case update(local: Definition, remote: Definition, lines: [String])
+        case update(local: Definition, remote: Definition, changes: [JSONDiff.Change])
         case delete(Definition)
 
         public var label: String {
@@ -16,6 +16,8 @@ public struct Plan: Sendable {
 
     public var changes: [Change] = []
     public var unchanged = 0
+    /// Definitions of the space the directory does not list, left alone (`--keep-unlisted`).
+    public var keptUnlisted = 0
 
     public var isEmpty: Bool { changes.isEmpty }
 
@@ -27,22 +29,24 @@ public struct Plan: Sendable {
         for definition in remote.definitions { remaining[key(definition)] = definition }
         for definition in ordered(local.map(Normalization.normalized)) {
             if let existing = remaining.removeValue(forKey: key(definition)) {
-                let lines = JSONDiff.lines(
+                let changes = JSONDiff.changes(
                     from: Normalization.comparable(existing), to: Normalization.comparable(definition))
-                if lines.isEmpty {
+                if changes.isEmpty {
                     plan.unchanged += 1
                 } else {
-                    plan.changes.append(.update(local: definition, remote: existing, lines: lines))
+                    plan.changes.append(.update(local: definition, remote: existing, changes: changes))
                 }
             } else {
                 plan.changes.append(.create(definition))
             }
         }
-        if !keepUnlisted {
-            let deletions = remaining.values.filter { !$0.kind.isSetting }.sorted {
-                $0.kind == $1.kind ? $0.identity < $1.identity : $0.kind > $1.kind
-            }
-            plan.changes += deletions.map(Change.delete)
+        let unlisted = remaining.values.filter { !$0.kind.isSetting }.sorted {
+            $0.kind == $1.kind ? $0.identity < $1.identity : $0.kind > $1.kind
+        }
+        if keepUnlisted {
+            plan.keptUnlisted = unlisted.count
+        } else {
+            plan.changes += unlisted.map(Change.delete)
         }
         return plan
     }
@@ -84,6 +88,18 @@ public struct Plan: Sendable {
         }
     }
 
+    /// The computed traits an audience definition names (`{"type": "computed_trait", "trait": key}`).
+    static func computedTraitKeys(_ value: JSONValue) -> [String] {
+        switch value {
+        case .array(let items): return items.flatMap(computedTraitKeys)
+        case .object(let members):
+            var keys: [String] = []
+            if members["type"] == "computed_trait", case .string(let key)? = members["trait"] { keys.append(key) }
+            return keys + members.values.flatMap(computedTraitKeys)
+        default: return []
+        }
+    }
+
     /// For a person: one line per change, the changed fields under each update.
     public var text: String {
         var lines: [String] = []
@@ -93,7 +109,7 @@ public struct Plan: Sendable {
                 lines.append("+ \(definition.label)" + (definition.file.map { "  (\($0))" } ?? ""))
             case .update(let local, _, let changed):
                 lines.append("~ \(local.label)" + (local.file.map { "  (\($0))" } ?? ""))
-                lines += changed.map { "    " + $0 }
+                lines += changed.map { "    " + $0.line }
             case .delete(let definition):
                 lines.append("- \(definition.label)" + (definition.kind == .journey ? "  (archived)" : ""))
             }
@@ -111,9 +127,12 @@ public struct Plan: Sendable {
             case .delete: counts.delete += 1
             }
         }
-        if changes.isEmpty { return "No changes: the space matches the directory (\(unchanged) definitions)." }
+        let kept = keptUnlisted == 0 ? "" : "; \(keptUnlisted) not in the directory, left as they are"
+        if changes.isEmpty {
+            return "No changes: the space matches the directory (\(counted(unchanged, "definition"))\(kept))."
+        }
         return
-            "\(counts.create) to create, \(counts.update) to change, \(counts.delete) to delete; \(unchanged) unchanged."
+            "\(counts.create) to create, \(counts.update) to change, \(counts.delete) to delete; \(unchanged) unchanged\(kept)."
     }
 
     public var json: JSONValue {
@@ -123,15 +142,17 @@ public struct Plan: Sendable {
         for change in changes {
             switch change {
             case .create(let definition): create.append(.string(definition.label))
-            case .update(let local, _, let lines):
-                update.append(
-                    .object(["definition": .string(local.label), "changes": .array(lines.map(JSONValue.string))]))
+            case .update(let local, _, let changes):
+                update.append(.object(["definition": .string(local.label), "changes": .array(changes.map(\.json))]))
             case .delete(let definition): delete.append(.string(definition.label))
             }
         }
         return .object([
             "create": .array(create), "update": .array(update), "delete": .array(delete),
-            "unchanged": .number(Double(unchanged)),
+            "unchanged": .number(Double(unchanged)), "keptUnlisted": .number(Double(keptUnlisted)),
         ])
     }
 }
+
+/// "1 definition", "3 definitions".
+func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }

@@ -14,9 +14,9 @@ enum PortableForm {
         }
     }
 
-    /// A journey definition or destination from a space's ids to keys and names. Pinned template
-    /// versions are left out (a version number means nothing in another space); each one dropped
-    /// is reported in `warnings`.
+    /// A journey definition or destination from a space's ids to keys and names. A pinned
+    /// `templateVersion` stays: it names that version of the template in whichever space the
+    /// directory is applied to (a template created by apply has version 1 only).
     static func fromSpace(
         _ value: JSONValue, audienceKeys: [String: String], templates: [String: (name: String, channel: String)],
         place: String, warnings: inout [String]
@@ -28,17 +28,19 @@ enum PortableForm {
                     fromSpace($0, audienceKeys: audienceKeys, templates: templates, place: place, warnings: &warnings)
                 })
         case .object(var members):
-            if case .string(let id)? = members["audienceId"], let key = audienceKeys[id] {
-                members["audienceId"] = .string(key)
+            if case .string(let id)? = members["audienceId"] {
+                if let key = audienceKeys[id] {
+                    members["audienceId"] = .string(key)
+                } else {
+                    warnings.append("\(place): names audience \(id), which the space does not have")
+                }
             }
-            if case .string(let id)? = members["templateId"], let template = templates[id] {
-                members["templateId"] = nil
-                members["template"] = .string(template.name)
-                if members["templateVersion"] != nil {
-                    members["templateVersion"] = nil
-                    warnings.append(
-                        "\(place): a pinned version of template \(template.name) is left out (the current version is sent)"
-                    )
+            if case .string(let id)? = members["templateId"] {
+                if let template = templates[id] {
+                    members["templateId"] = nil
+                    members["template"] = .string(template.name)
+                } else {
+                    warnings.append("\(place): names template \(id), which the space does not have")
                 }
             }
             for (key, child) in members where key != "audienceId" {
@@ -55,30 +57,34 @@ enum PortableForm {
         }
     }
 
-    /// The references a portable value makes: audience keys, and templates as (name, channel).
-    /// `channel` is what a `template` reference sends on: the object's own `channel`, or the
-    /// channel of a messaging destination action's `type`.
-    static func references(in value: JSONValue) -> (audiences: [String], templates: [(name: String, channel: String?)])
-    {
+    /// The references a portable value makes: audience keys, templates as (name, channel), and
+    /// the subscription groups its sends name. `channel` is what a `template` reference sends on:
+    /// the object's own `channel`, or the channel of a messaging destination action's `type`.
+    static func references(in value: JSONValue) -> (
+        audiences: [String], templates: [(name: String, channel: String?)], groups: [String]
+    ) {
         var audiences: [String] = []
         var templates: [(String, String?)] = []
+        var groups: [String] = []
         func walk(_ value: JSONValue) {
             switch value {
             case .array(let items): items.forEach(walk)
             case .object(let members):
                 if case .string(let key)? = members["audienceId"] { audiences.append(key) }
+                let type = members["type"]?.stringValue ?? ""
                 if case .string(let name)? = members["template"] {
-                    let channel =
-                        members["channel"]?.stringValue?.uppercased()
-                        ?? self.channel(ofActionType: members["type"]?.stringValue)
+                    let channel = members["channel"]?.stringValue?.uppercased() ?? self.channel(ofActionType: type)
                     templates.append((name, channel))
+                }
+                if type == "send" || type.hasPrefix("send_"), case .string(let group)? = members["group"] {
+                    groups.append(group)
                 }
                 members.values.forEach(walk)
             default: break
             }
         }
         walk(value)
-        return (audiences, templates)
+        return (audiences, templates, groups)
     }
 
     /// A portable value in a space's terms: audience keys to ids (`audienceIds`; a key left as is

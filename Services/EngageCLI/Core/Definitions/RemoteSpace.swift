@@ -91,7 +91,10 @@ public struct RemoteSpace: Sendable {
                 body: [
                     "name": destination["name"] ?? "", "url": destination["url"] ?? "",
                     "events": destination["events"] ?? .array([]),
-                    "enabled": .bool(destination["status"]?.stringValue == "active"),
+                    // Only an operator's pause is a setting; one after failed deliveries is an incident.
+                    "enabled": .bool(
+                        destination["status"]?.stringValue == "active"
+                            || destination["pausedReason"]?.stringValue != "paused by operator"),
                 ])
         }
         for destination in try await space.list(

@@ -30,6 +30,18 @@ public struct JourneysAPI: Sendable {
         var problems: [String]
     }
 
+    /// A definition to check without saving it. `templates`: templates about to be created (by a
+    /// client applying several definitions at once), counted as existing at version 1.
+    struct DraftValidationBody: Decodable {
+        var definition: JSONValue?
+        var templates: [PendingTemplate]?
+
+        struct PendingTemplate: Decodable {
+            var id: String
+            var channel: String
+        }
+    }
+
     public func register<Context: RequestContext>(on router: Router<Context>) {
         let space = router.group("/spaces/:space_id")
         space.post("/journeys") { request, context in
@@ -43,6 +55,24 @@ public struct JourneysAPI: Sendable {
             return try JSONBody.response(
                 DataEnvelope(data: try await store.create(spaceId: spaceId, name: name, definition: body.definition!)),
                 status: .created)
+        }
+        space.post("/journeys/validate") { request, context in
+            let spaceId = try await auth.authorizedSpace(request, context)
+            let body = try await JSONBody.decode(DraftValidationBody.self, from: request)
+            guard case .object? = body.definition else {
+                throw APIError.badRequest("definition is required (an object)")
+            }
+            var pending: [String: JourneyParser.TemplateInfo] = [:]
+            for (index, template) in (body.templates ?? []).enumerated() {
+                guard let channel = SubscriptionChannel(rawValue: template.channel.uppercased()), !template.id.isEmpty
+                else {
+                    throw APIError.badRequest(
+                        "templates[\(index)]: id and a channel (EMAIL, SMS or WHATSAPP) are required")
+                }
+                pending[template.id] = .init(channel: channel, currentVersion: 1)
+            }
+            let problems = try await store.validate(spaceId: spaceId, definition: body.definition!, pending: pending)
+            return try JSONBody.response(DataEnvelope(data: Validation(valid: problems.isEmpty, problems: problems)))
         }
         space.get("/journeys") { request, context in
             let spaceId = try await auth.authorizedSpace(request, context)

@@ -115,9 +115,16 @@ public struct JourneyStore: Sendable {
         guard let record = try await get(spaceId: spaceId, id: id) else {
             throw APIError.notFound("no journey \(id) in this space")
         }
-        let templates = try await templateInfo(spaceId: spaceId)
+        return try await validate(spaceId: spaceId, definition: record.draft)
+    }
+
+    /// A definition's problems against the space's templates and `pending` ones (empty: it would publish).
+    func validate(spaceId: String, definition: JSONValue, pending: [String: JourneyParser.TemplateInfo] = [:])
+        async throws -> [String]
+    {
+        let templates = try await templateInfo(spaceId: spaceId).merging(pending) { stored, _ in stored }
         if case .failure(let problems) = JourneyParser.parse(
-            record.draft, templates: { templates[$0] }, checkTemplates: true)
+            definition, templates: { templates[$0] }, checkTemplates: true)
         {
             return problems.items
         }
