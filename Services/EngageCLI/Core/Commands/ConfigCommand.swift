@@ -64,7 +64,7 @@ struct ConfigCommand: ParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the settings a command would use, and where each comes from (tokens masked).")
+            abstract: "Show the settings a command would use: profile, config file, URLs, brokers (tokens masked).")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {

@@ -189,7 +189,11 @@ struct TokensCommand: AsyncParsableCommand {
                 let space = try await session.space()
                 try await space.expect(
                     .DELETE, .profiles, "/access-tokens/\(EngageAPI.segment(tokenId))", doing: "revoking the token")
-                if !global.json { Terminal.err("revoked \(tokenId)") }
+                if global.json {
+                    Terminal.out(JSONValue.object(["revoked": .string(tokenId)]).prettyText)
+                } else {
+                    Terminal.err("revoked \(tokenId)")
+                }
                 return 0
             }
         }
