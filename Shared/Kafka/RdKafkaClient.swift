@@ -516,12 +516,14 @@ final class RebalanceContext: Sendable {
         for (topic, value) in topics {
             guard let partitions = (value as? [String: Any])?["partitions"] as? [String: Any] else { continue }
             for (partition, stats) in partitions where partition != "-1" {
-                guard let lag = (stats as? [String: Any])?["consumer_lag"] as? Int, lag >= 0 else { continue }
+                // -1: not assigned here (any more). Recorded as 0, or the last lag of a partition that
+                // a rebalance moved to another instance would stay on this one's gauge for good.
+                guard let lag = (stats as? [String: Any])?["consumer_lag"] as? Int else { continue }
                 Gauge(
                     label: "engage_consumer_lag",
                     dimensions: [("group", groupId), ("topic", topic), ("partition", partition)]
                 )
-                .record(lag)
+                .record(max(lag, 0))
             }
         }
     }

@@ -45,7 +45,15 @@ public struct RecordRouter<Input: Sendable>: Sendable {
 
     /// The batch's inputs in batch order (so a partition's order holds), and its undecodable records.
     public func decode(_ batch: [ConsumedRecord]) -> (inputs: [Input], failures: [RecordFailure]) {
-        var inputs: [Input] = []
+        let (decoded, failures) = decodeWithRecords(batch)
+        return (decoded.map(\.input), failures)
+    }
+
+    /// The same, each input with the record it came from (its headers: the trace it continues).
+    public func decodeWithRecords(_ batch: [ConsumedRecord]) -> (
+        inputs: [(input: Input, record: ConsumedRecord)], failures: [RecordFailure]
+    ) {
+        var inputs: [(input: Input, record: ConsumedRecord)] = []
         var failures: [RecordFailure] = []
         inputs.reserveCapacity(batch.count)
         for record in batch {
@@ -54,7 +62,7 @@ public struct RecordRouter<Input: Sendable>: Sendable {
                 continue
             }
             do {
-                inputs.append(try decode(record.value))
+                inputs.append((try decode(record.value), record))
             } catch {
                 failures.append(RecordFailure(record: record, reason: error.reason))
             }

@@ -29,7 +29,8 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     private func record(
         _ method: HTTPRequest.Method, _ route: String?, _ status: HTTPResponse.Status, since start: UInt64
     ) {
-        let metrics = cache.metrics(method: method.rawValue, route: route ?? "unmatched", status: Int(status.code))
+        // Hummingbird names requests that match no route "NotFound".
+        let metrics = cache.metrics(method: method.rawValue, route: route ?? "NotFound", status: Int(status.code))
         metrics.requests.increment()
         metrics.duration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
     }

@@ -37,7 +37,7 @@ public enum MetricHelp {
         "engage_profiles_messages_stored_total": "Messages stored on profiles after identity resolution.",
         "engage_profiles_messages_duplicate_total": "Messages skipped because their message id was already stored.",
         "engage_profiles_merges_total": "Profile merges made by identity resolution.",
-        "engage_csv_rows_total": "CSV upload rows processed, by outcome.",
+        "engage_csv_rows_total": "CSV upload rows read by the importer.",
         // Subscriptions
         "engage_subscription_commands_total": "Subscription commands applied, by outcome.",
         // Audiences

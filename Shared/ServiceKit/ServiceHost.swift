@@ -61,7 +61,8 @@ public enum ServiceHost {
             server: config.httpLimits.http1Server(logger: logger),
             configuration: .init(
                 address: .hostname(config.httpHost, port: config.httpPort), serverName: "swift-engage"),
-            services: services + (TracingBootstrap.service.withLock { $0 }.map { [$0] } ?? []),
+            // First, so it stops last: the spans of the final batches are exported too.
+            services: (TracingBootstrap.service.withLock { $0 }.map { [$0] } ?? []) + services,
             logger: logger)
         // SIGTERM must end the process within the grace period an orchestrator gives it: graceful
         // shutdown first (HTTP stops, loops finish their batch), then cancellation, and past the
@@ -104,7 +105,7 @@ extension ServiceHost {
     public static func apiRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // A span per request (continuing the caller's trace from `traceparent`), and RED metrics by route.
-        router.add(middleware: TracingMiddleware())
+        router.add(middleware: RequestTracingMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: RequestIdMiddleware())
         router.add(middleware: StorableTextMiddleware())

@@ -24,15 +24,19 @@ public enum TracingBootstrap {
     /// HTTP server by `ServiceHost.runHTTP`; nil when tracing is off.
     static let service = Mutex<(any Service)?>(nil)
 
-    /// Traces only: logs and metrics keep their own backends (JSON lines, Prometheus).
-    static func bootstrap(serviceName: String, environment: [String: String]) throws {
+    /// Traces only: logs and metrics keep their own backends (JSON lines, Prometheus), whatever the
+    /// OTEL_* variables say about them. swift-otel's own messages go through the service's logger,
+    /// at `error` only: its warning about a malformed `traceparent` prints every header it was
+    /// given, `Authorization` included (OTEL_LOG_LEVEL can lower it).
+    static func bootstrap(serviceName: String, environment: [String: String], logger: Logger) throws {
         guard isRequested(environment) else { return }
         var configuration = OTel.Configuration.default
         configuration.serviceName = serviceName
-        configuration.logs.enabled = false
-        configuration.metrics.enabled = false
         configuration.traces.enabled = true
-        let observability = try OTel.bootstrap(configuration: configuration, environment: environment)
-        service.withLock { $0 = observability }
+        configuration.diagnosticLogger = .custom(logger)
+        configuration.diagnosticLogLevel = .error
+        let backend = try OTel.makeTracingBackend(configuration: configuration)
+        InstrumentationSystem.bootstrap(backend.factory)
+        service.withLock { $0 = backend.service }
     }
 }

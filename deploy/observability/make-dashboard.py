@@ -9,7 +9,7 @@ TRACKING = '/v1/(identify|i|track|t|page|p|screen|s|group|g|alias|a|batch|b|impo
 ROWS = [
     ("Ingest", [
         ("Tracking messages accepted /s", "sum by (job) (rate(engage_tracking_messages_accepted_total[$__rate_interval]))", "ops"),
-        ("Tracking requests refused /s, by reason", "sum by (reason) (rate(engage_tracking_requests_rejected_total[$__rate_interval]))", "reqps"),
+        ("Tracking calls refused /s, by status", f'sum by (status) (rate(engage_http_requests_total{{route=~"{TRACKING}",status=~"4.."}}[$__rate_interval]))', "reqps"),
         ("Tracking calls answered 5xx", f'sum by (job) (rate(engage_http_requests_total{{route=~"{TRACKING}",status=~"5.."}}[$__rate_interval])) / sum by (job) (rate(engage_http_requests_total{{route=~"{TRACKING}"}}[$__rate_interval]))', "percentunit"),
         ("Profiles: messages stored, duplicates, merges /s", "sum(rate(engage_profiles_messages_stored_total[$__rate_interval]))", "ops"),
     ]),

@@ -34,7 +34,7 @@ public enum ConsoleService {
         let upstream = EngageAPI(client: httpClient, bases: config.upstreams)
         let console = Console(config: config, views: views, upstream: upstream, logger: logger)
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: TracingMiddleware())
+        router.add(middleware: RequestTracingMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: RequestIdMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())

@@ -74,7 +74,13 @@ public struct DefinitionStore: Sendable {
         else {
             throw APIError.badRequest("key must be \(keyPattern)")
         }
+        // `/audiences/preview` and `/.../validate` are routes: an audience keyed so could not be read by its key.
+        if reservedKeys.contains(key) {
+            throw APIError.badRequest("key \(key) is reserved (it names a route); choose another")
+        }
     }
+
+    static let reservedKeys: Set<String> = ["preview", "validate"]
 
     // MARK: writes
 

@@ -130,6 +130,9 @@ enum Validation {
             require("key", "lower-case letters, digits and underscores, 1 to 100 of them") {
                 ($0.stringValue ?? "").range(of: "^[a-z0-9_]{1,100}$", options: .regularExpression) != nil
             }
+            if let key = body["key"]?.stringValue, ["preview", "validate"].contains(key) {
+                problem("key \(key) is reserved (it names a route); choose another")
+            }
             optional("name", "a name of 1 to 255 bytes") { ($0.stringValue?.trimmed.utf8.count ?? 0).isBetween(1, 255) }
             optional("description", "a string", isString)
             require("definition", "an object", isObject)

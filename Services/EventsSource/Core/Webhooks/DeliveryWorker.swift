@@ -52,6 +52,8 @@ public struct DeliveryWorker: Service {
         self.secrets = DestinationSecrets(box: box)
         self.settings = settings
         self.logger = logger
+        // The series exists from the start (at 0), so that `increase()` sees the first pause.
+        DeliveryQueue.automaticPauses.increment(by: 0)
     }
 
     public func wake() { wakeups.wake() }

@@ -197,14 +197,18 @@ public final class Advancer: Service, Sendable {
         try await writeGoals(goals, now: now, on: connection)
         // Exit steps end the whole instance (its other paths too); a path that reached its end
         // ends the instance when it was the last one running.
-        outbox += try await writer.exit(
-            exitSteps, reason: "exit_step", known: known, catalog: catalog, counter: &counter, now: now, on: connection
-        ).map(\.outbox)
+        // Exits continue their instance's trace too.
+        var traces: [String: String] = [:]
+        for path in due { traces[path.instanceId] = path.traceParent }
+        let exited = try await writer.exit(
+            exitSteps, reason: "exit_step", known: known, catalog: catalog, counter: &counter, now: now, on: connection)
         let completed = try await instancesWithoutRunningPaths(Array(finishedPaths.keys), due: due, on: connection)
-        outbox += try await writer.exit(
+        let finished = try await writer.exit(
             completed, reason: "completed", lastStep: finishedPaths, known: known, catalog: catalog, counter: &counter,
-            now: now, on: connection
-        ).map(\.outbox)
+            now: now, on: connection)
+        outbox += (exited + finished).map { event in
+            event.outbox.continuing(trace: event.instanceId.flatMap { traces[$0] })
+        }
         try await counter.flush(on: connection, logger: logger)
         try await Outbox.enqueue(outbox, on: connection, logger: logger)
     }

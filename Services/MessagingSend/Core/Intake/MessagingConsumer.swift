@@ -57,21 +57,23 @@ public struct MessagingConsumer: BatchHandler {
     public static var topics: [String] { router.topics }
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
-        let (inputs, failures) = Self.router.decode(batch)
+        let (inputs, failures) = Self.router.decodeWithRecords(batch)
         var access: [SpaceAccess] = []
         var updates: [ProfileUpdate] = []
         var changes: [SubscriptionChange] = []
-        var requests: [MessageRequest] = []
+        var requests: [NewMessage] = []
         var audienceChanges: [AudienceChange] = []
         var memberships: [AudienceMembershipEvent] = []
-        for input in inputs {
+        for (input, record) in inputs {
             switch input {
             case .access(let value): access.append(value)
             case .update(let value): updates.append(value)
             case .change(let value): changes.append(value)
             case .audience(let value): audienceChanges.append(value)
             case .membership(let value): memberships.append(value)
-            case .request(let value): requests.append(value)
+            case .request(let value):
+                // Each message continues the trace of its own request (a batch mixes many).
+                requests.append(NewMessage(request: value, traceParent: record.headers["traceparent"]))
             }
         }
         if !access.isEmpty { try await spaces.apply(access) }

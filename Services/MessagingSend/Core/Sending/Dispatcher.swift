@@ -41,8 +41,9 @@ public final class Dispatcher: Service, Sendable {
     private let requestToProvider = Timer(
         label: "engage_message_request_to_provider_seconds", preferredDisplayUnit: .seconds)
 
-    /// The provider call, as a client span of the trace that requested the message.
-    private func call(_ send: PreparedSend) async -> SendOutcome {
+    /// The provider call, as a client span of the trace that requested the message; with the
+    /// span's own `traceparent` (nil when tracing is off).
+    private func call(_ send: PreparedSend) async -> (SendOutcome, String?) {
         let parent = TraceHeaders.context(of: send.row.traceParent.map { ["traceparent": $0] } ?? [:])
         let provider: String
         switch send.request {
@@ -52,11 +53,12 @@ public final class Dispatcher: Service, Sendable {
         return await withSpan("\(provider) send", context: parent, ofKind: .client) { span in
             span.attributes["engage.message.id"] = send.row.id
             span.attributes["engage.provider"] = provider
+            let trace = TraceHeaders.current()["traceparent"]
             switch send.request {
             case .email(let email, let settings, let secrets):
-                return await sendGrid.send(email, settings: settings, secrets: secrets)
+                return (await sendGrid.send(email, settings: settings, secrets: secrets), trace)
             case .twilio(let message, let settings, let secrets):
-                return await twilio.send(message, settings: settings, secrets: secrets)
+                return (await twilio.send(message, settings: settings, secrets: secrets), trace)
             }
         }
     }
@@ -185,7 +187,10 @@ public final class Dispatcher: Service, Sendable {
             for send in toCall {
                 group.addTask {
                     let started = ContinuousClock.now
-                    let outcome = await self.call(send)
+                    var send = send
+                    let (outcome, callTrace) = await self.call(send)
+                    // The message's events (now and from the provider's callbacks) follow from its call.
+                    if let callTrace { send.row.traceParent = callTrace }
                     let elapsed = ContinuousClock.now - started
                     self.callDuration.recordNanoseconds(
                         elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
@@ -213,7 +218,8 @@ public final class Dispatcher: Service, Sendable {
             row.recipient = send.recipient
             row.templateVersion = send.version
             let attempt = row.attempts + 1
-            let base = Transition(spaceId: row.spaceId, id: row.id, from: ["sending", "unknown"], to: "")
+            var base = Transition(spaceId: row.spaceId, id: row.id, from: ["sending", "unknown"], to: "")
+            base.traceParent = row.traceParent ?? ""
             switch outcome {
             case .accepted(let providerId, let status):
                 var transition = base

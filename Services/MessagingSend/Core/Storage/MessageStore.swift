@@ -75,6 +75,8 @@ struct Transition: Sendable {
     var errorCode = ""
     var errorMessage = ""
     var countAttempt = false
+    /// The trace the message's later events continue (its provider call's span).
+    var traceParent = ""
 }
 
 /// A message to create: a request from the topic or the API, or a messaging destination's send
@@ -84,6 +86,19 @@ struct NewMessage: Sendable {
     var content: TemplateContent?
     var destinationId: String?
     var actionId: String?
+    /// The trace the message continues: its request record's, else the current task's.
+    var traceParent: String?
+
+    init(
+        request: MessageRequest, content: TemplateContent? = nil, destinationId: String? = nil, actionId: String? = nil,
+        traceParent: String? = nil
+    ) {
+        self.request = request
+        self.content = content
+        self.destinationId = destinationId
+        self.actionId = actionId
+        self.traceParent = traceParent
+    }
 }
 
 /// The `messages` table: requests in, claims, state transitions with their events (outbox, same
@@ -131,6 +146,7 @@ public struct MessageStore: Sendable {
     func insert(_ messages: [NewMessage], on connection: PostgresConnection) async throws -> Int {
         guard !messages.isEmpty else { return 0 }
         let requests = messages.map(\.request)
+        let current = TraceHeaders.current()["traceparent"]
         let contents = try messages.map { message in
             try message.content.map { String(decoding: try JSONEncoder.engage().encode($0), as: UTF8.self) } ?? ""
         }
@@ -140,7 +156,7 @@ public struct MessageStore: Sendable {
                 journey_step_id, broadcast_id, test, requested_at, state, next_attempt_at, requested_sender, content, destination_id,
                 action_id, trace_parent)
             SELECT s, i, p, c, t, NULLIF(v, -1), u, NULLIF(g, ''), NULLIF(j, ''), NULLIF(js, ''), NULLIF(b, ''), x, r, 'pending', now(),
-                NULLIF(f, ''), NULLIF(ct, '')::jsonb, NULLIF(d, ''), NULLIF(a, ''), \(TraceHeaders.current()["traceparent"])
+                NULLIF(f, ''), NULLIF(ct, '')::jsonb, NULLIF(d, ''), NULLIF(a, ''), NULLIF(tp, '')
             FROM unnest(\(requests.map(\.spaceId))::text[], \(requests.map(\.id))::text[], \(requests.map(\.profileId))::text[],
                         \(requests.map(\.channel.rawValue))::text[], \(requests.map(\.templateId))::text[],
                         \(requests.map { $0.templateVersion ?? -1 })::int[], \(requests.map(\.purpose.rawValue))::text[],
@@ -148,8 +164,9 @@ public struct MessageStore: Sendable {
                         \(requests.map { $0.journeyStepId ?? "" })::text[], \(requests.map { $0.broadcastId ?? "" })::text[],
                         \(requests.map(\.test))::boolean[], \(requests.map(\.occurredAt))::timestamptz[],
                         \(requests.map { $0.from ?? "" })::text[], \(contents)::text[],
-                        \(messages.map { $0.destinationId ?? "" })::text[], \(messages.map { $0.actionId ?? "" })::text[])
-                 AS q(s, i, p, c, t, v, u, g, j, js, b, x, r, f, ct, d, a)
+                        \(messages.map { $0.destinationId ?? "" })::text[], \(messages.map { $0.actionId ?? "" })::text[],
+                        \(messages.map { $0.traceParent ?? current ?? "" })::text[])
+                 AS q(s, i, p, c, t, v, u, g, j, js, b, x, r, f, ct, d, a, tp)
             ON CONFLICT (space_id, id) DO NOTHING
             RETURNING 1
             """, logger: logger)
@@ -213,13 +230,15 @@ public struct MessageStore: Sendable {
                 delivery_status = coalesce(NULLIF(t.dstatus, ''), m.delivery_status),
                 reason = coalesce(NULLIF(t.reason, ''), m.reason), error_code = coalesce(NULLIF(t.code, ''), m.error_code),
                 error_message = coalesce(NULLIF(t.message, ''), m.error_message),
-                attempts = m.attempts + CASE WHEN t.count THEN 1 ELSE 0 END, updated_at = now()
+                attempts = m.attempts + CASE WHEN t.count THEN 1 ELSE 0 END, updated_at = now(),
+                trace_parent = coalesce(NULLIF(t.trace, ''), m.trace_parent)
             FROM unnest(\(t.map(\.spaceId))::text[], \(t.map(\.id))::text[], \(t.map { $0.from.joined(separator: ",") })::text[],
                         \(t.map(\.to))::text[], \(t.map(\.delay))::float8[], \(t.map(\.lease))::float8[], \(t.map(\.provider))::text[],
                         \(t.map(\.sender))::text[], \(t.map(\.recipient))::text[], \(t.map(\.templateVersion))::int[],
                         \(t.map(\.providerMessageId))::text[], \(t.map(\.deliveryStatus))::text[], \(t.map(\.reason))::text[],
-                        \(t.map(\.errorCode))::text[], \(t.map(\.errorMessage))::text[], \(t.map(\.countAttempt))::boolean[])
-                 AS t(space_id, id, expected, next, delay, lease, provider, sender, recipient, version, pmid, dstatus, reason, code, message, count)
+                        \(t.map(\.errorCode))::text[], \(t.map(\.errorMessage))::text[], \(t.map(\.countAttempt))::boolean[],
+                        \(t.map(\.traceParent))::text[])
+                 AS t(space_id, id, expected, next, delay, lease, provider, sender, recipient, version, pmid, dstatus, reason, code, message, count, trace)
             WHERE m.space_id = t.space_id AND m.id = t.id AND m.state = ANY(string_to_array(t.expected, ','))
             RETURNING m.id
             """, logger: logger)

@@ -145,7 +145,7 @@ public struct WebhookAPI: Sendable {
                     out.reason = event.reason
                     out.errorCode = event.status
                     out.group = event.group(groups: groups)
-                    outbox.append(MessageStore.outbox(out))
+                    outbox.append(MessageStore.outbox(out, traceParent: row.traceParent))
                 }
                 if let email = event.email, let command = event.subscriptionCommand(groups: groups),
                     let contact = try? ContactNormalizer.email(email)
@@ -243,7 +243,8 @@ public struct WebhookAPI: Sendable {
             event.errorCode = value("ErrorCode")
             if known == .canceled { event.reason = known.rawValue }
             let first = try await messages.firstOfTheirIds([event], on: connection)
-            try await Outbox.enqueue(first.map { MessageStore.outbox($0) }, on: connection, logger: logger)
+            try await Outbox.enqueue(
+                first.map { MessageStore.outbox($0, traceParent: row.traceParent) }, on: connection, logger: logger)
         }
         onCommit()
     }
@@ -313,7 +314,7 @@ public struct WebhookAPI: Sendable {
                     MessageEventName.emailUnsubscribed(group: group != nil),
                     id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)
                 event.group = group
-                outbox.append(MessageStore.outbox(event))
+                outbox.append(MessageStore.outbox(event, traceParent: row.traceParent))
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
