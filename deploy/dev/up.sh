@@ -128,5 +128,6 @@ swift-engage is running.
   Profile API token $ACCESS_TOKEN
   Messaging         http://127.0.0.1:8085/spaces/$SPACE_ID/templates   (same token; see docs/messaging.md)
   Provider fakes    $([ "$SANDBOX" = 1 ] && echo "http://127.0.0.1:$FAKES_PORT (sandbox: sent messages at /_fake/requests)" || echo "off (ENGAGE_SANDBOX=0)")
+  CLI               $BIN/engage config set local --token $ACCESS_TOKEN --admin-token $ENGAGE_ADMIN_TOKEN --brokers 127.0.0.1:$KAFKA_PORT --use
   Logs              .dev/logs/      Stop with: deploy/dev/down.sh
 MSG
