@@ -284,6 +284,7 @@ def test_everyday_commands_and_exit_statuses(services, tmp_path):
         i for i in profile["identities"] if i["type"] == "email").items()
     assert profile["subscriptions"][0]["channels"][0]["status"] == "subscribed"
     assert engage(env, "profile", "get", "user_id:nobody").returncode == 3
+    assert engage(env, "profile", "get", "email:").returncode == 64
 
     # Profiles in the config file; flags and the environment override them.
     config_env = {k: v for k, v in env.items() if k != "ENGAGE_TOKEN"}

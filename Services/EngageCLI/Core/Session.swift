@@ -108,7 +108,11 @@ extension SpaceClient {
             var parameters = query
             if let cursor { parameters.append(("cursor", cursor)) }
             let page = try await expect(.GET, service, path, query: parameters, doing: action)
-            items += page["data"]?.arrayValue ?? []
+            // A 200 that is not a list (a proxy's page, another API) is not an empty list.
+            guard let data = page["data"]?.arrayValue else {
+                throw CLIError(ExitStatus.unavailable, "\(action): the answer is not a {\"data\": [...]} list")
+            }
+            items += data
             cursor = (page["next"] ?? page["nextCursor"])?.stringValue
         } while cursor != nil
         return items

@@ -15,6 +15,15 @@ struct ProfileCommand: AsyncParsableCommand {
         var identifier: String
         @Option(help: "How many recent events to show.") var events = 10
 
+        func validate() throws {
+            if let colon = identifier.firstIndex(of: ":"),
+                identifier[..<colon].isEmpty || identifier[identifier.index(after: colon)...].isEmpty
+            {
+                throw ValidationError(
+                    "the identifier is type:value, both non-empty (email:ada@example.com); got \(identifier)")
+            }
+        }
+
         func run() async throws {
             try await global.run { session throws(CLIError) in
                 let space = try await session.space()

@@ -67,7 +67,9 @@ struct SpacesCommand: AsyncParsableCommand {
             try await global.run { session throws(CLIError) in
                 let response = try await session.admin(.GET, "/admin/spaces")
                 guard response.ok else { throw CLIError.refused(response, doing: "listing spaces") }
-                let items = (try? JSONValue.parse(response.body))?["data"]?.arrayValue ?? []
+                guard let items = (try? JSONValue.parse(response.body))?["data"]?.arrayValue else {
+                    throw CLIError(ExitStatus.unavailable, "listing spaces: the answer is not a {\"data\": [...]} list")
+                }
                 printList(
                     items, json: global.json, columns: [("ID", "id"), ("NAME", "name"), ("CREATED", "createdAt")])
                 return 0
