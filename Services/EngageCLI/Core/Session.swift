@@ -83,10 +83,16 @@ extension SpaceClient {
         _ method: EngageMethod, _ service: EngageService, _ path: String, json: JSONValue? = nil,
         query: [(String, String)] = []
     ) async throws(CLIError) -> EngageResponse {
+        try await attempt(method, service, path, body: json.map { .json(Data($0.compactText.utf8)) }, query: query)
+    }
+
+    /// The same with any body (a CSV file).
+    public func attempt(
+        _ method: EngageMethod, _ service: EngageService, _ path: String, body: EngageBody?,
+        query: [(String, String)] = []
+    ) async throws(CLIError) -> EngageResponse {
         do {
-            if let json {
-                return try await send(method, service, path, body: .json(Data(json.compactText.utf8)), query: query)
-            }
+            if let body { return try await send(method, service, path, body: body, query: query) }
             return method == .GET
                 ? try await get(service, path, query: query) : try await send(method, service, path, query: query)
         } catch let failure as EngageFailure {

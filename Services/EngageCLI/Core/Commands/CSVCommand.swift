@@ -39,16 +39,9 @@ struct CSVCommand: AsyncParsableCommand {
                 }
                 let space = try await session.space()
                 let filename = (file as NSString).lastPathComponent
-                let response: EngageResponse
-                do {
-                    response = try await space.send(
-                        .POST, .profiles, "/csv-uploads", body: .csv(ByteBuffer(bytes: data)),
-                        query: [("filename", filename)])
-                } catch let failure as EngageFailure {
-                    throw failure.asCLIError
-                } catch {
-                    throw CLIError(ExitStatus.unavailable, "uploading: \(error)")
-                }
+                let response = try await space.attempt(
+                    .POST, .profiles, "/csv-uploads", body: .csv(ByteBuffer(bytes: data)),
+                    query: [("filename", filename)])
                 guard response.ok, let upload = (try? JSONValue.parse(response.body))?["data"],
                     let id = upload["id"]?.stringValue
                 else { throw CLIError.refused(response, doing: "uploading \(filename)") }

@@ -78,24 +78,22 @@ public struct Plan: Sendable {
 
     /// The audiences an audience definition names (`{"type": "audience", "audience": key}`).
     static func audienceConditionKeys(_ value: JSONValue) -> [String] {
-        switch value {
-        case .array(let items): return items.flatMap(audienceConditionKeys)
-        case .object(let members):
-            var keys: [String] = []
-            if members["type"] == "audience", case .string(let key)? = members["audience"] { keys.append(key) }
-            return keys + members.values.flatMap(audienceConditionKeys)
-        default: return []
-        }
+        conditionReferences(in: value, type: "audience", field: "audience")
     }
 
     /// The computed traits an audience definition names (`{"type": "computed_trait", "trait": key}`).
     static func computedTraitKeys(_ value: JSONValue) -> [String] {
+        conditionReferences(in: value, type: "computed_trait", field: "trait")
+    }
+
+    /// The `field` of every condition of this `type`, at any depth.
+    private static func conditionReferences(in value: JSONValue, type: String, field: String) -> [String] {
         switch value {
-        case .array(let items): return items.flatMap(computedTraitKeys)
+        case .array(let items): return items.flatMap { conditionReferences(in: $0, type: type, field: field) }
         case .object(let members):
             var keys: [String] = []
-            if members["type"] == "computed_trait", case .string(let key)? = members["trait"] { keys.append(key) }
-            return keys + members.values.flatMap(computedTraitKeys)
+            if members["type"]?.stringValue == type, case .string(let key)? = members[field] { keys.append(key) }
+            return keys + members.values.flatMap { conditionReferences(in: $0, type: type, field: field) }
         default: return []
         }
     }
