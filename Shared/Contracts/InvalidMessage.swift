@@ -35,7 +35,7 @@ extension InvalidMessage {
             throw InvalidMessage("not a \(contract) record: \(problem)")
         }
         do {
-            return try JSONDecoder.engage().decode(T.self, from: Data(value))
+            return try WireDecoder.decode(T.self, from: value)
         } catch let error as DecodingError {
             throw InvalidMessage("not a \(contract) record: \(DecodingErrorDescription.describe(error))")
         } catch {

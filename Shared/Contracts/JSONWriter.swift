@@ -3,7 +3,7 @@ import Foundation
 /// Writes JSON text directly: the hot path's counterpart of `JSONParser`. Output decodes with any
 /// JSON reader, and with this module's Codable types.
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
 
     public init(capacity: Int = 512) {
         bytes.reserveCapacity(capacity)
@@ -30,10 +30,11 @@ public struct JSONWriter {
         }
     }
 
+    /// Keys sorted: the same value is always the same text.
     public mutating func write(_ members: [String: JSONValue]) {
         bytes.append(UInt8(ascii: "{"))
         var first = true
-        for (key, value) in members {
+        for (key, value) in members.sorted(by: { $0.key < $1.key }) {
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
             write(key)
@@ -181,33 +182,6 @@ public struct JSONWriter {
             self.key(key)
             writer.raw(json)
         }
-    }
-}
-
-extension SegmentMessage {
-    /// The message as JSON, with the same members as its Codable encoding.
-    public var json: String {
-        var writer = JSONWriter()
-        writer.object { members in
-            members.member("type", type.rawValue)
-            members.member("messageId", messageId)
-            members.member("userId", userId)
-            members.member("anonymousId", anonymousId)
-            members.member("event", event)
-            members.member("name", name)
-            members.member("category", category)
-            members.member("groupId", groupId)
-            members.member("previousId", previousId)
-            members.member("traits", traits)
-            members.member("properties", properties)
-            members.member("context", context)
-            members.member("integrations", integrations)
-            members.member("timestamp", timestamp)
-            members.member("originalTimestamp", originalTimestamp)
-            members.member("sentAt", sentAt)
-            members.member("receivedAt", receivedAt)
-        }
-        return writer.string
     }
 }
 

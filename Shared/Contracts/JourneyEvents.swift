@@ -58,39 +58,3 @@ public struct JourneyEvent: Codable, Sendable, Hashable {
         self.occurredAt = occurredAt
     }
 }
-
-extension JourneyEvent {
-    /// The same JSON as the Codable encoding (absent values left out), without JSONEncoder's cost:
-    /// a timer batch writes thousands of these.
-    public var json: String {
-        var writer = JSONWriter(capacity: 512)
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("event", event)
-            members.member("journeyId", journeyId)
-            members.member("journeyName", journeyName)
-            if let journeyVersion { members.member("journeyVersion", journeyVersion) }
-            members.member("broadcastId", broadcastId)
-            members.member("instanceId", instanceId)
-            members.member("stepId", stepId)
-            members.member("stepName", stepName)
-            members.member("stepType", stepType)
-            members.member("branch", branch)
-            members.member("profileId", profileId)
-            members.member("userId", userId)
-            members.member("email", email)
-            members.member("phone", phone)
-            members.member("anonymousIds", anonymousIds)
-            members.member("messageId", messageId)
-            members.member("channel", channel?.rawValue)
-            members.member("templateId", templateId)
-            members.member("goalEvent", goalEvent)
-            members.member("conversionMessageId", conversionMessageId)
-            members.member("reason", reason)
-            members.member("occurredAt", occurredAt)
-        }
-        return writer.string
-    }
-}

@@ -56,32 +56,6 @@ public struct MessageRequest: Codable, Sendable, Hashable {
     }
 }
 
-extension MessageRequest {
-    /// The same JSON as the Codable encoding (absent values left out), without JSONEncoder's cost:
-    /// broadcasts write thousands per transaction.
-    public var json: String {
-        var writer = JSONWriter(capacity: 400)
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("profileId", profileId)
-            members.member("channel", channel.rawValue)
-            members.member("templateId", templateId)
-            if let templateVersion { members.member("templateVersion", templateVersion) }
-            members.member("purpose", purpose.rawValue)
-            members.member("group", group)
-            members.member("from", from)
-            members.member("journeyId", journeyId)
-            members.member("journeyStepId", journeyStepId)
-            members.member("broadcastId", broadcastId)
-            members.member("test", test)
-            members.member("occurredAt", occurredAt)
-        }
-        return writer.string
-    }
-}
-
 /// `engage.templates`: a template was created, got a new version, or was deleted. Carries no content
 /// (that stays with messaging-send); enough for other services to check what they will send.
 public struct TemplateChange: Codable, Sendable, Hashable {
@@ -119,8 +93,9 @@ public struct TemplateChange: Codable, Sendable, Hashable {
 /// `engage.message-events`: one thing that happened to one message (or one inbound message), named
 /// as Engage names it (`Email Delivered`, `SMS Undelivered`, `WhatsApp Message Read`...). Key: profile
 /// id (the contact for inbound messages of unknown people). `id` is deterministic per provider event,
-/// so a redelivered webhook or a re-published outbox row can be deduplicated downstream.
-public struct MessageEvent: Codable, Sendable, Hashable {
+/// so a redelivered webhook or a re-published outbox row can be deduplicated downstream. Every key
+/// is written, absent values as null: downstream tools in any language read every key.
+public struct MessageEvent: Codable, Sendable, Hashable, EncodesAbsentAsNull {
     public static let contract = "message-event/1"
     public var schemaVersion: Int = 1
     public var id: String
@@ -175,43 +150,4 @@ public struct MessageEvent: Codable, Sendable, Hashable {
     }
 
     public var key: String { profileId ?? contact ?? messageId ?? id }
-
-    /// Every key is written, absent values as null: downstream tools in any language read every key.
-    public var json: String {
-        var writer = JSONWriter(capacity: 600)
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("event", event)
-            members.member("channel", channel.rawValue)
-            members.member("messageId", orNull: messageId)
-            members.member("profileId", orNull: profileId)
-            members.member("contact", orNull: contact)
-            members.member("templateId", orNull: templateId)
-            if let templateVersion {
-                members.member("templateVersion", templateVersion)
-            } else {
-                members.member("templateVersion", json: "null")
-            }
-            members.member("purpose", orNull: purpose?.rawValue)
-            members.member("journeyId", orNull: journeyId)
-            members.member("journeyStepId", orNull: journeyStepId)
-            members.member("broadcastId", orNull: broadcastId)
-            members.member("destinationId", orNull: destinationId)
-            members.member("actionId", orNull: actionId)
-            members.member("test", test)
-            members.member("provider", orNull: provider)
-            members.member("providerMessageId", orNull: providerMessageId)
-            members.member("reason", orNull: reason)
-            members.member("errorCode", orNull: errorCode)
-            members.member("errorMessage", orNull: errorMessage)
-            members.member("url", orNull: url)
-            members.member("body", orNull: body)
-            members.member("group", orNull: group)
-            members.member("occurredAt", occurredAt)
-            members.member("recordedAt", recordedAt)
-        }
-        return writer.string
-    }
 }

@@ -42,34 +42,6 @@ public struct ProfileEvent: Codable, Sendable, Hashable {
     }
 }
 
-extension ProfileEvent {
-    /// The event's JSON around a message that is already encoded (the hot path encodes each message
-    /// once, for the event history and for this). Decodes as a `ProfileEvent`.
-    public func json(encodedMessage: String) -> String {
-        var writer = JSONWriter()
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("sourceId", sourceId)
-            members.member("profileId", profileId)
-            members.member("occurredAt", occurredAt)
-            var ids = JSONWriter(capacity: 128)
-            ids.write(
-                JSONValue.array(
-                    externalIds.map {
-                        [
-                            "type": .string($0.type), "id": .string($0.id),
-                            "collection": .string($0.collection), "encoding": .string($0.encoding),
-                        ]
-                    }))
-            members.member("externalIds", json: ids.string)
-            members.member("message", json: encodedMessage)
-        }
-        return writer.string
-    }
-}
-
 /// `engage.profile-updates`: what changed on a profile. `id` is deterministic per change, so
 /// redelivery can be deduplicated.
 public struct ProfileUpdate: Codable, Sendable, Hashable {
@@ -109,34 +81,6 @@ public struct ProfileUpdate: Codable, Sendable, Hashable {
         self.traits = traits
         self.identifiers = identifiers
         self.mergedProfileIds = mergedProfileIds
-    }
-}
-
-extension ProfileUpdate {
-    /// The same JSON as its Codable encoding, without JSONEncoder's cost (the CSV importer writes
-    /// one or two per row).
-    public var json: String {
-        var writer = JSONWriter(capacity: 256)
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("profileId", profileId)
-            members.member("kind", kind.rawValue)
-            members.member("occurredAt", occurredAt)
-            members.member("causedByMessageId", causedByMessageId)
-            members.member("traits", traits)
-            if let identifiers {
-                members.member("identifiers", array: identifiers) { item, id in
-                    item.member("type", id.type)
-                    item.member("id", id.id)
-                    item.member("collection", id.collection)
-                    item.member("encoding", id.encoding)
-                }
-            }
-            members.member("mergedProfileIds", mergedProfileIds)
-        }
-        return writer.string
     }
 }
 

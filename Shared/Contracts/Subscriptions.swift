@@ -161,8 +161,9 @@ public struct SubscriptionCommandResult: Codable, Sendable {
 }
 
 /// `engage.subscription-changes`: one effective change of one state. Key: `spaceId|channel|contact`.
-/// `id` is deterministic (`<commandId>:<channel>:<group or *>`), so consumers can dedupe.
-public struct SubscriptionChange: Codable, Sendable, Hashable {
+/// `id` is deterministic (`<commandId>:<channel>:<group or *>`), so consumers can dedupe. Absent
+/// values are explicit nulls: downstream tools in any language read every key.
+public struct SubscriptionChange: Codable, Sendable, Hashable, EncodesAbsentAsNull {
     public static let contract = "subscription-change/1"
     public var schemaVersion: Int = 1
     public var id: String
@@ -212,29 +213,6 @@ public struct SubscriptionChange: Codable, Sendable, Hashable {
     }
 
     public var key: String { "\(spaceId)|\(channel.rawValue)|\(contact)" }
-
-    enum CodingKeys: String, CodingKey {
-        case schemaVersion, id, spaceId, channel, contact, group, previousStatus, status, source, origin, commandId,
-            occurredAt, recordedAt
-    }
-
-    /// Absent values are explicit nulls: downstream tools in any language read every key.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(schemaVersion, forKey: .schemaVersion)
-        try container.encode(id, forKey: .id)
-        try container.encode(spaceId, forKey: .spaceId)
-        try container.encode(channel, forKey: .channel)
-        try container.encode(contact, forKey: .contact)
-        try container.encode(group, forKey: .group)
-        try container.encode(previousStatus, forKey: .previousStatus)
-        try container.encode(status, forKey: .status)
-        try container.encode(source, forKey: .source)
-        try container.encode(origin, forKey: .origin)
-        try container.encode(commandId, forKey: .commandId)
-        try container.encode(occurredAt, forKey: .occurredAt)
-        try container.encode(recordedAt, forKey: .recordedAt)
-    }
 }
 
 /// `engage.subscription-groups`: the full current record of an email subscription group, published
@@ -255,57 +233,5 @@ public struct SubscriptionGroupRecord: Codable, Sendable, Hashable {
         self.name = name
         self.deleted = deleted
         self.revision = revision
-    }
-}
-
-extension SubscriptionCommandBatch {
-    /// The same JSON as its Codable encoding, without JSONEncoder's cost (hot path of CSV imports).
-    public var json: String {
-        var writer = JSONWriter(capacity: 128 + commands.count * 200)
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("source", source.rawValue)
-            members.member("origin", origin)
-            members.member("correlationId", correlationId)
-            members.member("commands", array: commands) { item, command in
-                item.member("id", command.id)
-                item.member("channel", command.channel.rawValue)
-                item.member("contact", command.contact)
-                item.member("group", command.group)
-                item.member("status", command.status.rawValue)
-                item.member("occurredAt", command.occurredAt)
-                item.member("sequence", command.sequence)
-                item.member("reference", command.reference)
-            }
-        }
-        return writer.string
-    }
-}
-
-extension SubscriptionChange {
-    /// The same JSON as `encode(to:)` (explicit nulls), without JSONEncoder's cost.
-    public var json: String {
-        var writer = JSONWriter(capacity: 400)
-        writer.object { members in
-            members.member("schemaVersion", schemaVersion)
-            members.member("id", id)
-            members.member("spaceId", spaceId)
-            members.member("channel", channel.rawValue)
-            members.member("contact", contact)
-            members.member("group", group, orNull: true) { item, group in
-                item.member("id", group.id)
-                item.member("name", group.name)
-            }
-            members.member("previousStatus", orNull: previousStatus?.rawValue)
-            members.member("status", status.rawValue)
-            members.member("source", source.rawValue)
-            members.member("origin", orNull: origin)
-            members.member("commandId", commandId)
-            members.member("occurredAt", occurredAt)
-            members.member("recordedAt", recordedAt)
-        }
-        return writer.string
     }
 }

@@ -132,32 +132,3 @@ public enum Timestamp {
         }
     }
 }
-
-extension JSONEncoder {
-    /// The one encoder configuration for everything the platform puts on the wire.
-    public static func engage() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    public static func engage() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorruptedError(
-                    in: container, debugDescription: "not an ISO-8601 timestamp: \(text)")
-            }
-            return date
-        }
-        return decoder
-    }
-}

@@ -282,7 +282,7 @@ public enum DeadLetterRecord {
             letter.originalSize = value.count
             letter.originalKeySize = record.key?.count
         }
-        let encoded = (try? JSONEncoder.engage().encode(letter)).map(Array.init) ?? Array("{}".utf8)
+        let encoded = (try? WireEncoder.encode(letter)) ?? Array("{}".utf8)
         return OutgoingRecord(
             topic: Topic.deadLetter(of: record.topic), key: key.map { String(decoding: $0, as: UTF8.self) },
             value: encoded,

@@ -26,7 +26,7 @@ public struct OutboxMessage: Sendable {
         headers[Header.contract] = contract
         self.init(
             topic: topic, key: key,
-            payload: String(decoding: try JSONEncoder.engage().encode(event), as: UTF8.self), headers: headers)
+            payload: try WireEncoder.string(event), headers: headers)
     }
 }
 

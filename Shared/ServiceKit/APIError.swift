@@ -85,10 +85,10 @@ public struct PageEnvelope<T: Encodable>: Encodable {
     }
 }
 
-/// JSON responses with the platform's encoder (ISO-8601 dates, sorted keys).
+/// JSON responses with the platform's encoder (`WireEncoder`: ISO-8601 dates, sorted dictionary keys).
 public enum JSONBody {
     public static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONEncoder.engage().encode(value)
+        let data = try WireEncoder.encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -117,7 +117,7 @@ public enum JSONBody {
             throw APIError.badRequest("invalid JSON body: \(problem)")
         }
         do {
-            return try JSONDecoder.engage().decode(T.self, from: Data(buffer: buffer))
+            return try WireDecoder.decode(T.self, from: buffer.readableBytesView)
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid JSON body: \(DecodingErrorDescription.describe(error))")
         } catch {

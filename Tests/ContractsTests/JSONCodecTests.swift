@@ -59,16 +59,4 @@ import Testing
         #expect(try JSONParser.parse(Array(text.utf8)) == value)
         #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == value)
     }
-
-    @Test func aMessageWrittenByHandDecodesAsTheSameMessage() throws {
-        let now = Date(timeIntervalSince1970: 1_795_334_400.25)
-        let message = SegmentMessage(
-            type: .page, messageId: "m-1", anonymousId: "a", name: "Home", category: "Docs",
-            properties: ["path": "/", "n": 1], context: ["ip": "1.2.3.4", "library": ["name": "x"]],
-            integrations: ["All": true],
-            timestamp: now, originalTimestamp: now.addingTimeInterval(-1), sentAt: now, receivedAt: now)
-        let decoded = try JSONDecoder.engage().decode(SegmentMessage.self, from: Data(message.json.utf8))
-        #expect(decoded == message)
-        #expect(!message.json.contains("userId"))
-    }
 }

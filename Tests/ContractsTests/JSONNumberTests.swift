@@ -41,14 +41,12 @@ import Testing
             type: .track, messageId: "m", userId: "u", event: "Order Completed",
             properties: ["order_id": order, "total": 9.99, "ids": [9_007_199_254_740_993, 2]],
             timestamp: now, receivedAt: now)
-        let written = message.json
+        let written = try WireEncoder.string(message)
         #expect(written.contains("12345678901234567890123") && written.contains("9007199254740993"))
-        let decoded = try JSONDecoder.engage().decode(SegmentMessage.self, from: Data(written.utf8))
+        let decoded = try WireDecoder.decode(SegmentMessage.self, from: written.utf8)
         #expect(decoded == message)
         #expect(decoded.properties?["order_id"]?.json == "12345678901234567890123")
-        let encoded = try JSONEncoder.engage().encode(message)
-        #expect(try JSONParser.parse(encoded)["properties"]?["order_id"] == order)
-        #expect(try JSONDecoder.engage().decode(SegmentMessage.self, from: encoded) == message)
+        #expect(try JSONParser.parse(written.utf8)["properties"]?["order_id"] == order)
     }
 
     @Test(arguments: [

@@ -95,19 +95,3 @@ extension Int64 {
         #expect(Timestamp.parse("2026-04-31T00:00:00Z") == nil)
     }
 }
-
-@Suite struct ProfileEventJSONTests {
-    @Test func theSplicedJSONDecodesAsTheSameEvent() throws {
-        let now = Date(timeIntervalSince1970: 1_795_334_400.5)
-        let message = SegmentMessage(
-            type: .identify, messageId: "m-1", userId: "u", traits: ["email": "a@b.c", "n": 3],
-            context: ["ip": "1.2.3.4"], timestamp: now, receivedAt: now)
-        let event = ProfileEvent(
-            spaceId: "spa", sourceId: "src", profileId: "use_1",
-            externalIds: [ExternalID(type: "user_id", id: "u")], message: message)
-        let encoder = JSONEncoder.engage()
-        let body = String(decoding: try encoder.encode(message), as: UTF8.self)
-        let spliced = event.json(encodedMessage: body)
-        #expect(try JSONDecoder.engage().decode(ProfileEvent.self, from: Data(spliced.utf8)) == event)
-    }
-}

@@ -149,7 +149,7 @@ import Testing
     }
 }
 
-@Suite struct HandWrittenJSONTests {
+@Suite struct OutboxPayloadTests {
     @Test func journeyEventsAndMessageRequestsDecodeToWhatWasWritten() throws {
         var event = JourneyEvent(
             id: "je_1", spaceId: "sp1", event: JourneyEvent.Name.converted, profileId: "pr1",
@@ -160,12 +160,12 @@ import Testing
         event.anonymousIds = ["a1"]
         event.channel = .whatsapp
         event.messageId = "jm_1"
-        let decoded = try JSONDecoder.engage().decode(JourneyEvent.self, from: Data(event.json.utf8))
+        let decoded = try WireDecoder.decode(JourneyEvent.self, from: event.outbox().payload.utf8)
         #expect(decoded == event)
         let request = MessageRequest(
             id: "bm_1", spaceId: "sp1", profileId: "pr1", channel: .email, templateId: "tpl", templateVersion: 2,
             purpose: .marketing, group: "news", broadcastId: "bc_1",
             occurredAt: Date(timeIntervalSince1970: 1_790_000_000.5))
-        #expect(try JSONDecoder.engage().decode(MessageRequest.self, from: Data(request.json.utf8)) == request)
+        #expect(try WireDecoder.decode(MessageRequest.self, from: request.outbox().payload.utf8) == request)
     }
 }

@@ -85,10 +85,10 @@ import Testing
     @Test func theStoredAndShownShapeIsTheShapeTheAPITakes() throws {
         let draft = try parse(
             #"{"name": "x", "audienceId": "a", "actions": [{"type": "send_sms", "from": "54321", "body": "hi STOP"}]}"#)
-        let json = try JSONEncoder.engage().encode(draft.actions[0])
+        let json = try WireEncoder.encode(draft.actions[0])
         let object = try JSONParser.parse(Array(json)).objectValue ?? [:]
         #expect(object["body"] == .string("hi STOP") && object["from"] == .string("54321") && object["content"] == nil)
-        #expect(try JSONDecoder.engage().decode(DestinationAction.self, from: json) == draft.actions[0])
+        #expect(try WireDecoder.decode(DestinationAction.self, from: json) == draft.actions[0])
     }
 
     @Test func aMessageIsTheSameForTheSameActionAndEntry() {

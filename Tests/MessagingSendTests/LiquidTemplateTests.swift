@@ -81,7 +81,7 @@ import Testing
     @Test func largeIntegerTraitsRenderExactly() throws {
         // Traits reach the replica through the profile-updates topic (JSONDecoder) and are read back with JSONParser.
         let json = #"{"order_id":9007199254740993,"account":-12345678901234567890123,"price":9.99,"visits":3}"#
-        let update = try JSONDecoder.engage().decode([String: JSONValue].self, from: Data(json.utf8))
+        let update = try WireDecoder.decode([String: JSONValue].self, from: json.utf8)
         let stored = try JSONParser.parse(Array(JSONValue.object(update).json.utf8))
         #expect(stored == .object(update))
         let values = MergeContext(

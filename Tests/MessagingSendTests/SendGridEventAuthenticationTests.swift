@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Foundation
 import Testing
@@ -63,10 +64,10 @@ import Testing
     }
 
     @Test func theOptInIsStoredOnlyWhenSet() throws {
-        let plain = String(decoding: try JSONEncoder.engage().encode(settings()), as: UTF8.self)
+        let plain = try WireEncoder.string(settings())
         #expect(!plain.contains("allowUnsignedEvents"))
-        let stored = try JSONDecoder.engage().decode(
-            SendGridSettings.self, from: Data(#"{"baseUrl":"https://api.sendgrid.com"}"#.utf8))
+        let stored = try WireDecoder.decode(
+            SendGridSettings.self, from: #"{"baseUrl":"https://api.sendgrid.com"}"#.utf8)
         #expect(stored.allowUnsignedEvents == nil)
     }
 }

@@ -50,7 +50,7 @@ struct SpaceSettingsRouteTest: Sendable {
             "SELECT payload FROM outbox WHERE topic = \(Topic.spaces) AND key = \(space.id) ORDER BY id DESC LIMIT 1",
             logger: TestPostgres.logger
         ).decode(String.self) {
-            last = try JSONDecoder.engage().decode(SpaceAccess.self, from: Data(payload.utf8))
+            last = try WireDecoder.decode(SpaceAccess.self, from: payload.utf8)
         }
         return last
     }

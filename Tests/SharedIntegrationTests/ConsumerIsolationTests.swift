@@ -65,7 +65,7 @@ struct ConsumerIsolationTests {
         let expected = expectedLetters ?? values.filter { $0.hasPrefix("bad") || $0.utf8.count > maxRecordBytes }.count
         let letters = try await TestEnvironment.consume(
             Topic.deadLetter(of: topic), count: expected, timeout: .seconds(expected == 0 ? 3 : 30))
-        return (topic, try letters.map { try JSONDecoder.engage().decode(DeadLetter.self, from: Data($0.value ?? [])) })
+        return (topic, try letters.map { try WireDecoder.decode(DeadLetter.self, from: $0.value ?? []) })
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -130,7 +130,7 @@ struct ConsumerIsolationTests {
 
     @Test func aSmallRecordIsCarriedWhole() throws {
         let record = DeadLetterRecord.make(failure(value: Array("{\"a\":1}".utf8)), consumerGroup: "g")
-        let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(record.value))
+        let letter = try WireDecoder.decode(DeadLetter.self, from: record.value)
         #expect(record.topic == "t.dlq")
         #expect(letter.value == "{\"a\":1}")
         #expect(letter.truncated == nil && letter.originalSize == nil)
@@ -140,7 +140,7 @@ struct ConsumerIsolationTests {
         // "é" is two bytes: a cut in the middle of one would make the prefix invalid UTF-8.
         let value = Array(String(repeating: "é", count: 40_000).utf8)
         let record = DeadLetterRecord.make(failure(value: value), consumerGroup: "g", maxValueBytes: 1_001)
-        let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(record.value))
+        let letter = try WireDecoder.decode(DeadLetter.self, from: record.value)
         #expect(letter.value == String(repeating: "é", count: 500))
         #expect(letter.truncated == true)
         #expect(letter.originalSize == 80_000)
@@ -150,7 +150,7 @@ struct ConsumerIsolationTests {
     @Test func binaryIsKeptAsBase64Prefix() throws {
         let value: [UInt8] = Array(repeating: 0xFF, count: 5_000_000)
         let record = DeadLetterRecord.make(failure(value: value), consumerGroup: "g")
-        let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(record.value))
+        let letter = try WireDecoder.decode(DeadLetter.self, from: record.value)
         #expect(letter.valueBase64.map { Data(base64Encoded: $0)?.count } == DeadLetterRecord.maxValueBytes)
         #expect(letter.originalSize == 5_000_000)
         #expect(record.value.count < 100_000)

@@ -54,7 +54,7 @@ struct ConsumerServiceTests {
 
         let letters = try await TestEnvironment.consume(Topic.deadLetter(of: topic), count: 1)
         #expect(letters.count == 1)
-        let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(letters[0].value ?? []))
+        let letter = try WireDecoder.decode(DeadLetter.self, from: letters[0].value ?? [])
         #expect(letter.reason == "value is poison")
         #expect(letter.value == "poison")
         #expect(letter.originalTopic == topic)

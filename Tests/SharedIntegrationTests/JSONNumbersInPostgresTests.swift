@@ -41,11 +41,11 @@ struct JSONNumbersInPostgresTests {
             for statement in ProfileReplica.tableStatements {
                 try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-            // As a consumer of engage.profile-updates sees it: the writer's JSON, decoded by JSONDecoder.
+            // As a consumer of engage.profile-updates sees it: the platform's JSON, decoded.
             let sent = ProfileUpdate(
                 spaceId: "spa", profileId: "p1", kind: .traitsChanged, occurredAt: Date(), causedByMessageId: "m1",
                 traits: value.objectValue)
-            let update = try JSONDecoder.engage().decode(ProfileUpdate.self, from: Data(sent.json.utf8))
+            let update = try WireDecoder.decode(ProfileUpdate.self, from: WireEncoder.encode(sent))
             let replica = ProfileReplica(db: client, keepsTraits: true, lockName: "test", logger: logger)
             try await client.withConnection { connection in try await replica.apply(update, on: connection) }
             let profile = try #require(try await replica.profiles(spaceId: "spa", ids: ["p1"])["p1"])

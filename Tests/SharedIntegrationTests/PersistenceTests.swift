@@ -103,7 +103,7 @@ struct PersistenceTests {
             let records = try await TestEnvironment.consume(topic, count: 2)
             #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":0}", "{\"n\":2}"])
             let letters = try await TestEnvironment.consume(Topic.deadLetter(of: topic), count: 1)
-            let letter = try JSONDecoder.engage().decode(DeadLetter.self, from: Data(letters.first?.value ?? []))
+            let letter = try WireDecoder.decode(DeadLetter.self, from: letters.first?.value ?? [])
             #expect(letter.truncated == true)
             #expect(letter.originalSize == large.utf8.count)
             #expect(letter.reason.contains("more than a broker accepts"))

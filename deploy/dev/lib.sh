@@ -158,8 +158,15 @@ start_bench_service() {
 ENGAGE_SERVICES="profiles:8081 subscriptions:8082 audiences:8083 journeys:8084 messaging-send:8085 events-source:8086"
 
 # build_release PRODUCT...: installs what is missing, builds the products in release mode, prints the bin path.
+# ENGAGE_BENCH_BIN names a directory of release binaries to use instead (e.g. those of an earlier
+# commit, to compare two versions in the same run).
 build_release() {
   bash "$ENGAGE_ROOT/deploy/dev/install-deps.sh" >&2
+  if [ -n "${ENGAGE_BENCH_BIN:-}" ]; then
+    log "using the release binaries in $ENGAGE_BENCH_BIN"
+    echo "$ENGAGE_BENCH_BIN"
+    return
+  fi
   log "building release: $*"
   local product
   for product in "$@"; do swift build -c release --product "$product" >/dev/null; done

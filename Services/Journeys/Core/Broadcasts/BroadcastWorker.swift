@@ -132,7 +132,7 @@ public struct BroadcastWorker: Service {
                         templateVersion: broadcast.version,
                         purpose: MessagePurpose(rawValue: broadcast.purpose) ?? .marketing,
                         group: broadcast.group, broadcastId: broadcast.id, occurredAt: now)
-                    requests.append(request.outbox)
+                    requests.append(try request.outbox())
                 }
                 try await Outbox.enqueue(requests, on: connection, logger: logger)
             }

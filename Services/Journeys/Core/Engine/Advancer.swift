@@ -178,9 +178,9 @@ public final class Advancer: Service, Sendable {
                         metric == "entered" ? .entered : .completed,
                         .init(spaceId: spaceId, journeyId: path.journeyId, version: path.version, stepId: stepId))
                 }
-                var published = try effects.events.map(\.outbox) + effects.records
+                var published = try effects.events.map { try $0.outbox() } + effects.records
                 for send in effects.sends {
-                    published.append(send.request.outbox)
+                    published.append(try send.request.outbox())
                     if send.goal != nil { goals.append((path, send)) }
                 }
                 outbox += published.map { $0.continuing(trace: path.traceParent) }
@@ -206,8 +206,8 @@ public final class Advancer: Service, Sendable {
         let finished = try await writer.exit(
             completed, reason: "completed", lastStep: finishedPaths, known: known, catalog: catalog, counter: &counter,
             now: now, on: connection)
-        outbox += (exited + finished).map { event in
-            event.outbox.continuing(trace: event.instanceId.flatMap { traces[$0] })
+        outbox += try (exited + finished).map { event in
+            try event.outbox().continuing(trace: event.instanceId.flatMap { traces[$0] })
         }
         try await counter.flush(on: connection, logger: logger)
         try await Outbox.enqueue(outbox, on: connection, logger: logger)

@@ -22,17 +22,17 @@ extension JourneyEvent {
         return event
     }
 
-    var outbox: OutboxMessage {
-        OutboxMessage(
-            topic: Topic.journeyEvents, key: profileId, payload: json,
-            headers: [Header.contract: JourneyEvent.contract, Header.spaceId: spaceId])
+    func outbox() throws -> OutboxMessage {
+        try OutboxMessage(
+            topic: Topic.journeyEvents, key: profileId, event: self, contract: JourneyEvent.contract,
+            headers: [Header.spaceId: spaceId])
     }
 }
 
 extension MessageRequest {
-    var outbox: OutboxMessage {
-        OutboxMessage(
-            topic: Topic.messageRequests, key: profileId, payload: json,
-            headers: [Header.contract: MessageRequest.contract, Header.spaceId: spaceId])
+    func outbox() throws -> OutboxMessage {
+        try OutboxMessage(
+            topic: Topic.messageRequests, key: profileId, event: self, contract: MessageRequest.contract,
+            headers: [Header.spaceId: spaceId])
     }
 }

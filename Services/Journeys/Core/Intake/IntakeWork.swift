@@ -60,7 +60,7 @@ extension JourneyConsumer {
                             "audienceName": .string(change.audienceName),
                         ])
                 }
-                outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map(\.outbox)
+                outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map { try $0.outbox() }
             } else {
                 let exiting = concerned.filter { $0.ref.definition.exitRules.contains(.leftAudience) }.map(
                     \.ref.journeyId)
@@ -101,7 +101,7 @@ extension JourneyConsumer {
                         "messageId": .string(event.message.messageId),
                     ])
             }
-            outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map(\.outbox)
+            outbox += try await consumer.writer.enter(candidates, now: now, on: connection).map { try $0.outbox() }
             try await convert(event, name: name, properties: properties, on: connection)
             if live.contains(where: { $0.ref.definition.usesEventHistory }) {
                 try await connection.query(
@@ -201,7 +201,7 @@ extension JourneyConsumer {
                 converted.templateId = goal.templateId
                 converted.goalEvent = name
                 converted.conversionMessageId = event.message.messageId
-                outbox.append(converted.outbox)
+                outbox.append(try converted.outbox())
             }
         }
 
@@ -253,7 +253,7 @@ extension JourneyConsumer {
             outbox += try await consumer.writer.exit(
                 exits, reason: reason, catalog: consumer.catalog, counter: &counter, now: now, on: connection
             )
-            .map(\.outbox)
+            .map { try $0.outbox() }
         }
     }
 }

@@ -268,7 +268,7 @@ public struct JourneyStore: Sendable {
             }
             let events = try await writer.enter(candidates, now: now, on: connection)
             entered += events.count
-            try await Outbox.enqueue(events.map(\.outbox), on: connection, logger: logger)
+            try await Outbox.enqueue(events.map { try $0.outbox() }, on: connection, logger: logger)
         }
         return entered
     }
@@ -311,7 +311,7 @@ public struct JourneyStore: Sendable {
                 let events = try await writer.exit(
                     exits, reason: "archived", catalog: catalog, counter: &counter, now: now, on: connection)
                 try await counter.flush(on: connection, logger: logger)
-                try await Outbox.enqueue(events.map(\.outbox), on: connection, logger: logger)
+                try await Outbox.enqueue(events.map { try $0.outbox() }, on: connection, logger: logger)
             }
             return record
         }

@@ -317,11 +317,11 @@ public struct MessagingAPI: Sendable {
 
     /// Acknowledged only once the broker has the request (acks=all).
     func publish(_ request: MessageRequest) async throws {
-        let value = try JSONEncoder.engage().encode(request)
+        let value = try WireEncoder.encode(request)
         do {
             try await producer.send(
                 OutgoingRecord(
-                    topic: Topic.messageRequests, key: request.profileId, value: Array(value),
+                    topic: Topic.messageRequests, key: request.profileId, value: value,
                     headers: [(Header.contract, MessageRequest.contract), (Header.spaceId, request.spaceId)]))
         } catch {
             throw APIError.unavailable("the message request could not be queued: \(error)")

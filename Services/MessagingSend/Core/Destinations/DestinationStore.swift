@@ -25,7 +25,7 @@ public struct DestinationStore: Sendable {
     private typealias Row = (String, String, String, Bool, Bool, String, Date, Date, Date)
 
     private static func destination(_ r: Row) throws -> MessagingDestination {
-        let actions = try JSONDecoder.engage().decode([DestinationAction].self, from: Data(r.5.utf8))
+        let actions = try WireDecoder.decode([DestinationAction].self, from: r.5.utf8)
         return MessagingDestination(
             id: r.0, name: r.1, audienceId: r.2, enabled: r.3, sendToExistingMembers: r.4, actions: actions,
             connectedAt: r.6, createdAt: r.7, updatedAt: r.8)
@@ -67,7 +67,7 @@ public struct DestinationStore: Sendable {
         async throws
         -> (MessagingDestination, queued: Int)?
     {
-        let actions = String(decoding: try JSONEncoder.engage().encode(draft.actions), as: UTF8.self)
+        let actions = try WireEncoder.string(draft.actions)
         let (saved, queued) = try await db.transaction(logger: logger) {
             [self] connection -> (MessagingDestination?, Int) in
             var connects = draft.enabled

@@ -22,7 +22,7 @@ public final class SendPolicyStore: Sendable {
         for try await text in try await db.query(
             "SELECT policy::text FROM send_policies WHERE space_id = \(spaceId)", logger: logger
         ).decode(String.self) {
-            policy = try JSONDecoder.engage().decode(SendPolicy.self, from: Data(text.utf8))
+            policy = try WireDecoder.decode(SendPolicy.self, from: text.utf8)
         }
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
@@ -32,7 +32,7 @@ public final class SendPolicyStore: Sendable {
     }
 
     public func save(spaceId: String, policy: SendPolicy) async throws {
-        let json = String(decoding: try JSONEncoder.engage().encode(policy), as: UTF8.self)
+        let json = try WireEncoder.string(policy)
         try await db.query(
             """
             INSERT INTO send_policies (space_id, policy, updated_at) VALUES (\(spaceId), \(json)::jsonb, now())

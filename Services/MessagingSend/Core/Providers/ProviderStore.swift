@@ -33,9 +33,8 @@ public final class ProviderStore: Sendable {
     func save<Settings: Encodable, Secrets: Encodable>(
         spaceId: String, provider: Provider, settings: Settings, secrets: Secrets
     ) async throws {
-        let encoder = JSONEncoder.engage()
-        let settingsJSON = String(decoding: try encoder.encode(settings), as: UTF8.self)
-        let sealed = try box.seal(try encoder.encode(secrets), context: "\(spaceId)|\(provider.rawValue)")
+        let settingsJSON = try WireEncoder.string(settings)
+        let sealed = try box.seal(Data(try WireEncoder.encode(secrets)), context: "\(spaceId)|\(provider.rawValue)")
         try await db.query(
             """
             INSERT INTO providers (space_id, provider, settings, sealed_secrets, updated_at)
@@ -62,7 +61,6 @@ public final class ProviderStore: Sendable {
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[spaceId] }), now - hit.at < ttl { return hit.value }
         var result = SpaceProviders()
-        let decoder = JSONDecoder.engage()
         let rows = try await db.query(
             "SELECT provider, settings::text, sealed_secrets FROM providers WHERE space_id = \(spaceId)", logger: logger
         )
@@ -71,13 +69,13 @@ public final class ProviderStore: Sendable {
             switch Provider(rawValue: provider) {
             case .sendGrid:
                 result.sendGrid = (
-                    try decoder.decode(SendGridSettings.self, from: Data(settings.utf8)),
-                    try decoder.decode(SendGridSecrets.self, from: secrets)
+                    try WireDecoder.decode(SendGridSettings.self, from: settings.utf8),
+                    try WireDecoder.decode(SendGridSecrets.self, from: secrets)
                 )
             case .twilio:
                 result.twilio = (
-                    try decoder.decode(TwilioSettings.self, from: Data(settings.utf8)),
-                    try decoder.decode(TwilioSecrets.self, from: secrets)
+                    try WireDecoder.decode(TwilioSettings.self, from: settings.utf8),
+                    try WireDecoder.decode(TwilioSecrets.self, from: secrets)
                 )
             case nil:
                 logger.warning("unknown provider row", metadata: ["provider": "\(provider)"])

@@ -134,7 +134,7 @@ public struct MessageStore: Sendable {
             journeyStepId: t.9, broadcastId: t.10, test: t.11, requestedAt: t.12, attempts: t.13, state: t.14,
             provider: t.15,
             recipient: t.16, providerMessageId: t.17, requestedSender: t.18,
-            content: t.19.flatMap { try? JSONDecoder.engage().decode(TemplateContent.self, from: Data($0.utf8)) },
+            content: t.19.flatMap { try? WireDecoder.decode(TemplateContent.self, from: $0.utf8) },
             destinationId: t.20, actionId: t.21, traceParent: t.22)
     }
 
@@ -148,7 +148,7 @@ public struct MessageStore: Sendable {
         let requests = messages.map(\.request)
         let current = TraceHeaders.current()["traceparent"]
         let contents = try messages.map { message in
-            try message.content.map { String(decoding: try JSONEncoder.engage().encode($0), as: UTF8.self) } ?? ""
+            try message.content.map { try WireEncoder.string($0) } ?? ""
         }
         let rows = try await connection.query(
             """
@@ -206,7 +206,7 @@ public struct MessageStore: Sendable {
             let applied = events.filter(follows) + (try await firstOfTheirIds(once.filter(follows), on: connection))
             let traces = try await traceParents(of: applied, on: connection)
             try await Outbox.enqueue(
-                applied.map { Self.outbox($0, traceParent: $0.messageId.flatMap { traces[$0] }) } + extra,
+                try applied.map { try Self.outbox($0, traceParent: $0.messageId.flatMap { traces[$0] }) } + extra,
                 on: connection, logger: logger)
             return changed
         }
@@ -247,10 +247,11 @@ public struct MessageStore: Sendable {
     }
 
     /// `traceParent`: the trace of the message's request, which its events continue.
-    static func outbox(_ event: MessageEvent, traceParent: String? = nil) -> OutboxMessage {
-        var headers = [Header.contract: MessageEvent.contract, Header.spaceId: event.spaceId]
+    static func outbox(_ event: MessageEvent, traceParent: String? = nil) throws -> OutboxMessage {
+        var headers = [Header.spaceId: event.spaceId]
         if let traceParent { headers["traceparent"] = traceParent }
-        return OutboxMessage(topic: Topic.messageEvents, key: event.key, payload: event.json, headers: headers)
+        return try OutboxMessage(
+            topic: Topic.messageEvents, key: event.key, event: event, contract: MessageEvent.contract, headers: headers)
     }
 
     /// The traces the events' messages belong to; nothing is read when tracing is off.

@@ -244,7 +244,7 @@ extension TemplateContent {
                 })
         }
         do {
-            return try JSONDecoder.engage().decode(TemplateContent.self, from: Data(json.json.utf8))
+            return try WireDecoder.decode(TemplateContent.self, from: json.json.utf8)
         } catch let error as DecodingError {
             throw TemplateProblems(problems: [
                 TemplateProblem(field: prefix, reason: DecodingErrorDescription.describe(error))

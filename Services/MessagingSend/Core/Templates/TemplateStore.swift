@@ -46,7 +46,7 @@ public final class TemplateStore: Sendable {
         spaceId: String, name: String, channel: SubscriptionChannel, purpose: MessagePurpose, content: TemplateContent
     ) async throws -> TemplateRecord {
         let id = "tpl_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24))
-        let json = String(decoding: try JSONEncoder.engage().encode(content), as: UTF8.self)
+        let json = try WireEncoder.string(content)
         let now = Date()
         do {
             try await db.transaction(logger: logger) { [self] connection in
@@ -74,7 +74,7 @@ public final class TemplateStore: Sendable {
 
     /// Writes a new version (and optionally a new name); nil when there is no such template.
     func update(spaceId: String, id: String, name: String?, content: TemplateContent) async throws -> TemplateRecord? {
-        let json = String(decoding: try JSONEncoder.engage().encode(content), as: UTF8.self)
+        let json = try WireEncoder.string(content)
         let now = Date()
         do {
             let version: Int? = try await db.transaction(logger: logger) { [self] connection in
@@ -159,7 +159,7 @@ public final class TemplateStore: Sendable {
                 id: id, name: name, channel: SubscriptionChannel(rawValue: channel) ?? .email,
                 purpose: MessagePurpose(rawValue: purpose) ?? .marketing, version: version,
                 currentVersion: currentVersion,
-                content: try JSONDecoder.engage().decode(TemplateContent.self, from: Data(content.utf8)),
+                content: try WireDecoder.decode(TemplateContent.self, from: content.utf8),
                 createdAt: createdAt, updatedAt: updatedAt)
         }
         return nil
@@ -234,7 +234,7 @@ public final class TemplateStore: Sendable {
             let value = (
                 channel: SubscriptionChannel(rawValue: channel) ?? .email,
                 purpose: MessagePurpose(rawValue: purpose) ?? .marketing,
-                content: try JSONDecoder.engage().decode(TemplateContent.self, from: Data(content.utf8))
+                content: try WireDecoder.decode(TemplateContent.self, from: content.utf8)
             )
             versions.withLock { cache in
                 if cache.count > 10_000 { cache.removeAll() }

@@ -145,7 +145,7 @@ public struct WebhookAPI: Sendable {
                     out.reason = event.reason
                     out.errorCode = event.status
                     out.group = event.group(groups: groups)
-                    outbox.append(MessageStore.outbox(out, traceParent: row.traceParent))
+                    outbox.append(try MessageStore.outbox(out, traceParent: row.traceParent))
                 }
                 if let email = event.email, let command = event.subscriptionCommand(groups: groups),
                     let contact = try? ContactNormalizer.email(email)
@@ -244,7 +244,8 @@ public struct WebhookAPI: Sendable {
             if known == .canceled { event.reason = known.rawValue }
             let first = try await messages.firstOfTheirIds([event], on: connection)
             try await Outbox.enqueue(
-                first.map { MessageStore.outbox($0, traceParent: row.traceParent) }, on: connection, logger: logger)
+                try first.map { try MessageStore.outbox($0, traceParent: row.traceParent) }, on: connection,
+                logger: logger)
         }
         onCommit()
     }
@@ -276,7 +277,7 @@ public struct WebhookAPI: Sendable {
             event.provider = ProviderStore.Provider.twilio.rawValue
             event.providerMessageId = sid
             event.body = value("Body")
-            outbox.append(MessageStore.outbox(event))
+            outbox.append(try MessageStore.outbox(event))
             if keyword == .optOut || keyword == .optIn {
                 outbox.append(
                     try Self.command(
@@ -314,7 +315,7 @@ public struct WebhookAPI: Sendable {
                     MessageEventName.emailUnsubscribed(group: group != nil),
                     id: "link-unsubscribe:\(group ?? "*")", at: now, now: now)
                 event.group = group
-                outbox.append(MessageStore.outbox(event, traceParent: row.traceParent))
+                outbox.append(try MessageStore.outbox(event, traceParent: row.traceParent))
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
@@ -334,9 +335,9 @@ public struct WebhookAPI: Sendable {
                 SubscriptionCommand(
                     id: commandId, channel: channel, contact: contact, group: group, status: status, occurredAt: at)
             ])
-        return OutboxMessage(
-            topic: Topic.subscriptionCommands, key: "\(spaceId)|\(channel.rawValue)|\(contact)", payload: batch.json,
-            headers: [Header.contract: SubscriptionCommandBatch.contract, Header.spaceId: spaceId])
+        return try OutboxMessage(
+            topic: Topic.subscriptionCommands, key: "\(spaceId)|\(channel.rawValue)|\(contact)", event: batch,
+            contract: SubscriptionCommandBatch.contract, headers: [Header.spaceId: spaceId])
     }
 }
 

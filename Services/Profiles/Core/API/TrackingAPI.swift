@@ -61,7 +61,7 @@ public struct TrackingAPI: Sendable {
             let messages = try normalize(
                 object, impliedType: impliedType, bodySize: body.readableBytes, receivedAt: receivedAt)
             do {
-                let records = messages.map { TrackingRecord.make($0, source: source) }
+                let records = try messages.map { try TrackingRecord.make($0, source: source) }
                 // The producer's delivery timeout normally answers first; this bounds the answer
                 // even when librdkafka is slow to give up (a broker that accepts connections but
                 // does not respond).
@@ -158,7 +158,6 @@ public struct TrackingAPI: Sendable {
         let sentAt = object["sentAt"]
         var messages: [SegmentMessage] = []
         var problems: [String] = []
-        let encoder = JSONEncoder()
         for (index, item) in items.enumerated() {
             guard case .object(var message) = item else {
                 problems.append("batch[\(index)]: must be a JSON object")
@@ -176,7 +175,7 @@ public struct TrackingAPI: Sendable {
                 message["integrations"] = .object(integrations)
             }
             if message["sentAt"] == nil, let sentAt { message["sentAt"] = sentAt }
-            if bodySize > SegmentNormalizer.maxEventBytes, let size = try? encoder.encode(item).count,
+            if bodySize > SegmentNormalizer.maxEventBytes, case let size = item.json.utf8.count,
                 size > SegmentNormalizer.maxEventBytes
             {
                 problems.append(

@@ -66,7 +66,7 @@ public final class CSVImportWorker: Service, Sendable {
             RETURNING id, space_id, created_at, layout::text, next_offset, next_row
             """, logger: logger
         ).decode((String, String, Date, String, Int64, Int).self) {
-            let layout = try JSONDecoder.engage().decode(CSVLayout.self, from: Data(layoutJSON.utf8))
+            let layout = try WireDecoder.decode(CSVLayout.self, from: layoutJSON.utf8)
             return Claimed(
                 id: id, spaceId: spaceId, createdAt: createdAt, layout: layout, nextOffset: offset, nextRow: row)
         }
@@ -162,12 +162,10 @@ public final class CSVImportWorker: Service, Sendable {
                             correlationId: upload.id, commands: commands)
                         try await Outbox.enqueue(
                             [
-                                OutboxMessage(
-                                    topic: Topic.subscriptionCommands, key: upload.id, payload: batch.json,
-                                    headers: [
-                                        Header.contract: SubscriptionCommandBatch.contract,
-                                        Header.spaceId: upload.spaceId,
-                                    ])
+                                try OutboxMessage(
+                                    topic: Topic.subscriptionCommands, key: upload.id, event: batch,
+                                    contract: SubscriptionCommandBatch.contract,
+                                    headers: [Header.spaceId: upload.spaceId])
                             ],
                             on: connection, logger: logger)
                     }

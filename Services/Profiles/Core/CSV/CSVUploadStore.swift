@@ -83,7 +83,7 @@ public final class CSVUploadStore: Sendable {
             guard let layout else { throw CSVFileError("the file is empty") }
             guard rows > 0 else { throw CSVFileError("the file has a header but no rows") }
             if !pending.isEmpty { try await storeChunk(uploadId: id, seq: seq, bytes: pending) }
-            let layoutJSON = String(decoding: try JSONEncoder.engage().encode(layout), as: UTF8.self)
+            let layoutJSON = try WireEncoder.string(layout)
             try await db.query(
                 """
                 UPDATE csv_uploads SET status = 'queued', layout = \(layoutJSON)::jsonb, bytes = \(bytes), rows_total = \(rows),
@@ -162,7 +162,7 @@ public final class CSVUploadStore: Sendable {
         for try await row in rows.decode(
             (String, String, String, Int64, Int, Int, Int, Int, String?, Date, Date?, Date?).self)
         {
-            let layout = try row.8.map { try JSONDecoder.engage().decode(CSVLayout.self, from: Data($0.utf8)) }
+            let layout = try row.8.map { try WireDecoder.decode(CSVLayout.self, from: $0.utf8) }
             result.append(
                 CSVUpload(
                     id: row.0, filename: row.1, status: row.2, bytes: row.3, rowsTotal: row.4, rowsRead: row.5,

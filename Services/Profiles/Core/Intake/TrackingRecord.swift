@@ -8,10 +8,10 @@ import Kafka
 /// - headers: `source-id` (a source's id) or `write-key` (its write key), or `writeKey` in the body;
 /// - key: the message's userId, else its anonymousId (keeps one person's messages in order).
 public enum TrackingRecord {
-    public static func make(_ message: SegmentMessage, source: SourceRef) -> OutgoingRecord {
+    public static func make(_ message: SegmentMessage, source: SourceRef) throws -> OutgoingRecord {
         OutgoingRecord(
             topic: Topic.tracking, key: message.userId ?? message.anonymousId,
-            value: Array(message.json.utf8),
+            value: try WireEncoder.encode(message, capacity: 1024),
             headers: [(Header.sourceId, source.sourceId), (Header.spaceId, source.spaceId)])
     }
 

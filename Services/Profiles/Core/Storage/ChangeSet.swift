@@ -50,7 +50,7 @@ struct ChangeSet {
     /// External ids of each canonical profile after the batch, for the profile-events.
     var externalIds: [String: [ExternalID]] = [:]
 
-    init(resolved: [(IncomingMessage, IdentityGraph.Resolution)], graphs: [String: IdentityGraph], now: Date) {
+    init(resolved: [(IncomingMessage, IdentityGraph.Resolution)], graphs: [String: IdentityGraph], now: Date) throws {
         self.now = now
         func canonical(_ spaceId: String, _ id: String) -> String { graphs[spaceId]!.canonical(id) }
 
@@ -118,7 +118,7 @@ struct ChangeSet {
                 }
             }
             guard incoming.recordsEvent else { continue }
-            let body = message.json
+            let body = try WireEncoder.string(message, capacity: 1024)
             events.append(
                 EventRow(
                     spaceId: spaceId, messageId: message.messageId, profileId: profileId, sourceId: incoming.sourceId,
@@ -160,38 +160,37 @@ struct ChangeSet {
             let update = ProfileUpdate(
                 spaceId: mergeSpaces[index], profileId: mergeSurvivors[index], kind: .merged, occurredAt: now,
                 causedByMessageId: mergeMessageIds[index], mergedProfileIds: [loser])
-            messages.append(update.outbox())
+            messages.append(try update.outbox())
         }
         for added in identifiersAdded {
             let update = ProfileUpdate(
                 spaceId: added.spaceId, profileId: added.profileId, kind: .identifiersAdded, occurredAt: added.at,
                 causedByMessageId: added.messageId, identifiers: added.identifiers.map(\.externalID))
-            messages.append(update.outbox())
+            messages.append(try update.outbox())
         }
         for (profileId, change) in changedTraits.sorted(by: { $0.key < $1.key }) {
             let update = ProfileUpdate(
                 spaceId: change.spaceId, profileId: profileId, kind: .traitsChanged, occurredAt: change.at,
                 causedByMessageId: change.messageId, traits: change.traits)
-            messages.append(update.outbox())
+            messages.append(try update.outbox())
         }
         for row in events {
             let event = ProfileEvent(
                 spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
                 externalIds: externalIds[row.profileId] ?? [], message: row.message)
             messages.append(
-                OutboxMessage(
-                    topic: Topic.profileEvents, key: row.profileId,
-                    payload: event.json(encodedMessage: row.body),
-                    headers: [Header.contract: ProfileEvent.contract, Header.spaceId: row.spaceId]))
+                try OutboxMessage(
+                    topic: Topic.profileEvents, key: row.profileId, event: event, contract: ProfileEvent.contract,
+                    headers: [Header.spaceId: row.spaceId]))
         }
         return messages
     }
 }
 
 extension ProfileUpdate {
-    func outbox() -> OutboxMessage {
-        OutboxMessage(
-            topic: Topic.profileUpdates, key: profileId, payload: json,
-            headers: [Header.contract: ProfileUpdate.contract, Header.spaceId: spaceId])
+    func outbox() throws -> OutboxMessage {
+        try OutboxMessage(
+            topic: Topic.profileUpdates, key: profileId, event: self, contract: ProfileUpdate.contract,
+            headers: [Header.spaceId: spaceId])
     }
 }

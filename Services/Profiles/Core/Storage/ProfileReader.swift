@@ -45,7 +45,6 @@ public struct ProfileReader: Sendable {
         of profile: ProfileRef, include: [String]?, afterKey: String?,
         limit: Int
     ) async throws -> [Trait] {
-        let decoder = JSONDecoder()
         var result: [Trait] = []
         let collection = profile.collection
         let rows = try await db.query(
@@ -56,7 +55,7 @@ public struct ProfileReader: Sendable {
             ORDER BY key LIMIT \(limit + 1)
             """, logger: logger)
         for try await (key, valueText, sourceId, updatedAt) in rows.decode((String, String, String?, Date).self) {
-            let value = (try? decoder.decode(JSONValue.self, from: Data(valueText.utf8))) ?? .null
+            let value = (try? JSONParser.parse(valueText.utf8)) ?? .null
             result.append(Trait(key: key, value: value, sourceId: sourceId, updatedAt: updatedAt))
         }
         return result
@@ -113,7 +112,6 @@ public struct ProfileReader: Sendable {
     }
 
     public func events(of profile: ProfileRef, query: EventQuery) async throws -> [EventRow] {
-        let decoder = JSONDecoder.engage()
         var result: [EventRow] = []
         let afterMicros = query.after?.0 ?? 0
         let afterSeq = query.after?.1 ?? 0
@@ -134,7 +132,7 @@ public struct ProfileReader: Sendable {
             """
         let rows = try await db.query(sql, logger: logger).decode((String, String, String, Int64, Int64).self)
         for try await (body, sourceId, profileId, micros, seq) in rows {
-            guard let message = try? decoder.decode(SegmentMessage.self, from: Data(body.utf8)) else { continue }
+            guard let message = try? WireDecoder.decode(SegmentMessage.self, from: body.utf8) else { continue }
             result.append(
                 EventRow(
                     message: message, sourceId: sourceId, profileId: profileId,

@@ -200,7 +200,8 @@ public final class ProfileWriter: Sendable {
         }
         if resolved.isEmpty { return Outcome(stored: 0, duplicates: duplicates) }
 
-        let changes = ChangeSet(resolved: resolved.map { ($0.plan.incoming, $0.resolution) }, graphs: graphs, now: now)
+        let changes = try ChangeSet(
+            resolved: resolved.map { ($0.plan.incoming, $0.resolution) }, graphs: graphs, now: now)
         try await apply(changes, on: connection)
         return Outcome(stored: resolved.count, duplicates: duplicates)
     }
@@ -355,10 +356,9 @@ public final class ProfileWriter: Sendable {
             updated.insert("\(profileId)|\(key)")
         }
         var changes: [String: ChangeSet.TraitChange] = [:]
-        let decoder = JSONDecoder()
         for write in writes where updated.contains("\(write.profileId)|\(write.key)") {
             if let old = previous["\(write.profileId)|\(write.key)"],
-                let oldValue = try? decoder.decode(JSONValue.self, from: Data(old.utf8)), oldValue == write.value
+                let oldValue = try? JSONParser.parse(old.utf8), oldValue == write.value
             {
                 continue
             }

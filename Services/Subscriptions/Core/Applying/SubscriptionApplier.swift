@@ -200,10 +200,10 @@ public final class SubscriptionApplier: Sendable {
         // 4. Write states, history and outbox together.
         try await writeStates(rows, now: now, on: connection)
         try await insertHistory(changes, on: connection)
-        var outbox = changes.map { change in
-            OutboxMessage(
-                topic: Topic.subscriptionChanges, key: change.key, payload: change.json,
-                headers: [Header.contract: SubscriptionChange.contract, Header.spaceId: change.spaceId])
+        var outbox = try changes.map { change in
+            try OutboxMessage(
+                topic: Topic.subscriptionChanges, key: change.key, event: change, contract: SubscriptionChange.contract,
+                headers: [Header.spaceId: change.spaceId])
         }
         let final = outcomes.map { $0.map { $0! } }
         for (index, batch) in batches.enumerated() {

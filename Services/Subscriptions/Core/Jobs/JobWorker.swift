@@ -76,8 +76,7 @@ public final class JobWorker: Service, Sendable {
                 let rejected = itemResults.count { $0.result == "rejected" }
                 let unchanged = itemResults.count - applied - rejected
                 let indexes = itemResults.map(\.index)
-                let encoder = JSONEncoder.engage()
-                let results = try itemResults.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                let results = try itemResults.map { try WireEncoder.string($0) }
                 try await connection.query(
                     """
                     UPDATE job_items j SET result = r.result::jsonb FROM unnest(\(indexes)::int[], \(results)::text[]) AS r(index, result)

@@ -24,7 +24,8 @@ public struct StateReader: Sendable {
         public var origin: String?
     }
 
-    public struct ChannelState: Encodable, Sendable {
+    /// "No status" is an explicit null, so readers need not know which keys may be missing.
+    public struct ChannelState: Encodable, Sendable, EncodesAbsentAsNull {
         public var type: SubscriptionChannel
         /// nil: no status.
         public var status: SubscriptionStatus?
@@ -35,22 +36,8 @@ public struct StateReader: Sendable {
         public var commandId: String?
         public var groups: [GroupState]?
 
-        enum CodingKeys: String, CodingKey {
-            case type, status, optedOutByReply, changedAt, source, origin, commandId, groups
-        }
-
-        /// "No status" is an explicit null, so readers need not know which keys may be missing.
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(type, forKey: .type)
-            try container.encode(status, forKey: .status)
-            try container.encode(optedOutByReply, forKey: .optedOutByReply)
-            try container.encode(changedAt, forKey: .changedAt)
-            try container.encode(source, forKey: .source)
-            try container.encode(origin, forKey: .origin)
-            try container.encode(commandId, forKey: .commandId)
-            try container.encodeIfPresent(groups, forKey: .groups)
-        }
+        /// Email's groups; other channels have none.
+        public static var membersOmittedWhenAbsent: Set<String> { ["groups"] }
     }
 
     public struct ContactStates: Encodable, Sendable {
@@ -103,7 +90,7 @@ public struct StateReader: Sendable {
         return ContactStates(key: key, channels: channels.compactMap { byChannel[$0] })
     }
 
-    public struct HistoryEntry: Encodable, Sendable {
+    public struct HistoryEntry: Encodable, Sendable, EncodesAbsentAsNull {
         public var id: Int64
         public var type: SubscriptionChannel
         public var group: SubscriptionChange.GroupRef?
@@ -114,24 +101,6 @@ public struct StateReader: Sendable {
         public var commandId: String
         public var occurredAt: Date
         public var recordedAt: Date
-
-        enum CodingKeys: String, CodingKey {
-            case id, type, group, previousStatus, status, source, origin, commandId, occurredAt, recordedAt
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(type, forKey: .type)
-            try container.encode(group, forKey: .group)
-            try container.encode(previousStatus, forKey: .previousStatus)
-            try container.encode(status, forKey: .status)
-            try container.encode(source, forKey: .source)
-            try container.encode(origin, forKey: .origin)
-            try container.encode(commandId, forKey: .commandId)
-            try container.encode(occurredAt, forKey: .occurredAt)
-            try container.encode(recordedAt, forKey: .recordedAt)
-        }
     }
 
     /// Newest first; `before` is the `id` of the last entry of the previous page.
