@@ -72,34 +72,48 @@ public enum Timestamp {
     /// `2026-11-22T10:00:00.123Z`: UTC with milliseconds, as Segment's APIs return it.
     /// Plain arithmetic: this runs several times per event, and Foundation's formatters are slow.
     public static func format(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `format(date)`'s text as UTF-8: the JSON writer's dates, with no string in between.
+    public static func append(_ date: Date, to bytes: inout [UInt8]) {
         let totalMillis = Int((date.timeIntervalSince1970 * 1_000).rounded())
         let millis = ((totalMillis % 1_000) + 1_000) % 1_000
         let totalSeconds = (totalMillis - millis) / 1_000
         let secondsOfDay = ((totalSeconds % 86_400) + 86_400) % 86_400
         let days = (totalSeconds - secondsOfDay) / 86_400
         let (year, month, day) = civilFromDays(days)
-        var text = ""
-        text.reserveCapacity(24)
-        func append(_ value: Int, width: Int) {
-            let digits = String(value)
-            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-            text += digits
+        func digits(_ value: Int, _ width: Int) {
+            guard value >= 0, value < 10_000 || width > 4 else {
+                bytes.append(contentsOf: String(value).utf8)  // a year beyond 9999 or before 0
+                return
+            }
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        append(year, width: 4)
-        text += "-"
-        append(month, width: 2)
-        text += "-"
-        append(day, width: 2)
-        text += "T"
-        append(secondsOfDay / 3_600, width: 2)
-        text += ":"
-        append(secondsOfDay % 3_600 / 60, width: 2)
-        text += ":"
-        append(secondsOfDay % 60, width: 2)
-        text += "."
-        append(millis, width: 3)
-        text += "Z"
-        return text
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondsOfDay / 3_600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondsOfDay % 3_600 / 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondsOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(millis, 3)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian calendar, day 0 = 1970-01-01).

@@ -34,8 +34,10 @@ public final class KafkaConsumer: Sendable {
         try client.subscribe(topics)
     }
 
-    /// Waits up to `timeout` for records and returns what arrived (possibly none).
-    public func poll(maxRecords: Int, timeout: Duration = .milliseconds(100)) async throws -> [ConsumedRecord] {
+    /// Waits up to `timeout` for records and returns what arrived (possibly none). A record ends the
+    /// wait at once; the timeout only bounds an idle wait (and how soon a stop is noticed), so it
+    /// is long enough that an idle consumer wakes twice a second, not ten times.
+    public func poll(maxRecords: Int, timeout: Duration = .milliseconds(500)) async throws -> [ConsumedRecord] {
         await startOverIfTopicsRecreated()
         let milliseconds = Int32(
             timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)

@@ -50,6 +50,7 @@ public final class ConsumerService: Service, Sendable {
     private let isolations: Counter
     private let batchDuration: Timer
     private let batchSize: Recorder
+    private let recordWait: Timer
 
     public init(
         consumer: KafkaConsumer, deadLetters: KafkaProducer, handler: any BatchHandler, maxBatch: Int = 500,
@@ -72,6 +73,8 @@ public final class ConsumerService: Service, Sendable {
         batchDuration = Timer(
             label: "engage_consumer_batch_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
         batchSize = Recorder(label: "engage_consumer_batch_records", dimensions: dimensions)
+        recordWait = Timer(
+            label: "engage_consumer_record_wait_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 
     /// No platform record comes near this; anything larger is refused unread.
@@ -95,6 +98,7 @@ public final class ConsumerService: Service, Sendable {
             guard !batch.isEmpty else { continue }
             progress.busy()
             let started = ContinuousClock.now
+            recordWaits(batch)
             let (accepted, refused) = screen(batch)
             guard var failures = await handleWithRetry(accepted) else { return }
             failures += refused
@@ -106,6 +110,16 @@ public final class ConsumerService: Service, Sendable {
             processed.increment(by: batch.count - failures.count)
             batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
             batchSize.record(batch.count)
+        }
+    }
+
+    /// From each record's timestamp (its producer's send) to the start of its batch: the broker's
+    /// fetch wait plus the queue in front of this consumer, the first hop of any latency.
+    private func recordWaits(_ batch: [ConsumedRecord]) {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1_000)
+        for record in batch {
+            guard let timestampMs = record.timestampMs else { continue }
+            recordWait.recordNanoseconds(max(0, nowMs - timestampMs) * 1_000_000)
         }
     }
 

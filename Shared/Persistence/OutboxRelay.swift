@@ -19,6 +19,7 @@ public final class OutboxRelay: Service, Sendable {
     private let schema: String
     private let batchSize: Int
     private let idleInterval: Duration
+    private let idleCeiling: Duration
     private let logger: Logger
     private let wakeups = Wakeups()
     private let progress: LoopProgress
@@ -29,13 +30,14 @@ public final class OutboxRelay: Service, Sendable {
 
     public init(
         client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
-        idleInterval: Duration = .milliseconds(250), logger: Logger
+        idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(2), logger: Logger
     ) {
         self.client = client
         self.producer = producer
         self.schema = schema
         self.batchSize = batchSize
         self.idleInterval = idleInterval
+        self.idleCeiling = idleCeiling
         self.logger = logger
         progress = LoopMonitor.shared.register("outbox relay \(schema)")
         published = Counter(label: "engage_outbox_published_total")
@@ -50,27 +52,36 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public func run() async throws {
-        await wakeups.run(every: idleInterval) { await self.drain() }
-        await drain()
+        // Rows this process commits wake the relay at once; the unprompted runs only catch rows
+        // nobody announced (a crash between commit and publish), so an idle relay backs off.
+        await wakeups.run(every: idleInterval, idleUpTo: idleCeiling) { await self.drain() }
+        _ = await drain()
         logger.info("outbox relay stopped")
     }
 
-    /// Publishes until the outbox is empty. A failure (database or broker away) leaves the rows
-    /// for the next tick; the loop counts as stalled if that lasts (see `LoopProgress`).
-    private func drain() async {
+    /// Publishes until the outbox is empty; says whether to look again soon: it published rows,
+    /// another relay holds the schema's lock (and may have started before this process's rows
+    /// were committed), or it failed. A failure (database or broker away) leaves the rows for the
+    /// next run; the loop counts as stalled if that lasts (see `LoopProgress`).
+    private func drain() async -> Bool {
         progress.busy()
+        var published = false
         while true {
             do {
-                let count = try await publishBatch()
+                guard let count = try await publishNext() else {
+                    progress.idle()
+                    return true
+                }
+                published = published || count > 0
                 if count < batchSize {
                     progress.idle()
-                    return
+                    return published
                 }
                 progress.progressed()
             } catch {
                 progress.failed(String(describing: error))
                 logger.error("outbox publish failed", metadata: ["error": "\(String(reflecting: error))"])
-                return
+                return true
             }
         }
     }
@@ -106,15 +117,20 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Publishes up to `batchSize` rows; returns how many.
     public func publishBatch() async throws -> Int {
+        try await publishNext() ?? 0
+    }
+
+    /// Publishes up to `batchSize` rows; returns how many, or nil when another relay holds the lock.
+    func publishNext() async throws -> Int? {
         let started = ContinuousClock.now
         defer { batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1))) }
-        return try await client.transaction(logger: self.logger) { connection in
+        return try await client.transaction(logger: self.logger) { connection -> Int? in
             let lockKey = "engage-outbox:" + self.schema
             let lockRows = try await connection.query(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: self.logger)
             var locked = false
             for try await value in lockRows.decode(Bool.self) { locked = value }
-            guard locked else { return 0 }
+            guard locked else { return nil }
 
             var ids: [Int64] = []
             var tooLarge: [Int64] = []

@@ -43,6 +43,18 @@ public final class SpaceAccessReplica: Sendable {
         try await db.withConnection { connection in try await apply(records, on: connection) }
     }
 
+    /// Applies the space-access records among a consumer's inputs (`access` picks them out) and
+    /// returns the other inputs, in their order.
+    public func applyAccess<Input>(in inputs: [Input], _ access: (Input) -> SpaceAccess?) async throws -> [Input] {
+        var records: [SpaceAccess] = []
+        var others: [Input] = []
+        for input in inputs {
+            if let record = access(input) { records.append(record) } else { others.append(input) }
+        }
+        if !records.isEmpty { try await apply(records) }
+        return others
+    }
+
     /// The space a token opens, or nil. `tokenHash` is the token's SHA-256 hex.
     public func spaceId(forTokenHash tokenHash: String) async throws -> String? {
         let now = ContinuousClock.now

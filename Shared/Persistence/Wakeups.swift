@@ -1,5 +1,6 @@
 import Liveness
 import ServiceLifecycle
+import Synchronization
 
 /// The loop of a background worker that has a poll interval but should react at once when its own
 /// process just queued work (outbox rows, a job): `wake()` cuts the wait short.
@@ -20,26 +21,50 @@ public struct Wakeups: Sendable {
     public func run(every interval: Duration, loop name: String? = nil, _ body: @escaping @Sendable () async -> Void)
         async
     {
+        await run(every: interval, idleUpTo: interval, loop: name) {
+            await body()
+            return true
+        }
+    }
+
+    /// The same for a loop whose runs say whether they found work: after each run that found none,
+    /// the wait before the next unprompted run doubles, up to `ceiling`, so that an idle service
+    /// costs next to nothing; a run that found work brings it back to `interval`. Wakes are never
+    /// delayed: the ceiling bounds only how late work that nobody announced is noticed.
+    public func run(
+        every interval: Duration, idleUpTo ceiling: Duration, loop name: String? = nil,
+        _ body: @escaping @Sendable () async -> Bool
+    ) async {
         let progress = name.map { LoopMonitor.shared.register($0) }
-        let body: @Sendable () async -> Void = {
+        let body: @Sendable () async -> Bool = {
             guard let progress else { return await body() }
             progress.busy()
-            await LoopProgress.$current.withValue(progress) { await body() }
-            progress.idle()
+            defer { progress.idle() }
+            return await LoopProgress.$current.withValue(progress) { await body() }
         }
+        let wait = SharedDuration(interval)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { [continuation] in
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
+                        try? await Task.sleep(for: wait.value.withLock { $0 })
                         continuation.yield()
                     }
                 }
-                for await _ in stream { await body() }
+                for await _ in stream {
+                    let foundWork = await body()
+                    wait.value.withLock { $0 = foundWork ? interval : min($0 * 2, ceiling) }
+                }
                 group.cancelAll()
             }
         } onGracefulShutdown: { [continuation] in
             continuation.finish()
         }
     }
+}
+
+/// The wait between unprompted runs, shared by the ticker and the loop.
+private final class SharedDuration: Sendable {
+    let value: Mutex<Duration>
+    init(_ initial: Duration) { value = Mutex(initial) }
 }

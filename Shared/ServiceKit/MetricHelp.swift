@@ -19,6 +19,8 @@ public enum MetricHelp {
             "Records a consumer group has yet to read, by group, topic and partition (librdkafka statistics).",
         "engage_consumer_batch_records": "Records per batch a consumer handled.",
         "engage_consumer_batch_seconds": "Time to handle one consumer batch, commit included.",
+        "engage_consumer_record_wait_seconds":
+            "Time from a record's timestamp (its producer's send) to the start of the batch that handles it: the broker's fetch wait and the queue in front of the consumer.",
         "engage_consumer_batch_retries_total":
             "Consumer batches tried again after a transient failure (Postgres or broker).",
         "engage_consumer_batch_splits_total": "Consumer batches split to find the record that fails them.",

@@ -28,7 +28,8 @@ from events_source_helpers import Producer, message_event  # noqa: E402
 
 
 def receiver_main(port, secret, counters, ready):
-    """A minimal keep-alive HTTP/1.1 server: answers 200 to every POST with a valid signature."""
+    """A minimal keep-alive HTTP/1.1 server: answers 200 to every POST with a valid signature. Listens
+    on a port the system picks and says which in `port` (a shared value)."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
 
     async def handle(reader, writer):
@@ -58,7 +59,8 @@ def receiver_main(port, secret, counters, ready):
             writer.close()
 
     async def serve():
-        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port.value = server.sockets[0].getsockname()[1]
         ready.set()
         async with server:
             await server.serve_forever()
@@ -127,12 +129,12 @@ def main():
     # Phase 2: webhooks.
     destination = requests.post(f"{args.events_source}/spaces/{space}/destinations", json={"name": "bench", "url": "http://127.0.0.1:1/x"},
                                 headers=auth).json()["data"]
-    port = 20000 + os.getpid() % 20000
+    port = multiprocessing.Value("i", 0)
     counters, ready = multiprocessing.Array("d", 4), multiprocessing.Event()
     receiver = multiprocessing.Process(target=receiver_main, args=(port, destination["secret"], counters, ready), daemon=True)
     receiver.start()
     ready.wait(10)
-    requests.patch(f"{args.events_source}/spaces/{space}/destinations/{destination['id']}", json={"url": f"http://127.0.0.1:{port}/hooks"},
+    requests.patch(f"{args.events_source}/spaces/{space}/destinations/{destination['id']}", json={"url": f"http://127.0.0.1:{port.value}/hooks"},
                    headers=auth).raise_for_status()
     produced_from, produced_to = produce_backlog(args.brokers, space, args.webhook_events, args.people, "w" + uuid.uuid4().hex[:6])
     seen, last = count_source_events(consumer, space, args.webhook_events, timeout=600)

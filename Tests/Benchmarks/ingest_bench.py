@@ -13,6 +13,7 @@ import statistics
 import threading
 import time
 import uuid
+from datetime import datetime
 
 import requests
 from confluent_kafka import Consumer
@@ -40,6 +41,9 @@ def main():
 
     run = uuid.uuid4().hex[:8]
     latencies_ms, request_ms = [], []
+    # Per event, where its time went: (total, sent -> received by the API, received -> published
+    # by the outbox relay (broker CreateTime of the profile event), published -> read here).
+    hops = []
     received = set()
     done = threading.Event()
     assigned = threading.Event()
@@ -52,7 +56,9 @@ def main():
 
     def consume():
         while not done.is_set():
-            for message in consumer.consume(1000, 0.2):
+            # A short timeout: consume() returns when it has all it asked for or the timeout has
+            # passed, so a long one would add up to that much to every event's measured latency.
+            for message in consumer.consume(1000, 0.005):
                 if message.error():
                     continue
                 event = json.loads(message.value())
@@ -62,6 +68,10 @@ def main():
                 received.add(event["id"])
                 now = time.time()
                 latencies_ms.append((now - properties["sent"]) * 1000)
+                received_at = datetime.fromisoformat(event["message"]["receivedAt"]).timestamp()
+                published = message.timestamp()[1] / 1000
+                hops.append(((now - properties["sent"]) * 1000, (received_at - properties["sent"]) * 1000,
+                             (published - received_at) * 1000, (now - published) * 1000, properties["sent"]))
                 last_arrival[0] = now
                 if len(received) >= args.events:
                     done.set()
@@ -139,7 +149,34 @@ def main():
                              "max": round(max(latencies_ms), 1)} if latencies_ms else None,
         "request_latency_ms": {"p50": round(percentile(request_ms, 0.5), 1), "p99": round(percentile(request_ms, 0.99), 1)},
         "http_errors_retried": errors[0],
+        "hops_ms": hop_summary(hops),
+        "slow_seconds": slow_seconds(hops, started),
     }, indent=2))
+
+
+def slow_seconds(hops, started):
+    """The seconds of the run (by when events were sent) whose slowest event took over 250 ms: whether
+    the tail is spread out (queueing) or comes in stalls that hold everything in flight."""
+    by_second = {}
+    for hop in hops:
+        by_second.setdefault(int(hop[4] - started), []).append(hop[0])
+    return [f"{second}s: n={len(values)} p50={percentile(values, 0.5):.0f} max={max(values):.0f} ms"
+            for second, values in sorted(by_second.items()) if max(values) > 250]
+
+
+def hop_summary(hops):
+    """p50 and p99 of each hop, and where the slowest 1 % of events spent their time (mean per hop)."""
+    if not hops:
+        return None
+    names = ["sent_to_received", "received_to_published", "published_to_read"]
+    threshold = percentile([h[0] for h in hops], 0.99)
+    tail = [h for h in hops if h[0] >= threshold]
+    summary = {}
+    for index, name in enumerate(names, start=1):
+        values = [h[index] for h in hops]
+        summary[name] = {"p50": round(percentile(values, 0.5), 1), "p99": round(percentile(values, 0.99), 1),
+                         "mean_in_slowest_1pct": round(statistics.mean(h[index] for h in tail), 1)}
+    return summary
 
 
 if __name__ == "__main__":

@@ -191,6 +191,15 @@ def run(args, setup, fakes, producer, events, count, rate, prefix, pid):
     intake = psql(args.database_url, "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - requested_at)) "
                                      f"FROM messaging_send.messages WHERE id LIKE '{prefix}%'")
     intake_p50, intake_p99 = (float(x) for x in intake[0].strip("{}").split(","))
+    # Whether the intake's tail is spread out or comes in stalls: the seconds (by request time) whose
+    # slowest request took over 250 ms to be stored.
+    slow = psql(args.database_url,
+                "SELECT s || ':' || n || ':' || p50 || ':' || mx FROM (SELECT floor(extract(epoch FROM requested_at))::bigint AS s, "
+                "count(*) AS n, round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - requested_at))) AS p50, "
+                "round(1000 * max(extract(epoch FROM created_at - requested_at))) AS mx "
+                f"FROM messaging_send.messages WHERE id LIKE '{prefix}%' GROUP BY 1) t WHERE mx > 250 ORDER BY s")
+    slow_seconds = [f"{int(sec) - int(started)}s: n={n} p50={p50} max={mx} ms"
+                    for sec, n, p50, mx in (row.split(":") for row in slow)]
     duplicates = len(got) - len({r["engage_message_id"] for r in got})
     latencies = [r["at"] - produced_at[r["engage_message_id"]] for r in got]
     first_call, last_call = min(r["at"] for r in got), max(r["at"] for r in got)
@@ -208,6 +217,7 @@ def run(args, setup, fakes, producer, events, count, rate, prefix, pid):
         "intake_p99_ms": intake_p99 * 1000,
         "events_back_seconds": events.last_at.get(prefix, last_call) - started,
         "peak_rss_mb": peak["rss"],
+        "slow_seconds": slow_seconds,
     }
 
 
@@ -217,6 +227,8 @@ def report(label, result):
           f"from first request to last call; request->provider p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
           f"max {result['max_ms']:.0f} ms (of which request->stored p50 {result['intake_p50_ms']:.0f} ms, p99 {result['intake_p99_ms']:.0f} ms); all events back after {result['events_back_seconds']:.1f} s; "
           f"messaging-send RSS peak {result['peak_rss_mb']:.0f} MB")
+    if result["slow_seconds"]:
+        print(f"  seconds with a request stored more than 250 ms after it was produced: {'; '.join(result['slow_seconds'][:30])}")
 
 
 def main():

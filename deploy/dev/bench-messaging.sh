@@ -15,7 +15,10 @@ SUBSCRIPTIONS_PORT=$(free_port)
 MESSAGING_PORT=$(free_port)
 cleanup() {
   curl -fsS "http://127.0.0.1:$MESSAGING_PORT/metrics" 2>/dev/null \
-    | grep -E '^engage_(provider_call_seconds|message_request_to_provider_seconds|consumer_batch_seconds)_(sum|count)' >&2 || true
+    | python3 Tests/Benchmarks/histogram_quantiles.py engage_provider_call_seconds \
+      engage_message_request_to_provider_seconds engage_consumer_record_wait_seconds engage_consumer_batch_seconds \
+      engage_outbox_publish_lag_seconds >&2 || true
+  postgres_activity >&2 || true
   stop_pid "$WORK/messaging-send.pid"
   stop_pid "$WORK/subscriptions.pid"
   stop_pid "$WORK/profiles.pid"
@@ -35,7 +38,8 @@ ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
 export ENGAGE_SECRETS_KEY
 start_bench_service profiles "$PROFILES_PORT"
 start_bench_service subscriptions "$SUBSCRIPTIONS_PORT"
-start_bench_service messaging-send "$MESSAGING_PORT"
+# The provider fake listens on 127.0.0.1: allowed explicitly (ENGAGE_MESSAGING_PROVIDER_HOSTS).
+start_bench_service messaging-send "$MESSAGING_PORT" env ENGAGE_MESSAGING_PROVIDER_HOSTS=127.0.0.1
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/messaging_bench.py $*"
 python3 Tests/Benchmarks/messaging_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \

@@ -10,9 +10,12 @@ BIN=$(build_release profiles)
 
 HTTP_PORT=$(free_port)
 cleanup() {
-  # Where the time went, from the service's own histograms (sum/count = mean).
+  # Where the time went, from the service's own histograms: the wait in front of the intake, its
+  # batches, and the outbox relay's lag and batches; and what Postgres did meanwhile.
   curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null \
-    | grep -E '^engage_(consumer_batch_seconds|consumer_batch_records|outbox_batch_seconds|outbox_publish_lag_seconds)_(sum|count)' >&2 || true
+    | python3 Tests/Benchmarks/histogram_quantiles.py engage_consumer_record_wait_seconds \
+      engage_consumer_batch_seconds engage_outbox_batch_seconds engage_outbox_publish_lag_seconds >&2 || true
+  postgres_activity >&2 || true
   stop_pid "$WORK/profiles.pid"
   stop_private_infra
 }

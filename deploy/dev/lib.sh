@@ -40,6 +40,13 @@ max_connections = 200
 shared_buffers = 256MB
 synchronous_commit = on
 fsync = on
+# For the benchmarks' reports (postgres_activity): slow statements, WAL sync time, checkpoints,
+# autovacuum runs and lock waits go to the server log.
+log_min_duration_statement = 200
+track_wal_io_timing = on
+log_checkpoints = on
+log_autovacuum_min_duration = 0
+log_lock_waits = on
 CONF
   fi
   if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
@@ -152,6 +159,21 @@ start_bench_service() {
     "$@" "$BIN/$name" >"$WORK/$name.log" 2>&1 &
   echo $! > "$WORK/$name.pid"
   wait_until 120 "$name /ready" curl -fsS "http://127.0.0.1:$port/ready"
+}
+
+# postgres_activity: for a benchmark's report, what the private Postgres did besides answering:
+# WAL syncs (each commit waits for one) and their time, checkpoints, autovacuum runs, and the
+# statements that took over 200 ms (from its log), which can stall a run.
+postgres_activity() {
+  runuser -u postgres -- "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -d engage -AtXq -F ' ' -c \
+    "SELECT 'WAL: ' || wal_sync || ' syncs, ' || round(wal_sync_time::numeric) || ' ms syncing (mean ' || round((wal_sync_time / greatest(wal_sync, 1))::numeric, 2) || ' ms), ' || pg_size_pretty(wal_bytes) || ' written' FROM pg_stat_wal" -c \
+    "SELECT 'checkpoints timed ' || checkpoints_timed || ', requested ' || checkpoints_req || ', writing ' || round(checkpoint_write_time::numeric) || ' ms, syncing ' || round(checkpoint_sync_time::numeric) || ' ms' FROM pg_stat_bgwriter" -c \
+    "SELECT 'autovacuum ' || schemaname || '.' || relname || ': ' || autovacuum_count || ' vacuums, ' || autoanalyze_count || ' analyzes' FROM pg_stat_user_tables WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY autovacuum_count DESC, relname"
+  local log="$WORK/pg/server.log"
+  [ -f "$log" ] || return 0
+  echo "statements over 200 ms: $(grep -c 'duration: ' "$log" || true); the slowest:"
+  grep -o 'duration: [0-9.]* ms .*' "$log" | sort -t' ' -k2 -rn | head -n 8 | cut -c1-160 || true
+  grep -E 'automatic vacuum|checkpoint complete|still waiting' "$log" | cut -c1-200 | tail -n 12 || true
 }
 
 # The six services: executable name and default HTTP port.

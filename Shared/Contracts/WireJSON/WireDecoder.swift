@@ -45,58 +45,66 @@ struct WireValueDecoder: Decoder {
 
     // MARK: reading values
 
-    static func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, path: [any CodingKey]) throws -> T {
+    /// Looked up once: a generic type's metadata is otherwise fetched from the runtime at each use.
+    private static let objectType: Any.Type = [String: JSONValue].self
+
+    /// `path` is evaluated only for an error or a nested decoder: most members need neither.
+    static func decodeValue<T: Decodable>(
+        _ type: T.Type, from value: JSONValue, path: @autoclosure () -> [any CodingKey]
+    ) throws -> T {
         if T.self == String.self {
-            return unsafeBitCast(try string(value, path), to: T.self)
+            return unsafeBitCast(try string(value, path()), to: T.self)
         } else if T.self == Date.self {
-            let text = try string(value, path)
+            let text = try string(value, path())
             guard let date = Timestamp.parse(text) else {
                 throw DecodingError.dataCorrupted(
-                    DecodingError.Context(codingPath: path, debugDescription: "not an ISO-8601 timestamp: \(text)"))
+                    DecodingError.Context(codingPath: path(), debugDescription: "not an ISO-8601 timestamp: \(text)"))
             }
             return unsafeBitCast(date, to: T.self)
         } else if T.self == JSONValue.self {
             return unsafeBitCast(value, to: T.self)
-        } else if T.self == [String: JSONValue].self {
-            guard case .object(let members) = value else { throw mismatch(T.self, value, path) }
+        } else if T.self == objectType {
+            guard case .object(let members) = value else { throw mismatch(T.self, value, path()) }
             return unsafeBitCast(members, to: T.self)
         }
-        return try T(from: WireValueDecoder(value: value, codingPath: path))
+        return try T(from: WireValueDecoder(value: value, codingPath: path()))
     }
 
-    static func string(_ value: JSONValue, _ path: [any CodingKey]) throws -> String {
-        guard case .string(let text) = value else { throw mismatch(String.self, value, path) }
+    static func string(_ value: JSONValue, _ path: @autoclosure () -> [any CodingKey]) throws -> String {
+        guard case .string(let text) = value else { throw mismatch(String.self, value, path()) }
         return text
     }
 
-    static func bool(_ value: JSONValue, _ path: [any CodingKey]) throws -> Bool {
-        guard case .bool(let flag) = value else { throw mismatch(Bool.self, value, path) }
+    static func bool(_ value: JSONValue, _ path: @autoclosure () -> [any CodingKey]) throws -> Bool {
+        guard case .bool(let flag) = value else { throw mismatch(Bool.self, value, path()) }
         return flag
     }
 
-    static func double(_ value: JSONValue, _ path: [any CodingKey]) throws -> Double {
+    static func double(_ value: JSONValue, _ path: @autoclosure () -> [any CodingKey]) throws -> Double {
         switch value {
         case .number(let number): return number
         case .largeInteger(let integer): return integer.doubleValue
-        default: throw mismatch(Double.self, value, path)
+        default: throw mismatch(Double.self, value, path())
         }
     }
 
-    static func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> I {
+    static func integer<I: FixedWidthInteger>(
+        _ type: I.Type, _ value: JSONValue, _ path: @autoclosure () -> [any CodingKey]
+    ) throws -> I {
         let number: Double
         switch value {
         case .number(let value): number = value
         case .largeInteger(let integer):
-            guard let exact = I(integer.description) else { throw tooLarge(I.self, integer.description, path) }
+            guard let exact = I(integer.description) else { throw tooLarge(I.self, integer.description, path()) }
             return exact
-        default: throw mismatch(I.self, value, path)
+        default: throw mismatch(I.self, value, path())
         }
         guard let exact = I(exactly: number) else {
             throw number.rounded() == number
-                ? tooLarge(I.self, JSONValue.number(number).json, path)
+                ? tooLarge(I.self, JSONValue.number(number).json, path())
                 : DecodingError.dataCorrupted(
                     DecodingError.Context(
-                        codingPath: path, debugDescription: "Parsed JSON number <\(number)> is not an integer."))
+                        codingPath: path(), debugDescription: "Parsed JSON number <\(number)> is not an integer."))
         }
         return exact
     }
@@ -231,7 +239,10 @@ struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
     var count: Int? { items.count }
     var isAtEnd: Bool { currentIndex >= items.count }
 
-    private var path: [any CodingKey] { codingPath + [WireCodingKey(intValue: currentIndex)] }
+    private var path: [any CodingKey] { Self.path(codingPath, currentIndex) }
+    private static func path(_ codingPath: [any CodingKey], _ index: Int) -> [any CodingKey] {
+        codingPath + [WireCodingKey(intValue: index)]
+    }
 
     private mutating func next(_ type: Any.Type) throws -> JSONValue {
         guard !isAtEnd else {
@@ -252,20 +263,20 @@ struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
     }
 
     mutating func decode(_ type: Bool.Type) throws -> Bool {
-        let path = self.path
-        return try WireValueDecoder.bool(next(type), path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder.bool(next(type), Self.path(codingPath, index))
     }
     mutating func decode(_ type: String.Type) throws -> String {
-        let path = self.path
-        return try WireValueDecoder.string(next(type), path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder.string(next(type), Self.path(codingPath, index))
     }
     mutating func decode(_ type: Double.Type) throws -> Double {
-        let path = self.path
-        return try WireValueDecoder.double(next(type), path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder.double(next(type), Self.path(codingPath, index))
     }
     mutating func decode(_ type: Float.Type) throws -> Float {
-        let path = self.path
-        return Float(try WireValueDecoder.double(next(type), path))
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return Float(try WireValueDecoder.double(next(type), Self.path(codingPath, index)))
     }
     mutating func decode(_ type: Int.Type) throws -> Int { try integer() }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { try integer() }
@@ -279,30 +290,32 @@ struct WireUnkeyedDecoder: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
 
     private mutating func integer<I: FixedWidthInteger>() throws -> I {
-        let path = self.path
-        return try WireValueDecoder.integer(I.self, next(I.self), path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder.integer(I.self, next(I.self), Self.path(codingPath, index))
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let path = self.path
-        return try WireValueDecoder.decodeValue(T.self, from: next(type), path: path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder.decodeValue(T.self, from: next(type), path: Self.path(codingPath, index))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        let path = self.path
-        return try WireValueDecoder(value: next(type), codingPath: path).container(keyedBy: type)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder(value: next(type), codingPath: Self.path(codingPath, index)).container(
+            keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let path = self.path
-        return try WireValueDecoder(value: next([JSONValue].self), codingPath: path).unkeyedContainer()
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return try WireValueDecoder(value: next([JSONValue].self), codingPath: Self.path(codingPath, index))
+            .unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let path = self.path
-        return WireValueDecoder(value: try next(JSONValue.self), codingPath: path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        return WireValueDecoder(value: try next(JSONValue.self), codingPath: Self.path(codingPath, index))
     }
 }
 

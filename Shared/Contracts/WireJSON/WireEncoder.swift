@@ -13,8 +13,9 @@ extension EncodesAbsentAsNull {
 
 /// The platform's JSON encoding, the one for everything it puts on the wire, in tables and in HTTP
 /// answers: a type's Codable conformance written straight to JSON text (no intermediate tree, no
-/// `Any`), members in their declaration order, dictionary keys sorted, dates as ISO-8601 with
-/// milliseconds (`Timestamp.format`). Decoding is `WireDecoder`.
+/// `Any`), members in their declaration order, the keys of typed dictionaries sorted (arbitrary
+/// JSON, `JSONValue`, keeps its dictionary's order), dates as ISO-8601 with milliseconds
+/// (`Timestamp.format`). Decoding is `WireDecoder`.
 public enum WireEncoder {
     public static func encode<T: Encodable>(_ value: T, capacity: Int = 256) throws -> [UInt8] {
         let state = WireEncodingState(capacity: capacity)
@@ -29,6 +30,18 @@ public enum WireEncoder {
 
     public static func string<T: Encodable>(_ value: T, capacity: Int = 256) throws -> String {
         String(decoding: try encode(value, capacity: capacity), as: UTF8.self)
+    }
+
+    /// The JSON of a value and where in it one of its top-level members' value is: a caller that
+    /// needs both the whole (an event) and that part (the message it carries) encodes once.
+    public static func encode<T: Encodable>(_ value: T, capturingMember name: String, capacity: Int = 256) throws
+        -> (json: [UInt8], member: Range<Int>?)
+    {
+        let state = WireEncodingState(capacity: capacity)
+        state.capturedMember = name
+        try state.encodeValue(value, depth: 0)
+        state.close(to: 0)
+        return (state.writer.bytes, state.captured)
     }
 }
 
@@ -51,20 +64,24 @@ extension Dictionary: StringKeyedEncodable where Key == String, Value: Encodable
 /// The text being written and the containers open in it. Containers are closed lazily: Codable
 /// says when a container starts but not when it ends, so a container is closed when something is
 /// written to one of its ancestors, or when the value that opened it has been encoded.
+///
+/// One state serves one `encode` call, on one task, with no overlapping accesses: its stored
+/// properties skip the run-time exclusivity checks that would otherwise guard every byte written.
 final class WireEncodingState {
-    var writer: JSONWriter
+    @exclusivity(unchecked) var writer: JSONWriter
     /// The closing byte of each open container, outermost first.
-    private var closers: [UInt8] = []
+    @exclusivity(unchecked) private var closers: [UInt8] = []
     /// Whether each open container has a member yet (a comma goes before the next).
-    private var hasMembers: [Bool] = []
+    @exclusivity(unchecked) private var hasMembers: [Bool] = []
+    /// A top-level member whose value's bytes to note (`WireEncoder.encode(_:capturingMember:)`).
+    var capturedMember: String?
+    var captured: Range<Int>?
 
     init(capacity: Int) {
         writer = JSONWriter(capacity: capacity)
         closers.reserveCapacity(8)
         hasMembers.reserveCapacity(8)
     }
-
-    var openCount: Int { closers.count }
 
     func isOpenObject(at frame: Int) -> Bool { closers.count > frame && closers[frame] == UInt8(ascii: "}") }
 
@@ -97,6 +114,9 @@ final class WireEncodingState {
         writer.bytes.append(UInt8(ascii: ":"))
     }
 
+    /// Looked up once: a generic type's metadata is otherwise fetched from the runtime at each use.
+    private static let objectType: Any.Type = [String: JSONValue].self
+
     /// Writes one value whose containers, if it opens any, start at `depth`.
     func encodeValue<T: Encodable>(_ value: T, depth: Int) throws {
         // The common leaf types first, by type identity (no dynamic casts).
@@ -106,10 +126,10 @@ final class WireEncodingState {
             writer.write(unsafeBitCast(value, to: Date.self))
         } else if T.self == JSONValue.self {
             writer.write(unsafeBitCast(value, to: JSONValue.self))
-        } else if T.self == [String: JSONValue].self {
+        } else if T.self == Self.objectType {
             writer.write(unsafeBitCast(value, to: [String: JSONValue].self))
-        } else if let dictionary = value as? any StringKeyedEncodable {
-            try dictionary.encodeMembers(into: self, depth: depth)
+        } else if T.self is any StringKeyedEncodable.Type {  // a metatype check: no copy of the value
+            try (value as! any StringKeyedEncodable).encodeMembers(into: self, depth: depth)
         } else {
             let nulls = (T.self as? any EncodesAbsentAsNull.Type).map { $0.membersOmittedWhenAbsent }
             try value.encode(to: WireValueEncoder(state: self, depth: depth, absentAsNull: nulls))
@@ -205,7 +225,13 @@ struct WireKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         self.key(key)
+        guard frame == 0, let captured = state.capturedMember, captured == key.stringValue else {
+            return try state.encodeValue(value, depth: frame + 1)
+        }
+        let start = state.writer.bytes.count
         try state.encodeValue(value, depth: frame + 1)
+        state.close(to: frame + 1)
+        state.captured = start..<state.writer.bytes.count
     }
 
     // Absent members: left out, or `null` for an `EncodesAbsentAsNull` type. Every overload is

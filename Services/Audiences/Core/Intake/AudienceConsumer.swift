@@ -50,12 +50,9 @@ public struct AudienceConsumer: BatchHandler {
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
         let (decoded, failures) = Self.router.decode(batch)
-        var access: [SpaceAccess] = []
-        var inputs: [Input] = []
-        for input in decoded {
-            if case .access(let value) = input { access.append(value) } else { inputs.append(input) }
+        let inputs = try await spaces.applyAccess(in: decoded) {
+            if case .access(let value) = $0 { value } else { nil }
         }
-        if !access.isEmpty { try await spaces.apply(access) }
         guard !inputs.isEmpty else { return failures }
         try await db.transaction(logger: logger) { [self, inputs] connection in
             try await DefinitionCache.enterShared(on: connection, logger: logger)

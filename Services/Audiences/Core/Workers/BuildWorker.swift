@@ -61,14 +61,18 @@ public struct BuildWorker: Service {
     struct Superseded: Error {}
 
     public func run() async throws {
-        await wakeups.run(every: .seconds(1), loop: "audience builds") {
+        // A saved definition wakes the worker; the unprompted runs take over builds of instances
+        // that died, at most 5 s late once idle.
+        await wakeups.run(every: .seconds(1), idleUpTo: .seconds(5), loop: "audience builds") {
+            var found = false
             while !Task.isCancelled {
                 let build: Build?
                 do { build = try await claim() } catch {
                     logger.warning("cannot claim builds", metadata: ["error": "\(String(reflecting: error))"])
-                    return
+                    return true
                 }
-                guard let build else { return }
+                guard let build else { return found }
+                found = true
                 do {
                     try await perform(build)
                 } catch is Superseded {
@@ -82,9 +86,10 @@ public struct BuildWorker: Service {
                     _ = try? await db.query(
                         "UPDATE builds SET owner = NULL WHERE id = \(build.id) AND owner = \(instanceId)",
                         logger: logger)
-                    return
+                    return true
                 }
             }
+            return found
         }
     }
 

@@ -22,6 +22,8 @@ public struct DeliveryWorker: Service {
         /// A delivery that fails this many times pauses its destination.
         public var maxAttempts = 10
         public var interval: Duration = .milliseconds(250)
+        /// The longest wait between unprompted runs once idle (see `Wakeups.run(every:idleUpTo:)`).
+        public var idleCeiling: Duration = .seconds(2)
         public init() {}
     }
 
@@ -59,13 +61,18 @@ public struct DeliveryWorker: Service {
     public func wake() { wakeups.wake() }
 
     public func run() async throws {
-        await wakeups.run(every: settings.interval, loop: "webhook deliveries") {
+        // New events wake the worker; the unprompted runs find due retries, at most
+        // `idleCeiling` late once idle.
+        await wakeups.run(every: settings.interval, idleUpTo: settings.idleCeiling, loop: "webhook deliveries") {
+            var found = false
             do {
-                while try await deliverBatch() > 0, !Task.isCancelled, !Task.isShuttingDownGracefully {}
+                while try await deliverBatch() > 0, !Task.isCancelled, !Task.isShuttingDownGracefully { found = true }
             } catch {
                 logger.warning("delivery pass failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                found = true
             }
             await sender.closeIdleConnections()
+            return found
         }
         await sender.shutdown()
     }

@@ -75,12 +75,9 @@ public struct JourneyConsumer: BatchHandler {
 
     public func handle(_ batch: [ConsumedRecord]) async throws -> [RecordFailure] {
         let (decoded, failures) = Self.router.decode(batch)
-        var access: [SpaceAccess] = []
-        var inputs: [Input] = []
-        for input in decoded {
-            if case .access(let value) = input { access.append(value) } else { inputs.append(input) }
+        let inputs = try await spaces.applyAccess(in: decoded) {
+            if case .access(let value) = $0 { value } else { nil }
         }
-        if !access.isEmpty { try await spaces.apply(access) }
         guard !inputs.isEmpty else { return failures }
         let wrote = try await db.transaction(logger: logger) { [self, inputs] connection -> Bool in
             try await catalog.refresh(on: connection)

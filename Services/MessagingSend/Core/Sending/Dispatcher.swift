@@ -20,6 +20,8 @@ public final class Dispatcher: Service, Sendable {
         public var providerTimeout: Duration = .seconds(10)
         public var maxAttempts = 8
         public var pollInterval: Duration = .milliseconds(500)
+        /// The longest wait between unprompted runs once idle (see `Wakeups.run(every:idleUpTo:)`).
+        public var idleCeiling: Duration = .seconds(2)
         public init() {}
     }
 
@@ -101,7 +103,12 @@ public final class Dispatcher: Service, Sendable {
             }
             for wakeup in wakeups {
                 group.addTask {
-                    await wakeup.run(every: self.settings.pollInterval, loop: "message dispatcher") {
+                    // Queued messages wake the workers; the unprompted runs find due retries and
+                    // messages released by quiet hours, at most `idleCeiling` late when idle.
+                    await wakeup.run(
+                        every: self.settings.pollInterval, idleUpTo: self.settings.idleCeiling,
+                        loop: "message dispatcher"
+                    ) {
                         await self.drain()
                     }
                 }
@@ -124,21 +131,24 @@ public final class Dispatcher: Service, Sendable {
         }
     }
 
-    /// Claims and processes batches until none is due (or shutdown begins).
-    private func drain() async {
+    /// Claims and processes batches until none is due (or shutdown begins); whether it found any.
+    private func drain() async -> Bool {
+        var found = false
         while !Task.isShuttingDownGracefully {
             do {
                 let rows = try await store.claim(limit: settings.batchSize, lease: sendingLease + 30)
-                if rows.isEmpty { return }
+                if rows.isEmpty { return found }
+                found = true
                 try await process(rows)
             } catch {
                 logger.error(
                     "dispatch failed; claimed messages return to pending when their lease ends",
                     metadata: ["error": "\(String(reflecting: error))"])
                 try? await Task.sleep(for: .seconds(1))
-                return
+                return true
             }
         }
+        return found
     }
 
     func process(_ rows: [MessageRow]) async throws {

@@ -33,15 +33,21 @@ public final class CSVImportWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        await store.wakeups.run(every: .seconds(1), loop: "CSV imports") {
+        // A completed upload wakes the worker of the instance that took it; the unprompted runs
+        // resume imports of instances that died, at most 5 s late once idle.
+        await store.wakeups.run(every: .seconds(1), idleUpTo: .seconds(5), loop: "CSV imports") {
+            var found = false
             do {
                 try await self.dropAbandonedUploads()
                 while !Task.isShuttingDownGracefully, let upload = try await self.claim() {
+                    found = true
                     try await self.importRows(of: upload)
                 }
             } catch {
                 self.logger.error("CSV import failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
+                found = true
             }
+            return found
         }
     }
 

@@ -27,8 +27,12 @@ struct ChangeSet {
     }
     struct EventRow {
         var spaceId: String, messageId: String, profileId: String, sourceId: String, type: String, event: String
-        var occurredAt: Date, receivedAt: Date, body: String
+        var occurredAt: Date, receivedAt: Date
         var message: SegmentMessage
+        /// The profile-event's JSON and, within it, the message's (the event history's body):
+        /// encoded once, once the profile's external ids are known.
+        var payload = ""
+        var body = ""
     }
     struct Conflict { var spaceId: String, messageId: String, profileId: String, dropped: [String] }
     struct IdentifiersAdded {
@@ -118,13 +122,11 @@ struct ChangeSet {
                 }
             }
             guard incoming.recordsEvent else { continue }
-            let body = try WireEncoder.string(message, capacity: 1024)
             events.append(
                 EventRow(
                     spaceId: spaceId, messageId: message.messageId, profileId: profileId, sourceId: incoming.sourceId,
                     type: message.type.rawValue, event: message.event ?? "", occurredAt: message.timestamp,
-                    receivedAt: message.receivedAt,
-                    body: body, message: message))
+                    receivedAt: message.receivedAt, message: message))
         }
         traitWrites = traitOrder.compactMap { newestTrait[$0] }
         accounts = AccountChanges(calls)
@@ -151,6 +153,15 @@ struct ChangeSet {
         }
         newProfiles.sort { $0.id < $1.id }
         touchedExisting.sort { $0.id < $1.id }
+        for index in events.indices {
+            let row = events[index]
+            let event = ProfileEvent(
+                spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
+                externalIds: externalIds[row.profileId] ?? [], message: row.message)
+            let (json, message) = try WireEncoder.encode(event, capturingMember: "message", capacity: 1_536)
+            events[index].payload = String(decoding: json, as: UTF8.self)
+            events[index].body = String(decoding: json[message ?? json.indices], as: UTF8.self)
+        }
     }
 
     /// profile-events (one per message) and profile-updates (merges, identifiers, traits).
@@ -175,13 +186,10 @@ struct ChangeSet {
             messages.append(try update.outbox())
         }
         for row in events {
-            let event = ProfileEvent(
-                spaceId: row.spaceId, sourceId: row.sourceId, profileId: row.profileId,
-                externalIds: externalIds[row.profileId] ?? [], message: row.message)
             messages.append(
-                try OutboxMessage(
-                    topic: Topic.profileEvents, key: row.profileId, event: event, contract: ProfileEvent.contract,
-                    headers: [Header.spaceId: row.spaceId]))
+                OutboxMessage(
+                    topic: Topic.profileEvents, key: row.profileId, payload: row.payload,
+                    headers: [Header.contract: ProfileEvent.contract, Header.spaceId: row.spaceId]))
         }
         return messages
     }

@@ -21,13 +21,21 @@ public final class JobWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        await store.wakeups.run(every: .seconds(1), loop: "subscription jobs") {
+        // A new job wakes the worker of the instance that took it; the unprompted runs resume jobs
+        // of instances that died, at most 5 s late once idle.
+        await store.wakeups.run(every: .seconds(1), idleUpTo: .seconds(5), loop: "subscription jobs") {
+            var found = false
             do {
-                while !Task.isShuttingDownGracefully, let job = try await self.claim() { try await self.process(job) }
+                while !Task.isShuttingDownGracefully, let job = try await self.claim() {
+                    found = true
+                    try await self.process(job)
+                }
             } catch {
                 self.logger.error(
                     "subscription job failed, will retry", metadata: ["error": "\(String(reflecting: error))"])
+                found = true
             }
+            return found
         }
     }
 

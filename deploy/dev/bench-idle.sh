@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Idle cost: the six services (release builds) started against a private Postgres and broker, left
+# alone, and measured over --seconds (default 60) after a settling pause: CPU of each service, of
+# Postgres and of the broker (from /proc), and the transactions Postgres committed (what polling
+# loops cost). Stops everything it started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ENGAGE_ROOT"
+
+SECONDS_MEASURED=60
+SETTLE=15
+while [ $# -gt 0 ]; do
+  case $1 in
+    --seconds) SECONDS_MEASURED=$2; shift 2 ;;
+    --settle) SETTLE=$2; shift 2 ;;
+    *) echo "usage: $0 [--seconds N] [--settle N]" >&2; exit 64 ;;
+  esac
+done
+
+NAMES=(profiles subscriptions audiences journeys messaging-send events-source)
+BIN=$(build_release "${NAMES[@]}")
+
+cleanup() {
+  for name in "${NAMES[@]}"; do stop_pid "$WORK/$name.pid"; done
+  stop_private_infra
+}
+trap cleanup EXIT
+start_private_infra engage-bench-idle
+
+ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
+export ENGAGE_SECRETS_KEY
+for name in "${NAMES[@]}"; do start_bench_service "$name" "$(free_port)"; done
+
+# CPU ticks (user + system) of a process and its threads; for Postgres, of the server and its backends.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+postgres_ticks() {
+  local total=0 pid postmaster
+  postmaster=$(head -n 1 "$WORK/pg/postmaster.pid")
+  for pid in "$postmaster" $(pgrep -P "$postmaster" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+# Ticks per kind of thread of a process ("rdk" librdkafka's, "nio" the event loops and the task
+# pool, "other"), as "kind=ticks" lines: which part of a service its idle CPU goes to.
+thread_ticks() {
+  local task comm t
+  for task in /proc/"$1"/task/*; do
+    comm=$(cat "$task/comm" 2>/dev/null) || continue
+    t=$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null) || continue
+    case $comm in
+      rdk:*) echo "rdk $t" ;;
+      NIO-*|TSan*|*pool*|*Pool*) echo "nio $t" ;;
+      *) echo "other $t" ;;
+    esac
+  done | awk '{sum[$1] += $2} END {for (k in sum) print k "=" sum[k]}'
+}
+commits() {
+  runuser -u postgres -- "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -d engage -Atc \
+    "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"
+}
+
+log "settling for ${SETTLE}s, then measuring for ${SECONDS_MEASURED}s"
+sleep "$SETTLE"  # a benchmark's measuring window, not synchronisation
+declare -A before threads_before
+for name in "${NAMES[@]}"; do
+  before[$name]=$(ticks "$(cat "$WORK/$name.pid")")
+  threads_before[$name]=$(thread_ticks "$(cat "$WORK/$name.pid")")
+done
+broker_before=$(ticks "$(cat "$WORK/broker.pid")")
+pg_before=$(postgres_ticks)
+commits_before=$(commits)
+sleep "$SECONDS_MEASURED"
+hz=$(getconf CLK_TCK)
+percent() { awk -v t="$1" -v hz="$hz" -v s="$SECONDS_MEASURED" 'BEGIN {printf "%.2f", 100 * t / hz / s}'; }
+printf '%-16s %10s   %s\n' process "CPU %" "by thread kind (CPU %)"
+total=0
+for name in "${NAMES[@]}"; do
+  used=$(( $(ticks "$(cat "$WORK/$name.pid")") - before[$name] ))
+  total=$((total + used))
+  kinds=$(join -t= <(echo "${threads_before[$name]}" | sort) <(thread_ticks "$(cat "$WORK/$name.pid")" | sort) -a2 \
+    | awk -F= -v hz="$hz" -v s="$SECONDS_MEASURED" '{d = (NF == 3 ? $3 - $2 : $2); printf "%s %.2f  ", $1, 100 * d / hz / s}')
+  printf '%-16s %10s   %s\n' "$name" "$(percent "$used")" "$kinds"
+done
+printf '%-16s %10s\n' "six services" "$(percent "$total")"
+printf '%-16s %10s\n' postgres "$(percent $(( $(postgres_ticks) - pg_before )))"
+printf '%-16s %10s\n' broker "$(percent $(( $(ticks "$(cat "$WORK/broker.pid")") - broker_before )))"
+echo "postgres transactions/s: $(awk -v c="$(( $(commits) - commits_before ))" -v s="$SECONDS_MEASURED" 'BEGIN {printf "%.1f", c / s}')"
