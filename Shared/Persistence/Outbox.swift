@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// An event to publish once the transaction that wrote it commits.
 public struct OutboxMessage: Sendable {
@@ -44,10 +45,19 @@ extension OutboxMessage {
 /// The platform's one pattern for "state change and event publication are atomic": write outbox
 /// rows in the same transaction as the state change; `OutboxRelay` publishes them after commit.
 public enum Outbox {
+    /// Set by the platform's transaction while its body runs: `enqueue` marks it, and once the
+    /// transaction has committed it wakes this process's relays, so that no writer has to.
+    @TaskLocal static var written: Written?
+
+    final class Written: Sendable {
+        let rows = Atomic<Bool>(false)
+    }
+
     public static func enqueue(_ messages: [OutboxMessage], on connection: PostgresConnection, logger: Logger)
         async throws
     {
         guard !messages.isEmpty else { return }
+        written?.rows.store(true, ordering: .relaxed)
         let topics = messages.map(\.topic)
         let keys = messages.map { $0.key ?? "" }
         let payloads = messages.map(\.payload)

@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Publishes outbox rows in id order and deletes them once the broker acknowledged them.
 ///
@@ -44,11 +45,24 @@ public final class OutboxRelay: Service, Sendable {
         lag = Timer(label: "engage_outbox_publish_lag_seconds", preferredDisplayUnit: .seconds)
         batchDuration = Timer(label: "engage_outbox_batch_seconds", preferredDisplayUnit: .seconds)
         oldestUnpublished = Gauge(label: "engage_outbox_oldest_unpublished_seconds")
+        Self.live.withLock { relays in
+            relays.removeAll { $0.relay == nil }
+            relays.append(WeakRelay(relay: self))
+        }
     }
 
     /// Tells the relay that rows were just committed, so it need not wait for its next tick.
     public func wake() {
         wakeups.wake()
+    }
+
+    /// The relays of this process (weakly): a transaction that wrote outbox rows wakes them once it
+    /// commits (`PostgresClient.transaction`), whoever wrote the rows.
+    private static let live = Mutex<[WeakRelay]>([])
+    private struct WeakRelay: Sendable { weak var relay: OutboxRelay? }
+
+    static func wakeAll() {
+        for relay in live.withLock({ $0.compactMap(\.relay) }) { relay.wake() }
     }
 
     public func run() async throws {

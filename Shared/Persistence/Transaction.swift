@@ -38,18 +38,22 @@ extension PostgresClient {
         var attempt = 1
         while true {
             let began = BeginMark()
+            let written = Outbox.Written()
             do {
-                let result = try await withConnection { connection in
-                    do {
-                        return try await Self.runTransaction(on: connection, began: began, logger: logger, body)
-                    } catch let error where error is CancellationError || error is TransactionAbandoned {
-                        // The work may still be running on this connection: close it before the lease
-                        // goes back to the pool, so that nothing of it commits and no one else gets it.
-                        try? await connection.close().get()
-                        throw error
+                let result = try await Outbox.$written.withValue(written) {
+                    try await withConnection { connection in
+                        do {
+                            return try await Self.runTransaction(on: connection, began: began, logger: logger, body)
+                        } catch let error where error is CancellationError || error is TransactionAbandoned {
+                            // The work may still be running on this connection: close it before the lease
+                            // goes back to the pool, so that nothing of it commits and no one else gets it.
+                            try? await connection.close().get()
+                            throw error
+                        }
                     }
                 }
                 progress?.progressed()
+                if written.rows.load(ordering: .relaxed) { OutboxRelay.wakeAll() }
                 return result
             } catch
                 where attempt == 1 && !began.isSet && !(error is CancellationError)

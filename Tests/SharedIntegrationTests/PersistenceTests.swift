@@ -82,6 +82,34 @@ struct PersistenceTests {
         }
     }
 
+    /// The relay's own runs are a minute apart here: the row is published because the transaction
+    /// that wrote it woke the relay when it committed, with no wake by the writer.
+    @Test(.timeLimit(.minutes(2)))
+    func aCommittedOutboxRowWakesTheRelay() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.wake.")
+        try await TestEnvironment.withDatabase { client, schema in
+            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
+            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
+            try await producer.createTopics([topic])
+            let relay = OutboxRelay(
+                client: client, producer: producer, schema: schema, idleInterval: .seconds(60),
+                idleCeiling: .seconds(60), logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                let started = ContinuousClock.now
+                try await client.transaction(logger: logger) { connection in
+                    try await Outbox.enqueue(
+                        [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":1}")], on: connection, logger: logger)
+                }
+                let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(20))
+                #expect(records.count == 1)
+                #expect(ContinuousClock.now - started < .seconds(30))
+                group.cancelAll()
+            }
+            await producer.shutdown()
+        }
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func anOutboxRowTooLargeToPublishIsDeadLetteredAndTheRowsAfterItArePublished() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.large.")

@@ -16,6 +16,7 @@ ROWS = [
     ("Pipeline", [
         ("Consumer lag by group (records)", "sum by (group) (engage_consumer_lag)", "short"),
         ("Records processed /s by group", "sum by (group) (rate(engage_consumer_records_processed_total[$__rate_interval]))", "ops"),
+        ("Wait in front of consumers (fetch + queue), p99 by group", "histogram_quantile(0.99, sum by (group, le) (rate(engage_consumer_record_wait_seconds_bucket[$__rate_interval])))", "s"),
         ("Dead-lettered records (increase over 10m) by group", "sum by (group) (increase(engage_consumer_records_dead_lettered_total[10m]))", "short"),
         ("Outbox: oldest unpublished row (s)", "max by (job) (engage_outbox_oldest_unpublished_seconds)", "s"),
         ("Outbox: published /s", "sum by (job) (rate(engage_outbox_published_total[$__rate_interval]))", "ops"),
