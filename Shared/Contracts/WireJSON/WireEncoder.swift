@@ -18,14 +18,7 @@ extension EncodesAbsentAsNull {
 /// (`Timestamp.format`). Decoding is `WireDecoder`.
 public enum WireEncoder {
     public static func encode<T: Encodable>(_ value: T, capacity: Int = 256) throws -> [UInt8] {
-        let state = WireEncodingState(capacity: capacity)
-        try state.encodeValue(value, depth: 0)
-        state.close(to: 0)
-        guard !state.writer.bytes.isEmpty else {
-            throw EncodingError.invalidValue(
-                value, EncodingError.Context(codingPath: [], debugDescription: "\(T.self) encoded no value"))
-        }
-        return state.writer.bytes
+        try encode(value, capturing: nil, capacity: capacity).json
     }
 
     public static func string<T: Encodable>(_ value: T, capacity: Int = 256) throws -> String {
@@ -37,10 +30,20 @@ public enum WireEncoder {
     public static func encode<T: Encodable>(_ value: T, capturingMember name: String, capacity: Int = 256) throws
         -> (json: [UInt8], member: Range<Int>?)
     {
+        try encode(value, capturing: name, capacity: capacity)
+    }
+
+    private static func encode<T: Encodable>(_ value: T, capturing name: String?, capacity: Int) throws
+        -> (json: [UInt8], member: Range<Int>?)
+    {
         let state = WireEncodingState(capacity: capacity)
         state.capturedMember = name
         try state.encodeValue(value, depth: 0)
         state.close(to: 0)
+        guard !state.writer.bytes.isEmpty else {
+            throw EncodingError.invalidValue(
+                value, EncodingError.Context(codingPath: [], debugDescription: "\(T.self) encoded no value"))
+        }
         return (state.writer.bytes, state.captured)
     }
 }
