@@ -133,6 +133,25 @@ public enum Migrator {
             """
         ])
 
+    /// Outbox rows decided ahead of their instant (`Outbox.hold`), published from it on. Their ids
+    /// come from the outbox's sequence: a row set aside as unpublishable keeps its id.
+    public static let heldOutbox = Migration(
+        version: 4, name: "held outbox rows",
+        statements: [
+            """
+            CREATE TABLE outbox_held (
+                id bigint PRIMARY KEY DEFAULT nextval('outbox_id_seq'),
+                release_at timestamptz NOT NULL,
+                topic text NOT NULL,
+                key text,
+                payload text NOT NULL,
+                headers jsonb NOT NULL DEFAULT '{}',
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX outbox_held_due ON outbox_held (release_at, id)",
+        ])
+
     /// Every platform migration, applied before a service's own (which start at 100).
-    public static let platform = [platformTables, spaceAccessTable, unpublishableOutbox]
+    public static let platform = [platformTables, spaceAccessTable, unpublishableOutbox, heldOutbox]
 }

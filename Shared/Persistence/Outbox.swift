@@ -58,23 +58,56 @@ public enum Outbox {
     {
         guard !messages.isEmpty else { return }
         written?.rows.store(true, ordering: .relaxed)
-        let topics = messages.map(\.topic)
-        let keys = messages.map { $0.key ?? "" }
-        let payloads = messages.map(\.payload)
-        // The trace context of the work that writes them: the relay publishes it with each record.
-        let trace = TraceHeaders.current()
-        let headers = messages.map { message in
-            let ownTrace = message.headers["traceparent"] != nil
-            let merged = trace.isEmpty || ownTrace ? message.headers : message.headers.merging(trace) { own, _ in own }
-            return JSONValue.object(merged.mapValues(JSONValue.string)).json
-        }
+        let columns = Columns(messages)
         try await connection.query(
             """
             INSERT INTO outbox (topic, key, payload, headers)
             SELECT t, NULLIF(k, ''), p, h::jsonb
-            FROM unnest(\(topics)::text[], \(keys)::text[], \(payloads)::text[], \(headers)::text[]) WITH ORDINALITY AS m(t, k, p, h, n)
+            FROM unnest(\(columns.topics)::text[], \(columns.keys)::text[], \(columns.payloads)::text[], \(columns.headers)::text[])
+                WITH ORDINALITY AS m(t, k, p, h, n)
             ORDER BY n
             """, logger: logger)
+    }
+
+    /// Writes messages that must not be published before `releaseAt` (effects decided ahead of
+    /// their instant, as timers claimed early are). They wait in `outbox_held`; from that instant
+    /// the relay publishes them among the outbox's rows by time: after the rows written before
+    /// the instant, before those written after it.
+    public static func hold(
+        _ messages: [OutboxMessage], until releaseAt: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !messages.isEmpty else { return }
+        let columns = Columns(messages)
+        try await connection.query(
+            """
+            INSERT INTO outbox_held (release_at, topic, key, payload, headers)
+            SELECT \(releaseAt), t, NULLIF(k, ''), p, h::jsonb
+            FROM unnest(\(columns.topics)::text[], \(columns.keys)::text[], \(columns.payloads)::text[], \(columns.headers)::text[])
+                WITH ORDINALITY AS m(t, k, p, h, n)
+            ORDER BY n
+            """, logger: logger)
+    }
+
+    /// The outbox's columns as arrays, for one `unnest` insert.
+    private struct Columns {
+        var topics: [String] = []
+        var keys: [String] = []
+        var payloads: [String] = []
+        var headers: [String] = []
+
+        init(_ messages: [OutboxMessage]) {
+            // The trace context of the work that writes them: the relay publishes it with each record.
+            let trace = TraceHeaders.current()
+            for message in messages {
+                topics.append(message.topic)
+                keys.append(message.key ?? "")
+                payloads.append(message.payload)
+                let ownTrace = message.headers["traceparent"] != nil
+                let merged =
+                    trace.isEmpty || ownTrace ? message.headers : message.headers.merging(trace) { own, _ in own }
+                headers.append(JSONValue.object(merged.mapValues(JSONValue.string)).json)
+            }
+        }
     }
 }
 

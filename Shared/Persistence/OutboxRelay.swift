@@ -8,7 +8,8 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// Publishes outbox rows in id order and deletes them once the broker acknowledged them.
+/// Publishes outbox rows in id order and deletes them once the broker acknowledged them; rows held
+/// until an instant (`Outbox.hold`) join them at that instant.
 ///
 /// One relay publishes at a time per schema (a transaction-scoped advisory lock), which keeps the
 /// per-key order of the outbox on the topics even with several replicas running. A crash between
@@ -23,6 +24,8 @@ public final class OutboxRelay: Service, Sendable {
     private let idleCeiling: Duration
     private let logger: Logger
     private let wakeups = Wakeups()
+    /// Held rows come due before the next unprompted run would find them: poll at `idleInterval`.
+    private let heldComingDue = Atomic<Bool>(false)
     private let progress: LoopProgress
     private let published: Counter
     private let lag: Timer
@@ -75,8 +78,9 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Publishes until the outbox is empty; says whether to look again soon: it published rows,
     /// another relay holds the schema's lock (and may have started before this process's rows
-    /// were committed), or it failed. A failure (database or broker away) leaves the rows for the
-    /// next run; the loop counts as stalled if that lasts (see `LoopProgress`).
+    /// were committed), held rows come due before the next unprompted run, or it failed. A
+    /// failure (database or broker away) leaves the rows for the next run; the loop counts as
+    /// stalled if that lasts (see `LoopProgress`).
     private func drain() async -> Bool {
         progress.busy()
         var published = false
@@ -89,7 +93,7 @@ public final class OutboxRelay: Service, Sendable {
                 published = published || count > 0
                 if count < batchSize {
                     progress.idle()
-                    return published
+                    return published || heldComingDue.load(ordering: .relaxed)
                 }
                 progress.progressed()
             } catch {
@@ -138,6 +142,7 @@ public final class OutboxRelay: Service, Sendable {
     func publishNext() async throws -> Int? {
         let started = ContinuousClock.now
         defer { batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1))) }
+        let now = Date()
         return try await client.transaction(logger: self.logger) { connection -> Int? in
             let lockKey = "engage-outbox:" + self.schema
             let lockRows = try await connection.query(
@@ -146,47 +151,93 @@ public final class OutboxRelay: Service, Sendable {
             for try await value in lockRows.decode(Bool.self) { locked = value }
             guard locked else { return nil }
 
-            var ids: [Int64] = []
-            var tooLarge: [Int64] = []
-            var records: [OutgoingRecord] = []
-            var oldest: Date?
-            let rows = try await connection.query(
+            let written = try await self.rows(
                 """
                 SELECT id, topic, key, payload, headers::text, created_at FROM outbox ORDER BY id LIMIT \(self.batchSize)
-                """, logger: self.logger)
-            for try await (id, topic, key, payload, headersJSON, createdAt) in rows.decode(
-                (Int64, String, String?, String, String, Date).self)
-            {
-                ids.append(id)
-                let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(
-                    \.stringValue)
-                let record = OutgoingRecord(
-                    topic: topic, key: key, value: Array(payload.utf8),
-                    headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
-                if Self.isTooLarge(record) {
-                    tooLarge.append(id)
-                    records.append(self.deadLetter(forTooLarge: record, outboxId: id))
-                } else {
-                    records.append(record)
-                }
-                if oldest == nil { oldest = createdAt }
-            }
+                """, held: false, on: connection)
+            // Held rows due by now, and whether more come due before the next unprompted run.
+            let soon = now.addingTimeInterval(self.idleCeiling.inSeconds)
+            let held = try await self.rows(
+                """
+                SELECT id, topic, key, payload, headers::text, release_at FROM outbox_held
+                WHERE release_at <= \(soon) ORDER BY release_at, id LIMIT \(self.batchSize)
+                """, held: true, on: connection)
+            let due = held.prefix { $0.at <= now }
+            self.heldComingDue.store(due.count < held.count, ordering: .relaxed)
+            let batch = Self.merge(written, Array(due), limit: self.batchSize)
             // The backlog an operator watches: how long the oldest row has waited (0: none waits).
-            self.oldestUnpublished.record(oldest.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
-            guard !ids.isEmpty else { return 0 }
-            try await self.producer.send(records)
-            if !tooLarge.isEmpty {
-                try await connection.query(
-                    """
-                    INSERT INTO outbox_unpublishable (id, topic, key, payload, headers, created_at, reason)
-                    SELECT id, topic, key, payload, headers, created_at, 'larger than a broker accepts'
-                    FROM outbox WHERE id = ANY(\(tooLarge)) ON CONFLICT (id) DO NOTHING
-                    """, logger: self.logger)
+            let oldest = batch.map(\.at).min()
+            self.oldestUnpublished.record(oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+            guard !batch.isEmpty else { return 0 }
+
+            var tooLarge: [Row] = []
+            let records = batch.map { row in
+                guard Self.isTooLarge(row.record) else { return row.record }
+                tooLarge.append(row)
+                return self.deadLetter(forTooLarge: row.record, outboxId: row.id)
             }
-            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(ids))", logger: self.logger)
-            self.published.increment(by: ids.count)
+            try await self.producer.send(records)
+            for (held, table) in [(false, "outbox"), (true, "outbox_held")] {
+                let large = tooLarge.filter { $0.held == held }.map(\.id)
+                if !large.isEmpty {
+                    try await connection.query(
+                        """
+                        INSERT INTO outbox_unpublishable (id, topic, key, payload, headers, created_at, reason)
+                        SELECT id, topic, key, payload, headers, created_at, 'larger than a broker accepts'
+                        FROM \(unescaped: table) WHERE id = ANY(\(large)) ON CONFLICT (id) DO NOTHING
+                        """, logger: self.logger)
+                }
+                let ids = batch.filter { $0.held == held }.map(\.id)
+                if !ids.isEmpty {
+                    try await connection.query(
+                        "DELETE FROM \(unescaped: table) WHERE id = ANY(\(ids))", logger: self.logger)
+                }
+            }
+            self.published.increment(by: batch.count)
             if let oldest { self.lag.recordSeconds(max(0, Date().timeIntervalSince(oldest))) }
-            return ids.count
+            return batch.count
         }
+    }
+
+    /// A row to publish: from the outbox (`at`: when it was written) or held until `at`.
+    struct Row: Sendable {
+        var id: Int64
+        var held: Bool
+        var at: Date
+        var record: OutgoingRecord
+    }
+
+    private func rows(_ query: PostgresQuery, held: Bool, on connection: PostgresConnection) async throws -> [Row] {
+        var rows: [Row] = []
+        for try await (id, topic, key, payload, headersJSON, at) in try await connection.query(query, logger: logger)
+            .decode((Int64, String, String?, String, String, Date).self)
+        {
+            let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(
+                \.stringValue)
+            let record = OutgoingRecord(
+                topic: topic, key: key, value: Array(payload.utf8),
+                headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
+            rows.append(Row(id: id, held: held, at: at, record: record))
+        }
+        return rows
+    }
+
+    /// Outbox rows (in id order) and due held rows (in instant order), interleaved by time: a held
+    /// row goes after the rows written before its instant and before those written after it, so
+    /// per-key order is that of the instants at which the rows became visible.
+    static func merge(_ written: [Row], _ held: [Row], limit: Int) -> [Row] {
+        var merged: [Row] = []
+        merged.reserveCapacity(min(limit, written.count + held.count))
+        var (w, h) = (0, 0)
+        while merged.count < limit, w < written.count || h < held.count {
+            if h == held.count || (w < written.count && written[w].at <= held[h].at) {
+                merged.append(written[w])
+                w += 1
+            } else {
+                merged.append(held[h])
+                h += 1
+            }
+        }
+        return merged
     }
 }

@@ -1,6 +1,7 @@
 import Kafka
 import Logging
 import Persistence
+import PostgresNIO
 
 /// The settings every service has. Variables and defaults are listed in docs/configuration.md.
 public struct CommonConfig: Sendable {
@@ -12,6 +13,8 @@ public struct CommonConfig: Sendable {
     public var database: DatabaseConfig
     public var kafka: KafkaConfig
     public var consumerGroup: String
+    /// Outbox rows the relay publishes per transaction.
+    public var outboxBatchSize: Int
     /// A loop busy this long without progress fails `/health` (see `LoopProgress`).
     public var stallThreshold: Duration
     /// How long SIGTERM may take: graceful shutdown, then cancellation, then the process exits.
@@ -60,6 +63,8 @@ public struct CommonConfig: Sendable {
             heartbeatIntervalMs: try env.int("ENGAGE_KAFKA_HEARTBEAT_INTERVAL_MS", default: 1_000),
             properties: try env.pairs("ENGAGE_KAFKA_PROPERTIES"))
         kafka.topicConfigs = topicSettings.configs
+        let outboxBatchSize = try env.int("ENGAGE_OUTBOX_BATCH_SIZE", default: 2_000)
+        guard outboxBatchSize >= 1 else { throw ServiceConfigError("ENGAGE_OUTBOX_BATCH_SIZE must be at least 1") }
         return CommonConfig(
             serviceName: service,
             httpHost: env.string("ENGAGE_HTTP_HOST", default: "127.0.0.1"),
@@ -68,9 +73,19 @@ public struct CommonConfig: Sendable {
             database: database,
             kafka: kafka,
             consumerGroup: env.string("ENGAGE_CONSUMER_GROUP", default: "engage-\(service)"),
+            outboxBatchSize: outboxBatchSize,
             stallThreshold: .seconds(try env.int("ENGAGE_STALL_SECONDS", default: 60)),
             shutdownGrace: .seconds(try env.int("ENGAGE_SHUTDOWN_GRACE_SECONDS", default: 25)),
             logLevel: level,
             logFormat: format)
+    }
+}
+
+extension CommonConfig {
+    /// The service's outbox relay, over its schema.
+    public func outboxRelay(database: PostgresClient, producer: KafkaProducer, logger: Logger) -> OutboxRelay {
+        OutboxRelay(
+            client: database, producer: producer, schema: self.database.schema, batchSize: outboxBatchSize,
+            logger: logger)
     }
 }

@@ -47,7 +47,10 @@ public enum MetricHelp {
             "Time from a profile event's timestamp to the membership change it caused.",
         // Journeys
         "engage_journey_paths_advanced_total": "Journey paths moved to their next step.",
-        "engage_journey_timer_lateness_seconds": "How late journey timers fired after their due time.",
+        "engage_journey_timer_lateness_seconds":
+            "How late journey timers were decided after their due time (paths claimed ahead: the instant their effects are held until).",
+        "engage_journey_paths_claimed_ahead_total":
+            "Journey paths claimed before their due time because a burst could not be fired by its instant.",
         // Messaging
         "engage_messages_sent_total": "Messages a provider accepted.",
         "engage_messages_failed_total": "Messages that failed for good (a provider refusal or retries exhausted).",

@@ -5,7 +5,8 @@ speed of a backfill over a stored history of M events.
 Run through deploy/dev/bench-audiences.sh, which starts everything. Per rate: a mix of tracking
 calls (/v1/batch, rate/100 events per call, at least 10) in which one event per call is a probe, a user's first `Checkout Started`,
 each of which makes that user enter `checkout_started`; the probe's latency is the time from the
-call to the broker timestamp of its `Audience Entered`.
+call to the broker timestamp of its `Audience Entered`. Before the load it measures the machine's
+raw limits (raw_limits.py), and at the end states the event rates as shares of them.
 """
 import argparse
 import json
@@ -22,6 +23,10 @@ from confluent_kafka import Consumer, TopicPartition
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "EndToEnd"))
 from engage_harness import wait_for  # noqa: E402
+from ingest_bench import profile_event_bytes  # noqa: E402
+from raw_limits import measure, report  # noqa: E402
+
+BACKGROUND_EVENTS = ["Clicked", *[f"Page Viewed {i}" for i in range(8)]]
 
 
 def percentile(values, fraction):
@@ -43,6 +48,23 @@ def rss_mb(pid):
 
 # Nineteen background audiences: windows and counts, filters, traits, nested logic, NOT, audience of
 # audience, a computed trait. The twentieth, checkout_started, is the measured one.
+def probe_event(user):
+    """A user's first `Checkout Started`: makes them enter checkout_started."""
+    return {"type": "track", "userId": user, "event": "Checkout Started", "properties": {"cart": 0}}
+
+
+def background_event(user, name, price):
+    return {"type": "track", "userId": user, "event": name, "properties": {"price": price}}
+
+
+def event_bytes(people):
+    """The mean size of the profile events a call of this benchmark's mix becomes (the records of the
+    path into the audiences service), modelled as in ingest_bench."""
+    batch = [probe_event("u0")] + [background_event(f"u{random.randrange(people)}", random.choice(BACKGROUND_EVENTS),
+                                                     random.randrange(60)) for _ in range(99)]
+    return profile_event_bytes(batch)
+
+
 def background_audiences():
     result = []
     for i in range(8):
@@ -163,7 +185,6 @@ class Bench:
         interval = per_call / rate
         probe = probes_from
         random.seed(rate)
-        names = ["Clicked", *[f"Page Viewed {i}" for i in range(8)]]
         started = time.monotonic()
         calls = 0
 
@@ -180,11 +201,11 @@ class Bench:
                     if slot == 0:
                         with lock:
                             user, probe = f"u{probe}", probe + 1
-                        batch.append({"type": "track", "userId": user, "event": "Checkout Started", "properties": {"cart": slot}})
+                        batch.append(probe_event(user))
                         probe_user = user
                     else:
                         user = f"u{random.randrange(self.args.people)}"
-                        batch.append({"type": "track", "userId": user, "event": random.choice(names), "properties": {"price": random.randrange(60)}})
+                        batch.append(background_event(user, random.choice(BACKGROUND_EVENTS), random.randrange(60)))
                 at = time.time()
                 self.post_batch(batch)
                 with lock:
@@ -251,6 +272,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--backfill-events", type=int, default=1_000_000)
     args = parser.parse_args()
+    # Before the load, while the services are idle.
+    limits = measure(args.brokers, args.database_url, event_bytes(args.people))
+    figures = []
     bench = Bench(args)
     bench.seed(args.people)
     bench.define()
@@ -264,13 +288,16 @@ def main():
               f"max {result['max'] * 1000:.0f} ms; call -> profile event p50 {result['profiles_p50'] * 1000:.0f} ms, "
               f"p99 {result['profiles_p99'] * 1000:.0f} ms; profile event -> Audience Entered p50 {result['audiences_p50'] * 1000:.0f} ms, "
               f"p99 {result['audiences_p99'] * 1000:.0f} ms; {result['members']} members in checkout_started", flush=True)
+        figures.append((f"audiences at {rate:,} ev/s, sent", result["sent_events"] / result["send_seconds"], "ev/s"))
     if args.backfill_events:
         for result in bench.backfill(args.backfill_events):
             print(f"backfill {result['audience']}: {result['seconds']:.1f} s from create to live and evaluated; "
                   f"{result['events_scanned']} events scanned, {result['profiles_evaluated']} profiles evaluated, "
                   f"{result['entered']} entered (size {result['size']})", flush=True)
+            figures.append((f"backfill {result['audience']}, stored events scanned", result["events_scanned"] / result["seconds"], "ev/s"))
     if args.audiences_pid:
         print(f"audiences peak RSS: {rss_mb(args.audiences_pid):.0f} MB", flush=True)
+    report(limits, figures)
 
 
 if __name__ == "__main__":

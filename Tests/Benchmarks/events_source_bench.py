@@ -6,13 +6,15 @@ of --events message events (as messaging-send writes them, over --people profile
 once; the rate is events / (last source event's broker time - first message event's produce time).
 Phase 2 (webhooks): a destination taking every event points at a local receiver (its own process,
 HTTP/1.1 keep-alive, every signature verified); --webhook-events more message events are produced
-and the delivery rate is measured at the receiver.
+and the delivery rate is measured at the receiver. Before the load it measures the machine's raw
+limits (raw_limits.py), and at the end states the rates as shares of them.
 """
 import argparse
 import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import multiprocessing
 import os
 import sys
@@ -25,6 +27,9 @@ from confluent_kafka import Consumer
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "EndToEnd"))
 from engage_harness import wait_for  # noqa: E402
 from events_source_helpers import Producer, message_event  # noqa: E402
+from raw_limits import measure, report  # noqa: E402
+
+NAMES = ["Email Processed", "Email Delivered", "Email Opened", "Email Link Clicked"]
 
 
 def receiver_main(port, secret, counters, ready):
@@ -68,15 +73,26 @@ def receiver_main(port, secret, counters, ready):
     asyncio.run(serve())
 
 
+def backlog_event(space_id, i, people, prefix):
+    """The backlog's event i and its key (its profile)."""
+    pid = f"{prefix}-p{i % people}"
+    message = f"{prefix}-m{i // 4}"
+    return pid, message_event(space_id, NAMES[i % 4], message, pid, f"{pid}@example.com", suffix=f"e{i}",
+                              url="https://shop.example/x" if i % 4 == 3 else None)
+
+
+def event_bytes(people):
+    """The mean size of the message events this benchmark produces (as Producer.send writes them),
+    with a space id of the platform's length."""
+    events = [backlog_event("spa_" + "x" * 24, i, people, "t" + "0" * 6)[1] for i in range(1_000)]
+    return round(sum(len(json.dumps(event)) for event in events) / len(events))
+
+
 def produce_backlog(brokers, space_id, count, people, prefix):
     producer = Producer(brokers, **{"linger.ms": 20, "batch.num.messages": 10000, "queue.buffering.max.messages": 500000})
     started = time.time()
-    names = ["Email Processed", "Email Delivered", "Email Opened", "Email Link Clicked"]
     for i in range(count):
-        pid = f"{prefix}-p{i % people}"
-        message = f"{prefix}-m{i // 4}"
-        event = message_event(space_id, names[i % 4], message, pid, f"{pid}@example.com", suffix=f"e{i}",
-                              url="https://shop.example/x" if i % 4 == 3 else None)
+        pid, event = backlog_event(space_id, i, people, prefix)
         producer.send("engage.message-events", pid, event)
     producer.flush(120)
     return started, time.time()
@@ -101,11 +117,14 @@ def main():
     parser.add_argument("--profiles", required=True)
     parser.add_argument("--events-source", required=True)
     parser.add_argument("--brokers", required=True)
+    parser.add_argument("--database", required=True, help="postgres://... of the services' Postgres, for the raw limits")
     parser.add_argument("--admin-token", default="bench")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--webhook-events", type=int, default=30_000)
     parser.add_argument("--people", type=int, default=5_000)
     args = parser.parse_args()
+    # Before the load, while the services are idle.
+    limits = measure(args.brokers, args.database, event_bytes(args.people))
 
     admin = {"Authorization": f"Bearer {args.admin_token}"}
     space = requests.post(args.profiles + "/admin/spaces", json={"name": "bench"}, headers=admin).json()["id"]
@@ -125,6 +144,7 @@ def main():
     topic_rate = seen / (last - produced_from) if last > produced_from else 0
     print(f"topic: {seen}/{args.events} source events; produced in {produced_to - produced_from:.1f} s; "
           f"all published {last - produced_from:.1f} s after the first was produced: {topic_rate:,.0f} events/s", flush=True)
+    figures = [("events source, message events to source events", topic_rate, "ev/s")]
 
     # Phase 2: webhooks.
     destination = requests.post(f"{args.events_source}/spaces/{space}/destinations", json={"name": "bench", "url": "http://127.0.0.1:1/x"},
@@ -142,11 +162,14 @@ def main():
     delivered, refused, first, final = counters[0], counters[1], counters[2], counters[3]
     print(f"topic during webhooks: {seen}/{args.webhook_events} in {last - produced_from:.1f} s "
           f"({seen / max(last - produced_from, 1e-9):,.0f} events/s)", flush=True)
+    figures.append(("events source during webhooks", seen / max(last - produced_from, 1e-9), "ev/s"))
     print(f"webhooks: {delivered:.0f} delivered with a valid signature, {refused:.0f} refused; first to last delivery "
           f"{final - first:.1f} s: {delivered / max(final - first, 1e-9):,.0f} deliveries/s; "
           f"produce of the first event to the last delivery {final - produced_from:.1f} s", flush=True)
+    figures.append(("webhook deliveries", delivered / max(final - first, 1e-9), "deliveries/s"))
     receiver.terminate()
     consumer.close()
+    report(limits, figures)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ the time from sending its request to its resolved event arriving on engage.profi
 the profiles service publishes only after the event and its profile are committed to Postgres).
 
 Not a test: it asserts nothing and prints figures. Run it through deploy/dev/bench.sh, which starts
-a private Postgres, broker and a release build of the profiles service.
+a private Postgres, broker and a release build of the profiles service. Before the load it measures
+the machine's raw limits (raw_limits.py), and at the end states its rates as shares of them.
 """
 import argparse
 import base64
@@ -18,10 +19,46 @@ from datetime import datetime
 import requests
 from confluent_kafka import Consumer
 
+from raw_limits import measure, report
+
+# Placeholders of the platform's id lengths (a prefix and 24 characters) and timestamp format, for
+# the size of the records this path publishes.
+SPACE_ID, SOURCE_ID, PROFILE_ID = "spa_" + "x" * 24, "src_" + "x" * 24, "use_" + "x" * 24
+STAMP = "2026-01-01T00:00:00.000Z"
+
 
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def batch_messages(run, index, batch, users, sent):
+    """The Segment messages of batch `index`, each with its send time."""
+    return [{
+        "type": "track" if n % 5 else "identify",
+        "userId": f"user-{(index * batch + n) % users}",
+        "event": "Product Viewed",
+        "traits": {"plan": "pro", "seen": index},
+        "properties": {"run": run, "sent": sent, "sku": f"sku-{n}", "price": 9.99},
+        "messageId": f"{run}-{index}-{n}",
+    } for n in range(batch)]
+
+
+def profile_event_bytes(messages):
+    """The mean size of the profile events the profiles service publishes for `messages` (and writes
+    to its outbox): a ProfileEvent (Shared/Contracts/ProfileEvents.swift) around each normalised
+    message, compact JSON. A model of the record, not a copy of one: about right, which is all the
+    raw limits need."""
+    sizes = []
+    for message in messages:
+        message_id = message.get("messageId") or str(uuid.uuid4())
+        normalised = {**message, "messageId": message_id, "timestamp": STAMP, "receivedAt": STAMP}
+        event = {"schemaVersion": 1, "id": f"{SPACE_ID}:{message_id}", "spaceId": SPACE_ID, "sourceId": SOURCE_ID,
+                 "profileId": PROFILE_ID, "occurredAt": STAMP,
+                 "externalIds": [{"type": "user_id", "id": message["userId"], "collection": "users", "encoding": "none"}],
+                 "message": normalised}
+        sizes.append(len(json.dumps(event, separators=(",", ":"))))
+    return round(statistics.mean(sizes))
 
 
 def main():
@@ -29,6 +66,7 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--write-key", required=True)
     parser.add_argument("--brokers", required=True)
+    parser.add_argument("--database", required=True, help="postgres://... of the services' Postgres, for the raw limits")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -40,6 +78,8 @@ def main():
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
+    # Before the load, while the services are idle; events of the size of this run's profile events.
+    limits = measure(args.brokers, args.database, profile_event_bytes(batch_messages(run, 0, args.batch, args.users, time.time())))
     latencies_ms, request_ms = [], []
     # Per event, where its time went: (total, sent -> received by the API, received -> published
     # by the outbox relay (broker CreateTime of the profile event), published -> read here).
@@ -103,14 +143,7 @@ def main():
                 if delay > 0:
                     time.sleep(delay)
             sent = time.time()
-            body = {"batch": [{
-                "type": "track" if n % 5 else "identify",
-                "userId": f"user-{(index * args.batch + n) % args.users}",
-                "event": "Product Viewed",
-                "traits": {"plan": "pro", "seen": index},
-                "properties": {"run": run, "sent": sent, "sku": f"sku-{n}", "price": 9.99},
-                "messageId": f"{run}-{index}-{n}",
-            } for n in range(args.batch)]}
+            body = {"batch": batch_messages(run, index, args.batch, args.users, sent)}
             while True:
                 start = time.time()
                 response = session.post(args.url + "/v1/batch", data=json.dumps(body), headers=auth, timeout=30)
@@ -152,6 +185,9 @@ def main():
         "hops_ms": hop_summary(hops),
         "slow_seconds": slow_seconds(hops, started),
     }, indent=2))
+    load = f"ingest at {args.rate:,.0f} ev/s" if args.rate else "ingest closed loop"
+    report(limits, [(f"{load}, accepted", total / (sent_done - started), "ev/s"),
+                    (f"{load}, end to end", len(received) / elapsed, "ev/s")])
 
 
 def slow_seconds(hops, started):

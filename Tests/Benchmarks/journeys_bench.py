@@ -13,9 +13,13 @@ tables: the benchmark is of the timer engine, not of entries), all waiting on on
 same instant. Result: per timer, lateness = when its step completed minus when it was due, at the
 claim (the journey event's occurredAt) and as seen downstream (the event's broker time); p50, p99
 and max.
+
+Before the load it measures the machine's raw limits (raw_limits.py), and at the end states the
+broadcast's and the timers' rates as shares of them.
 """
 import argparse
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +32,7 @@ from confluent_kafka import Consumer, TopicPartition
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "EndToEnd"))
 from engage_harness import wait_for  # noqa: E402
 from events_source_helpers import Producer  # noqa: E402
+from raw_limits import measure, report  # noqa: E402
 
 
 def iso(ts):
@@ -62,7 +67,6 @@ def consumer_at_end(brokers, topic):
 
 def collect(consumer, match, count, timeout):
     """(value, broker timestamp in seconds) of the first `count` matching records."""
-    import json
     found, deadline = [], time.monotonic() + timeout
     while len(found) < count and time.monotonic() < deadline:
         for message in consumer.consume(1000, 0.5):
@@ -77,6 +81,20 @@ def collect(consumer, match, count, timeout):
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def membership(space_id, audience, pid, now):
+    """An `Audience Entered` as the audiences service writes it."""
+    return {"schemaVersion": 1, "id": f"{space_id}:{audience}:{pid}:1", "spaceId": space_id, "event": "Audience Entered",
+            "audienceId": audience, "audienceKey": "bench", "audienceName": "Bench", "audienceVersion": 1, "profileId": pid,
+            "anonymousIds": [], "traits": {}, "reason": "backfill", "occurredAt": now}
+
+
+def event_bytes():
+    """The size of the memberships this benchmark produces (as Producer.send writes them), with a space
+    id of the platform's length: the records of the broadcast's input. Its output (message requests)
+    and the timers' journey events are records of the same few hundred bytes."""
+    return len(json.dumps(membership("spa_" + "x" * 24, "aud_bench_00000000", "use_bench_0000000", iso(time.time()))))
 
 
 def broadcast_phase(args, space_id, auth):
@@ -94,10 +112,8 @@ def broadcast_phase(args, space_id, auth):
         headers=[("contract", "audience-change/1")])
     for i in range(args.profiles_count):
         pid = f"use_bench_{i:07d}"
-        producer.send("engage.audience-membership", pid, {
-            "schemaVersion": 1, "id": f"{space_id}:{audience}:{pid}:1", "spaceId": space_id, "event": "Audience Entered",
-            "audienceId": audience, "audienceKey": "bench", "audienceName": "Bench", "audienceVersion": 1, "profileId": pid,
-            "anonymousIds": [], "traits": {}, "reason": "backfill", "occurredAt": now}, headers=[("contract", "audience-membership/1")])
+        producer.send("engage.audience-membership", pid, membership(space_id, audience, pid, now),
+                      headers=[("contract", "audience-membership/1")])
     producer.flush(120)
     wait_for(lambda: requests.get(f"{args.journeys}/spaces/{space_id}/broadcasts/estimate", params={"audienceId": audience},
                                   headers=auth).json()["data"]["recipients"] == args.profiles_count,
@@ -117,6 +133,7 @@ def broadcast_phase(args, space_id, auth):
           f"last on the topic {iso(last)}")
     print(f"broadcast: {len(records)} message requests ({distinct} distinct) for a {args.profiles_count}-profile audience "
           f"in {last - started:.2f} s ({len(records) / (last - started):,.0f}/s)")
+    return ("broadcast, message requests", len(records) / (last - started), "req/s")
 
 
 def timers_phase(args, space_id, auth):
@@ -154,6 +171,7 @@ def timers_phase(args, space_id, auth):
     print(f"  lateness at the claim:   p50 {percentile(claim, 0.5):.2f} s, p99 {percentile(claim, 0.99):.2f} s, max {max(claim):.2f} s")
     print(f"  lateness downstream:     p50 {percentile(visible, 0.5):.2f} s, p99 {percentile(visible, 0.99):.2f} s, max {max(visible):.2f} s")
     print(f"  throughput: {len(records) / max(max(visible), 0.001):,.0f} timers/s")
+    return ("timers due at once", len(records) / max(max(visible), 0.001), "timers/s")
 
 
 def main():
@@ -165,16 +183,20 @@ def main():
     parser.add_argument("--admin-token", default="bench")
     parser.add_argument("--profiles-count", type=int, default=100_000)
     parser.add_argument("--timers", type=int, default=100_000)
-    parser.add_argument("--lead-seconds", type=float, default=20)
+    parser.add_argument("--lead-seconds", type=float, default=40, help="seconds from seeding to the due instant: enough for a burst to be claimed ahead (100,000 take about 20 s here)")
     parser.add_argument("--phase", choices=["all", "broadcast", "timers"], default="all")
     args = parser.parse_args()
+    # Before the load, while the services are idle.
+    limits = measure(args.brokers, args.database, event_bytes())
+    figures = []
     space_id, auth = space(args.profiles, args.admin_token)
     wait_for(lambda: requests.get(f"{args.journeys}/spaces/{space_id}/journeys", headers=auth).status_code == 200, timeout=60,
              what="the space's token to reach journeys")
     if args.phase in ("all", "broadcast"):
-        broadcast_phase(args, space_id, auth)
+        figures.append(broadcast_phase(args, space_id, auth))
     if args.phase in ("all", "timers"):
-        timers_phase(args, space_id, auth)
+        figures.append(timers_phase(args, space_id, auth))
+    report(limits, figures)
 
 
 if __name__ == "__main__":

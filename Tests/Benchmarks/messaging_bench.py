@@ -8,7 +8,8 @@ Measured per message: request produced -> provider call received by the fake (re
 latency), and the rate at which calls reach the provider. The messaging-send process's RSS is
 sampled throughout. Not a test: it asserts nothing and prints figures. Run it through
 deploy/dev/bench-messaging.sh, which starts a private Postgres, broker, the provider fakes and
-release builds of profiles, subscriptions and messaging-send.
+release builds of profiles, subscriptions and messaging-send. Before the load it measures the
+machine's raw limits (raw_limits.py), and at the end states the call rates as shares of them.
 """
 import argparse
 import datetime
@@ -25,6 +26,7 @@ from confluent_kafka import Consumer, Producer
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "EndToEnd"))
 from engage_harness import wait_for  # noqa: E402
+from raw_limits import measure, report as report_limits  # noqa: E402
 
 SENDGRID_KEY = "SG.fake-key-1"
 TEMPLATE_HTML = ("<p>Hi {{ profile.traits.first_name | default: \"there\" }},</p>"
@@ -51,6 +53,23 @@ def psql(database_url, sql):
 
 def iso(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def request_head(space, template):
+    """The request's JSON around its three varying fields (see request_value)."""
+    return json.dumps({"schemaVersion": 1, "spaceId": space, "channel": "EMAIL", "templateId": template,
+                       "purpose": "marketing", "broadcastId": "bench", "test": False})[:-1]
+
+
+def request_value(head, message_id, profile, occurred):
+    return f'{head}, "id": "{message_id}", "profileId": "{profile}", "occurredAt": "{occurred}"}}'.encode()
+
+
+def request_bytes():
+    """The size of the message requests this benchmark produces, with ids of the platform's lengths
+    (a prefix and 24 characters) standing in for the space's, the template's and the profiles'."""
+    head = request_head("spa_" + "x" * 24, "tpl_" + "x" * 24)
+    return len(request_value(head, "bench-rate-00000000", "use_" + "x" * 24, iso(time.time())))
 
 
 class Setup:
@@ -143,8 +162,7 @@ def run(args, setup, fakes, producer, events, count, rate, prefix, pid):
     started = time.time()
     # The request's JSON around its three varying fields, built once; paced in 5 ms steps rather
     # than one sleep per request, so that the generator takes little of the machine it measures.
-    head = json.dumps({"schemaVersion": 1, "spaceId": setup.space, "channel": "EMAIL", "templateId": setup.template,
-                       "purpose": "marketing", "broadcastId": "bench", "test": False})[:-1]
+    head = request_head(setup.space, setup.template)
     space_header = [("contract", b"message-request/1"), ("space-id", setup.space.encode())]
     step = max(1, int(rate * 0.005)) if rate else count
     for first in range(0, count, step):
@@ -157,7 +175,7 @@ def run(args, setup, fakes, producer, events, count, rate, prefix, pid):
         for i in range(first, min(first + step, count)):
             message_id = f"{prefix}{i:08d}"
             profile = setup.profiles[i % len(setup.profiles)]
-            value = f'{head}, "id": "{message_id}", "profileId": "{profile}", "occurredAt": "{occurred}"}}'.encode()
+            value = request_value(head, message_id, profile, occurred)
             while True:
                 try:
                     producer.produce("engage.message-requests", key=profile, value=value, headers=space_header)
@@ -247,6 +265,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
 
+    # Before the load, while the services are idle.
+    limits = measure(args.brokers, args.database_url, request_bytes())
     setup = Setup(args)
 
     requests.post(f"{args.fakes}/_fake/config", json={"record_bodies": False})
@@ -258,16 +278,21 @@ def main():
     requests.post(f"{args.fakes}/_fake/reset")
     requests.post(f"{args.fakes}/_fake/config", json={"record_bodies": False})
     sustained = int(args.rate * args.seconds)
-    report(f"sustained {args.rate:,.0f} requests/s for {args.seconds:.0f} s",
-           run(args, setup, args.fakes, producer, events, sustained, args.rate, "bench-rate-", args.messaging_pid))
+    label = f"sustained {args.rate:,.0f} requests/s for {args.seconds:.0f} s"
+    result = run(args, setup, args.fakes, producer, events, sustained, args.rate, "bench-rate-", args.messaging_pid)
+    report(label, result)
+    figures = [(f"messaging {label}", result["calls_per_second"], "msg/s")]
     if args.burst:
         requests.post(f"{args.fakes}/_fake/reset")
         requests.post(f"{args.fakes}/_fake/config", json={"record_bodies": False})
-        report(f"burst of {args.burst} requests at once",
-               run(args, setup, args.fakes, producer, events, args.burst, 0, "bench-burst-", args.messaging_pid))
+        label = f"burst of {args.burst} requests at once"
+        result = run(args, setup, args.fakes, producer, events, args.burst, 0, "bench-burst-", args.messaging_pid)
+        report(label, result)
+        figures.append((f"messaging {label}", result["calls_per_second"], "msg/s"))
     events.stop = True
     events.join()
     print(f"messaging-send peak RSS over the whole run (VmHWM): {rss_mb(args.messaging_pid, 'VmHWM'):.0f} MB")
+    report_limits(limits, figures)
 
 
 if __name__ == "__main__":

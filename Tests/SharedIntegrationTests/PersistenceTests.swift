@@ -82,6 +82,48 @@ struct PersistenceTests {
         }
     }
 
+    /// Rows held until an instant are published from it on, among the outbox's rows by time; rows
+    /// held for later stay.
+    @Test(.timeLimit(.minutes(2)))
+    func heldRowsArePublishedFromTheirInstantAmongTheOutboxRowsByTime() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.held.")
+        try await TestEnvironment.withDatabase { client, schema in
+            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
+            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
+            try await producer.createTopics([topic])
+            @Sendable func message(_ n: Int) -> OutboxMessage {
+                OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\(n)}")
+            }
+            try await client.transaction(logger: logger) { connection in
+                try await Outbox.hold(
+                    [message(9)], until: Date().addingTimeInterval(3_600), on: connection, logger: logger)
+                try await Outbox.hold(
+                    [message(2)], until: Date().addingTimeInterval(-5), on: connection, logger: logger)
+                try await Outbox.enqueue([message(1), message(3)], on: connection, logger: logger)
+                try await connection.query(
+                    """
+                    UPDATE outbox SET created_at = now() - CASE payload WHEN '{"n":1}' THEN interval '10 s' ELSE interval '1 s' END
+                    """, logger: logger)
+            }
+            let relay = OutboxRelay(client: client, producer: producer, schema: schema, logger: logger)
+            #expect(try await relay.publishBatch() == 3)
+            let records = try await TestEnvironment.consume(topic, count: 3)
+            #expect(
+                records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == [
+                    "{\"n\":1}", "{\"n\":2}", "{\"n\":3}",
+                ])
+            #expect(try await relay.publishBatch() == 0)
+            var left: [String] = []
+            for try await payload in try await client.query("SELECT payload FROM outbox_held", logger: logger)
+                .decode(String.self)
+            {
+                left.append(payload)
+            }
+            #expect(left == ["{\"n\":9}"])
+            await producer.shutdown()
+        }
+    }
+
     /// The relay's own runs are a minute apart here: the row is published because the transaction
     /// that wrote it woke the relay when it committed, with no wake by the writer.
     @Test(.timeLimit(.minutes(2)))

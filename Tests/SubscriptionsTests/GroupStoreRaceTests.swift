@@ -13,7 +13,7 @@ struct GroupStoreRaceTests {
     @Test
     func aRenameRacingADeleteNeverRevivesTheGroup() async throws {
         try await TestPostgres.withMigratedSchema(SubscriptionsMigrations.all) { db, schema in
-            let store = GroupStore(db: db, logger: TestPostgres.logger, onCommit: {})
+            let store = GroupStore(db: db, logger: TestPostgres.logger)
             for round in 0..<10 {
                 let group = try await store.create(spaceId: "spa_race", name: "Group \(round)", description: "")
                 async let renamed: Void = {

@@ -28,5 +28,7 @@ start_bench_service subscriptions "$SUBSCRIPTIONS_PORT"
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/csv_import_bench.py $*"
 python3 Tests/Benchmarks/csv_import_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \
   --subscriptions "http://127.0.0.1:$SUBSCRIPTIONS_PORT" --admin-token bench \
+  --brokers "127.0.0.1:$KAFKA_PORT" --database "postgres://postgres@127.0.0.1:$PG_PORT/engage" \
   --pids "profiles=$(cat "$WORK/profiles.pid"),subscriptions=$(cat "$WORK/subscriptions.pid")" \
+  --postgres-pid "$(head -n 1 "$WORK/pg/postmaster.pid")" --broker-pid "$(cat "$WORK/broker.pid")" \
   --work "$WORK" "$@"

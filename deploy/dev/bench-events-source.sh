@@ -29,5 +29,6 @@ start_bench_service events-source "$EVENTS_PORT" env ENGAGE_WEBHOOK_ALLOWED_HOST
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; Tests/Benchmarks/events_source_bench.py $*"
 python3 Tests/Benchmarks/events_source_bench.py --profiles "http://127.0.0.1:$PROFILES_PORT" \
-  --events-source "http://127.0.0.1:$EVENTS_PORT" --brokers "127.0.0.1:$KAFKA_PORT" --admin-token bench "$@"
+  --events-source "http://127.0.0.1:$EVENTS_PORT" --brokers "127.0.0.1:$KAFKA_PORT" \
+  --database "postgres://postgres@127.0.0.1:$PG_PORT/engage" --admin-token bench "$@"
 log "events-source peak RSS: $(awk '/VmHWM/ {print $2 / 1024 " MB"}' "/proc/$(cat "$WORK/events-source.pid")/status" 2>/dev/null || echo unknown)"

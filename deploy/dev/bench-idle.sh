@@ -31,16 +31,6 @@ ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
 export ENGAGE_SECRETS_KEY
 for name in "${NAMES[@]}"; do start_bench_service "$name" "$(free_port)"; done
 
-# CPU ticks (user + system) of a process and its threads; for Postgres, of the server and its backends.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-postgres_ticks() {
-  local total=0 pid postmaster
-  postmaster=$(head -n 1 "$WORK/pg/postmaster.pid")
-  for pid in "$postmaster" $(pgrep -P "$postmaster" || true); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
 # Ticks per kind of thread of a process ("rdk" librdkafka's, "nio" the event loops and the task
 # pool, "other"), as "kind=ticks" lines: which part of a service its idle CPU goes to.
 thread_ticks() {

@@ -30,4 +30,4 @@ write_key=$(curl "${admin[@]}" -d '{"name":"bench"}' "http://127.0.0.1:$HTTP_POR
 
 log "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; load process: Tests/Benchmarks/ingest_bench.py $*"
 python3 Tests/Benchmarks/ingest_bench.py --url "http://127.0.0.1:$HTTP_PORT" --write-key "$write_key" \
-  --brokers "127.0.0.1:$KAFKA_PORT" "$@"
+  --brokers "127.0.0.1:$KAFKA_PORT" --database "postgres://postgres@127.0.0.1:$PG_PORT/engage" "$@"

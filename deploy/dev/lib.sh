@@ -194,3 +194,14 @@ build_release() {
   for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
   swift build -c release --show-bin-path
 }
+
+# CPU ticks (user + system) of a process and its threads; for Postgres, of the server and its backends.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+postgres_ticks() {
+  local total=0 pid postmaster
+  postmaster=$(head -n 1 "$WORK/pg/postmaster.pid")
+  for pid in "$postmaster" $(pgrep -P "$postmaster" || true); do
+    total=$((total + $(ticks "$pid")))
+  done
+  echo "$total"
+}

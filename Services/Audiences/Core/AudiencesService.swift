@@ -35,30 +35,22 @@ public enum AudiencesService {
             logger: logger
         ) {
             router, database, producer in
-            let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
+            let relay = config.common.outboxRelay(database: database, producer: producer, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let cache = DefinitionCache(logger: logger)
             let store = StateStore(logger: logger)
-            let builds = BuildWorker(
-                db: database, definitions: cache, store: store, onCommit: { relay.wake() }, logger: logger)
-            let definitions = DefinitionStore(
-                db: database, logger: logger,
-                onChange: {
-                    builds.wake()
-                    relay.wake()
-                })
+            let builds = BuildWorker(db: database, definitions: cache, store: store, logger: logger)
+            let definitions = DefinitionStore(db: database, logger: logger, onChange: { builds.wake() })
             let consumer = try KafkaConsumer(
                 config: config.common.kafka, groupId: config.common.consumerGroup,
                 topics: AudienceConsumer.topics, logger: logger)
             let intake = ConsumerService(
                 consumer: consumer, deadLetters: producer,
                 handler: AudienceConsumer(
-                    db: database, spaces: spaces, definitions: cache, store: store,
-                    onCommit: { relay.wake() }, logger: logger),
+                    db: database, spaces: spaces, definitions: cache, store: store, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let timers = TimerWorker(
-                db: database, definitions: cache, store: store, interval: config.timerInterval,
-                onCommit: { relay.wake() }, logger: logger)
+                db: database, definitions: cache, store: store, interval: config.timerInterval, logger: logger)
             AudiencesAPI(
                 auth: SpaceTokenAuth(replica: spaces), definitions: definitions,
                 reader: MembershipReader(db: database, logger: logger),

@@ -64,7 +64,7 @@ public enum EventsSourceService {
         ) {
             router, database, producer in
             try await DestinationSecrets(box: config.secrets).sealClearRows(db: database, logger: logger)
-            let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
+            let relay = config.common.outboxRelay(database: database, producer: producer, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             // The worker owns its HTTP clients (one per checked address) and shuts them down when it stops.
             let worker = DeliveryWorker(
@@ -77,10 +77,7 @@ public enum EventsSourceService {
                 consumer: consumer, deadLetters: producer,
                 handler: SourceConsumer(
                     db: database, spaces: spaces, profiles: profiles,
-                    onCommit: { deliveries in
-                        relay.wake()
-                        if deliveries { worker.wake() }
-                    }, logger: logger),
+                    onCommit: { deliveries in if deliveries { worker.wake() } }, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let auth = SpaceTokenAuth(replica: spaces)
             DestinationsAPI(

@@ -23,10 +23,11 @@ public enum JourneysService {
             advancer.batchSize = try env.int("ENGAGE_JOURNEYS_TIMER_BATCH_SIZE", default: advancer.batchSize)
             advancer.workers = try env.int("ENGAGE_JOURNEYS_TIMER_WORKERS", default: advancer.workers)
             advancer.pollInterval = .milliseconds(try env.int("ENGAGE_JOURNEYS_TIMER_POLL_MS", default: 200))
+            advancer.lookahead = .seconds(try env.int("ENGAGE_JOURNEYS_TIMER_LOOKAHEAD_SECONDS", default: 30))
             let chunk = try env.int("ENGAGE_BROADCAST_CHUNK_SIZE", default: 2_000)
-            guard advancer.batchSize >= 1, advancer.workers >= 1, chunk >= 1 else {
+            guard advancer.batchSize >= 1, advancer.workers >= 1, chunk >= 1, advancer.lookahead >= .zero else {
                 throw ServiceConfigError(
-                    "ENGAGE_JOURNEYS_TIMER_BATCH_SIZE, ENGAGE_JOURNEYS_TIMER_WORKERS and ENGAGE_BROADCAST_CHUNK_SIZE must be at least 1"
+                    "ENGAGE_JOURNEYS_TIMER_BATCH_SIZE, ENGAGE_JOURNEYS_TIMER_WORKERS and ENGAGE_BROADCAST_CHUNK_SIZE must be at least 1, ENGAGE_JOURNEYS_TIMER_LOOKAHEAD_SECONDS at least 0"
                 )
             }
             return Config(
@@ -48,16 +49,15 @@ public enum JourneysService {
             logger: logger
         ) {
             router, database, producer in
-            let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
+            let relay = config.common.outboxRelay(database: database, producer: producer, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let profiles = ProfileReplica(db: database, keepsTraits: true, lockName: schema, logger: logger)
             let catalog = JourneyCatalog(logger: logger)
             let advancer = Advancer(
                 db: database, catalog: catalog, profiles: profiles, clock: clock, settings: config.advancer,
-                onCommit: { relay.wake() }, logger: logger)
-            let broadcasts = BroadcastWorker(
-                db: database, clock: clock, chunkSize: config.broadcastChunkSize, onCommit: { relay.wake() },
                 logger: logger)
+            let broadcasts = BroadcastWorker(
+                db: database, clock: clock, chunkSize: config.broadcastChunkSize, logger: logger)
             let consumer = try KafkaConsumer(
                 config: config.common.kafka, groupId: config.common.consumerGroup,
                 topics: JourneyConsumer.topics, logger: logger)
@@ -65,17 +65,11 @@ public enum JourneysService {
                 consumer: consumer, deadLetters: producer,
                 handler: JourneyConsumer(
                     db: database, spaces: spaces, profiles: profiles, catalog: catalog, clock: clock,
-                    onCommit: {
-                        relay.wake()
-                        advancer.wake()
-                    }, logger: logger),
+                    onCommit: { advancer.wake() }, logger: logger),
                 maxBatch: config.consumerBatchSize, logger: logger)
             let store = JourneyStore(
                 db: database, catalog: catalog, profiles: profiles, clock: clock,
-                onChange: {
-                    relay.wake()
-                    advancer.wake()
-                }, createTopics: { try await producer.createTopics($0) }, logger: logger)
+                onChange: { advancer.wake() }, createTopics: { try await producer.createTopics($0) }, logger: logger)
             JourneysRoutes(
                 spaces: spaces, journeys: store, reader: JourneyReader(db: database, catalog: catalog, logger: logger),
                 audiences: AudienceCatalogReplica(db: database, logger: logger),

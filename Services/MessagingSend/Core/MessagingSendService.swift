@@ -75,10 +75,10 @@ public enum MessagingSendService {
             logger: logger
         ) {
             router, database, producer in
-            let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
+            let relay = config.common.outboxRelay(database: database, producer: producer, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
             let replicas = ReplicaStore(db: database, logger: logger)
-            let messages = MessageStore(db: database, logger: logger, onCommit: { relay.wake() })
+            let messages = MessageStore(db: database, logger: logger)
             let destinations = DestinationStore(db: database, messages: messages, logger: logger)
             let templates = TemplateStore(db: database, logger: logger)
             let providers = ProviderStore(db: database, box: box, logger: logger)
@@ -111,7 +111,7 @@ public enum MessagingSendService {
                 replicas: replicas, messages: messages,
                 destinations: destinations, audiences: AudienceCatalogReplica(db: database, logger: logger),
                 policies: policies, links: links, producer: producer, database: database, publicURL: config.publicURL,
-                onQueued: { dispatcher.wake() }, onCommit: { relay.wake() }, logger: logger
+                onQueued: { dispatcher.wake() }, logger: logger
             ).register(on: router)
             // Stopped in reverse: the dispatcher finishes its calls before the relay drains.
             return ServiceParts(services: [relay, intake, dispatcher])

@@ -46,11 +46,10 @@ public enum ProfilesService {
             logger: logger
         ) {
             router, database, producer in
-            let relay = OutboxRelay(
-                client: database, producer: producer, schema: config.common.database.schema, logger: logger)
-            let directory = SpaceDirectory(db: database, logger: logger, onChange: { relay.wake() })
+            let relay = config.common.outboxRelay(database: database, producer: producer, logger: logger)
+            let directory = SpaceDirectory(db: database, logger: logger)
             try await directory.republishAllSpaces()
-            let writer = ProfileWriter(db: database, directory: directory, logger: logger, onCommit: { relay.wake() })
+            let writer = ProfileWriter(db: database, directory: directory, logger: logger)
             let consumer = try KafkaConsumer(
                 config: config.common.kafka, groupId: config.common.consumerGroup,
                 topics: [Topic.tracking], logger: logger)
@@ -66,8 +65,7 @@ public enum ProfilesService {
                 handler: SubscriptionFeedbackConsumer(db: database, logger: logger), maxBatch: 500, logger: logger)
             let uploads = CSVUploadStore(db: database, logger: logger)
             let importer = CSVImportWorker(
-                store: uploads, writer: writer, rowsPerTransaction: config.csvRowsPerTransaction, logger: logger,
-                onCommit: { relay.wake() })
+                store: uploads, writer: writer, rowsPerTransaction: config.csvRowsPerTransaction, logger: logger)
             CSVUploadAPI(directory: directory, store: uploads, maxBytes: config.csvMaxBytes).register(on: router)
             // Its own producer, with a delivery timeout of the tracking answer's length: a record the
             // broker cannot take in time is dropped from librdkafka's queue with the 503, rather than

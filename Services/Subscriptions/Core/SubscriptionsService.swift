@@ -32,10 +32,10 @@ public enum SubscriptionsService {
             logger: logger
         ) {
             router, database, producer in
-            let relay = OutboxRelay(client: database, producer: producer, schema: schema, logger: logger)
+            let relay = config.common.outboxRelay(database: database, producer: producer, logger: logger)
             let spaces = SpaceAccessReplica(db: database, logger: logger)
-            let applier = SubscriptionApplier(db: database, logger: logger, onCommit: { relay.wake() })
-            let groups = GroupStore(db: database, logger: logger, onCommit: { relay.wake() })
+            let applier = SubscriptionApplier(db: database, logger: logger)
+            let groups = GroupStore(db: database, logger: logger)
             let jobs = JobStore(db: database, logger: logger)
             let consumer = try KafkaConsumer(
                 config: config.common.kafka, groupId: config.common.consumerGroup,

@@ -50,7 +50,7 @@ enum MessagingRouteTest {
             audiences: AudienceCatalogReplica(db: db, logger: logger),
             policies: SendPolicyStore(db: db, logger: logger),
             links: UnsubscribeLinks(box: box, publicURL: publicURL), producer: producer, database: db,
-            publicURL: publicURL, onQueued: {}, onCommit: {}, logger: logger
+            publicURL: publicURL, onQueued: {}, logger: logger
         ).register(on: router)
         return router
     }

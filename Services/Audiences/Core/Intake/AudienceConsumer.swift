@@ -16,19 +16,16 @@ public struct AudienceConsumer: BatchHandler {
     let spaces: SpaceAccessReplica
     let definitions: DefinitionCache
     let store: StateStore
-    let onCommit: @Sendable () -> Void
     let logger: Logger
     let latency = Metrics.Timer(label: "engage_audiences_event_to_membership_seconds")
 
     public init(
-        db: PostgresClient, spaces: SpaceAccessReplica, definitions: DefinitionCache, store: StateStore,
-        onCommit: @escaping @Sendable () -> Void, logger: Logger
+        db: PostgresClient, spaces: SpaceAccessReplica, definitions: DefinitionCache, store: StateStore, logger: Logger
     ) {
         self.db = db
         self.spaces = spaces
         self.definitions = definitions
         self.store = store
-        self.onCommit = onCommit
         self.logger = logger
     }
 
@@ -71,7 +68,6 @@ public struct AudienceConsumer: BatchHandler {
                     space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: []), on: connection)
             }
         }
-        onCommit()
         let now = Date()
         for case .event(let event) in inputs {
             latency.recordSeconds(max(0, now.timeIntervalSince(event.message.receivedAt)))

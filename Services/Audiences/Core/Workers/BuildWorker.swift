@@ -26,19 +26,16 @@ public struct BuildWorker: Service {
     let instanceId: String
     let wakeups = Wakeups()
     let pageSize: Int
-    let onCommit: @Sendable () -> Void
     let logger: Logger
 
     public init(
-        db: PostgresClient, definitions: DefinitionCache, store: StateStore, pageSize: Int = 1_000,
-        onCommit: @escaping @Sendable () -> Void, logger: Logger
+        db: PostgresClient, definitions: DefinitionCache, store: StateStore, pageSize: Int = 1_000, logger: Logger
     ) {
         self.db = db
         self.definitions = definitions
         self.store = store
         self.instanceId = "builder-" + UUID().uuidString.prefix(8).lowercased()
         self.pageSize = pageSize
-        self.onCommit = onCommit
         self.logger = logger
     }
 
@@ -130,7 +127,6 @@ public struct BuildWorker: Service {
             """
             UPDATE builds SET phase = 'done', finished_at = now(), heartbeat_at = now() WHERE id = \(build.id) AND owner = \(instanceId)
             """, logger: logger)
-        onCommit()
         logger.info("build done", metadata: ["build": "\(build.id)", "seconds": "\(ContinuousClock.now - started)"])
     }
 
@@ -337,7 +333,6 @@ public struct BuildWorker: Service {
             evaluated += Int64(page.count)
             try await setPhase(
                 build, evaluated: evaluated, entered: Int64(counts.entered), exited: Int64(counts.exited))
-            if counts.entered + counts.exited > 0 { onCommit() }
         }
     }
 
@@ -380,7 +375,6 @@ public struct BuildWorker: Service {
             }
             total += Int64(page.count)
             try await setPhase(build, evaluated: total, exited: Int64(page.count))
-            onCommit()
         }
     }
 }

@@ -15,19 +15,17 @@ public struct TimerWorker: Service {
     let wakeups = Wakeups()
     let interval: Duration
     let batchSize: Int
-    let onCommit: @Sendable () -> Void
     let logger: Logger
 
     public init(
         db: PostgresClient, definitions: DefinitionCache, store: StateStore, interval: Duration = .milliseconds(500),
-        batchSize: Int = 500, onCommit: @escaping @Sendable () -> Void, logger: Logger
+        batchSize: Int = 500, logger: Logger
     ) {
         self.db = db
         self.definitions = definitions
         self.store = store
         self.interval = interval
         self.batchSize = batchSize
-        self.onCommit = onCommit
         self.logger = logger
     }
 
@@ -43,7 +41,7 @@ public struct TimerWorker: Service {
 
     /// Evaluates one batch of due timers; returns how many profiles it evaluated.
     func runDue() async throws -> Int {
-        let claimed = try await db.transaction(logger: logger) { [self] connection -> Int in
+        try await db.transaction(logger: logger) { [self] connection -> Int in
             try await DefinitionCache.enterShared(on: connection, logger: logger)
             let compiled = try await definitions.current(on: connection)
             var due: [String: Set<String>] = [:]
@@ -77,7 +75,5 @@ public struct TimerWorker: Service {
             }
             return held
         }
-        if claimed > 0 { onCommit() }
-        return claimed
     }
 }

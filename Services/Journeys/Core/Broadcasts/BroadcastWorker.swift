@@ -14,18 +14,15 @@ public struct BroadcastWorker: Service {
     let db: PostgresClient
     let clock: any JourneyClock
     let chunkSize: Int
-    let onCommit: @Sendable () -> Void
     let logger: Logger
     let wakeups = Wakeups()
 
     public init(
-        db: PostgresClient, clock: any JourneyClock, chunkSize: Int = 2_000, onCommit: @escaping @Sendable () -> Void,
-        logger: Logger
+        db: PostgresClient, clock: any JourneyClock, chunkSize: Int = 2_000, logger: Logger
     ) {
         self.db = db
         self.clock = clock
         self.chunkSize = chunkSize
-        self.onCommit = onCommit
         self.logger = logger
     }
 
@@ -60,7 +57,7 @@ public struct BroadcastWorker: Service {
     /// another instance, throttled, or over.
     private func advance(spaceId: String, id: String) async throws -> Bool {
         let now = clock.now()
-        let (wrote, more) = try await db.transaction(logger: logger) { [self] connection -> (Bool, Bool) in
+        let more = try await db.transaction(logger: logger) { [self] connection -> Bool in
             var claimed:
                 (
                     spaceId: String, id: String, status: String, audienceId: String, channel: String,
@@ -80,7 +77,7 @@ public struct BroadcastWorker: Service {
             {
                 claimed = row
             }
-            guard var broadcast = claimed else { return (false, false) }
+            guard var broadcast = claimed else { return false }
             if broadcast.status == "scheduled" {
                 var count: Int64 = 0
                 for try await n in try await connection.query(
@@ -149,9 +146,8 @@ public struct BroadcastWorker: Service {
                     "broadcast completed", metadata: ["broadcast_id": "\(broadcast.id)", "requested": "\(requested)"])
             }
             // Throttled with nothing due yet: the next tick looks again.
-            return (!requests.isEmpty, !requests.isEmpty && !finished)
+            return !requests.isEmpty && !finished
         }
-        if wrote { onCommit() }
         return more
     }
 }

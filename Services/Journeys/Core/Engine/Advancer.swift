@@ -5,12 +5,22 @@ import Metrics
 import Persistence
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Runs due paths: the durable timers. Each pass claims a batch of due paths of published
 /// journeys with `FOR UPDATE SKIP LOCKED` (so instances share the work and a path is never run
 /// twice at once), advances each as far as it can go now, and writes the new path states, the
 /// journey events, the message requests and the other records in the same transaction. A crash
 /// rolls the whole batch back; it runs again, producing the same ids.
+///
+/// A burst of timers due at one instant takes longer to fire than a timer may be late (100,000 take
+/// about 20 s on two cores). When the paths due within `lookahead` are more than can be fired by
+/// their instant, they are claimed ahead, earliest first: each batch is decided as of its latest
+/// due instant (at most `aheadSlice` after its earliest), its state is committed, and what it
+/// publishes is held (`Outbox.hold`) until that instant, from which the outbox relay publishes it.
+/// The price: a path claimed ahead is decided up to `lookahead` early, so an event that reaches
+/// its instance in between (an exit, a conversion) is applied after the step, as it would be
+/// had it arrived just after the due instant.
 public final class Advancer: Service, Sendable {
     public struct Settings: Sendable {
         /// Large batches: each claim walks the due-timer index, so fewer claims clear a burst faster
@@ -19,6 +29,13 @@ public final class Advancer: Service, Sendable {
         /// Passes running at once (each claims its own batch).
         public var workers = 2
         public var pollInterval: Duration = .milliseconds(200)
+        /// How far ahead timers may be claimed (zero: never ahead).
+        public var lookahead: Duration = .seconds(30)
+        /// The due instants one batch claimed ahead may span: its effects are released at the
+        /// latest of them, so this is the most an early path of the batch waits past its instant.
+        public var aheadSlice: Duration = .milliseconds(500)
+        /// Timers per second one pass is taken to fire until it has measured a full batch.
+        public var firingRateGuess: Double = 1_000
         public init() {}
     }
 
@@ -28,16 +45,21 @@ public final class Advancer: Service, Sendable {
     let writer: InstanceWriter
     let clock: any JourneyClock
     let settings: Settings
-    let onCommit: @Sendable () -> Void
     let logger: Logger
     let wakeups: [Wakeups]
+    /// Timers fired per second by one pass, as measured on full batches: how early a burst must be
+    /// claimed. The first guess is low on purpose (an early claim costs little, a late one is late).
+    private let firingRate: Mutex<Double>
+    /// When the last look for a coming burst found none: the next is a second later, not at every
+    /// poll of every worker (idle cost).
+    private let lastCalmLook = Mutex<Date?>(nil)
     private let advanced = Counter(label: "engage_journey_paths_advanced_total")
+    private let advancedAhead = Counter(label: "engage_journey_paths_claimed_ahead_total")
     private let lateness = Timer(label: "engage_journey_timer_lateness_seconds", preferredDisplayUnit: .seconds)
 
     public init(
         db: PostgresClient, catalog: JourneyCatalog, profiles: ProfileReplica, clock: any JourneyClock,
-        settings: Settings,
-        onCommit: @escaping @Sendable () -> Void, logger: Logger
+        settings: Settings, logger: Logger
     ) {
         self.db = db
         self.catalog = catalog
@@ -45,9 +67,9 @@ public final class Advancer: Service, Sendable {
         self.writer = InstanceWriter(profiles: profiles, logger: logger)
         self.clock = clock
         self.settings = settings
-        self.onCommit = onCommit
         self.logger = logger
         self.wakeups = (0..<max(settings.workers, 1)).map { _ in Wakeups() }
+        self.firingRate = Mutex(max(settings.firingRateGuess, 1))
     }
 
     public func wake() { for wakeup in wakeups { wakeup.wake() } }
@@ -58,7 +80,7 @@ public final class Advancer: Service, Sendable {
                 group.addTask {
                     await wakeup.run(every: self.settings.pollInterval, loop: "journey advancer") {
                         do {
-                            while try await self.runDue() >= self.settings.batchSize, !Task.isShuttingDownGracefully {}
+                            while try await self.runDue(), !Task.isShuttingDownGracefully {}
                         } catch {
                             self.logger.warning(
                                 "advancing journeys failed; retrying",
@@ -84,10 +106,55 @@ public final class Advancer: Service, Sendable {
         var traceParent: String?
     }
 
-    /// Advances one batch of due paths; returns how many it claimed.
-    func runDue() async throws -> Int {
+    /// Advances one batch of paths: those due now, or else, when a burst is coming that could not
+    /// be fired by its instant, the earliest of those due within the lookahead. Returns whether to
+    /// run again at once (a full batch was due, or a batch was claimed ahead).
+    func runDue() async throws -> Bool {
         let now = clock.now()
-        let (claimed, wrote) = try await db.transaction(logger: logger) { [self] connection -> (Int, Bool) in
+        let claimed = try await advanceBatch(dueBy: now, now: now)
+        if claimed >= settings.batchSize { return true }
+        guard claimed == 0, lastCalmLook.withLock({ $0.map { now.timeIntervalSince($0) >= 1 } ?? true }) else {
+            return false
+        }
+        guard try await burstNeedsClaimingAhead(now: now) else {
+            lastCalmLook.withLock { $0 = now }
+            return false
+        }
+        return try await advanceBatch(dueBy: now.addingTimeInterval(settings.lookahead.inSeconds), now: now) > 0
+    }
+
+    /// Whether firing the paths due within the lookahead only when each comes due would make some
+    /// of them late: for a horizon h, the n paths due within it take n / rate to fire, which must
+    /// start before h (with two seconds' margin: looks are a second apart, and the relay polls)
+    /// and would otherwise end more than half a second after h.
+    private func burstNeedsClaimingAhead(now: Date) async throws -> Bool {
+        let lookahead = settings.lookahead.inSeconds
+        guard lookahead > 0 else { return false }
+        let rate = firingRate.withLock { $0 }
+        // Beyond this many paths the answer is yes in any case: no need to count further.
+        let enough = Int(rate * lookahead) + 1
+        var dueWithin = 0
+        for try await (second, count) in try await db.query(
+            """
+            SELECT ceil(extract(epoch FROM due_at - \(now)))::int, count(*)::int
+            FROM (SELECT due_at FROM paths WHERE status <> 'done' AND due_at > \(now)
+                  AND due_at <= \(now.addingTimeInterval(lookahead)) ORDER BY due_at LIMIT \(enough)) d
+            GROUP BY 1 ORDER BY 1
+            """, logger: logger
+        ).decode((Int, Int).self) {
+            dueWithin += count
+            let work = Double(dueWithin) / rate
+            if work > 0.5, work >= Double(second) - 2 { return true }
+        }
+        return false
+    }
+
+    /// Claims and advances one batch of the paths due by `dueBy`; returns how many it claimed.
+    /// Past `now` (a claim ahead) the batch is cut to `aheadSlice` after its earliest instant and
+    /// decided as of its latest, and what it publishes is held until then.
+    private func advanceBatch(dueBy: Date, now: Date) async throws -> Int {
+        let started = ContinuousClock.now
+        let claimed = try await db.transaction(logger: logger) { [self] connection -> Int in
             var due: [DuePath] = []
             for try await row in try await connection.query(
                 """
@@ -96,7 +163,7 @@ public final class Advancer: Service, Sendable {
                 FROM paths p
                 JOIN journeys j ON j.space_id = p.space_id AND j.id = p.journey_id AND j.status = 'published'
                 JOIN instances i ON i.space_id = p.space_id AND i.id = p.instance_id
-                WHERE p.status <> 'done' AND p.due_at <= \(now)
+                WHERE p.status <> 'done' AND p.due_at <= \(dueBy)
                 ORDER BY p.due_at LIMIT \(settings.batchSize)
                 FOR UPDATE OF p SKIP LOCKED
                 """, logger: logger
@@ -114,18 +181,33 @@ public final class Advancer: Service, Sendable {
                             pathId: row.2, stepId: row.6, status: PathStatus(rawValue: row.7) ?? .ready,
                             stepEnteredAt: row.8, dueAt: row.9, resumeBranch: row.10),
                         enteredAt: row.11, trigger: trigger, traceParent: row.13))
-                if let dueAt = row.9 { lateness.recordSeconds(max(0, now.timeIntervalSince(dueAt))) }
             }
-            guard !due.isEmpty else { return (0, false) }
-            try await advance(due, now: now, on: connection)
-            return (due.count, true)
+            var decidedAt = now
+            if dueBy > now, let earliest = due.first?.state.dueAt {
+                // Rows past the slice stay locked until this commits, and unchanged.
+                let sliceEnd = earliest.addingTimeInterval(settings.aheadSlice.inSeconds)
+                due = due.filter { ($0.state.dueAt ?? earliest) <= sliceEnd }
+                decidedAt = max(now, due.compactMap(\.state.dueAt).max() ?? earliest)
+            }
+            guard !due.isEmpty else { return 0 }
+            for path in due {
+                if let dueAt = path.state.dueAt { lateness.recordSeconds(max(0, decidedAt.timeIntervalSince(dueAt))) }
+            }
+            try await advance(due, now: decidedAt, heldUntil: decidedAt > now ? decidedAt : nil, on: connection)
+            return due.count
         }
-        if wrote { onCommit() }
         advanced.increment(by: claimed)
+        if dueBy > now { advancedAhead.increment(by: claimed) }
+        if claimed >= 1_000 {
+            let seconds = (ContinuousClock.now - started).inSeconds
+            firingRate.withLock { $0 = 0.7 * $0 + 0.3 * Double(claimed) / max(seconds, 0.001) }
+        }
         return claimed
     }
 
-    private func advance(_ due: [DuePath], now: Date, on connection: PostgresConnection) async throws {
+    private func advance(_ due: [DuePath], now: Date, heldUntil: Date?, on connection: PostgresConnection)
+        async throws
+    {
         var counter = StepCounter()
         var outbox: [OutboxMessage] = []
         var updates: [(DuePath, PathState)] = []
@@ -210,7 +292,11 @@ public final class Advancer: Service, Sendable {
             try event.outbox().continuing(trace: event.instanceId.flatMap { traces[$0] })
         }
         try await counter.flush(on: connection, logger: logger)
-        try await Outbox.enqueue(outbox, on: connection, logger: logger)
+        if let heldUntil {
+            try await Outbox.hold(outbox, until: heldUntil, on: connection, logger: logger)
+        } else {
+            try await Outbox.enqueue(outbox, on: connection, logger: logger)
+        }
     }
 
     private func writePaths(

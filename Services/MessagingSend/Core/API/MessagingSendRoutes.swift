@@ -24,8 +24,6 @@ struct MessagingSendRoutes: Sendable {
     var publicURL: String
     /// A destination connected to an audience queued messages for its members: wakes the dispatcher.
     var onQueued: @Sendable () -> Void
-    /// A webhook wrote outbox rows: wakes the relay.
-    var onCommit: @Sendable () -> Void
     var logger: Logger
 
     func register<Context: RequestContext>(on router: Router<Context>) {
@@ -39,7 +37,7 @@ struct MessagingSendRoutes: Sendable {
         ).register(on: router)
         WebhookAPI(
             db: database, providers: providers, messages: messages, replicas: replicas, links: links,
-            publicURL: publicURL, onCommit: onCommit, logger: logger
+            publicURL: publicURL, logger: logger
         ).register(on: router)
     }
 }

@@ -175,7 +175,7 @@ public final class Dispatcher: Service, Sendable {
             case .later(let row, let wait, let reason):
                 transitions.append(
                     Transition(
-                        spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: Self.seconds(wait),
+                        spaceId: row.spaceId, id: row.id, from: ["preparing"], to: "pending", delay: wait.inSeconds,
                         reason: reason))
             case .send(let send):
                 transitions.append(
@@ -258,7 +258,7 @@ public final class Dispatcher: Service, Sendable {
                 var transition = base
                 transition.from = ["sending"]
                 transition.to = "pending"
-                transition.delay = Self.seconds(RetryBackoff.delay(attempt: attempt, retryAfter: after))
+                transition.delay = RetryBackoff.delay(attempt: attempt, retryAfter: after).inSeconds
                 transition.errorCode = code
                 transition.errorMessage = message
                 transitions.append(transition)
@@ -295,9 +295,5 @@ public final class Dispatcher: Service, Sendable {
             }
         }
         try await store.apply(transitions, events: events, once: statusEvents)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Synchronization
 
@@ -20,9 +21,7 @@ public final class SenderRateLimiter: Sendable {
             // A burst of one second's worth, at least one message.
             let capacity = max(1, rate)
             var bucket = buckets[sender] ?? Bucket(tokens: capacity, updated: now)
-            let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(capacity, bucket.tokens + seconds * rate)
+            bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated).inSeconds * rate)
             bucket.updated = now
             defer { buckets[sender] = bucket }
             if bucket.tokens >= 1 {

@@ -106,12 +106,10 @@ struct NewMessage: Sendable {
 public struct MessageStore: Sendable {
     let db: PostgresClient
     let logger: Logger
-    let onCommit: @Sendable () -> Void
 
-    public init(db: PostgresClient, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}) {
+    public init(db: PostgresClient, logger: Logger) {
         self.db = db
         self.logger = logger
-        self.onCommit = onCommit
     }
 
     static let columns = """
@@ -200,7 +198,7 @@ public struct MessageStore: Sendable {
         extra: [OutboxMessage] = []
     ) async throws -> Set<String> {
         guard !transitions.isEmpty || !events.isEmpty || !once.isEmpty || !extra.isEmpty else { return [] }
-        let changed = try await db.transaction(logger: logger) { [self] connection in
+        return try await db.transaction(logger: logger) { [self] connection in
             let changed = try await apply(transitions, on: connection)
             func follows(_ event: MessageEvent) -> Bool { event.messageId.map { changed.contains($0) } ?? true }
             let applied = events.filter(follows) + (try await firstOfTheirIds(once.filter(follows), on: connection))
@@ -210,8 +208,6 @@ public struct MessageStore: Sendable {
                 on: connection, logger: logger)
             return changed
         }
-        onCommit()
-        return changed
     }
 
     func apply(_ transitions: [Transition], on connection: PostgresConnection) async throws -> Set<String> {

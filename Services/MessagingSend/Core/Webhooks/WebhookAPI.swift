@@ -18,14 +18,12 @@ public struct WebhookAPI: Sendable {
     let replicas: ReplicaStore
     let links: UnsubscribeLinks
     let publicURL: String
-    let onCommit: @Sendable () -> Void
     let logger: Logger
     let rejected = Counter(label: "engage_webhooks_rejected_total")
 
     public init(
         db: PostgresClient, providers: ProviderStore, messages: MessageStore, replicas: ReplicaStore,
-        links: UnsubscribeLinks,
-        publicURL: String, onCommit: @escaping @Sendable () -> Void, logger: Logger
+        links: UnsubscribeLinks, publicURL: String, logger: Logger
     ) {
         self.db = db
         self.providers = providers
@@ -33,7 +31,6 @@ public struct WebhookAPI: Sendable {
         self.replicas = replicas
         self.links = links
         self.publicURL = publicURL
-        self.onCommit = onCommit
         self.logger = logger
     }
 
@@ -160,7 +157,6 @@ public struct WebhookAPI: Sendable {
             _ = try await messages.apply(transitions.values.map(\.transition), on: connection)
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
-        onCommit()
         return Response(status: .ok)
     }
 
@@ -247,7 +243,6 @@ public struct WebhookAPI: Sendable {
                 try first.map { try MessageStore.outbox($0, traceParent: row.traceParent) }, on: connection,
                 logger: logger)
         }
-        onCommit()
     }
 
     /// Inbound SMS/WhatsApp: opt-out and opt-in keywords become subscription commands; HELP gets
@@ -288,7 +283,6 @@ public struct WebhookAPI: Sendable {
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
-        onCommit()
         logger.info(
             "inbound message", metadata: ["message_sid": "\(sid)", "keyword": "\(keyword.map { "\($0)" } ?? "none")"])
         return keyword == .help ? settings.helpText : nil
@@ -319,7 +313,6 @@ public struct WebhookAPI: Sendable {
             }
             try await Outbox.enqueue(outbox, on: connection, logger: logger)
         }
-        onCommit()
         logger.info(
             "unsubscribed by link",
             metadata: ["space_id": "\(target.spaceId)", "channel": "\(target.channel.rawValue)"])

@@ -18,18 +18,13 @@ public final class CSVImportWorker: Service, Sendable {
     let writer: ProfileWriter
     let rowsPerTransaction: Int
     let logger: Logger
-    let onCommit: @Sendable () -> Void
     let rowsCounter = Counter(label: "engage_csv_rows_total")
 
-    public init(
-        store: CSVUploadStore, writer: ProfileWriter, rowsPerTransaction: Int, logger: Logger,
-        onCommit: @escaping @Sendable () -> Void
-    ) {
+    public init(store: CSVUploadStore, writer: ProfileWriter, rowsPerTransaction: Int, logger: Logger) {
         self.store = store
         self.writer = writer
         self.rowsPerTransaction = rowsPerTransaction
         self.logger = logger
-        self.onCommit = onCommit
     }
 
     public func run() async throws {
@@ -111,7 +106,6 @@ public final class CSVImportWorker: Service, Sendable {
                 return
             }
             rowsCounter.increment(by: rows.count)
-            onCommit()
             FreedMemory.returnToSystem()
             if let final = rows.last { offset = final.endOffset }
             if last { break }

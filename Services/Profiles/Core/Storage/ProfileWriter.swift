@@ -43,29 +43,24 @@ public final class ProfileWriter: Sendable {
     private let db: PostgresClient
     private let directory: SpaceDirectory
     private let logger: Logger
-    private let onCommit: @Sendable () -> Void
     private let storedCounter = Counter(label: "engage_profiles_messages_stored_total")
     private let duplicateCounter = Counter(label: "engage_profiles_messages_duplicate_total")
     private let mergeCounter = Counter(label: "engage_profiles_merges_total")
 
-    public init(db: PostgresClient, directory: SpaceDirectory, logger: Logger, onCommit: @escaping @Sendable () -> Void)
-    {
+    public init(db: PostgresClient, directory: SpaceDirectory, logger: Logger) {
         self.db = db
         self.directory = directory
         self.logger = logger
-        self.onCommit = onCommit
     }
 
     public func write(_ messages: [IncomingMessage]) async throws -> Outcome {
         guard !messages.isEmpty else { return Outcome(stored: 0, duplicates: 0) }
-        let outcome = try await db.transaction(logger: logger) { [self] connection in
+        return try await db.transaction(logger: logger) { [self] connection in
             try await write(messages, on: connection)
         }
-        onCommit()
-        return outcome
     }
 
-    /// The same, inside the caller's transaction (which must then wake the outbox relay).
+    /// The same, inside the caller's transaction.
     public func write(_ messages: [IncomingMessage], on connection: PostgresConnection) async throws -> Outcome {
         guard !messages.isEmpty else { return Outcome(stored: 0, duplicates: 0) }
         var extractors: [String: IdentifierExtractor] = [:]

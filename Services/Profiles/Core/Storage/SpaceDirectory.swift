@@ -62,8 +62,6 @@ public final class SpaceDirectory: Sendable {
     private let sources = Mutex(SourceCache())
     private let rules = Mutex<[String: ([IdentifierRule], Date)]>([:])
 
-    private let onChange: @Sendable () -> Void
-
     /// Write key / source id -> source, for `ttl`. `generation` grows with every invalidation: a
     /// lookup that began before one does not store what it read (it may be the old state).
     private struct SourceCache {
@@ -71,14 +69,10 @@ public final class SpaceDirectory: Sendable {
         var generation = 0
     }
 
-    /// `onChange` runs after a change that queued outbox rows (to wake the relay).
-    public init(
-        db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5, onChange: @escaping @Sendable () -> Void = {}
-    ) {
+    public init(db: PostgresClient, logger: Logger, cacheTTL: TimeInterval = 5) {
         self.db = db
         self.logger = logger
         self.ttl = cacheTTL
-        self.onChange = onChange
     }
 
     // MARK: admin
@@ -94,7 +88,6 @@ public final class SpaceDirectory: Sendable {
             }
             try await publishAccess(spaceId: space.id, on: connection)
         }
-        onChange()
         return space
     }
 
@@ -174,7 +167,6 @@ public final class SpaceDirectory: Sendable {
                 """, logger: logger)
             try await publishAccess(spaceId: spaceId, on: connection)
         }
-        onChange()
         return record
     }
 
@@ -223,7 +215,7 @@ public final class SpaceDirectory: Sendable {
     public func revokeAccessToken(spaceId: String, tokenId: String, presentedHash: String) async throws
         -> AccessTokenRevocation
     {
-        let outcome = try await db.transaction(logger: logger) { [self] connection -> AccessTokenRevocation in
+        try await db.transaction(logger: logger) { [self] connection -> AccessTokenRevocation in
             var tokenHash: String?
             for try await hash in try await connection.query(
                 "SELECT token_hash FROM access_tokens WHERE id = \(tokenId) AND space_id = \(spaceId) FOR UPDATE",
@@ -237,8 +229,6 @@ public final class SpaceDirectory: Sendable {
             try await publishAccess(spaceId: spaceId, on: connection)
             return .revoked
         }
-        if outcome == .revoked { onChange() }
-        return outcome
     }
 
     // MARK: replication to the other services
@@ -271,7 +261,6 @@ public final class SpaceDirectory: Sendable {
             { ids.append(id) }
             for id in ids { try await publishAccess(spaceId: id, on: connection) }
         }
-        onChange()
     }
 
     // MARK: identity rules

@@ -17,13 +17,11 @@ struct ConcurrentStateCreation: RetryableFailure, CustomStringConvertible {
 public final class SubscriptionApplier: Sendable {
     private let db: PostgresClient
     private let logger: Logger
-    private let onCommit: @Sendable () -> Void
     private let counters: [CommandOutcome.Kind: Counter]
 
-    public init(db: PostgresClient, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
+    public init(db: PostgresClient, logger: Logger) {
         self.db = db
         self.logger = logger
-        self.onCommit = onCommit
         var counters: [CommandOutcome.Kind: Counter] = [:]
         for kind in [CommandOutcome.Kind.applied, .unchanged, .superseded, .rejected] {
             counters[kind] = Counter(
@@ -32,19 +30,14 @@ public final class SubscriptionApplier: Sendable {
         self.counters = counters
     }
 
-    /// For callers that applied inside their own transaction, after it committed.
-    public func wakeRelay() { onCommit() }
-
     /// Applies in its own transaction, retrying a lost creation race; outcomes per batch, in order.
     public func apply(_ batches: [SubscriptionCommandBatch]) async throws -> [[CommandOutcome]] {
         var attempt = 0
         while true {
             do {
-                let outcomes = try await db.transaction(logger: logger) { [self] connection in
+                return try await db.transaction(logger: logger) { [self] connection in
                     try await apply(batches, on: connection)
                 }
-                onCommit()
-                return outcomes
             } catch is ConcurrentStateCreation where attempt < 5 {
                 attempt += 1
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "40P01" && attempt < 5 {
@@ -75,7 +68,7 @@ public final class SubscriptionApplier: Sendable {
         var order: CommandOrder
     }
 
-    /// The same inside the caller's transaction (which must wake the outbox relay after commit).
+    /// The same inside the caller's transaction.
     public func apply(_ batches: [SubscriptionCommandBatch], on connection: PostgresConnection) async throws
         -> [[CommandOutcome]]
     {

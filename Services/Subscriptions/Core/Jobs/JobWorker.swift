@@ -102,7 +102,6 @@ public final class JobWorker: Service, Sendable {
                     """, logger: logger)
                 return done
             }
-            applier.wakeRelay()
             if !finished && Task.isShuttingDownGracefully {
                 // Hand the job back at once; the next instance resumes at the committed item.
                 try await store.db.query("UPDATE jobs SET lease_until = now() WHERE id = \(job.id)", logger: logger)

@@ -39,12 +39,10 @@ public final class GroupStore: Sendable {
     public static let maxGroupsPerSpace = 200
     private let db: PostgresClient
     private let logger: Logger
-    private let onCommit: @Sendable () -> Void
 
-    public init(db: PostgresClient, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
+    public init(db: PostgresClient, logger: Logger) {
         self.db = db
         self.logger = logger
-        self.onCommit = onCommit
     }
 
     /// Names are 1-100 characters of letters, digits, spaces, `_` and `-`, so that the CSV column
@@ -94,7 +92,7 @@ public final class GroupStore: Sendable {
 
     public func create(spaceId: String, name rawName: String, description: String) async throws -> SubscriptionGroup {
         let name = try Self.validateName(rawName)
-        let group = try await db.transaction(logger: logger) { [self] connection in
+        return try await db.transaction(logger: logger) { [self] connection in
             // Serialise creations per space so the cap holds under concurrency.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
@@ -115,15 +113,13 @@ public final class GroupStore: Sendable {
             try await publish(spaceId: spaceId, group: group, deleted: false, revision: now.micros, on: connection)
             return group
         }
-        onCommit()
-        return group
     }
 
     public func rename(spaceId: String, id: String, name rawName: String?, description: String?) async throws
         -> SubscriptionGroup
     {
         let name = try rawName.map { name throws(GroupError) in try Self.validateName(name) }
-        let group = try await db.transaction(logger: logger) { [self] connection in
+        return try await db.transaction(logger: logger) { [self] connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\("groups:" + spaceId), 0))", logger: logger)
             let existing =
@@ -142,8 +138,6 @@ public final class GroupStore: Sendable {
             try await publish(spaceId: spaceId, group: group, deleted: false, revision: now.micros, on: connection)
             return group
         }
-        onCommit()
-        return group
     }
 
     /// Deletes a group: it stops accepting commands; its states stay in the history.
@@ -164,7 +158,6 @@ public final class GroupStore: Sendable {
                 """, logger: logger)
             try await publish(spaceId: spaceId, group: group, deleted: true, revision: now.micros, on: connection)
         }
-        onCommit()
     }
 
     private func publish(
