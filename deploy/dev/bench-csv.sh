@@ -13,6 +13,7 @@ BIN=$(build_release profiles subscriptions)
 PROFILES_PORT=$(free_port)
 SUBSCRIPTIONS_PORT=$(free_port)
 cleanup() {
+  postgres_activity >&2 || true
   stop_pid "$WORK/profiles.pid"
   stop_pid "$WORK/subscriptions.pid"
   stop_private_infra

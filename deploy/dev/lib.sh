@@ -47,6 +47,8 @@ track_wal_io_timing = on
 log_checkpoints = on
 log_autovacuum_min_duration = 0
 log_lock_waits = on
+# Time per statement (postgres_activity lists where Postgres's CPU went).
+shared_preload_libraries = 'pg_stat_statements'
 CONF
   fi
   if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
@@ -57,6 +59,8 @@ CONF
   wait_until 30 "postgres on $port" psql -h 127.0.0.1 -p "$port" -U postgres -c 'select 1'
   psql -h 127.0.0.1 -p "$port" -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'engage'" | grep -q 1 \
     || psql -h 127.0.0.1 -p "$port" -U postgres -qc 'CREATE DATABASE engage' >/dev/null
+  psql -h 127.0.0.1 -p "$port" -U postgres -d engage -qc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+    >/dev/null 2>&1 || true
 }
 
 # make_test_ca DIR: a throwaway certificate authority (DIR/ca.crt), a server certificate it signed for
@@ -169,6 +173,10 @@ postgres_activity() {
     "SELECT 'WAL: ' || wal_sync || ' syncs, ' || round(wal_sync_time::numeric) || ' ms syncing (mean ' || round((wal_sync_time / greatest(wal_sync, 1))::numeric, 2) || ' ms), ' || pg_size_pretty(wal_bytes) || ' written' FROM pg_stat_wal" -c \
     "SELECT 'checkpoints timed ' || checkpoints_timed || ', requested ' || checkpoints_req || ', writing ' || round(checkpoint_write_time::numeric) || ' ms, syncing ' || round(checkpoint_sync_time::numeric) || ' ms' FROM pg_stat_bgwriter" -c \
     "SELECT 'autovacuum ' || schemaname || '.' || relname || ': ' || autovacuum_count || ' vacuums, ' || autoanalyze_count || ' analyzes' FROM pg_stat_user_tables WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY autovacuum_count DESC, relname"
+  # Where its time went, by statement (pg_stat_statements, when the server loaded it).
+  runuser -u postgres -- "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -d engage -AtXq -F ' | ' -c \
+    "SELECT round(total_exec_time::numeric / 1000, 1) || ' s', calls || ' calls', round(mean_exec_time::numeric, 2) || ' ms', rows || ' rows', left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" \
+    2>/dev/null | sed 's/^/statement time: /' || true
   local log="$WORK/pg/server.log"
   [ -f "$log" ] || return 0
   echo "statements over 200 ms: $(grep -c 'duration: ' "$log" || true); the slowest:"
