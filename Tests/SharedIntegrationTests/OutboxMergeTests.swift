@@ -1,0 +1,30 @@
+import Foundation
+import Kafka
+import Testing
+
+@testable import Persistence
+
+/// The relay's interleaving of outbox rows and due held rows (no database: the merge alone).
+struct OutboxMergeTests {
+    func row(_ id: Int64, held: Bool, at seconds: TimeInterval) -> OutboxRelay.Row {
+        OutboxRelay.Row(
+            id: id, held: held, at: Date(timeIntervalSince1970: seconds),
+            record: OutgoingRecord(topic: "t", key: "k", value: Array("\(id)".utf8)))
+    }
+
+    @Test func heldRowsGoBetweenTheRowsWrittenBeforeAndAfterTheirInstant() {
+        let written = [row(1, held: false, at: 10), row(2, held: false, at: 30), row(3, held: false, at: 20)]
+        let held = [row(7, held: true, at: 15), row(8, held: true, at: 15), row(9, held: true, at: 25)]
+        // Outbox rows keep their id order (3 began at 20 but has the higher id: it stays after 2);
+        // held rows keep their instant order and go in front of the first row written after them.
+        #expect(OutboxRelay.merge(written, held, limit: 10).map(\.id) == [1, 7, 8, 9, 2, 3])
+    }
+
+    @Test func theBatchLimitTakesTheEarliestOfBoth() {
+        let written = [row(1, held: false, at: 10), row(2, held: false, at: 30)]
+        let held = [row(7, held: true, at: 15), row(8, held: true, at: 40)]
+        #expect(OutboxRelay.merge(written, held, limit: 3).map(\.id) == [1, 7, 2])
+        #expect(OutboxRelay.merge([], held, limit: 1).map(\.id) == [7])
+        #expect(OutboxRelay.merge(written, [], limit: 5).map(\.id) == [1, 2])
+    }
+}
