@@ -60,6 +60,22 @@ struct AdvancerTests {
             """, logger: TestPostgres.logger)
     }
 
+    /// `count` profiles due `seconds` from a clock the test moves, and an advancer that takes itself
+    /// to fire `rate` timers a second, in batches of 10.
+    func waiting(_ test: RouteTest, count: Int, dueIn seconds: TimeInterval, rate: Double) async throws
+        -> (advancer: Advancer, clock: MovableClock, due: Date)
+    {
+        let start = Date(timeIntervalSince1970: 1_900_000_000)
+        let clock = MovableClock(start)
+        let journey = try await publishWaitingJourney(test)
+        try await seedWaitingPaths(test, journey: journey, count: count, due: start.addingTimeInterval(seconds))
+        return (advancer(test, clock: clock, rate: rate), clock, start.addingTimeInterval(seconds))
+    }
+
+    func donePaths(_ test: RouteTest) async throws -> Int {
+        try await count(test, "SELECT count(*)::int FROM paths WHERE status = 'done'")
+    }
+
     func advancer(_ test: RouteTest, clock: MovableClock, rate: Double) -> Advancer {
         var settings = Advancer.Settings()
         settings.batchSize = 10
@@ -96,28 +112,23 @@ struct AdvancerTests {
 
     @Test func aBurstIsClaimedAheadAndItsEffectsHeldUntilItsInstant() async throws {
         try await JourneysRouteTest.run { test in
-            let start = Date(timeIntervalSince1970: 1_900_000_000)
-            let due = start.addingTimeInterval(6)
-            let clock = MovableClock(start)
-            let journey = try await publishWaitingJourney(test)
-            try await seedWaitingPaths(test, journey: journey, count: 30, due: due)
             // 30 timers at 10 a second take 3 s (and 2 s of margin): not yet 6 s before their instant...
-            let advancer = advancer(test, clock: clock, rate: 10)
+            let (advancer, clock, due) = try await waiting(test, count: 30, dueIn: 6, rate: 10)
             #expect(try await advancer.runDue() == false)
-            #expect(try await count(test, "SELECT count(*)::int FROM paths WHERE status = 'done'") == 0)
+            #expect(try await donePaths(test) == 0)
 
             // ...4 s before it, as many batches as must start now (the last 10 take 1 s)...
             clock.set(due.addingTimeInterval(-4))
             var passes = 0
             while try await advancer.runDue() { passes += 1 }
             #expect(passes == 2)
-            #expect(try await count(test, "SELECT count(*)::int FROM paths WHERE status = 'done'") == 20)
+            #expect(try await donePaths(test) == 20)
             // ...and the last 2 s before: all decided as of the instant.
             clock.set(due.addingTimeInterval(-2))
             passes = 0
             while try await advancer.runDue() { passes += 1 }
             #expect(passes == 1)
-            #expect(try await count(test, "SELECT count(*)::int FROM paths WHERE status = 'done'") == 30)
+            #expect(try await donePaths(test) == 30)
             #expect(try await count(test, "SELECT count(*)::int FROM instances WHERE status = 'active'") == 0)
             #expect(try await count(test, "SELECT count(*)::int FROM outbox") == 0)
             let held = try await outbox(test, table: "outbox_held")
@@ -134,18 +145,13 @@ struct AdvancerTests {
 
     @Test func aFewTimersAreFiredWhenDueNotAhead() async throws {
         try await JourneysRouteTest.run { test in
-            let start = Date(timeIntervalSince1970: 1_900_000_000)
-            let due = start.addingTimeInterval(2)
-            let clock = MovableClock(start)
-            let journey = try await publishWaitingJourney(test)
-            try await seedWaitingPaths(test, journey: journey, count: 3, due: due)
-            let advancer = advancer(test, clock: clock, rate: 1_000)
+            let (advancer, clock, due) = try await waiting(test, count: 3, dueIn: 2, rate: 1_000)
             #expect(try await advancer.runDue() == false)
-            #expect(try await count(test, "SELECT count(*)::int FROM paths WHERE status = 'done'") == 0)
+            #expect(try await donePaths(test) == 0)
 
             clock.set(due)
             #expect(try await advancer.runDue() == false)
-            #expect(try await count(test, "SELECT count(*)::int FROM paths WHERE status = 'done'") == 3)
+            #expect(try await donePaths(test) == 3)
             #expect(try await count(test, "SELECT count(*)::int FROM outbox_held") == 0)
             #expect(try await count(test, "SELECT count(*)::int FROM outbox") == 15)
         }
