@@ -45,8 +45,9 @@ extension OutboxMessage {
 /// The platform's one pattern for "state change and event publication are atomic": write outbox
 /// rows in the same transaction as the state change; `OutboxRelay` publishes them after commit.
 public enum Outbox {
-    /// Set by the platform's transaction while its body runs: `enqueue` marks it, and once the
-    /// transaction has committed it wakes this process's relays, so that no writer has to.
+    /// Set by the platform's transaction while its body runs: `enqueue` and `hold` mark it, and once
+    /// the transaction has committed it wakes this process's relays, so that no writer has to (held
+    /// rows too: the relay then polls at its short interval while they come due).
     @TaskLocal static var written: Written?
 
     final class Written: Sendable {
@@ -77,6 +78,7 @@ public enum Outbox {
         _ messages: [OutboxMessage], until releaseAt: Date, on connection: PostgresConnection, logger: Logger
     ) async throws {
         guard !messages.isEmpty else { return }
+        written?.rows.store(true, ordering: .relaxed)
         let columns = Columns(messages)
         try await connection.query(
             """

@@ -1,10 +1,12 @@
 import Contracts
 import Foundation
 import Kafka
-import Persistence
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import Testing
+
+@testable import Persistence
 
 @Suite(.serialized, .enabled(if: TestEnvironment.available, "needs ENGAGE_TEST_* from deploy/dev/test.sh"))
 struct PersistenceTests {
@@ -45,13 +47,28 @@ struct PersistenceTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(2)))
-    func outboxPublishesCommittedRowsInOrderAndNothingFromARollback() async throws {
-        let topic = TestEnvironment.uniqueName("test.outbox.")
+    /// A migrated platform schema and a producer with `topics` created, for the outbox's tests.
+    func withOutboxSchema(
+        topics: [String], _ body: @Sendable (PostgresClient, String, KafkaProducer) async throws -> Void
+    ) async throws {
         try await TestEnvironment.withDatabase { client, schema in
             try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
             let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
-            try await producer.createTopics([topic])
+            try await producer.createTopics(topics)
+            do {
+                try await body(client, schema, producer)
+            } catch {
+                await producer.shutdown()
+                throw error
+            }
+            await producer.shutdown()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func outboxPublishesCommittedRowsInOrderAndNothingFromARollback() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.")
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
             try await client.withTransaction(logger: logger) { connection in
                 try await Outbox.enqueue(
                     (0..<3).map {
@@ -78,7 +95,6 @@ struct PersistenceTests {
             #expect(records.allSatisfy { $0.headers["contract"] == "t/1" && $0.keyString == "p1" })
             let left = try await relay.publishBatch()
             #expect(left == 0)
-            await producer.shutdown()
         }
     }
 
@@ -87,10 +103,7 @@ struct PersistenceTests {
     @Test(.timeLimit(.minutes(2)))
     func heldRowsArePublishedFromTheirInstantAmongTheOutboxRowsByTime() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.held.")
-        try await TestEnvironment.withDatabase { client, schema in
-            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
-            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
-            try await producer.createTopics([topic])
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
             @Sendable func message(_ n: Int) -> OutboxMessage {
                 OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\(n)}")
             }
@@ -120,7 +133,25 @@ struct PersistenceTests {
                 left.append(payload)
             }
             #expect(left == ["{\"n\":9}"])
-            await producer.shutdown()
+        }
+    }
+
+    /// Held rows mark the transaction that writes them, as outbox rows do: its commit wakes the
+    /// relays, which then look again at their short interval while the rows come due.
+    @Test(.timeLimit(.minutes(1)))
+    func holdingRowsMarksTheTransactionToWakeTheRelays() async throws {
+        try await TestEnvironment.withDatabase { client, schema in
+            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
+            let written = Outbox.Written()
+            try await Outbox.$written.withValue(written) {
+                try await client.withConnection { connection in
+                    try await Outbox.hold(
+                        [OutboxMessage(topic: "t", key: "p1", payload: "{}")], until: Date().addingTimeInterval(1),
+                        on: connection, logger: logger)
+                }
+            }
+            let marked = written.rows.load(ordering: .relaxed)
+            #expect(marked)
         }
     }
 
@@ -129,10 +160,7 @@ struct PersistenceTests {
     @Test(.timeLimit(.minutes(2)))
     func aCommittedOutboxRowWakesTheRelay() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.wake.")
-        try await TestEnvironment.withDatabase { client, schema in
-            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
-            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
-            try await producer.createTopics([topic])
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
             let relay = OutboxRelay(
                 client: client, producer: producer, schema: schema, idleInterval: .seconds(60),
                 idleCeiling: .seconds(60), logger: logger)
@@ -148,17 +176,13 @@ struct PersistenceTests {
                 #expect(ContinuousClock.now - started < .seconds(30))
                 group.cancelAll()
             }
-            await producer.shutdown()
         }
     }
 
     @Test(.timeLimit(.minutes(2)))
     func anOutboxRowTooLargeToPublishIsDeadLetteredAndTheRowsAfterItArePublished() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.large.")
-        try await TestEnvironment.withDatabase { client, schema in
-            try await Migrator.migrate(Migrator.platform, schema: schema, client: client, logger: logger)
-            let producer = try KafkaProducer(config: TestEnvironment.kafka(), logger: logger)
-            try await producer.createTopics([topic, Topic.deadLetter(of: topic)])
+        try await withOutboxSchema(topics: [topic, Topic.deadLetter(of: topic)]) { client, schema, producer in
             let large = "{\"blob\":\"" + String(repeating: "x", count: 1_200_000) + "\"}"
             try await client.transaction(logger: logger) { connection in
                 try await Outbox.enqueue(
@@ -187,7 +211,6 @@ struct PersistenceTests {
                 return kept
             }
             #expect(kept == [large])
-            await producer.shutdown()
         }
     }
 
