@@ -15,6 +15,7 @@ JOURNEYS_PORT=$(free_port)
 cleanup() {
   curl -fsS "http://127.0.0.1:$JOURNEYS_PORT/metrics" 2>/dev/null \
     | grep -E '^engage_(journey_timer_lateness_seconds_(sum|count)|journey_paths_claimed_ahead_total|outbox_batch_seconds_(sum|count)|outbox_publish_lag_seconds_(sum|count))' >&2 || true
+  postgres_activity >&2 || true
   stop_pid "$WORK/journeys.pid"
   stop_pid "$WORK/profiles.pid"
   stop_private_infra

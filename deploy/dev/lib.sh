@@ -47,8 +47,10 @@ track_wal_io_timing = on
 log_checkpoints = on
 log_autovacuum_min_duration = 0
 log_lock_waits = on
-# Time per statement (postgres_activity lists where Postgres's CPU went).
-shared_preload_libraries = 'pg_stat_statements'
+# Time per statement (postgres_activity lists where Postgres's CPU went), and the plan of any
+# statement over a second in the log.
+shared_preload_libraries = 'pg_stat_statements,auto_explain'
+auto_explain.log_min_duration = 1000
 CONF
   fi
   if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
@@ -182,6 +184,11 @@ postgres_activity() {
   echo "statements over 200 ms: $(grep -c 'duration: ' "$log" || true); the slowest:"
   grep -o 'duration: [0-9.]* ms .*' "$log" | sort -t' ' -k2 -rn | head -n 8 | cut -c1-160 || true
   grep -E 'automatic vacuum|checkpoint complete|still waiting' "$log" | cut -c1-200 | tail -n 12 || true
+  # The plans of the first statements over a second (auto_explain), bulk inserts left out.
+  awk '/duration: [0-9.]+ ms  plan:/ { if (plan != "" && !skip) print plan; plan = $0; skip = 0; inplan = 1; next }
+       inplan && /^[0-9]{4}-/ { if (!skip) print plan; plan = ""; inplan = 0 }
+       inplan { plan = plan "\n" $0; if ($0 ~ /^\tInsert on/) skip = 1 }
+       END { if (plan != "" && !skip) print plan }' "$log" | head -n 60 | sed 's/^/plan: /' || true
 }
 
 # The six services: executable name and default HTTP port.
