@@ -17,11 +17,14 @@ import Synchronization
 /// event's `id`, so delivery is at-least-once with stable ids.
 public final class OutboxRelay: Service, Sendable {
     private let client: PostgresClient
-    private let producer: KafkaProducer
+    /// Publishes a batch: the producer's `send`, or in tests a stand-in that refuses some.
+    private let send: @Sendable ([OutgoingRecord]) async throws -> Void
     private let schema: String
     private let batchSize: Int
     private let idleInterval: Duration
     private let idleCeiling: Duration
+    /// How long one transaction keeps publishing batches (see `publishNext`).
+    private let transactionSpan: Duration
     private let logger: Logger
     private let wakeups = Wakeups()
     /// Held rows come due before the next unprompted run would find them: poll at `idleInterval`.
@@ -32,16 +35,29 @@ public final class OutboxRelay: Service, Sendable {
     private let batchDuration: Timer
     private let oldestUnpublished: Gauge
 
-    public init(
+    public convenience init(
         client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
-        idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(2), logger: Logger
+        idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(2),
+        transactionSpan: Duration = .seconds(1), logger: Logger
+    ) {
+        self.init(
+            client: client, send: { try await producer.send($0) }, schema: schema,
+            batchSize: batchSize, idleInterval: idleInterval, idleCeiling: idleCeiling,
+            transactionSpan: transactionSpan, logger: logger)
+    }
+
+    init(
+        client: PostgresClient, send: @escaping @Sendable ([OutgoingRecord]) async throws -> Void, schema: String,
+        batchSize: Int = 2_000, idleInterval: Duration = .milliseconds(250),
+        idleCeiling: Duration = .seconds(2), transactionSpan: Duration = .seconds(1), logger: Logger
     ) {
         self.client = client
-        self.producer = producer
+        self.send = send
         self.schema = schema
         self.batchSize = batchSize
         self.idleInterval = idleInterval
         self.idleCeiling = idleCeiling
+        self.transactionSpan = transactionSpan
         self.logger = logger
         progress = LoopMonitor.shared.register("outbox relay \(schema)")
         published = Counter(label: "engage_outbox_published_total")
@@ -86,12 +102,12 @@ public final class OutboxRelay: Service, Sendable {
         var published = false
         while true {
             do {
-                guard let count = try await publishNext() else {
+                guard let (count, more) = try await publishNext() else {
                     progress.idle()
                     return true
                 }
                 published = published || count > 0
-                if count < batchSize {
+                if !more {
                     progress.idle()
                     return published || heldComingDue.load(ordering: .relaxed)
                 }
@@ -112,7 +128,7 @@ public final class OutboxRelay: Service, Sendable {
     /// keeps its prefix and says why, so that the outbox moves on. The whole row is kept in
     /// `outbox_unpublishable` (see `publishBatch`).
     func deadLetter(forTooLarge record: OutgoingRecord, outboxId: Int64) -> OutgoingRecord {
-        let size = record.value.count + (record.key?.count ?? 0)
+        let size = Self.size(of: record)
         logger.error(
             "outbox row too large to publish; dead-lettered and set aside in outbox_unpublishable",
             metadata: [
@@ -130,20 +146,31 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     static func isTooLarge(_ record: OutgoingRecord) -> Bool {
-        record.value.count + (record.key?.count ?? 0) > maxRecordBytes
+        size(of: record) > maxRecordBytes
     }
 
-    /// Publishes up to `batchSize` rows; returns how many.
+    /// Bytes of the record a broker counts against its limit: headers too, so that large headers
+    /// cannot hold the outbox back either.
+    static func size(of record: OutgoingRecord) -> Int {
+        record.value.count + (record.key?.count ?? 0)
+            + record.headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count }
+    }
+
+    /// Publishes what one transaction of the relay publishes (see `publishNext`); returns how many rows.
     public func publishBatch() async throws -> Int {
-        try await publishNext() ?? 0
+        try await publishNext()?.count ?? 0
     }
 
-    /// Publishes up to `batchSize` rows; returns how many, or nil when another relay holds the lock.
-    func publishNext() async throws -> Int? {
-        let started = ContinuousClock.now
-        defer { batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1))) }
-        let now = Date()
-        return try await client.transaction(logger: self.logger) { connection -> Int? in
+    /// One transaction of the relay: it takes the schema's lock, then publishes batch after batch,
+    /// each read while the broker acknowledges the one before and deleted while the one after is in
+    /// flight, so that Postgres and the broker work at the same time instead of in turn. It ends
+    /// when a read finds nothing or after `transactionSpan` (a crash republishes at most that much,
+    /// with the same ids). A batch the broker refuses ends it too, after the batches acknowledged
+    /// before it are deleted and committed; then the failure is thrown. Returns how many rows it
+    /// published and whether it stopped for time with rows perhaps left, or nil when another relay
+    /// holds the lock.
+    func publishNext() async throws -> (count: Int, more: Bool)? {
+        let outcome = try await client.transaction(logger: self.logger) { connection -> Outcome? in
             let lockKey = "engage-outbox:" + self.schema
             let lockRows = try await connection.query(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended(\(lockKey), 0))", logger: self.logger)
@@ -151,51 +178,120 @@ public final class OutboxRelay: Service, Sendable {
             for try await value in lockRows.decode(Bool.self) { locked = value }
             guard locked else { return nil }
 
-            let written = try await self.rows(
-                """
-                SELECT id, topic, key, payload, headers::text, created_at FROM outbox ORDER BY id LIMIT \(self.batchSize)
-                """, held: false, on: connection)
-            // Held rows due by now, and whether more come due before the next unprompted run.
-            let soon = now.addingTimeInterval(self.idleCeiling.inSeconds)
-            let held = try await self.rows(
-                """
-                SELECT id, topic, key, payload, headers::text, release_at FROM outbox_held
-                WHERE release_at <= \(soon) ORDER BY release_at, id LIMIT \(self.batchSize)
-                """, held: true, on: connection)
-            let due = held.prefix { $0.at <= now }
-            self.heldComingDue.store(due.count < held.count, ordering: .relaxed)
-            let batch = Self.merge(written, Array(due), limit: self.batchSize)
-            // The backlog an operator watches: how long the oldest row has waited (0: none waits).
-            let oldest = batch.map(\.at).min()
-            self.oldestUnpublished.record(oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0)
-            guard !batch.isEmpty else { return 0 }
+            let ends = ContinuousClock.now + self.transactionSpan
+            var cursor = Cursor()
+            var batch = try await self.nextBatch(after: &cursor, on: connection)
+            var outcome = Outcome()
+            var acknowledged: [Row] = []  // and not yet deleted
+            while !batch.isEmpty {
+                let started = ContinuousClock.now
+                let records = self.publishable(batch)
+                // In outbox order: a batch is sent only once the one before it is acknowledged.
+                async let delivered: Void = self.send(records)
+                try await self.setAside(acknowledged, on: connection)
+                acknowledged = []
+                outcome.more = ContinuousClock.now >= ends
+                let next = outcome.more ? [] : try await self.nextBatch(after: &cursor, on: connection)
+                do {
+                    try await delivered
+                } catch {
+                    outcome.failure = error
+                    outcome.more = false
+                    break
+                }
+                self.published.increment(by: batch.count)
+                if let oldest = batch.map(\.at).min() {
+                    self.lag.recordSeconds(max(0, Date().timeIntervalSince(oldest)))
+                }
+                self.batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+                outcome.count += batch.count
+                acknowledged = batch
+                batch = next
+            }
+            try await self.setAside(acknowledged, on: connection)
+            return outcome
+        }
+        guard let outcome else { return nil }
+        if let failure = outcome.failure { throw failure }
+        return (outcome.count, outcome.more)
+    }
 
-            var tooLarge: [Row] = []
-            let records = batch.map { row in
-                guard Self.isTooLarge(row.record) else { return row.record }
-                tooLarge.append(row)
-                return self.deadLetter(forTooLarge: row.record, outboxId: row.id)
+    /// What one transaction of the relay did.
+    private struct Outcome: Sendable {
+        var count = 0
+        var more = false
+        var failure: (any Error)?
+    }
+
+    /// Where the reads of one transaction have got to: rows up to it are published or in flight.
+    struct Cursor {
+        var outboxId: Int64 = 0
+        /// The last held row taken, by (`release_at` in microseconds since 2000, id): exact, where a
+        /// `Date` would round. At first, a century before 2000.
+        var held: (micros: Int64, id: Int64) = (-3_155_760_000_000_000, 0)
+    }
+
+    /// The next rows to publish: outbox rows (id order) and due held rows (instant order) after the
+    /// cursor, interleaved by time (`merge`). Also notes whether held rows come due soon, and the age
+    /// of the oldest row waiting.
+    private func nextBatch(after cursor: inout Cursor, on connection: PostgresConnection) async throws -> [Row] {
+        let now = Date()
+        let written = try await self.rows(
+            """
+            SELECT id, topic, key, payload, headers::text, created_at, 0::bigint FROM outbox
+            WHERE id > \(cursor.outboxId) ORDER BY id LIMIT \(self.batchSize)
+            """, held: false, on: connection)
+        // Held rows due by now, and whether more come due before the next unprompted run.
+        let soon = now.addingTimeInterval(self.idleCeiling.inSeconds)
+        let held = try await self.rows(
+            """
+            SELECT id, topic, key, payload, headers::text, release_at,
+                   (extract(epoch FROM release_at - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint
+            FROM outbox_held
+            WHERE release_at <= \(soon)
+              AND (release_at, id) > (timestamptz '2000-01-01 00:00:00+00' + \(cursor.held.micros) * interval '1 microsecond', \(cursor.held.id))
+            ORDER BY release_at, id LIMIT \(self.batchSize)
+            """, held: true, on: connection)
+        let due = held.prefix { $0.at <= now }
+        self.heldComingDue.store(due.count < held.count, ordering: .relaxed)
+        let batch = Self.merge(written, Array(due), limit: self.batchSize)
+        for row in batch {
+            if row.held {
+                cursor.held = (row.micros, row.id)
+            } else {
+                cursor.outboxId = max(cursor.outboxId, row.id)
             }
-            try await self.producer.send(records)
-            for (held, table) in [(false, "outbox"), (true, "outbox_held")] {
-                let large = tooLarge.filter { $0.held == held }.map(\.id)
-                if !large.isEmpty {
-                    try await connection.query(
-                        """
-                        INSERT INTO outbox_unpublishable (id, topic, key, payload, headers, created_at, reason)
-                        SELECT id, topic, key, payload, headers, created_at, 'larger than a broker accepts'
-                        FROM \(unescaped: table) WHERE id = ANY(\(large)) ON CONFLICT (id) DO NOTHING
-                        """, logger: self.logger)
-                }
-                let ids = batch.filter { $0.held == held }.map(\.id)
-                if !ids.isEmpty {
-                    try await connection.query(
-                        "DELETE FROM \(unescaped: table) WHERE id = ANY(\(ids))", logger: self.logger)
-                }
+        }
+        // The backlog an operator watches: how long the oldest row has waited (0: none waits).
+        self.oldestUnpublished.record(batch.map(\.at).min().map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        return batch
+    }
+
+    /// The batch's records, with a dead letter in place of each row too large to publish.
+    private func publishable(_ batch: [Row]) -> [OutgoingRecord] {
+        batch.map { row in
+            Self.isTooLarge(row.record) ? deadLetter(forTooLarge: row.record, outboxId: row.id) : row.record
+        }
+    }
+
+    /// Deletes acknowledged rows, keeping those too large to publish in `outbox_unpublishable`.
+    private func setAside(_ acknowledged: [Row], on connection: PostgresConnection) async throws {
+        for (held, table) in [(false, "outbox"), (true, "outbox_held")] {
+            let rows = acknowledged.filter { $0.held == held }
+            let large = rows.filter { Self.isTooLarge($0.record) }.map(\.id)
+            if !large.isEmpty {
+                try await connection.query(
+                    """
+                    INSERT INTO outbox_unpublishable (id, topic, key, payload, headers, created_at, reason)
+                    SELECT id, topic, key, payload, headers, created_at, 'larger than a broker accepts'
+                    FROM \(unescaped: table) WHERE id = ANY(\(large)) ON CONFLICT (id) DO NOTHING
+                    """, logger: self.logger)
             }
-            self.published.increment(by: batch.count)
-            if let oldest { self.lag.recordSeconds(max(0, Date().timeIntervalSince(oldest))) }
-            return batch.count
+            let ids = rows.map(\.id)
+            if !ids.isEmpty {
+                try await connection.query(
+                    "DELETE FROM \(unescaped: table) WHERE id = ANY(\(ids))", logger: self.logger)
+            }
         }
     }
 
@@ -204,20 +300,23 @@ public final class OutboxRelay: Service, Sendable {
         var id: Int64
         var held: Bool
         var at: Date
+        /// A held row's instant in microseconds since 2000 (as Postgres keeps it), for the cursor.
+        var micros: Int64 = 0
         var record: OutgoingRecord
     }
 
     private func rows(_ query: PostgresQuery, held: Bool, on connection: PostgresConnection) async throws -> [Row] {
         var rows: [Row] = []
-        for try await (id, topic, key, payload, headersJSON, at) in try await connection.query(query, logger: logger)
-            .decode((Int64, String, String?, String, String, Date).self)
-        {
+        for try await (id, topic, key, payload, headersJSON, at, micros) in try await connection.query(
+            query, logger: logger
+        )
+        .decode((Int64, String, String?, String, String, Date, Int64).self) {
             let headers = ((try? JSONParser.parse(headersJSON.utf8))?.objectValue ?? [:]).compactMapValues(
                 \.stringValue)
             let record = OutgoingRecord(
                 topic: topic, key: key, value: Array(payload.utf8),
                 headers: headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) })
-            rows.append(Row(id: id, held: held, at: at, record: record))
+            rows.append(Row(id: id, held: held, at: at, micros: micros, record: record))
         }
         return rows
     }

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Persistence
 
-/// The relay's interleaving of outbox rows and due held rows (no database: the merge alone).
+/// The relay's interleaving of outbox rows and due held rows, and its size check (no database).
 struct OutboxMergeTests {
     func row(_ id: Int64, held: Bool, at seconds: TimeInterval) -> OutboxRelay.Row {
         OutboxRelay.Row(
@@ -26,5 +26,15 @@ struct OutboxMergeTests {
         #expect(OutboxRelay.merge(written, held, limit: 3).map(\.id) == [1, 7, 2])
         #expect(OutboxRelay.merge([], held, limit: 1).map(\.id) == [7])
         #expect(OutboxRelay.merge(written, [], limit: 5).map(\.id) == [1, 2])
+    }
+
+    /// A broker counts headers against its limit, so a row with large headers is set aside too
+    /// rather than refused on every attempt, holding back the rows after it.
+    @Test func headersCountTowardsTheSizeNoBrokerAccepts() {
+        let small = OutgoingRecord(topic: "t", key: "k", value: Array("{}".utf8))
+        var headed = small
+        headed.headers = [("x-large", String(repeating: "a", count: OutboxRelay.maxRecordBytes))]
+        #expect(!OutboxRelay.isTooLarge(small))
+        #expect(OutboxRelay.isTooLarge(headed))
     }
 }

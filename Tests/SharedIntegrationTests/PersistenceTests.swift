@@ -98,6 +98,86 @@ struct PersistenceTests {
         }
     }
 
+    /// One relay transaction publishes batch after batch (each read while the one before is in
+    /// flight): every row once, in order, held rows of one instant across batch boundaries too.
+    @Test(.timeLimit(.minutes(2)))
+    func oneTransactionPublishesBatchAfterBatchEachRowOnceInOrder() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.batches.")
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
+            @Sendable func message(_ n: Int) -> OutboxMessage {
+                OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\(n)}")
+            }
+            let instant = Date().addingTimeInterval(-30)
+            try await client.transaction(logger: logger) { connection in
+                // Ten held rows of one instant, read four at a time: the cursor must not skip or repeat.
+                try await Outbox.hold((0..<10).map(message), until: instant, on: connection, logger: logger)
+            }
+            for chunk in stride(from: 10, to: 33, by: 8) {
+                try await client.transaction(logger: logger) { connection in
+                    try await Outbox.enqueue(
+                        (chunk..<min(chunk + 8, 33)).map(message), on: connection, logger: logger)
+                }
+            }
+            let relay = OutboxRelay(client: client, producer: producer, schema: schema, batchSize: 4, logger: logger)
+            #expect(try await relay.publishBatch() == 33)
+            let records = try await TestEnvironment.consume(topic, count: 33)
+            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<33).map { "{\"n\":\($0)}" })
+            #expect(try await relay.publishBatch() == 0)
+            for table in ["outbox", "outbox_held"] {
+                let left = try await client.withConnection { connection in
+                    var count = -1
+                    for try await value in try await connection.query(
+                        PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(schema).\(table)"), logger: logger
+                    ).decode(Int.self) { count = value }
+                    return count
+                }
+                #expect(left == 0, "\(table)")
+            }
+        }
+    }
+
+    /// A batch the broker refuses ends the relay's transaction, but the batches acknowledged before
+    /// it in the same transaction stay published: their rows are deleted, not republished.
+    @Test(.timeLimit(.minutes(2)))
+    func aRefusedBatchKeepsTheBatchesAcknowledgedBeforeIt() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.refused.")
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
+            try await client.transaction(logger: logger) { connection in
+                try await Outbox.enqueue(
+                    (0..<4).map { OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":\($0)}") },
+                    on: connection, logger: logger)
+            }
+            // The broker refuses the second batch.
+            struct Refused: Error {}
+            let batches = Mutex(0)
+            let relay = OutboxRelay(
+                client: client,
+                send: { records in
+                    guard
+                        batches.withLock({
+                            $0 += 1
+                            return $0
+                        }) != 2
+                    else { throw Refused() }
+                    try await producer.send(records)
+                }, schema: schema, batchSize: 2, logger: logger)
+            await #expect(throws: Refused.self) { try await relay.publishBatch() }
+            let records = try await TestEnvironment.consume(topic, count: 2)
+            #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":0}", "{\"n\":1}"])
+            var left: [String] = []
+            for try await payload in try await client.query("SELECT payload FROM outbox ORDER BY id", logger: logger)
+                .decode(String.self)
+            {
+                left.append(payload)
+            }
+            #expect(left == ["{\"n\":2}", "{\"n\":3}"])
+            // The next transaction publishes them.
+            #expect(try await relay.publishBatch() == 2)
+            let all = try await TestEnvironment.consume(topic, count: 4)
+            #expect(all.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<4).map { "{\"n\":\($0)}" })
+        }
+    }
+
     /// Rows held until an instant are published from it on, among the outbox's rows by time; rows
     /// held for later stay.
     @Test(.timeLimit(.minutes(2)))

@@ -15,6 +15,7 @@ AUDIENCES_PORT=$(free_port)
 cleanup() {
   curl -fsS "http://127.0.0.1:$AUDIENCES_PORT/metrics" 2>/dev/null \
     | grep -E '^engage_(audiences_event_to_membership_seconds|consumer_batch_seconds)_(sum|count)' >&2 || true
+  postgres_activity >&2 || true
   stop_pid "$WORK/audiences.pid"
   stop_pid "$WORK/profiles.pid"
   stop_private_infra

@@ -15,6 +15,7 @@ EVENTS_PORT=$(free_port)
 cleanup() {
   curl -fsS "http://127.0.0.1:$EVENTS_PORT/metrics" 2>/dev/null \
     | grep -E '^engage_(consumer_batch_seconds|outbox_batch_seconds)_(sum|count)|^engage_events_source_webhook_call_seconds_(sum|count)' >&2 || true
+  postgres_activity >&2 || true
   stop_pid "$WORK/events-source.pid"
   stop_pid "$WORK/profiles.pid"
   stop_private_infra
