@@ -39,8 +39,7 @@ public final class KafkaConsumer: Sendable {
     /// is long enough that an idle consumer wakes twice a second, not ten times.
     public func poll(maxRecords: Int, timeout: Duration = .milliseconds(500)) async throws -> [ConsumedRecord] {
         await startOverIfTopicsRecreated()
-        let milliseconds = Int32(
-            timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(timeout / .milliseconds(1))
         return try await client.blocking { [client] in
             client.consumeBatch(maxRecords: maxRecords, timeoutMs: milliseconds)
         }

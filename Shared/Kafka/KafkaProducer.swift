@@ -37,9 +37,7 @@ public final class KafkaProducer: Service, Sendable {
         self.topicCheckInterval = topicCheckInterval
         var properties = config.producerProperties
         if let deliveryTimeout {
-            let milliseconds = String(
-                deliveryTimeout.components.seconds * 1_000 + deliveryTimeout.components.attoseconds
-                    / 1_000_000_000_000_000)
+            let milliseconds = String(Int64(deliveryTimeout / .milliseconds(1)))
             properties["message.timeout.ms"] = milliseconds
             // A record already sent to a broker that stopped answering only times out with its
             // request, so the request must not outlive the delivery timeout.

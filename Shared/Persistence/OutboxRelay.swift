@@ -38,7 +38,7 @@ public final class OutboxRelay: Service, Sendable {
     public convenience init(
         client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
         idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(2),
-        transactionSpan: Duration = .seconds(1), logger: Logger
+        transactionSpan: Duration = .milliseconds(500), logger: Logger
     ) {
         self.init(
             client: client, send: { try await producer.send($0) }, schema: schema,
@@ -49,7 +49,7 @@ public final class OutboxRelay: Service, Sendable {
     init(
         client: PostgresClient, send: @escaping @Sendable ([OutgoingRecord]) async throws -> Void, schema: String,
         batchSize: Int = 2_000, idleInterval: Duration = .milliseconds(250),
-        idleCeiling: Duration = .seconds(2), transactionSpan: Duration = .seconds(1), logger: Logger
+        idleCeiling: Duration = .seconds(2), transactionSpan: Duration = .milliseconds(500), logger: Logger
     ) {
         self.client = client
         self.send = send
@@ -164,11 +164,11 @@ public final class OutboxRelay: Service, Sendable {
     /// One transaction of the relay: it takes the schema's lock, then publishes batch after batch,
     /// each read while the broker acknowledges the one before and deleted while the one after is in
     /// flight, so that Postgres and the broker work at the same time instead of in turn. It ends
-    /// when a read finds nothing or after `transactionSpan` (a crash republishes at most that much,
-    /// with the same ids). A batch the broker refuses ends it too, after the batches acknowledged
-    /// before it are deleted and committed; then the failure is thrown. Returns how many rows it
-    /// published and whether it stopped for time with rows perhaps left, or nil when another relay
-    /// holds the lock.
+    /// when a read finds nothing, after a read with a gap in the outbox ids, or after
+    /// `transactionSpan` (a crash republishes at most that much, with the same ids). A batch the
+    /// broker refuses ends it too, after the batches acknowledged before it are deleted and
+    /// committed; then the failure is thrown. Returns how many rows it published and whether it
+    /// stopped early with rows perhaps left, or nil when another relay holds the lock.
     func publishNext() async throws -> (count: Int, more: Bool)? {
         let outcome = try await client.transaction(logger: self.logger) { connection -> Outcome? in
             let lockKey = "engage-outbox:" + self.schema
@@ -180,7 +180,7 @@ public final class OutboxRelay: Service, Sendable {
 
             let ends = ContinuousClock.now + self.transactionSpan
             var cursor = Cursor()
-            var batch = try await self.nextBatch(after: &cursor, on: connection)
+            var (batch, gapFree) = try await self.nextBatch(after: &cursor, on: connection)
             var outcome = Outcome()
             var acknowledged: [Row] = []  // and not yet deleted
             while !batch.isEmpty {
@@ -190,8 +190,11 @@ public final class OutboxRelay: Service, Sendable {
                 async let delivered: Void = self.send(records)
                 try await self.setAside(acknowledged, on: connection)
                 acknowledged = []
-                outcome.more = ContinuousClock.now >= ends
-                let next = outcome.more ? [] : try await self.nextBatch(after: &cursor, on: connection)
+                // A gap in the ids may be a transaction that commits late: rows below the cursor
+                // would wait for the end of this one, so the next transaction reads them instead.
+                outcome.more = ContinuousClock.now >= ends || !gapFree
+                var next: [Row] = []
+                if !outcome.more { (next, gapFree) = try await self.nextBatch(after: &cursor, on: connection) }
                 do {
                     try await delivered
                 } catch {
@@ -232,9 +235,12 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// The next rows to publish: outbox rows (id order) and due held rows (instant order) after the
-    /// cursor, interleaved by time (`merge`). Also notes whether held rows come due soon, and the age
-    /// of the oldest row waiting.
-    private func nextBatch(after cursor: inout Cursor, on connection: PostgresConnection) async throws -> [Row] {
+    /// cursor, interleaved by time (`merge`), and whether the outbox rows among them follow the
+    /// cursor without a gap. Also notes whether held rows come due soon, and the age of the oldest
+    /// row waiting.
+    private func nextBatch(
+        after cursor: inout Cursor, on connection: PostgresConnection
+    ) async throws -> (rows: [Row], gapFree: Bool) {
         let now = Date()
         let written = try await self.rows(
             """
@@ -255,6 +261,7 @@ public final class OutboxRelay: Service, Sendable {
         let due = held.prefix { $0.at <= now }
         self.heldComingDue.store(due.count < held.count, ordering: .relaxed)
         let batch = Self.merge(written, Array(due), limit: self.batchSize)
+        let gapFree = Self.isGapFree(batch.filter { !$0.held }.map(\.id), after: cursor.outboxId)
         for row in batch {
             if row.held {
                 cursor.held = (row.micros, row.id)
@@ -264,7 +271,14 @@ public final class OutboxRelay: Service, Sendable {
         }
         // The backlog an operator watches: how long the oldest row has waited (0: none waits).
         self.oldestUnpublished.record(batch.map(\.at).min().map { max(0, now.timeIntervalSince($0)) } ?? 0)
-        return batch
+        return (batch, gapFree)
+    }
+
+    /// Whether outbox ids (ascending) run on without a gap from the cursor (0: from the first).
+    static func isGapFree(_ ids: [Int64], after cursor: Int64) -> Bool {
+        guard let first = ids.first else { return true }
+        if cursor > 0 && first != cursor + 1 { return false }
+        return ids.last! - first == Int64(ids.count - 1)
     }
 
     /// The batch's records, with a dead letter in place of each row too large to publish.

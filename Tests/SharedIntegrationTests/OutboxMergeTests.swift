@@ -4,7 +4,7 @@ import Testing
 
 @testable import Persistence
 
-/// The relay's interleaving of outbox rows and due held rows, and its size check (no database).
+/// The relay's interleaving of outbox rows and due held rows, its size and gap checks (no database).
 struct OutboxMergeTests {
     func row(_ id: Int64, held: Bool, at seconds: TimeInterval) -> OutboxRelay.Row {
         OutboxRelay.Row(
@@ -36,5 +36,16 @@ struct OutboxMergeTests {
         headed.headers = [("x-large", String(repeating: "a", count: OutboxRelay.maxRecordBytes))]
         #expect(!OutboxRelay.isTooLarge(small))
         #expect(OutboxRelay.isTooLarge(headed))
+    }
+
+    /// A gap may be a transaction still to commit: the relay's transaction stops there, so that the
+    /// next one reads those rows rather than leaving them behind its cursor.
+    @Test func aGapInTheIdsIsSeenFromTheCursorOn() {
+        #expect(OutboxRelay.isGapFree([], after: 7))
+        #expect(OutboxRelay.isGapFree([3, 4, 5], after: 0))
+        #expect(OutboxRelay.isGapFree([8, 9], after: 7))
+        #expect(!OutboxRelay.isGapFree([9, 10], after: 7))
+        #expect(!OutboxRelay.isGapFree([3, 5], after: 0))
+        #expect(!OutboxRelay.isGapFree([8, 10], after: 7))
     }
 }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Persistence
@@ -38,8 +39,8 @@ struct Housekeeping: Service {
 
     func prune() async throws {
         let now = Date()
-        let inputsBefore = now.addingTimeInterval(-Double(dedupeWindow.components.seconds))
-        let deliveriesBefore = now.addingTimeInterval(-Double(deliveryLogRetention.components.seconds))
+        let inputsBefore = now.addingTimeInterval(-dedupeWindow.inSeconds)
+        let deliveriesBefore = now.addingTimeInterval(-deliveryLogRetention.inSeconds)
         try await db.query("DELETE FROM processed_inputs WHERE processed_at < \(inputsBefore)", logger: logger)
         try await db.query(
             "DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < \(deliveriesBefore)", logger: logger)

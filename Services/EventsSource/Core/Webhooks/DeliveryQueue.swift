@@ -98,7 +98,7 @@ enum DeliveryQueue {
     static func claim(limit: Int, lease: Duration, on connection: PostgresConnection, logger: Logger) async throws
         -> [Claimed]
     {
-        let leaseSeconds = Double(lease.components.seconds)
+        let leaseSeconds = lease.inSeconds
         var claimed: [Claimed] = []
         let rows = try await connection.query(
             """

@@ -38,9 +38,7 @@ struct ProviderHTTP: Sendable {
         do {
             let response = try await client.execute(
                 request,
-                timeout: .nanoseconds(
-                    Int64(timeout.components.seconds) * 1_000_000_000
-                        + timeout.components.attoseconds / 1_000_000_000))
+                timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
             let body = try await response.body.collect(upTo: 1 << 20)
             return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
         } catch {

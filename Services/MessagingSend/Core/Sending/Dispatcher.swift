@@ -81,7 +81,7 @@ public final class Dispatcher: Service, Sendable {
     public func wake() { for wakeup in wakeups { wakeup.wake() } }
 
     /// Seconds the `sending` lease lasts: the call's timeout plus time to record its outcome.
-    var sendingLease: Double { Double(settings.providerTimeout.components.seconds) + 5 }
+    var sendingLease: Double { settings.providerTimeout.inSeconds + 5 }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
@@ -202,8 +202,7 @@ public final class Dispatcher: Service, Sendable {
                     // The message's events (now and from the provider's callbacks) follow from its call.
                     if let callTrace { send.row.traceParent = callTrace }
                     let elapsed = ContinuousClock.now - started
-                    self.callDuration.recordNanoseconds(
-                        elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                    self.callDuration.recordNanoseconds(Int64(elapsed / .nanoseconds(1)))
                     self.requestToProvider.recordSeconds(Date().timeIntervalSince(send.row.requestedAt))
                     return (send, outcome)
                 }
