@@ -25,6 +25,8 @@ public final class OutboxRelay: Service, Sendable {
     private let idleCeiling: Duration
     /// How long one transaction keeps publishing batches (see `publishNext`).
     private let transactionSpan: Duration
+    /// How many batches may be on their way to the broker at once (see `publishNext`).
+    private let batchesInFlight: Int
     private let logger: Logger
     private let wakeups = Wakeups()
     /// Held rows come due before the next unprompted run would find them: poll at `idleInterval`.
@@ -38,18 +40,19 @@ public final class OutboxRelay: Service, Sendable {
     public convenience init(
         client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
         idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(2),
-        transactionSpan: Duration = .milliseconds(500), logger: Logger
+        transactionSpan: Duration = .milliseconds(500), batchesInFlight: Int = 4, logger: Logger
     ) {
         self.init(
             client: client, send: { try await producer.send($0) }, schema: schema,
             batchSize: batchSize, idleInterval: idleInterval, idleCeiling: idleCeiling,
-            transactionSpan: transactionSpan, logger: logger)
+            transactionSpan: transactionSpan, batchesInFlight: batchesInFlight, logger: logger)
     }
 
     init(
         client: PostgresClient, send: @escaping @Sendable ([OutgoingRecord]) async throws -> Void, schema: String,
         batchSize: Int = 2_000, idleInterval: Duration = .milliseconds(250),
-        idleCeiling: Duration = .seconds(2), transactionSpan: Duration = .milliseconds(500), logger: Logger
+        idleCeiling: Duration = .seconds(2), transactionSpan: Duration = .milliseconds(500),
+        batchesInFlight: Int = 4, logger: Logger
     ) {
         self.client = client
         self.send = send
@@ -58,6 +61,7 @@ public final class OutboxRelay: Service, Sendable {
         self.idleInterval = idleInterval
         self.idleCeiling = idleCeiling
         self.transactionSpan = transactionSpan
+        self.batchesInFlight = max(1, batchesInFlight)
         self.logger = logger
         progress = LoopMonitor.shared.register("outbox relay \(schema)")
         published = Counter(label: "engage_outbox_published_total")
@@ -162,13 +166,16 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// One transaction of the relay: it takes the schema's lock, then publishes batch after batch,
-    /// each read while the broker acknowledges the one before and deleted while the one after is in
-    /// flight, so that Postgres and the broker work at the same time instead of in turn. It ends
-    /// when a read finds nothing, after a read with a gap in the outbox ids, or after
-    /// `transactionSpan` (a crash republishes at most that much, with the same ids). A batch the
-    /// broker refuses ends it too, after the batches acknowledged before it are deleted and
-    /// committed; then the failure is thrown. Returns how many rows it published and whether it
-    /// stopped early with rows perhaps left, or nil when another relay holds the lock.
+    /// each read while the broker acknowledges those before it and deleted once acknowledged, so that
+    /// Postgres and the broker work at the same time instead of in turn. Up to `batchesInFlight`
+    /// batches are sent at once, but never two that share a key (topic and key): per-key order holds
+    /// even when one is refused, since a batch is sent only after every batch before it with one of
+    /// its keys was acknowledged. The transaction ends when a read finds nothing, after a read with
+    /// a gap in the outbox ids, or after `transactionSpan` (a crash republishes at most that much,
+    /// with the same ids). A batch the broker refuses ends it too: no batch is sent after it, those
+    /// in flight are awaited, the acknowledged ones are deleted and committed, then the failure is
+    /// thrown. Returns how many rows it published and whether it stopped early with rows perhaps
+    /// left, or nil when another relay holds the lock.
     func publishNext() async throws -> (count: Int, more: Bool)? {
         let outcome = try await client.transaction(logger: self.logger) { connection -> Outcome? in
             let lockKey = "engage-outbox:" + self.schema
@@ -177,46 +184,95 @@ public final class OutboxRelay: Service, Sendable {
             var locked = false
             for try await value in lockRows.decode(Bool.self) { locked = value }
             guard locked else { return nil }
-
-            let ends = ContinuousClock.now + self.transactionSpan
-            var cursor = Cursor()
-            var (batch, gapFree) = try await self.nextBatch(after: &cursor, on: connection)
-            var outcome = Outcome()
-            var acknowledged: [Row] = []  // and not yet deleted
-            while !batch.isEmpty {
-                let started = ContinuousClock.now
-                let records = self.publishable(batch)
-                // In outbox order: a batch is sent only once the one before it is acknowledged.
-                async let delivered: Void = self.send(records)
-                try await self.setAside(acknowledged, on: connection)
-                acknowledged = []
-                // A gap in the ids may be a transaction that commits late: rows below the cursor
-                // would wait for the end of this one, so the next transaction reads them instead.
-                outcome.more = ContinuousClock.now >= ends || !gapFree
-                var next: [Row] = []
-                if !outcome.more { (next, gapFree) = try await self.nextBatch(after: &cursor, on: connection) }
-                do {
-                    try await delivered
-                } catch {
-                    outcome.failure = error
-                    outcome.more = false
-                    break
-                }
-                self.published.increment(by: batch.count)
-                if let oldest = batch.map(\.at).min() {
-                    self.lag.recordSeconds(max(0, Date().timeIntervalSince(oldest)))
-                }
-                self.batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
-                outcome.count += batch.count
-                acknowledged = batch
-                batch = next
-            }
-            try await self.setAside(acknowledged, on: connection)
-            return outcome
+            return try await self.publishBatches(on: connection)
         }
         guard let outcome else { return nil }
         if let failure = outcome.failure { throw failure }
         return (outcome.count, outcome.more)
+    }
+
+    /// The batches of one transaction (see `publishNext`), sent as child tasks and deleted as each
+    /// is acknowledged.
+    private func publishBatches(on connection: PostgresConnection) async throws -> Outcome {
+        let ends = ContinuousClock.now + transactionSpan
+        var cursor = Cursor()
+        var outcome = Outcome()
+        var (next, gapFree) = try await nextBatch(after: &cursor, on: connection)
+        try await withThrowingTaskGroup(of: Sent.self) { group in
+            var inFlight = KeysInFlight()
+            var sending = 0
+            while true {
+                // Send what may go now, reading the next batch while those sent are on their way.
+                while outcome.failure == nil, !next.isEmpty, sending < batchesInFlight, inFlight.admits(next) {
+                    let batch = next
+                    let records = publishable(batch)
+                    inFlight.add(batch)
+                    sending += 1
+                    group.addTask { [send = self.send] in
+                        let started = ContinuousClock.now
+                        do {
+                            try await send(records)
+                            return Sent(rows: batch, started: started, failure: nil)
+                        } catch {
+                            return Sent(rows: batch, started: started, failure: error)
+                        }
+                    }
+                    // A gap in the ids may be a transaction that commits late: rows below the
+                    // cursor would wait for the end of this one, so the next transaction reads them.
+                    outcome.more = ContinuousClock.now >= ends || !gapFree
+                    next = []
+                    if !outcome.more { (next, gapFree) = try await nextBatch(after: &cursor, on: connection) }
+                }
+                guard let sent = try await group.next() else { break }
+                sending -= 1
+                inFlight.remove(sent.rows)
+                if let failure = sent.failure {
+                    if outcome.failure == nil { outcome.failure = failure }
+                    outcome.more = false
+                    continue
+                }
+                try await setAside(sent.rows, on: connection)
+                published.increment(by: sent.rows.count)
+                if let oldest = sent.rows.map(\.at).min() {
+                    lag.recordSeconds(max(0, Date().timeIntervalSince(oldest)))
+                }
+                batchDuration.recordNanoseconds(Int64((ContinuousClock.now - sent.started) / .nanoseconds(1)))
+                outcome.count += sent.rows.count
+            }
+        }
+        return outcome
+    }
+
+    /// A batch sent, and how its sending ended.
+    private struct Sent: Sendable {
+        var rows: [Row]
+        var started: ContinuousClock.Instant
+        var failure: (any Error)?
+    }
+
+    /// The keys (topic and key) of the batches in flight, counted: a batch that shares one waits.
+    /// Records without a key have no order to keep.
+    struct KeysInFlight {
+        private var counts: [String: Int] = [:]
+
+        func admits(_ batch: [Row]) -> Bool {
+            counts.isEmpty || !batch.contains { Self.key(of: $0).map { counts[$0] != nil } ?? false }
+        }
+
+        mutating func add(_ batch: [Row]) {
+            for row in batch { if let key = Self.key(of: row) { counts[key, default: 0] += 1 } }
+        }
+
+        mutating func remove(_ batch: [Row]) {
+            for row in batch {
+                guard let key = Self.key(of: row), let count = counts[key] else { continue }
+                counts[key] = count > 1 ? count - 1 : nil
+            }
+        }
+
+        private static func key(of row: Row) -> String? {
+            row.record.key.map { row.record.topic + "\u{0}" + String(decoding: $0, as: UTF8.self) }
+        }
     }
 
     /// What one transaction of the relay did.

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Persistence
 
-/// The relay's interleaving of outbox rows and due held rows, its size and gap checks (no database).
+/// The relay's interleaving of outbox rows and due held rows, its size, gap and key checks (no database).
 struct OutboxMergeTests {
     func row(_ id: Int64, held: Bool, at seconds: TimeInterval) -> OutboxRelay.Row {
         OutboxRelay.Row(
@@ -47,5 +47,25 @@ struct OutboxMergeTests {
         #expect(!OutboxRelay.isGapFree([9, 10], after: 7))
         #expect(!OutboxRelay.isGapFree([3, 5], after: 0))
         #expect(!OutboxRelay.isGapFree([8, 10], after: 7))
+    }
+
+    /// Batches in flight together share no key of a topic; keyless records keep no order.
+    @Test func aBatchIsAdmittedInFlightOnlyWithoutAKeyInFlight() {
+        func row(_ topic: String, _ key: String?) -> OutboxRelay.Row {
+            OutboxRelay.Row(
+                id: 1, held: false, at: Date(), record: OutgoingRecord(topic: topic, key: key, value: []))
+        }
+        var inFlight = OutboxRelay.KeysInFlight()
+        let first = [row("a", "k1"), row("a", "k2"), row("a", nil)]
+        #expect(inFlight.admits(first))
+        inFlight.add(first)
+        inFlight.add([row("a", "k2")])
+        #expect(!inFlight.admits([row("a", "k3"), row("a", "k2")]))
+        #expect(inFlight.admits([row("b", "k1"), row("a", nil), row("a", "k3")]))
+        inFlight.remove(first)
+        #expect(!inFlight.admits([row("a", "k2")]), "k2 is still in the second batch")
+        #expect(inFlight.admits([row("a", "k1")]))
+        inFlight.remove([row("a", "k2")])
+        #expect(inFlight.admits([row("a", "k2")]))
     }
 }

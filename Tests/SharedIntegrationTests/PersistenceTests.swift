@@ -118,7 +118,9 @@ struct PersistenceTests {
                         (chunk..<min(chunk + 8, 33)).map(message), on: connection, logger: logger)
                 }
             }
-            let relay = OutboxRelay(client: client, producer: producer, schema: schema, batchSize: 4, logger: logger)
+            let relay = OutboxRelay(
+                client: client, producer: producer, schema: schema, batchSize: 4, transactionSpan: .seconds(60),
+                logger: logger)
             #expect(try await relay.publishBatch() == 33)
             let records = try await TestEnvironment.consume(topic, count: 33)
             #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<33).map { "{\"n\":\($0)}" })
@@ -175,6 +177,89 @@ struct PersistenceTests {
             #expect(try await relay.publishBatch() == 2)
             let all = try await TestEnvironment.consume(topic, count: 4)
             #expect(all.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<4).map { "{\"n\":\($0)}" })
+        }
+    }
+
+    /// Batches without a key in common are on their way to the broker together; batches that
+    /// share one are sent one after the other, so that per-key order holds whatever is refused.
+    @Test(.timeLimit(.minutes(2)))
+    func onlyBatchesWithoutACommonKeyAreInFlightTogether() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.inflight.")
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
+            for keys in [(0..<8).map { "p\($0)" }, Array(repeating: "p1", count: 8)] {
+                try await client.transaction(logger: logger) { connection in
+                    try await Outbox.enqueue(
+                        keys.enumerated().map { OutboxMessage(topic: topic, key: $1, payload: "{\"n\":\($0)}") },
+                        on: connection, logger: logger)
+                }
+                let sending = Mutex((now: 0, most: 0))
+                let relay = OutboxRelay(
+                    client: client,
+                    send: { records in
+                        sending.withLock {
+                            $0.now += 1
+                            $0.most = max($0.most, $0.now)
+                        }
+                        // Each send waits for the others that may go with it (a second at most).
+                        let deadline = ContinuousClock.now + .seconds(1)
+                        while sending.withLock({ $0.most }) < 4, ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                        sending.withLock { $0.now -= 1 }
+                        try await producer.send(records)
+                    }, schema: schema, batchSize: 2, transactionSpan: .seconds(60), batchesInFlight: 4, logger: logger)
+                #expect(try await relay.publishBatch() == 8)
+                #expect(sending.withLock { $0.most } == (Set(keys).count == 1 ? 1 : 4), "\(keys)")
+            }
+            let records = try await TestEnvironment.consume(topic, count: 16)
+            let same = records.filter { $0.key.map { String(decoding: $0, as: UTF8.self) } == "p1" }
+            // p1's records in outbox order: its first one, then the eight of the second round.
+            #expect(
+                same.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":1}"]
+                    + (0..<8).map { "{\"n\":\($0)}" })
+        }
+    }
+
+    /// A refused batch among batches in flight together leaves its own rows, and only those, for
+    /// the next transaction: the others were acknowledged and are deleted.
+    @Test(.timeLimit(.minutes(2)))
+    func aRefusedBatchAmongThoseInFlightKeepsOnlyItsOwnRows() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.refusedamong.")
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
+            try await client.transaction(logger: logger) { connection in
+                try await Outbox.enqueue(
+                    (0..<8).map { OutboxMessage(topic: topic, key: "p\($0)", payload: "{\"n\":\($0)}") },
+                    on: connection, logger: logger)
+            }
+            struct Refused: Error {}
+            let batches = Mutex(0)
+            let relay = OutboxRelay(
+                client: client,
+                send: { records in
+                    let number = batches.withLock {
+                        $0 += 1
+                        return $0
+                    }
+                    guard number == 2 else { return try await producer.send(records) }
+                    // Refused once the batches after it are on their way too.
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while batches.withLock({ $0 }) < 4, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    throw Refused()
+                }, schema: schema, batchSize: 2, transactionSpan: .seconds(60), batchesInFlight: 4, logger: logger)
+            await #expect(throws: Refused.self) { try await relay.publishBatch() }
+            let records = try await TestEnvironment.consume(topic, count: 6)
+            #expect(
+                Set(records.map { String(decoding: $0.value ?? [], as: UTF8.self) })
+                    == Set([0, 1, 4, 5, 6, 7].map { "{\"n\":\($0)}" }))
+            var left: [String] = []
+            for try await payload in try await client.query("SELECT payload FROM outbox ORDER BY id", logger: logger)
+                .decode(String.self)
+            {
+                left.append(payload)
+            }
+            #expect(left == ["{\"n\":2}", "{\"n\":3}"])
         }
     }
 
