@@ -65,6 +65,17 @@ struct PersistenceTests {
         }
     }
 
+    /// The payloads of the rows left in one of the outbox's tables, in id order.
+    func payloads(in table: String, _ client: PostgresClient) async throws -> [String] {
+        var payloads: [String] = []
+        for try await payload in try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT payload FROM \(table) ORDER BY id"), logger: logger
+        ).decode(String.self) {
+            payloads.append(payload)
+        }
+        return payloads
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func outboxPublishesCommittedRowsInOrderAndNothingFromARollback() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.")
@@ -166,12 +177,7 @@ struct PersistenceTests {
             await #expect(throws: Refused.self) { try await relay.publishBatch() }
             let records = try await TestEnvironment.consume(topic, count: 2)
             #expect(records.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":0}", "{\"n\":1}"])
-            var left: [String] = []
-            for try await payload in try await client.query("SELECT payload FROM outbox ORDER BY id", logger: logger)
-                .decode(String.self)
-            {
-                left.append(payload)
-            }
+            let left = try await payloads(in: "outbox", client)
             #expect(left == ["{\"n\":2}", "{\"n\":3}"])
             // The next transaction publishes them.
             #expect(try await relay.publishBatch() == 2)
@@ -212,7 +218,7 @@ struct PersistenceTests {
                 #expect(sending.withLock { $0.most } == (Set(keys).count == 1 ? 1 : 4), "\(keys)")
             }
             let records = try await TestEnvironment.consume(topic, count: 16)
-            let same = records.filter { $0.key.map { String(decoding: $0, as: UTF8.self) } == "p1" }
+            let same = records.filter { $0.keyString == "p1" }
             // p1's records in outbox order: its first one, then the eight of the second round.
             #expect(
                 same.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["{\"n\":1}"]
@@ -253,12 +259,7 @@ struct PersistenceTests {
             #expect(
                 Set(records.map { String(decoding: $0.value ?? [], as: UTF8.self) })
                     == Set([0, 1, 4, 5, 6, 7].map { "{\"n\":\($0)}" }))
-            var left: [String] = []
-            for try await payload in try await client.query("SELECT payload FROM outbox ORDER BY id", logger: logger)
-                .decode(String.self)
-            {
-                left.append(payload)
-            }
+            let left = try await payloads(in: "outbox", client)
             #expect(left == ["{\"n\":2}", "{\"n\":3}"])
         }
     }
@@ -291,12 +292,7 @@ struct PersistenceTests {
                     "{\"n\":1}", "{\"n\":2}", "{\"n\":3}",
                 ])
             #expect(try await relay.publishBatch() == 0)
-            var left: [String] = []
-            for try await payload in try await client.query("SELECT payload FROM outbox_held", logger: logger)
-                .decode(String.self)
-            {
-                left.append(payload)
-            }
+            let left = try await payloads(in: "outbox_held", client)
             #expect(left == ["{\"n\":9}"])
         }
     }
