@@ -88,6 +88,9 @@ public final class KafkaConsumer: Sendable {
         topicCheck.withLock { $0.retry = failed }
     }
 
+    /// Whether the consumer's checks have seen `topic` gone (and not yet back).
+    func hasSeenGone(_ topic: String) -> Bool { topicCheck.withLock { $0.topics.isGone(topic) } }
+
     /// Batches as an AsyncSequence: each `next()` waits for at least one record and ends when the
     /// task is cancelled. Commit each batch yourself after processing it.
     public func batches(maxRecords: Int) -> Batches { Batches(consumer: self, maxRecords: maxRecords) }

@@ -11,6 +11,9 @@ struct RecreatedTopics: Sendable {
     private var misses: [String: Int] = [:]
     private var vanished: Set<String> = []
 
+    /// Whether `topic` has been seen gone (and not yet back).
+    func isGone(_ topic: String) -> Bool { vanished.contains(topic) }
+
     /// Records what the broker has now (`existing`) and returns the subscribed topics that are
     /// back after having been seen gone.
     mutating func observe(existing: Set<String>, subscribed: [String]) -> Set<String> {
