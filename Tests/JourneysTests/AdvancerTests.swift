@@ -156,4 +156,42 @@ struct AdvancerTests {
             #expect(try await count(test, "SELECT count(*)::int FROM outbox") == 15)
         }
     }
+
+    /// The workers sleep until the next path is due rather than polling: the next run is at its
+    /// instant, at least every second within the lookahead (where a burst must be seen coming),
+    /// when it enters the lookahead from beyond, and with no path to come the loop backs off.
+    @Test func theNextRunIsWhenTheNextPathComesDue() async throws {
+        try await JourneysRouteTest.run { test in
+            func seconds(_ next: NextRun) -> Double? {
+                guard case .dueIn(let wait) = next else { return nil }
+                return wait / .seconds(1)
+            }
+            let start = Date(timeIntervalSince1970: 1_900_000_000)
+            let clock = MovableClock(start)
+            let advancer = advancer(test, clock: clock, rate: 1_000)
+            #expect(try await advancer.nextRun() == .idle)
+
+            let journey = try await publishWaitingJourney(test)
+            let due = start.addingTimeInterval(90)
+            try await seedWaitingPaths(test, journey: journey, count: 3, due: due)
+            // 90 s away with a 30 s lookahead: the next run when it enters the lookahead.
+            let far = try #require(seconds(try await advancer.nextRun()))
+            #expect(abs(far - 60) < 0.001, "\(far)")
+            clock.set(due.addingTimeInterval(-10))
+            #expect(try await advancer.nextRun() == .dueIn(.seconds(1)))
+            clock.set(due.addingTimeInterval(-0.25))
+            let near = try #require(seconds(try await advancer.nextRun()))
+            #expect(abs(near - 0.25) < 0.001, "\(near)")
+
+            // A paused journey's paths do not come due.
+            try await test.db.query("UPDATE journeys SET status = 'paused'", logger: TestPostgres.logger)
+            #expect(try await advancer.nextRun() == .idle)
+            try await test.db.query("UPDATE journeys SET status = 'published'", logger: TestPostgres.logger)
+
+            clock.set(due)
+            #expect(try await advancer.runDue() == false)
+            #expect(try await donePaths(test) == 3)
+            #expect(try await advancer.nextRun() == .idle)
+        }
+    }
 }

@@ -19,6 +19,12 @@ import Testing
         var last: ContinuousClock.Instant? { times.withLock { $0.last } }
     }
 
+    /// What the loop's runs answer, set by the test as it goes.
+    final class Plan: Sendable {
+        let next = Mutex<NextRun>(.dueIn(.milliseconds(300)))
+        let expectDuringRun = Atomic<Bool>(false)
+    }
+
     func until(_ condition: () -> Bool, within limit: Duration = .seconds(10)) async throws {
         let deadline = ContinuousClock.now + limit
         while !condition() {
@@ -52,6 +58,47 @@ import Testing
             let busy = runs.count
             try await until { runs.count >= busy + 4 }
             #expect(runs.lastGap < .milliseconds(200), "\(runs.lastGap)")
+            group.cancelAll()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aLoopSleepsUntilItsNextWorkIsDueAndAnExpectedInstantComesFirst() async throws {
+        let wakeups = Wakeups()
+        let runs = Runs()
+        let plan = Plan()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await wakeups.run(every: .milliseconds(20), idleUpTo: .seconds(30)) { () -> NextRun in
+                    _ = runs.record()
+                    // A commit of this process landing while the run looks: its instant must hold.
+                    if plan.expectDuringRun.exchange(false, ordering: .relaxed) {
+                        wakeups.expect(at: Date().addingTimeInterval(0.2))
+                    }
+                    return plan.next.withLock { $0 }
+                }
+            }
+            // The first run after the interval, the next when its work is due, not at the interval.
+            try await until { runs.count >= 2 }
+            #expect(runs.lastGap >= .milliseconds(280) && runs.lastGap < .seconds(2), "\(runs.lastGap)")
+
+            // Work due far off: the loop would sleep 20 s, but an instant expected sooner comes first.
+            plan.next.withLock { $0 = .dueIn(.seconds(20)) }
+            try await until { runs.count >= 3 }
+            var before = runs.count
+            var expected = ContinuousClock.now
+            wakeups.expect(at: Date().addingTimeInterval(0.2))
+            try await until { runs.count > before }
+            #expect(runs.last! - expected >= .milliseconds(180) && runs.last! - expected < .seconds(2))
+
+            // The same when the instant is expected during a run that then asks for 20 s.
+            plan.expectDuringRun.store(true, ordering: .relaxed)
+            before = runs.count
+            expected = ContinuousClock.now
+            wakeups.wake()
+            try await until { runs.count >= before + 2 }
+            #expect(runs.lastGap >= .milliseconds(180) && runs.lastGap < .seconds(2), "\(runs.lastGap)")
+            #expect(runs.last! - expected < .seconds(3))
             group.cancelAll()
         }
     }

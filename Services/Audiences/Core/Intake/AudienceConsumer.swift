@@ -51,7 +51,7 @@ public struct AudienceConsumer: BatchHandler {
             if case .access(let value) = $0 { value } else { nil }
         }
         guard !inputs.isEmpty else { return failures }
-        try await db.transaction(logger: logger) { [self, inputs] connection in
+        let earliestTimer = try await db.transaction(logger: logger) { [self, inputs] connection -> Date? in
             try await DefinitionCache.enterShared(on: connection, logger: logger)
             let compiled = try await definitions.current(on: connection)
             let bySpace = Dictionary(grouping: inputs) { input -> String in
@@ -62,12 +62,16 @@ public struct AudienceConsumer: BatchHandler {
                 case .access(let access): access.spaceId  // applied before the transaction
                 }
             }
+            var earliestTimer: Date?
             for spaceId in bySpace.keys.sorted() {
-                try await apply(
+                let due = try await apply(
                     bySpace[spaceId]!, spaceId: spaceId,
                     space: compiled[spaceId] ?? CompiledSpace(audiences: [], traits: []), on: connection)
+                if let due { earliestTimer = min(earliestTimer ?? due, due) }
             }
+            return earliestTimer
         }
+        store.timersCommitted(earliest: earliestTimer)
         let now = Date()
         for case .event(let event) in inputs {
             latency.recordSeconds(max(0, now.timeIntervalSince(event.message.receivedAt)))
@@ -75,8 +79,9 @@ public struct AudienceConsumer: BatchHandler {
         return failures
     }
 
+    /// Returns the earliest timer it set.
     private func apply(_ inputs: [Input], spaceId: String, space: CompiledSpace, on connection: PostgresConnection)
-        async throws
+        async throws -> Date?
     {
         let now = Date()
         let events = inputs.compactMap { if case .event(let event) = $0 { event } else { nil } }
@@ -112,6 +117,7 @@ public struct AudienceConsumer: BatchHandler {
         }
         for id in subscriptionProfiles { work.touch(id) { $0.subscriptions = true } }
         try await work.finish(on: connection)
+        return work.earliestTimer
     }
 
     private func profiles(withContacts contacts: [String], spaceId: String, on connection: PostgresConnection)

@@ -28,6 +28,8 @@ struct ProfileWork {
     private var touches: [String: Touch] = [:]
     private var records: [StateStore.MembershipRecord] = []
     private var cleared: Set<String> = []
+    /// The earliest timer `finish` set, for `StateStore.timersCommitted` once committed.
+    private(set) var earliestTimer: Date?
 
     init(spaceId: String, evaluator: Evaluator, store: StateStore, now: Date, states: [String: ProfileState]) {
         self.spaceId = spaceId
@@ -152,6 +154,7 @@ struct ProfileWork {
         try await store.save(spaceId: spaceId, dirty, on: connection)
         try await store.record(spaceId: spaceId, records, now: now, on: connection)
         try await store.setTimers(spaceId: spaceId, timers, on: connection)
+        if let due = timers.compactMap(\.due).min() { earliestTimer = min(earliestTimer ?? due, due) }
         try await Outbox.enqueue(writeBacks, on: connection, logger: store.logger)
         let counts = pendingChanges
         records.removeAll()

@@ -8,8 +8,17 @@ import PostgresNIO
 /// caller's transaction and under the rows' locks.
 public struct StateStore: Sendable {
     let logger: Logger
+    /// The timer worker's loop. A writer of timers, once its transaction has committed, brings the
+    /// loop's next run forward to the earliest of them (`timersCommitted`): the worker sleeps until
+    /// the next timer instead of polling for it.
+    let timerWakeups = Wakeups()
 
     public init(logger: Logger) { self.logger = logger }
+
+    /// Called after the transaction that set timers committed, with the earliest it set.
+    func timersCommitted(earliest: Date?) {
+        if let earliest { timerWakeups.expect(at: earliest) }
+    }
 
     /// Locks (creating when asked) the profiles' state rows in one global order, following merges:
     /// a profile merged away brings the profile it was merged into.

@@ -311,8 +311,8 @@ public struct BuildWorker: Service {
             ).decode(String.self) { page.append(id) }
             guard let last = page.last else { return }
             after = last
-            let counts = try await db.transaction(logger: logger) {
-                [self, page] connection -> (entered: Int, exited: Int) in
+            let (counts, earliestTimer) = try await db.transaction(logger: logger) {
+                [self, page] connection -> ((entered: Int, exited: Int), Date?) in
                 try await DefinitionCache.enterShared(on: connection, logger: logger)
                 let space =
                     try await definitions.current(on: connection)[build.spaceId]
@@ -328,8 +328,9 @@ public struct BuildWorker: Service {
                         if build.definitionKind == .audience { touch.audiences.insert(build.targetId) }
                     }
                 }
-                return try await work.finish(on: connection)
+                return (try await work.finish(on: connection), work.earliestTimer)
             }
+            store.timersCommitted(earliest: earliestTimer)
             evaluated += Int64(page.count)
             try await setPhase(
                 build, evaluated: evaluated, entered: Int64(counts.entered), exited: Int64(counts.exited))

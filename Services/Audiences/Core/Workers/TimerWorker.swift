@@ -8,12 +8,15 @@ import ServiceLifecycle
 /// time-dependent audiences are evaluated at that moment, without any new event. Timers live in
 /// Postgres; due ones are claimed with `FOR UPDATE SKIP LOCKED`, so several instances share them,
 /// and a profile being changed by the consumer right now is skipped (its timer stays due).
+/// Between runs it sleeps until the next timer is due, or until a writer of this instance commits
+/// an earlier one (`StateStore.timersCommitted`); `idleCeiling` bounds how late it notices timers
+/// it was not told of (those of an instance that died).
 public struct TimerWorker: Service {
     let db: PostgresClient
     let definitions: DefinitionCache
     let store: StateStore
-    let wakeups = Wakeups()
     let interval: Duration
+    let idleCeiling: Duration = .seconds(5)
     let batchSize: Int
     let logger: Logger
 
@@ -30,13 +33,25 @@ public struct TimerWorker: Service {
     }
 
     public func run() async throws {
-        await wakeups.run(every: interval, loop: "audience timers") {
+        await store.timerWakeups.run(every: interval, idleUpTo: idleCeiling, loop: "audience timers") {
             do {
                 while try await runDue() >= batchSize, !Task.isCancelled {}
+                return try await nextRun()
             } catch {
                 logger.warning("timer pass failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                return .soon
             }
         }
+    }
+
+    /// When the next timer is due, by Postgres's clock (the one `runDue` compares with).
+    func nextRun() async throws -> NextRun {
+        for try await seconds in try await db.query(
+            "SELECT extract(epoch FROM min(due_at) - now())::float8 FROM timers", logger: logger
+        ).decode(Double?.self) {
+            if let seconds { return .dueIn(.seconds(seconds)) }
+        }
+        return .idle
     }
 
     /// Evaluates one batch of due timers; returns how many profiles it evaluated.

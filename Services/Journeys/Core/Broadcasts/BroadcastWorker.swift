@@ -29,13 +29,31 @@ public struct BroadcastWorker: Service {
     public func wake() { wakeups.wake() }
 
     public func run() async throws {
-        await wakeups.run(every: .milliseconds(500), loop: "broadcasts") {
+        await wakeups.run(every: .milliseconds(500), idleUpTo: .seconds(5), loop: "broadcasts") {
             do {
                 while try await pass(), !Task.isShuttingDownGracefully {}
+                return try await nextRun()
             } catch {
                 logger.warning("broadcast pass failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                return .soon
             }
         }
+    }
+
+    /// A broadcast being sent (held back by its throttle or by another instance) is looked at
+    /// again soon; otherwise the next run is when the next scheduled one is due. Broadcasts
+    /// created here wake the worker, so with none the loop backs off.
+    func nextRun() async throws -> NextRun {
+        for try await (sending, next) in try await db.query(
+            """
+            SELECT coalesce(bool_or(status = 'sending'), false), min(scheduled_at) FILTER (WHERE status = 'scheduled')
+            FROM broadcasts WHERE status IN ('scheduled', 'sending')
+            """, logger: logger
+        ).decode((Bool, Date?).self) {
+            if sending { return .soon }
+            if let next { return .dueIn(.seconds(next.timeIntervalSince(clock.now()))) }
+        }
+        return .idle
     }
 
     /// Starts or advances every due broadcast by one chunk; true when there may be more to do at once.

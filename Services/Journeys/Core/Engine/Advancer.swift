@@ -28,7 +28,12 @@ public final class Advancer: Service, Sendable {
         public var batchSize = 5_000
         /// Passes running at once (each claims its own batch).
         public var workers = 2
+        /// The wait between runs while paths are coming due or a run found work.
         public var pollInterval: Duration = .milliseconds(200)
+        /// The longest wait between runs when no path is due soon: paths this instance writes wake
+        /// the workers and the next due one sets their alarm, so this only bounds how late the
+        /// paths left by an instance that died are noticed.
+        public var idleCeiling: Duration = .seconds(5)
         /// How far ahead timers may be claimed (zero: never ahead).
         public var lookahead: Duration = .seconds(30)
         /// The due instants one batch claimed ahead may span: its effects are released at the
@@ -78,13 +83,18 @@ public final class Advancer: Service, Sendable {
         await withDiscardingTaskGroup { group in
             for wakeup in wakeups {
                 group.addTask {
-                    await wakeup.run(every: self.settings.pollInterval, loop: "journey advancer") {
+                    await wakeup.run(
+                        every: self.settings.pollInterval, idleUpTo: self.settings.idleCeiling,
+                        loop: "journey advancer"
+                    ) {
                         do {
                             while try await self.runDue(), !Task.isShuttingDownGracefully {}
+                            return try await self.nextRun()
                         } catch {
                             self.logger.warning(
                                 "advancing journeys failed; retrying",
                                 metadata: ["error": "\(String(reflecting: error))"])
+                            return .soon
                         }
                     }
                 }
@@ -121,6 +131,30 @@ public final class Advancer: Service, Sendable {
             return false
         }
         return try await advanceBatch(dueBy: now.addingTimeInterval(settings.lookahead.inSeconds), now: now) > 0
+    }
+
+    /// When to run next, from the earliest path still to come due: at its instant; while it is
+    /// within the lookahead, at least every second too, so that the look for a coming burst
+    /// (`burstNeedsClaimingAhead`) keeps its pace; beyond, when it enters the lookahead. With no
+    /// path to come, the loop backs off: this instance's writes wake it.
+    func nextRun() async throws -> NextRun {
+        let now = clock.now()
+        var next: Date?
+        for try await due in try await db.query(
+            """
+            SELECT p.due_at FROM paths p
+            WHERE p.status <> 'done' AND p.due_at IS NOT NULL
+              AND EXISTS (SELECT 1 FROM journeys j WHERE j.space_id = p.space_id AND j.id = p.journey_id AND j.status = 'published')
+            ORDER BY p.due_at LIMIT 1
+            """, logger: logger
+        ).decode(Date.self) {
+            next = due
+        }
+        guard let next else { return .idle }
+        let until = next.timeIntervalSince(now)
+        let lookahead = settings.lookahead.inSeconds
+        if lookahead > 0, until <= lookahead { return .dueIn(.seconds(min(until, 1))) }
+        return .dueIn(.seconds(until - lookahead))
     }
 
     /// Whether firing the paths due within the lookahead only when each comes due would make some

@@ -20,8 +20,10 @@ public final class Dispatcher: Service, Sendable {
         public var providerTimeout: Duration = .seconds(10)
         public var maxAttempts = 8
         public var pollInterval: Duration = .milliseconds(500)
-        /// The longest wait between unprompted runs once idle (see `Wakeups.run(every:idleUpTo:)`).
-        public var idleCeiling: Duration = .seconds(2)
+        /// The longest wait of the first worker between unprompted runs once idle: it sleeps until
+        /// the next message comes due, so this bounds only how late it notices messages nobody
+        /// announced (those of an instance that died). The other workers run when woken.
+        public var idleCeiling: Duration = .seconds(5)
         public init() {}
     }
 
@@ -90,26 +92,37 @@ public final class Dispatcher: Service, Sendable {
                 try? await cancelWhenGracefulShutdown {
                     var lastPrune = ContinuousClock.now - .seconds(3_600)
                     while true {
-                        await self.sweep()
+                        let nextExpiry = await self.sweep()
                         if ContinuousClock.now - lastPrune >= .seconds(3_600) {
                             lastPrune = .now
                             do { try await self.preparer.policies.prune(now: Date()) } catch {
                                 self.logger.warning("frequency ledger prune failed", metadata: ["error": "\(error)"])
                             }
                         }
-                        try await Task.sleep(for: .seconds(2))
+                        // Until the next lease ends; leases taken meanwhile last longer than the cap.
+                        try await Task.sleep(for: min(max(nextExpiry ?? .seconds(30), .seconds(2)), .seconds(30)))
                     }
                 }
             }
-            for wakeup in wakeups {
+            for (index, wakeup) in wakeups.enumerated() {
                 group.addTask {
-                    // Queued messages wake the workers; the unprompted runs find due retries and
-                    // messages released by quiet hours, at most `idleCeiling` late when idle.
+                    // Queued messages wake every worker. The first also sleeps until the next
+                    // message comes due (a retry, a quiet-hours release) and wakes the others
+                    // when it finds a full batch; they run only when woken.
                     await wakeup.run(
-                        every: self.settings.pollInterval, idleUpTo: self.settings.idleCeiling,
+                        every: self.settings.pollInterval,
+                        idleUpTo: index == 0 ? self.settings.idleCeiling : .seconds(60),
                         loop: "message dispatcher"
-                    ) {
-                        await self.drain()
+                    ) { () -> NextRun in
+                        if await self.drain(wakingOthers: index == 0) { return .soon }
+                        guard index == 0 else { return .idle }
+                        do {
+                            return try await self.store.nextDue().map { .dueIn($0) } ?? .idle
+                        } catch {
+                            self.logger.warning(
+                                "looking for the next due message failed", metadata: ["error": "\(error)"])
+                            return .soon
+                        }
                     }
                 }
             }
@@ -117,27 +130,33 @@ public final class Dispatcher: Service, Sendable {
         logger.info("dispatcher stopped")
     }
 
-    private func sweep() async {
+    /// Returns when the next lease ends (nil: no lease, or the sweep failed).
+    private func sweep() async -> Duration? {
         do {
             let swept = try await store.sweepExpiredLeases()
+            if swept.requeued > 0 { wake() }
             if swept.unknown > 0 {
                 unknown.increment(by: swept.unknown)
                 logger.warning(
                     "messages with an unknown outcome after a lost worker; waiting for provider callbacks",
                     metadata: ["count": "\(swept.unknown)"])
             }
+            return swept.nextExpiry
         } catch {
             logger.error("lease sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+            return nil
         }
     }
 
     /// Claims and processes batches until none is due (or shutdown begins); whether it found any.
-    private func drain() async -> Bool {
+    /// `wakingOthers`: a full batch wakes the other workers to share what is due.
+    private func drain(wakingOthers: Bool = false) async -> Bool {
         var found = false
         while !Task.isShuttingDownGracefully {
             do {
                 let rows = try await store.claim(limit: settings.batchSize, lease: sendingLease + 30)
                 if rows.isEmpty { return found }
+                if wakingOthers, !found, rows.count == settings.batchSize { wake() }
                 found = true
                 try await process(rows)
             } catch {
@@ -188,6 +207,7 @@ public final class Dispatcher: Service, Sendable {
             }
         }
         let marked = try await store.apply(transitions, events: events)
+        expectDelayed(transitions)
         let toCall = sends.filter { marked.contains($0.row.id) }
         guard !toCall.isEmpty else { return }
 
@@ -294,5 +314,13 @@ public final class Dispatcher: Service, Sendable {
             }
         }
         try await store.apply(transitions, events: events, once: statusEvents)
+        expectDelayed(transitions)
+    }
+
+    /// Messages put back to pending for later (quiet hours, a retry) come due then: the first
+    /// worker, the one that sleeps until due messages, is told of the earliest.
+    private func expectDelayed(_ transitions: [Transition]) {
+        guard let delay = transitions.filter({ $0.to == "pending" && $0.delay >= 0 }).map(\.delay).min() else { return }
+        wakeups[0].expect(at: Date().addingTimeInterval(delay))
     }
 }

@@ -272,7 +272,8 @@ public struct MessageStore: Sendable {
 
     /// Leases that ran out: a `preparing` message made no call and is pending again; a `sending`
     /// one may have reached the provider, so it becomes `unknown` and waits for a callback.
-    func sweepExpiredLeases() async throws -> (requeued: Int, unknown: Int) {
+    /// Ends the leases that ran out; with when the next one will (nil: none held).
+    func sweepExpiredLeases() async throws -> (requeued: Int, unknown: Int, nextExpiry: Duration?) {
         var requeued = 0
         var unknown = 0
         for try await _ in try await db.query(
@@ -288,7 +289,26 @@ public struct MessageStore: Sendable {
             WHERE state = 'sending' AND lease_until < now() RETURNING 1
             """, logger: logger)
         { unknown += 1 }
-        return (requeued, unknown)
+        var nextExpiry: Duration?
+        for try await seconds in try await db.query(
+            """
+            SELECT extract(epoch FROM min(lease_until) - now())::float8 FROM messages WHERE state IN ('preparing', 'sending')
+            """, logger: logger
+        ).decode(Double?.self) {
+            nextExpiry = seconds.map { .seconds($0) }
+        }
+        return (requeued, unknown, nextExpiry)
+    }
+
+    /// How long until the next pending message is due (nil: none pending; zero or less: due now).
+    func nextDue() async throws -> Duration? {
+        for try await seconds in try await db.query(
+            "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 FROM messages WHERE state = 'pending'",
+            logger: logger
+        ).decode(Double?.self) {
+            return seconds.map { .seconds($0) }
+        }
+        return nil
     }
 
     func message(spaceId: String, id: String) async throws -> MessageRow? {
