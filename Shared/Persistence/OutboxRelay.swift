@@ -29,8 +29,8 @@ public final class OutboxRelay: Service, Sendable {
     private let batchesInFlight: Int
     private let logger: Logger
     private let wakeups = Wakeups()
-    /// Held rows come due before the next unprompted run would find them: poll at `idleInterval`.
-    private let heldComingDue = Atomic<Bool>(false)
+    /// The earliest held row read but not yet due: the relay sleeps until it (`NextRun.dueIn`).
+    private let nextHeld = Mutex<Date?>(nil)
     private let progress: LoopProgress
     private let published: Counter
     private let lag: Timer
@@ -39,7 +39,7 @@ public final class OutboxRelay: Service, Sendable {
 
     public convenience init(
         client: PostgresClient, producer: KafkaProducer, schema: String, batchSize: Int = 2_000,
-        idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(2),
+        idleInterval: Duration = .milliseconds(250), idleCeiling: Duration = .seconds(5),
         transactionSpan: Duration = .milliseconds(500), batchesInFlight: Int = 4, logger: Logger
     ) {
         self.init(
@@ -51,7 +51,7 @@ public final class OutboxRelay: Service, Sendable {
     init(
         client: PostgresClient, send: @escaping @Sendable ([OutgoingRecord]) async throws -> Void, schema: String,
         batchSize: Int = 2_000, idleInterval: Duration = .milliseconds(250),
-        idleCeiling: Duration = .seconds(2), transactionSpan: Duration = .milliseconds(500),
+        idleCeiling: Duration = .seconds(5), transactionSpan: Duration = .milliseconds(500),
         batchesInFlight: Int = 4, logger: Logger
     ) {
         self.client = client
@@ -90,36 +90,40 @@ public final class OutboxRelay: Service, Sendable {
 
     public func run() async throws {
         // Rows this process commits wake the relay at once; the unprompted runs only catch rows
-        // nobody announced (a crash between commit and publish), so an idle relay backs off.
+        // nobody announced (a crash between commit and publish), so an idle relay backs off. Held
+        // rows are not polled for: the relay sleeps until the next one is due.
         await wakeups.run(every: idleInterval, idleUpTo: idleCeiling) { await self.drain() }
         _ = await drain()
         logger.info("outbox relay stopped")
     }
 
-    /// Publishes until the outbox is empty; says whether to look again soon: it published rows,
+    /// Publishes until the outbox is empty; says when to look again: soon when it published rows,
     /// another relay holds the schema's lock (and may have started before this process's rows
-    /// were committed), held rows come due before the next unprompted run, or it failed. A
-    /// failure (database or broker away) leaves the rows for the next run; the loop counts as
-    /// stalled if that lasts (see `LoopProgress`).
-    private func drain() async -> Bool {
+    /// were committed), or it failed; else when the next held row comes due, if one does before
+    /// the next unprompted run. A failure (database or broker away) leaves the rows for the next
+    /// run; the loop counts as stalled if that lasts (see `LoopProgress`).
+    private func drain() async -> NextRun {
         progress.busy()
         var published = false
         while true {
             do {
                 guard let (count, more) = try await publishNext() else {
                     progress.idle()
-                    return true
+                    return .soon
                 }
                 published = published || count > 0
                 if !more {
                     progress.idle()
-                    return published || heldComingDue.load(ordering: .relaxed)
+                    if published { return .soon }
+                    guard let next = nextHeld.withLock({ $0 }) else { return .idle }
+                    // Due already (it came due since it was read): at once, not after the interval.
+                    return .dueIn(.seconds(max(next.timeIntervalSinceNow, 0.001)))
                 }
                 progress.progressed()
             } catch {
                 progress.failed(String(describing: error))
                 logger.error("outbox publish failed", metadata: ["error": "\(String(reflecting: error))"])
-                return true
+                return .soon
             }
         }
     }
@@ -315,7 +319,7 @@ public final class OutboxRelay: Service, Sendable {
             ORDER BY release_at, id LIMIT \(self.batchSize)
             """, held: true, on: connection)
         let due = held.prefix { $0.at <= now }
-        self.heldComingDue.store(due.count < held.count, ordering: .relaxed)
+        self.nextHeld.withLock { $0 = due.count < held.count ? held[due.count].at : nil }
         let batch = Self.merge(written, Array(due), limit: self.batchSize)
         let gapFree = Self.isGapFree(batch.filter { !$0.held }.map(\.id), after: cursor.outboxId)
         for row in batch {

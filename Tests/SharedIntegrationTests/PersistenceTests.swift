@@ -298,7 +298,7 @@ struct PersistenceTests {
     }
 
     /// Held rows mark the transaction that writes them, as outbox rows do: its commit wakes the
-    /// relays, which then look again at their short interval while the rows come due.
+    /// relays, which then sleep until the rows come due.
     @Test(.timeLimit(.minutes(1)))
     func holdingRowsMarksTheTransactionToWakeTheRelays() async throws {
         try await TestEnvironment.withDatabase { client, schema in
@@ -335,6 +335,33 @@ struct PersistenceTests {
                 let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(20))
                 #expect(records.count == 1)
                 #expect(ContinuousClock.now - started < .seconds(30))
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// The relay's own runs are a minute apart here too: a held row is published at its instant
+    /// because the run woken by its commit saw when it comes due and slept until then.
+    @Test(.timeLimit(.minutes(2)))
+    func aHeldRowIsPublishedAtItsInstantWithoutPolling() async throws {
+        let topic = TestEnvironment.uniqueName("test.outbox.held-alarm.")
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
+            let relay = OutboxRelay(
+                client: client, producer: producer, schema: schema, idleInterval: .seconds(60),
+                idleCeiling: .seconds(60), logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                let instant = Date().addingTimeInterval(1.5)
+                try await client.transaction(logger: logger) { connection in
+                    try await Outbox.hold(
+                        [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":1}")], until: instant,
+                        on: connection, logger: logger)
+                }
+                let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(30))
+                #expect(records.count == 1)
+                let arrived = Date()
+                #expect(arrived >= instant)
+                #expect(arrived.timeIntervalSince(instant) < 10, "\(arrived.timeIntervalSince(instant)) s late")
                 group.cancelAll()
             }
         }
