@@ -65,6 +65,23 @@ struct PersistenceTests {
         }
     }
 
+    /// A relay running whose own runs are a minute apart: what `body` sees published in time was
+    /// published because a commit woke the relay, not because it polled.
+    func withRelayRunsAMinuteApart(
+        topic: String, _ body: @escaping @Sendable (PostgresClient) async throws -> Void
+    ) async throws {
+        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
+            let relay = OutboxRelay(
+                client: client, producer: producer, schema: schema, idleInterval: .seconds(60),
+                idleCeiling: .seconds(60), logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await relay.run() }
+                try await body(client)
+                group.cancelAll()
+            }
+        }
+    }
+
     /// The payloads of the rows left in one of the outbox's tables, in id order.
     func payloads(in table: String, _ client: PostgresClient) async throws -> [String] {
         var payloads: [String] = []
@@ -321,22 +338,15 @@ struct PersistenceTests {
     @Test(.timeLimit(.minutes(2)))
     func aCommittedOutboxRowWakesTheRelay() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.wake.")
-        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
-            let relay = OutboxRelay(
-                client: client, producer: producer, schema: schema, idleInterval: .seconds(60),
-                idleCeiling: .seconds(60), logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await relay.run() }
-                let started = ContinuousClock.now
-                try await client.transaction(logger: logger) { connection in
-                    try await Outbox.enqueue(
-                        [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":1}")], on: connection, logger: logger)
-                }
-                let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(20))
-                #expect(records.count == 1)
-                #expect(ContinuousClock.now - started < .seconds(30))
-                group.cancelAll()
+        try await withRelayRunsAMinuteApart(topic: topic) { client in
+            let started = ContinuousClock.now
+            try await client.transaction(logger: logger) { connection in
+                try await Outbox.enqueue(
+                    [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":1}")], on: connection, logger: logger)
             }
+            let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(20))
+            #expect(records.count == 1)
+            #expect(ContinuousClock.now - started < .seconds(30))
         }
     }
 
@@ -345,25 +355,18 @@ struct PersistenceTests {
     @Test(.timeLimit(.minutes(2)))
     func aHeldRowIsPublishedAtItsInstantWithoutPolling() async throws {
         let topic = TestEnvironment.uniqueName("test.outbox.held-alarm.")
-        try await withOutboxSchema(topics: [topic]) { client, schema, producer in
-            let relay = OutboxRelay(
-                client: client, producer: producer, schema: schema, idleInterval: .seconds(60),
-                idleCeiling: .seconds(60), logger: logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await relay.run() }
-                let instant = Date().addingTimeInterval(1.5)
-                try await client.transaction(logger: logger) { connection in
-                    try await Outbox.hold(
-                        [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":1}")], until: instant,
-                        on: connection, logger: logger)
-                }
-                let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(30))
-                #expect(records.count == 1)
-                let arrived = Date()
-                #expect(arrived >= instant)
-                #expect(arrived.timeIntervalSince(instant) < 10, "\(arrived.timeIntervalSince(instant)) s late")
-                group.cancelAll()
+        try await withRelayRunsAMinuteApart(topic: topic) { client in
+            let instant = Date().addingTimeInterval(1.5)
+            try await client.transaction(logger: logger) { connection in
+                try await Outbox.hold(
+                    [OutboxMessage(topic: topic, key: "p1", payload: "{\"n\":1}")], until: instant,
+                    on: connection, logger: logger)
             }
+            let records = try await TestEnvironment.consume(topic, count: 1, timeout: .seconds(30))
+            #expect(records.count == 1)
+            let arrived = Date()
+            #expect(arrived >= instant)
+            #expect(arrived.timeIntervalSince(instant) < 10, "\(arrived.timeIntervalSince(instant)) s late")
         }
     }
 

@@ -46,12 +46,8 @@ public struct TimerWorker: Service {
 
     /// When the next timer is due, by Postgres's clock (the one `runDue` compares with).
     func nextRun() async throws -> NextRun {
-        for try await seconds in try await db.query(
-            "SELECT extract(epoch FROM min(due_at) - now())::float8 FROM timers", logger: logger
-        ).decode(Double?.self) {
-            if let seconds { return .dueIn(.seconds(seconds)) }
-        }
-        return .idle
+        try await db.timeUntil("SELECT extract(epoch FROM min(due_at) - now())::float8 FROM timers", logger: logger)
+            .map { .dueIn($0) } ?? .idle
     }
 
     /// Evaluates one batch of due timers; returns how many profiles it evaluated.

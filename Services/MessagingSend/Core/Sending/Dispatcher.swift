@@ -150,7 +150,7 @@ public final class Dispatcher: Service, Sendable {
 
     /// Claims and processes batches until none is due (or shutdown begins); whether it found any.
     /// `wakingOthers`: a full batch wakes the other workers to share what is due.
-    private func drain(wakingOthers: Bool = false) async -> Bool {
+    private func drain(wakingOthers: Bool) async -> Bool {
         var found = false
         while !Task.isShuttingDownGracefully {
             do {

@@ -289,26 +289,18 @@ public struct MessageStore: Sendable {
             WHERE state = 'sending' AND lease_until < now() RETURNING 1
             """, logger: logger)
         { unknown += 1 }
-        var nextExpiry: Duration?
-        for try await seconds in try await db.query(
+        let nextExpiry = try await db.timeUntil(
             """
             SELECT extract(epoch FROM min(lease_until) - now())::float8 FROM messages WHERE state IN ('preparing', 'sending')
-            """, logger: logger
-        ).decode(Double?.self) {
-            nextExpiry = seconds.map { .seconds($0) }
-        }
+            """, logger: logger)
         return (requeued, unknown, nextExpiry)
     }
 
     /// How long until the next pending message is due (nil: none pending; zero or less: due now).
     func nextDue() async throws -> Duration? {
-        for try await seconds in try await db.query(
+        try await db.timeUntil(
             "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 FROM messages WHERE state = 'pending'",
-            logger: logger
-        ).decode(Double?.self) {
-            return seconds.map { .seconds($0) }
-        }
-        return nil
+            logger: logger)
     }
 
     func message(spaceId: String, id: String) async throws -> MessageRow? {
