@@ -18,6 +18,7 @@ public final class KafkaConsumer: Sendable {
         var retry: Set<String> = []
     }
     private let topicCheck = Mutex(TopicCheck())
+    private let owed = Mutex(OwedOffsets())
 
     public init(
         config: KafkaConfig, groupId: String, topics: [String], topicCheckInterval: Duration = .seconds(2),
@@ -39,15 +40,46 @@ public final class KafkaConsumer: Sendable {
     /// is long enough that an idle consumer wakes twice a second, not ten times.
     public func poll(maxRecords: Int, timeout: Duration = .milliseconds(500)) async throws -> [ConsumedRecord] {
         await startOverIfTopicsRecreated()
+        await commitOwedOffsetsIfDue()
         let milliseconds = Int32(timeout / .milliseconds(1))
         return try await client.blocking { [client] in
             client.consumeBatch(maxRecords: maxRecords, timeoutMs: milliseconds)
         }
     }
 
-    /// Synchronously commits the offsets after these records.
+    /// Synchronously commits the offsets after these records, with any offsets owed from an earlier
+    /// commit that failed (see `OwedOffsets`). When it fails, these are owed in turn.
     public func commit(_ records: [ConsumedRecord]) async throws {
-        try await client.blocking { [client] in try client.commit(records) }
+        let revocations = client.revocations
+        try await send(owed.withLock { $0.withOwed(CommitOffsets(records), revocations: revocations) })
+    }
+
+    private func send(_ offsets: CommitOffsets) async throws {
+        let revocations = client.revocations
+        do {
+            try await client.blocking { [client] in try client.commit(offsets) }
+            owed.withLock { $0.committed(offsets) }
+        } catch {
+            owed.withLock { $0.failed(offsets, at: .now, revocations: revocations) }
+            throw error
+        }
+    }
+
+    /// Between polls: commits on their own, with backoff, the offsets a failed commit left owed,
+    /// since no further batch may come to carry them.
+    private func commitOwedOffsetsIfDue(whateverTheBackoff: Bool = false) async {
+        let revocations = client.revocations
+        guard
+            let offsets = owed.withLock({
+                $0.due(at: whateverTheBackoff ? nil : .now, revocations: revocations)
+            })
+        else { return }
+        do {
+            try await send(offsets)
+            logger.info("owed offsets committed", metadata: ["partitions": "\(offsets.next.count)"])
+        } catch {
+            logger.warning("owed offsets not committed yet; trying again", metadata: ["error": "\(error)"])
+        }
     }
 
     /// A broker answered a metadata request within `timeoutMs`.
@@ -55,8 +87,9 @@ public final class KafkaConsumer: Sendable {
         (try? await client.blocking { [client] in client.brokerReachable(timeoutMs: timeoutMs) }) ?? false
     }
 
-    /// Leaves the group; call once, after the last commit.
+    /// Leaves the group, after one last try at any offsets still owed; call once, after the last commit.
     public func close() async {
+        await commitOwedOffsetsIfDue(whateverTheBackoff: true)
         _ = try? await client.blocking { [client] in client.closeConsumer() }
     }
 

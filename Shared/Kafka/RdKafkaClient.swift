@@ -73,6 +73,7 @@ final class RdKafkaClient: @unchecked Sendable {
                     // Offsets are committed after every processed batch, so nothing is owed here;
                     // a batch still in flight for a revoked partition is idempotent on redelivery.
                     context.logger.info("partitions revoked", metadata: ["partitions": "\(names)"])
+                    context.revoked()
                     if cooperative {
                         if let error = rd_kafka_incremental_unassign(handle, partitions) {
                             rd_kafka_error_destroy(error)
@@ -435,26 +436,22 @@ final class RdKafkaClient: @unchecked Sendable {
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
 
-    /// Commits, synchronously, the offset after the last record of each partition in `records`.
-    func commit(_ records: [ConsumedRecord]) throws {
-        var next: [String: [Int32: Int64]] = [:]
-        for record in records {
-            next[record.topic, default: [:]][record.partition] = max(
-                next[record.topic]?[record.partition] ?? 0, record.offset + 1)
-        }
-        guard !next.isEmpty else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(records.count))!
+    /// Commits `offsets` synchronously.
+    func commit(_ offsets: CommitOffsets) throws {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.next.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (topic, partitions) in next {
-            for (partition, offset) in partitions {
-                rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = offset
-            }
+        for (partition, offset) in offsets.next {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset
         }
         let code = rd_kafka_commit(handle, list, 0)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET {
             throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
         }
     }
+
+    /// How many times this member has lost partitions to a rebalance so far (0 for a producer).
+    var revocations: Int { rebalanceContext?.takeUnretainedValue().revocations ?? 0 }
 
     /// Leaves the group cleanly (revokes partitions, commits nothing more).
     func closeConsumer() {
@@ -479,6 +476,12 @@ final class RebalanceContext: Sendable {
 
     /// Topics still to be read from their beginning at their next assignment.
     private let startingOver = Mutex<Set<String>>([])
+    private let revocationCount = Atomic<Int>(0)
+
+    /// How many times partitions were revoked from this member (see `OwedOffsets`).
+    var revocations: Int { revocationCount.load(ordering: .acquiring) }
+
+    func revoked() { revocationCount.add(1, ordering: .releasing) }
 
     init(logger: Logger, groupId: String) {
         self.logger = logger

@@ -269,8 +269,9 @@ public final class ConsumerService: Service, Sendable {
         do {
             try await consumer.commit(batch)
         } catch {
-            // A failed commit only means redelivery, which the idempotent handler absorbs.
-            logger.warning("offset commit failed", metadata: ["error": "\(error)"])
+            // The consumer owes these offsets and commits them with the next batch or once idle;
+            // until then a restart redelivers them, which the idempotent handler absorbs.
+            logger.warning("offset commit failed; owed to the next commit", metadata: ["error": "\(error)"])
         }
     }
 }

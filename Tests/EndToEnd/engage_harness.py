@@ -95,6 +95,16 @@ class ServiceProcess:
         netloc = f"{role}:{SERVICE_DB_PASSWORD}@{parts.hostname}:{parts.port}"
         self.env["ENGAGE_DATABASE_URL"] = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
+    def log_excerpt(self, containing, lines=30, width=400):
+        """The last `lines` lines of this service's log that contain `containing`, each cut to `width`
+        characters: for failure messages, since CI keeps the test output but not the log files."""
+        try:
+            with open(self.log_path, errors="replace") as log:
+                matching = [line.rstrip("\n")[:width] for line in log if containing in line]
+        except OSError as error:
+            return f"(no log: {error})"
+        return "\n".join(matching[-lines:]) or f"(no line of {self.log_path} contains {containing!r})"
+
     def _ready(self):
         if self.process.poll() is not None:
             raise AssertionError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")

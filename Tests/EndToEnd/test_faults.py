@@ -276,6 +276,19 @@ def describe_topics(stack):
     return {topic: partitions.get(topic) for topic in wanted if partitions.get(topic) != TOPIC_PARTITIONS}
 
 
+def feedback_problems(stack, space):
+    """The profiles consumer of the subscription topics (a group of its own) resumed too: a subscription
+    group produced now reaches the profiles replica."""
+    key = f"after-broker-{uuid.uuid4().hex[:8]}"
+    record, stored = good_record("engage.subscription-groups", space, key)
+    stack.produce([record])
+    if poll_until(lambda: stored(stack), RECOVERY_SECONDS, interval=0.5) is not None:
+        return []
+    group = PROFILES_INPUTS["engage.subscription-groups"]
+    return [f"{group} did not store a subscription group produced after the broker returned within {RECOVERY_SECONDS}s\n"
+            f"--- profiles log, group {group}:\n" + stack.services["profiles"].log_excerpt(f'"group":"{group}"')]
+
+
 def run_broker_fault(stack, senders, kind):
     """`pause`: the broker hangs (SIGSTOP) and comes back with its data. `stop`: it stops, stays down,
     and restarts on the same port empty (memory storage). `instant`: it is killed and restarted at once,
@@ -327,6 +340,8 @@ def run_broker_fault(stack, senders, kind):
             problems.append(str(failure))
     if poll_until(lambda: topics_complete(stack), RECOVERY_SECONDS if recovered else 5, interval=1.0) is None:
         problems.append(f"topics missing or without {TOPIC_PARTITIONS} partitions after the broker returned: {describe_topics(stack)}")
+    elif recovered:
+        problems += feedback_problems(stack, space)
     for service in (profiles, journeys):
         if service.process.poll() is not None:
             problems.append(f"{service.name} died: {describe_exit(service.process.returncode)}; see {service.log_path}")
@@ -551,7 +566,10 @@ def test_oversized_poison_records_are_dead_lettered_truncated_and_the_next_recor
                             f"{faults.committed_offset(PROFILES_INPUTS[topic], topic, partition)}")
         elif processed and poll_until(lambda: processed(faults), 10, interval=0.5) is None:
             problems.append(f"{topic}: the record after the poison ones was committed but its effect is missing")
-    assert not problems, "\n".join(problems)
+    if problems:
+        groups = sorted({PROFILES_INPUTS[entry[0]] for entry in plan if not past_good_record(entry)})
+        logs = "\n".join(f"--- profiles log, group {group}:\n" + profiles.log_excerpt(f'"group":"{group}"') for group in groups)
+        raise AssertionError("\n".join(problems) + "\n" + logs)
 
     for topic, key, poisons, _good, _processed in plan:
         letters = faults.read_topic(topic + ".dlq", lambda k, _v: k == key, expected=len(poisons), timeout=60)
