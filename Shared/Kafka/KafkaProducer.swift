@@ -46,13 +46,19 @@ public final class KafkaProducer: Service, Sendable {
         self.properties = properties
         self.current = Mutex(try RdKafkaClient(kind: .producer, properties: properties, logger: logger))
         let thread = Thread { [self] in
+            // Linux keeps 15 characters of a thread's name, and a longer one is not set at all.
+            Thread.current.name = "kafka-producer"
             while polling.load(ordering: .relaxed) {
-                client.pollEvents(timeoutMs: 50)
+                client.pollEvents(timeoutMs: Self.pollTimeoutMs)
             }
         }
-        thread.name = "engage-kafka-producer-poll"
         thread.start()
     }
+
+    /// How long the poll thread waits for delivery reports. A report ends the wait at once, so this
+    /// only bounds an idle wait: a short one woke every producer 20 times a second for nothing. A
+    /// replaced handle and shutdown interrupt the wait (`RdKafkaClient.interruptPoll`).
+    static let pollTimeoutMs: Int32 = 1_000
 
     /// Creates the topics if missing (existing ones are left as they are), and keeps them: while
     /// the producer runs, a kept topic that disappears is created again.
@@ -150,6 +156,8 @@ public final class KafkaProducer: Service, Sendable {
                 return true
             })
         else { return }
+        // The poll thread may be waiting on the old handle: it moves to the new one at once.
+        wedged.interruptPoll()
         logger.warning(
             fatal
                 ? "producer hit a fatal error; replaced its librdkafka handle"
@@ -240,5 +248,6 @@ public final class KafkaProducer: Service, Sendable {
         let flushed = (try? await client.blocking { client.flush(timeoutMs: 10_000) }) ?? false
         if !flushed { logger.warning("producer closed with undelivered records") }
         polling.store(false, ordering: .relaxed)
+        client.interruptPoll()
     }
 }

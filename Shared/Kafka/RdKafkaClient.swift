@@ -153,6 +153,11 @@ final class RdKafkaClient: @unchecked Sendable {
         rd_kafka_poll(handle, timeoutMs)
     }
 
+    /// Ends a `pollEvents` wait under way (or the next one) at once; safe from any thread.
+    func interruptPoll() {
+        rd_kafka_yield(handle)
+    }
+
     /// The producer's fatal error, once librdkafka raised one: it then refuses every record.
     var hasFatalError: Bool {
         var text = [CChar](repeating: 0, count: 256)
