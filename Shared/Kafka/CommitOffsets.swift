@@ -23,6 +23,20 @@ struct CommitOffsets: Sendable, Equatable {
         return merged
     }
 
+    /// Only the offsets of `partitions`.
+    func only(_ partitions: Set<TopicPartition>) -> CommitOffsets {
+        var kept = CommitOffsets()
+        kept.next = next.filter { partitions.contains($0.key) }
+        return kept
+    }
+
+    /// Without the offsets of `topics`.
+    func excluding(topics: Set<String>) -> CommitOffsets {
+        var kept = CommitOffsets()
+        kept.next = next.filter { !topics.contains($0.key.topic) }
+        return kept
+    }
+
     /// What is left of these once `committed` is: the partitions it has no offset for, or a lower one.
     func subtracting(_ committed: CommitOffsets) -> CommitOffsets {
         var left = CommitOffsets()
@@ -35,13 +49,20 @@ struct CommitOffsets: Sendable, Equatable {
     }
 }
 
+/// A commit that failed or went unanswered: `failed` holds the offsets that did not commit.
+struct CommitFailure: Error {
+    var error: KafkaError
+    var failed: CommitOffsets
+}
+
 /// Offsets whose commit failed (a broker restarted, the coordinator moved, a request timed out).
 /// They are owed: sent again with the next batch's commit, or on their own once the consumer is
 /// idle, or else the last batch before a quiet spell would stay uncommitted, to be handled (and
 /// dead-lettered) again after the next restart. Owed offsets are forgotten when the member loses
 /// any partition (`revocations` moves on): the next owner of a partition reads from the group's
 /// committed offset, so nothing is lost, and a late commit from this member could move that
-/// offset backwards, or into a topic that was created again since.
+/// offset backwards. Those of a topic seen gone are forgotten too (`forget(topics:)`): in the
+/// topic created again they would skip records.
 struct OwedOffsets: Sendable {
     private var offsets = CommitOffsets()
     /// The member's revocation count when these became owed.
@@ -69,6 +90,12 @@ struct OwedOffsets: Sendable {
         let owed = owed(revocations: revocations)
         guard !owed.isEmpty, now.map({ $0 >= due }) ?? true else { return nil }
         return owed
+    }
+
+    /// Drops the offsets of `topics`: they point into a topic that disappeared (and may come back
+    /// empty, where they would skip records).
+    mutating func forget(topics: Set<String>) {
+        offsets = offsets.excluding(topics: topics)
     }
 
     mutating func committed(_ sent: CommitOffsets) {

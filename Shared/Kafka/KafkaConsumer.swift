@@ -16,6 +16,7 @@ public final class KafkaConsumer: Sendable {
         var topics = RecreatedTopics()
         /// Recreated topics whose seek to the beginning failed: tried again next round.
         var retry: Set<String> = []
+        var assignment = AssignmentWithoutTopics()
     }
     private let topicCheck = Mutex(TopicCheck())
     private let owed = Mutex(OwedOffsets())
@@ -40,25 +41,39 @@ public final class KafkaConsumer: Sendable {
     /// is long enough that an idle consumer wakes twice a second, not ten times.
     public func poll(maxRecords: Int, timeout: Duration = .milliseconds(500)) async throws -> [ConsumedRecord] {
         await startOverIfTopicsRecreated()
-        await commitOwedOffsetsIfDue()
         let milliseconds = Int32(timeout / .milliseconds(1))
-        return try await client.blocking { [client] in
+        let records = try await client.blocking { [client] in
             client.consumeBatch(maxRecords: maxRecords, timeoutMs: milliseconds)
         }
+        // After the wait, which serves any rebalance: a revocation drops what is owed first.
+        if records.isEmpty { await commitOwedOffsetsIfDue(timeoutMs: Self.commitTimeoutMs) }
+        return records
     }
 
-    /// Synchronously commits the offsets after these records, with any offsets owed from an earlier
-    /// commit that failed (see `OwedOffsets`). When it fails, these are owed in turn.
+    /// How long a commit waits for the coordinator's answer before its offsets are owed instead.
+    static let commitTimeoutMs: Int32 = 5_000
+
+    /// Commits the offsets after these records, with any offsets owed from an earlier commit that
+    /// failed (see `OwedOffsets`), and waits for the answer (at most `commitTimeoutMs`). The offsets
+    /// that fail, or go unanswered, are owed in turn.
     public func commit(_ records: [ConsumedRecord]) async throws {
         let revocations = client.revocations
-        try await send(owed.withLock { $0.withOwed(CommitOffsets(records), revocations: revocations) })
+        try await send(
+            owed.withLock { $0.withOwed(CommitOffsets(records), revocations: revocations) },
+            timeoutMs: Self.commitTimeoutMs)
     }
 
-    private func send(_ offsets: CommitOffsets) async throws {
+    private func send(_ offsets: CommitOffsets, timeoutMs: Int32) async throws {
         let revocations = client.revocations
         do {
-            try await client.blocking { [client] in try client.commit(offsets) }
+            try await client.blocking { [client] in try client.commit(offsets, timeoutMs: timeoutMs) }
             owed.withLock { $0.committed(offsets) }
+        } catch let failure as CommitFailure {
+            owed.withLock { owed in
+                owed.committed(offsets.subtracting(failure.failed))
+                owed.failed(failure.failed, at: .now, revocations: revocations)
+            }
+            throw failure.error
         } catch {
             owed.withLock { $0.failed(offsets, at: .now, revocations: revocations) }
             throw error
@@ -67,7 +82,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Between polls: commits on their own, with backoff, the offsets a failed commit left owed,
     /// since no further batch may come to carry them.
-    private func commitOwedOffsetsIfDue(whateverTheBackoff: Bool = false) async {
+    private func commitOwedOffsetsIfDue(timeoutMs: Int32, whateverTheBackoff: Bool = false) async {
         let revocations = client.revocations
         guard
             let offsets = owed.withLock({
@@ -75,7 +90,7 @@ public final class KafkaConsumer: Sendable {
             })
         else { return }
         do {
-            try await send(offsets)
+            try await send(offsets, timeoutMs: timeoutMs)
             logger.info("owed offsets committed", metadata: ["partitions": "\(offsets.next.count)"])
         } catch {
             logger.warning("owed offsets not committed yet; trying again", metadata: ["error": "\(error)"])
@@ -89,7 +104,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Leaves the group, after one last try at any offsets still owed; call once, after the last commit.
     public func close() async {
-        await commitOwedOffsetsIfDue(whateverTheBackoff: true)
+        await commitOwedOffsetsIfDue(timeoutMs: 2_000, whateverTheBackoff: true)
         _ = try? await client.blocking { [client] in client.closeConsumer() }
     }
 
@@ -107,15 +122,31 @@ public final class KafkaConsumer: Sendable {
         guard let existing = try? await client.blocking({ [client] in try client.topicNames(timeoutMs: 1_000) }) else {
             return
         }
-        let (recreated, retry) = topicCheck.withLock { check in
-            (check.topics.observe(existing: existing, subscribed: topics), check.retry)
+        let lastAssignment = client.lastAssignment
+        let (recreated, retry, gone, rejoin) = topicCheck.withLock { check in
+            let recreated = check.topics.observe(existing: existing, subscribed: topics)
+            let rejoin = check.assignment.observe(
+                allPresent: topics.allSatisfy(existing.contains), at: .now, lastAssignment: lastAssignment,
+                margin: topicCheckInterval * 2)
+            return (recreated, check.retry, Set(topics.filter { check.topics.isGone($0) }), rejoin)
         }
+        if !gone.isEmpty || !recreated.isEmpty { owed.withLock { $0.forget(topics: gone.union(recreated)) } }
         if !recreated.isEmpty {
             logger.warning(
                 "topics were created again (the broker lost them); reading them from the beginning",
                 metadata: ["topics": "\(recreated.sorted().joined(separator: ","))"])
         }
         let pending = recreated.union(retry)
+        if rejoin {
+            logger.warning("the group's last assignment was made while subscribed topics were missing; joining again")
+            // The next assignment reads the recreated topics from their beginning.
+            if (try? await client.blocking({ [client, topics] in try client.rejoin(topics, startingOver: pending) }))
+                != nil
+            {
+                topicCheck.withLock { $0.retry = [] }
+                return
+            }
+        }
         guard !pending.isEmpty else { return }
         let failed = (try? await client.blocking { [client] in client.startOver(pending) }) ?? pending
         topicCheck.withLock { $0.retry = failed }

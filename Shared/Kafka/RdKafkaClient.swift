@@ -63,6 +63,7 @@ final class RdKafkaClient: @unchecked Sendable {
                 let names = RdKafkaClient.describe(partitions)
                 if code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
                     context.logger.info("partitions assigned", metadata: ["partitions": "\(names)"])
+                    context.assigned()
                     context.startOverIfRecreated(partitions)
                     if cooperative {
                         if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
@@ -70,8 +71,9 @@ final class RdKafkaClient: @unchecked Sendable {
                         rd_kafka_assign(handle, partitions)
                     }
                 } else {
-                    // Offsets are committed after every processed batch, so nothing is owed here;
-                    // a batch still in flight for a revoked partition is idempotent on redelivery.
+                    // Offsets are committed after every processed batch, and those a failed commit
+                    // left owed are dropped (see `OwedOffsets`); a batch still in flight for a
+                    // revoked partition is idempotent on redelivery.
                     context.logger.info("partitions revoked", metadata: ["partitions": "\(names)"])
                     context.revoked()
                     if cooperative {
@@ -155,7 +157,10 @@ final class RdKafkaClient: @unchecked Sendable {
 
     /// Ends a `pollEvents` wait under way (or the next one) at once; safe from any thread.
     func interruptPoll() {
-        rd_kafka_yield(handle)
+        // rd_kafka_yield only works from within a callback; a queue's yield wakes its poller.
+        guard let queue = rd_kafka_queue_get_main(handle) else { return }
+        rd_kafka_queue_yield(queue)
+        rd_kafka_queue_destroy(queue)
     }
 
     /// The producer's fatal error, once librdkafka raised one: it then refuses every record.
@@ -441,18 +446,58 @@ final class RdKafkaClient: @unchecked Sendable {
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
     }
 
-    /// Commits `offsets` synchronously.
-    func commit(_ offsets: CommitOffsets) throws {
+    /// Commits `offsets`, waiting at most `timeoutMs` for the coordinator's answer (a synchronous
+    /// `rd_kafka_commit` waits as long as librdkafka retries: up to a minute for a hung broker).
+    /// Throws when the commit failed or went unanswered; `CommitFailure.failed` then says which
+    /// partitions did not commit, since the others may have.
+    func commit(_ offsets: CommitOffsets, timeoutMs: Int32) throws(CommitFailure) {
         guard !offsets.isEmpty else { return }
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.next.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for (partition, offset) in offsets.next {
             rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset
         }
-        let code = rd_kafka_commit(handle, list, 0)
-        if code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET {
-            throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+        // The answer comes on a queue of this call's own; one that comes after the timeout is
+        // dropped with the queue.
+        let queue = rd_kafka_queue_new(handle)!
+        defer { rd_kafka_queue_destroy(queue) }
+        let code = rd_kafka_commit_queue(handle, list, queue, nil, nil)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw CommitFailure(
+                error: KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code))),
+                failed: offsets)
         }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs) else {
+            throw CommitFailure(
+                error: KafkaError(
+                    code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue,
+                    message: "offset commit unanswered after \(timeoutMs) ms"),
+                failed: offsets)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let error = rd_kafka_event_error(event)
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR && error != RD_KAFKA_RESP_ERR__NO_OFFSET else { return }
+        var failed: Set<TopicPartition> = []
+        if let answered = rd_kafka_event_topic_partition_list(event) {
+            for index in 0..<Int(answered.pointee.cnt)
+            where answered.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let element = answered.pointee.elems[index]
+                failed.insert(TopicPartition(topic: String(cString: element.topic), partition: element.partition))
+            }
+        }
+        throw CommitFailure(
+            error: KafkaError(code: error.rawValue, message: String(cString: rd_kafka_err2str(error))),
+            failed: failed.isEmpty ? offsets : offsets.only(failed))
+    }
+
+    /// When the group last assigned partitions to this member (nil: not yet, or a producer).
+    var lastAssignment: ContinuousClock.Instant? { rebalanceContext?.takeUnretainedValue().lastAssignment }
+
+    /// Subscribes to `topics` again, which makes the member join the group again and get a new
+    /// assignment; `startingOver` topics are read from their beginning at that assignment.
+    func rejoin(_ topics: [String], startingOver: Set<String>) throws {
+        rebalanceContext?.takeUnretainedValue().startOverAtNextAssignment(startingOver)
+        try subscribe(topics)
     }
 
     /// How many times this member has lost partitions to a rebalance so far (0 for a producer).
@@ -487,6 +532,13 @@ final class RebalanceContext: Sendable {
     var revocations: Int { revocationCount.load(ordering: .acquiring) }
 
     func revoked() { revocationCount.add(1, ordering: .releasing) }
+
+    private let lastAssigned = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// When the last assignment came (see `AssignmentWithoutTopics`).
+    var lastAssignment: ContinuousClock.Instant? { lastAssigned.withLock { $0 } }
+
+    func assigned() { lastAssigned.withLock { $0 = .now } }
 
     init(logger: Logger, groupId: String) {
         self.logger = logger

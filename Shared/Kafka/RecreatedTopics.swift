@@ -35,3 +35,29 @@ struct RecreatedTopics: Sendable {
         return returned
     }
 }
+
+/// Tells a consumer when the group's last assignment may have been made without some of its
+/// topics. The group's leader assigns the partitions of the topics its metadata knows at that
+/// moment: an assignment made while a topic was missing (a broker back empty, before the topics are
+/// created again) leaves that topic's partitions to nobody. librdkafka should join again once the
+/// topic is back, but after a broker that restarted empty at once it was seen not to, and the
+/// member stayed without partitions for good. So when a check saw a subscribed topic missing at,
+/// after, or shortly before the last assignment, and all are back, the member joins again.
+struct AssignmentWithoutTopics: Sendable {
+    private var lastMissing: ContinuousClock.Instant?
+
+    /// Records one check (`allPresent`: every subscribed topic exists) and says whether to join the
+    /// group again. `margin`: how long before an assignment the leader may have read its metadata.
+    mutating func observe(
+        allPresent: Bool, at now: ContinuousClock.Instant, lastAssignment: ContinuousClock.Instant?,
+        margin: Duration
+    ) -> Bool {
+        guard allPresent else {
+            lastMissing = now
+            return false
+        }
+        guard let missing = lastMissing, let assigned = lastAssignment else { return false }
+        lastMissing = nil
+        return missing >= assigned - margin
+    }
+}

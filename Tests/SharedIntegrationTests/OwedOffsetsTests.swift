@@ -67,4 +67,21 @@ struct OwedOffsetsTests {
         owed.failed(batch, at: .now, revocations: 4)
         #expect(owed.owed(revocations: 4) == batch)
     }
+
+    @Test
+    func owedOffsetsOfATopicSeenGoneAreForgotten() {
+        var owed = OwedOffsets()
+        owed.failed(CommitOffsets([record("a", 0, 1_000), record("b", 0, 7)]), at: .now, revocations: 0)
+        // "a" came back empty: offset 1,001 there would skip its first thousand records.
+        owed.forget(topics: ["a"])
+        #expect(owed.owed(revocations: 0).next == offsets([("b", 0, 8)]))
+    }
+
+    @Test
+    func aPartialFailureOwesOnlyThePartitionsThatFailed() {
+        let sent = CommitOffsets([record("a", 0, 4), record("a", 1, 9)])
+        let failed = sent.only([TopicPartition(topic: "a", partition: 1)])
+        #expect(failed.next == offsets([("a", 1, 10)]))
+        #expect(sent.subtracting(failed).next == offsets([("a", 0, 5)]))
+    }
 }

@@ -43,6 +43,28 @@ struct TopicRecreationTests {
     }
 
     @Test
+    func aMemberJoinsAgainWhenItsLastAssignmentCameWhileATopicWasMissing() {
+        let start = ContinuousClock.now
+        var check = AssignmentWithoutTopics()
+        /// One check `at` seconds from the start; `assigned`: seconds of the last assignment.
+        func joinsAgain(present: Bool, at: Int, assigned: Int?) -> Bool {
+            check.observe(
+                allPresent: present, at: start + .seconds(at), lastAssignment: assigned.map { start + .seconds($0) },
+                margin: .seconds(4))
+        }
+        // Steady state: topics present, nothing to do, whatever the assignment.
+        #expect(!joinsAgain(present: true, at: 0, assigned: -60))
+        // A topic goes missing; the group assigns while it is; it comes back: join again, once.
+        #expect(!joinsAgain(present: false, at: 2, assigned: nil))
+        #expect(!joinsAgain(present: false, at: 4, assigned: 3))
+        #expect(joinsAgain(present: true, at: 6, assigned: 3))
+        #expect(!joinsAgain(present: true, at: 8, assigned: 3))
+        // Missing, then an assignment well after the topic was back: made with it, nothing to do.
+        #expect(!joinsAgain(present: false, at: 10, assigned: 3))
+        #expect(!joinsAgain(present: true, at: 20, assigned: 18))
+    }
+
+    @Test
     func onlyATopicSeenGoneAndBackCountsAsRecreated() {
         var topics = RecreatedTopics()
         // Not created yet, then created: a first appearance, not a re-creation.

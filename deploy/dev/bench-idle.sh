@@ -31,11 +31,10 @@ ENGAGE_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)"
 export ENGAGE_SECRETS_KEY
 for name in "${NAMES[@]}"; do start_bench_service "$name" "$(free_port)"; done
 
-# Ticks per kind of thread of a process ("rdk" librdkafka's, "producer-poll" the threads serving
-# producers' delivery reports, "nio" the event loops and the task pool, "other"), as "kind=ticks"
-# lines: which part of a service its idle CPU goes to.
-# thread_wakes: the same per kind for context switches (how often threads wake, which CPU
-# ticks of 10 ms hide when each wake is short).
+# Per thread of a process, "tid kind count" lines: CPU ticks (thread_ticks) or voluntary context
+# switches, i.e. wakes (thread_wakes: a tick is 10 ms, and an idle thread's wakes are far
+# shorter). Kinds: "rdk" librdkafka's threads, "producer-poll" the threads serving producers'
+# delivery reports (named kafka-producer), "nio" the event loops and the task pool, "other".
 thread_ticks() { thread_counts "$1" ticks; }
 thread_wakes() { thread_counts "$1" wakes; }
 thread_counts() {
@@ -45,15 +44,16 @@ thread_counts() {
     if [ "$2" = ticks ]; then
       t=$(awk '{print $14 + $15}' "$task/stat" 2>/dev/null) || continue
     else
-      t=$(awk '/ctxt_switches/ {n += $2} END {print n + 0}' "$task/status" 2>/dev/null) || continue
+      t=$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status" 2>/dev/null) || continue
     fi
     case $comm in
-      rdk:*) echo "rdk $t" ;;
-      kafka-producer) echo "producer-poll $t" ;;
-      NIO-*|TSan*|*pool*|*Pool*) echo "nio $t" ;;
-      *) echo "other $t" ;;
+      rdk:*) kind=rdk ;;
+      kafka-producer) kind=producer-poll ;;
+      NIO-*|TSan*|*pool*|*Pool*) kind=nio ;;
+      *) kind=other ;;
     esac
-  done | awk '{sum[$1] += $2} END {for (k in sum) print k "=" sum[k]}'
+    echo "${task##*/} $kind $t"
+  done
 }
 commits() {
   runuser -u postgres -- "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" -d engage -Atc \
@@ -74,10 +74,13 @@ commits_before=$(commits)
 sleep "$SECONDS_MEASURED"
 hz=$(getconf CLK_TCK)
 percent() { awk -v t="$1" -v hz="$hz" -v s="$SECONDS_MEASURED" 'BEGIN {printf "%.2f", 100 * t / hz / s}'; }
-# "kind=before" and "kind=after" lines → "kind rate" per second, times `scale`.
+# Per kind, the growth of each thread's count from the "before" lines to the "after" ones (a thread
+# started in between counts from 0; one that ended is left out), per second, times `scale`.
 per_kind() {
-  join -t= <(echo "$1" | sort) <(echo "$2" | sort) -a2 \
-    | awk -F= -v scale="$3" -v s="$SECONDS_MEASURED" -v f="$4" '{d = (NF == 3 ? $3 - $2 : $2); printf "%s " f "  ", $1, scale * d / s}'
+  awk -v scale="$3" -v s="$SECONDS_MEASURED" 'NR == FNR {before[$1] = $3; next}
+    {grew[$2] += $3 - ($1 in before ? before[$1] : 0)}
+    END {for (k in grew) print k, scale * grew[k] / s}' <(echo "$1") <(echo "$2") \
+    | sort | awk -v f="$4" '{printf "%s " f "  ", $1, $2}'
 }
 printf '%-16s %10s   %s\n' process "CPU %" "by thread kind (CPU %; wakes/s)"
 total=0
