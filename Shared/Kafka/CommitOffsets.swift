@@ -103,8 +103,13 @@ struct OwedOffsets: Sendable {
         retryDelay = Self.firstRetry
     }
 
-    mutating func failed(_ sent: CommitOffsets, at now: ContinuousClock.Instant, revocations: Int) {
-        offsets = owed(revocations: revocations).merging(sent)
+    /// `sent` did not commit (`committed`: the partitions of the same commit that did); the retry
+    /// waits twice as long as the last one.
+    mutating func failed(
+        _ sent: CommitOffsets, at now: ContinuousClock.Instant, revocations: Int,
+        committed: CommitOffsets = CommitOffsets()
+    ) {
+        offsets = owed(revocations: revocations).subtracting(committed).merging(sent)
         self.revocations = revocations
         due = now + retryDelay
         retryDelay = min(retryDelay * 2, Self.longestRetry)

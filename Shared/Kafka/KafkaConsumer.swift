@@ -69,9 +69,10 @@ public final class KafkaConsumer: Sendable {
             try await client.blocking { [client] in try client.commit(offsets, timeoutMs: timeoutMs) }
             owed.withLock { $0.committed(offsets) }
         } catch let failure as CommitFailure {
-            owed.withLock { owed in
-                owed.committed(offsets.subtracting(failure.failed))
-                owed.failed(failure.failed, at: .now, revocations: revocations)
+            owed.withLock {
+                $0.failed(
+                    failure.failed, at: .now, revocations: revocations,
+                    committed: offsets.subtracting(failure.failed))
             }
             throw failure.error
         } catch {
@@ -141,7 +142,7 @@ public final class KafkaConsumer: Sendable {
             logger.warning("the group's last assignment was made while subscribed topics were missing; joining again")
             // The next assignment reads the recreated topics from their beginning.
             if (try? await client.blocking({ [client, topics] in try client.rejoin(topics, startingOver: pending) }))
-                != nil
+                == true
             {
                 topicCheck.withLock { $0.retry = [] }
                 return

@@ -493,11 +493,15 @@ final class RdKafkaClient: @unchecked Sendable {
     /// When the group last assigned partitions to this member (nil: not yet, or a producer).
     var lastAssignment: ContinuousClock.Instant? { rebalanceContext?.takeUnretainedValue().lastAssignment }
 
-    /// Subscribes to `topics` again, which makes the member join the group again and get a new
-    /// assignment; `startingOver` topics are read from their beginning at that assignment.
-    func rejoin(_ topics: [String], startingOver: Set<String>) throws {
+    /// Subscribes to `topics` again, which makes a member of an eager group give up its partitions
+    /// and join again, for a new assignment; `startingOver` topics are read from their beginning at
+    /// that assignment. False, doing nothing, under the cooperative protocol, where subscribing to
+    /// the same topics changes nothing.
+    func rejoin(_ topics: [String], startingOver: Set<String>) throws -> Bool {
+        guard String(cString: rd_kafka_rebalance_protocol(handle)) != "COOPERATIVE" else { return false }
         rebalanceContext?.takeUnretainedValue().startOverAtNextAssignment(startingOver)
         try subscribe(topics)
+        return true
     }
 
     /// How many times this member has lost partitions to a rebalance so far (0 for a producer).

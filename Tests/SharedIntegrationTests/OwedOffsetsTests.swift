@@ -34,14 +34,20 @@ struct OwedOffsetsTests {
         #expect(owed.due(at: start + .milliseconds(500), revocations: 0) == nil)
         #expect(owed.due(at: nil, revocations: 0) == first)
         #expect(owed.due(at: start + OwedOffsets.firstRetry, revocations: 0) == first)
-        // A second failure doubles the wait.
-        owed.failed(first, at: start + .seconds(1), revocations: 0)
+        // A second failure doubles the wait, even when part of that commit went through.
+        owed.failed(
+            first.only([TopicPartition(topic: "a", partition: 0)]), at: start + .seconds(1), revocations: 0,
+            committed: first.only([TopicPartition(topic: "a", partition: 1)]))
+        let stillOwed = first.only([TopicPartition(topic: "a", partition: 0)])
         #expect(owed.due(at: start + .seconds(2), revocations: 0) == nil)
-        #expect(owed.due(at: start + .seconds(3), revocations: 0) == first)
+        #expect(owed.due(at: start + .seconds(3), revocations: 0) == stillOwed)
+        owed.failed(stillOwed, at: start + .seconds(3), revocations: 0)
+        #expect(owed.due(at: start + .seconds(6), revocations: 0) == nil)
+        #expect(owed.due(at: start + .seconds(7), revocations: 0) == stillOwed)
 
-        // The next batch's commit carries what is owed; the higher offset of a partition wins.
-        let sent = owed.withOwed(CommitOffsets([record("a", 0, 12), record("b", 2, 0)]), revocations: 0)
-        #expect(sent.next == offsets([("a", 0, 13), ("a", 1, 4), ("b", 2, 1)]))
+        // The next batch's commit carries what is owed.
+        let sent = owed.withOwed(CommitOffsets([record("b", 2, 0)]), revocations: 0)
+        #expect(sent.next == offsets([("a", 0, 10), ("b", 2, 1)]))
         owed.committed(sent)
         #expect(owed.owed(revocations: 0).isEmpty)
     }
