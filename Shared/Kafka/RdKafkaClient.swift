@@ -39,7 +39,7 @@ final class RdKafkaClient: @unchecked Sendable {
                 if code == RD_KAFKA_RESP_ERR_NO_ERROR {
                     tracker.delivered()
                 } else {
-                    tracker.failed(KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code))))
+                    tracker.failed(KafkaError(code))
                 }
             }
         case .consumer:
@@ -323,7 +323,7 @@ final class RdKafkaClient: @unchecked Sendable {
         var metadata: UnsafePointer<rd_kafka_metadata>?
         let code = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+            throw KafkaError(code)
         }
         defer { rd_kafka_metadata_destroy(metadata) }
         var names = Set<String>()
@@ -350,7 +350,7 @@ final class RdKafkaClient: @unchecked Sendable {
         for topic in topics { rd_kafka_topic_partition_list_add(list, topic, -1) }
         let code = rd_kafka_subscribe(handle, list)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
+            throw KafkaError(code)
         }
     }
 
@@ -464,7 +464,7 @@ final class RdKafkaClient: @unchecked Sendable {
         let code = rd_kafka_commit_queue(handle, list, queue, nil, nil)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw CommitFailure(
-                error: KafkaError(code: code.rawValue, message: String(cString: rd_kafka_err2str(code))),
+                error: KafkaError(code),
                 failed: offsets)
         }
         guard let event = rd_kafka_queue_poll(queue, timeoutMs) else {
@@ -486,7 +486,7 @@ final class RdKafkaClient: @unchecked Sendable {
             }
         }
         throw CommitFailure(
-            error: KafkaError(code: error.rawValue, message: String(cString: rd_kafka_err2str(error))),
+            error: KafkaError(error),
             failed: failed.isEmpty ? offsets : offsets.only(failed))
     }
 
@@ -642,5 +642,12 @@ final class DeliveryTracker: Sendable {
 
     private static func resume(_ continuation: CheckedContinuation<Void, Error>, _ error: KafkaError?) {
         if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+    }
+}
+
+extension KafkaError {
+    /// librdkafka's error `code`, with its text.
+    init(_ code: rd_kafka_resp_err_t) {
+        self.init(code: code.rawValue, message: String(cString: rd_kafka_err2str(code)))
     }
 }
