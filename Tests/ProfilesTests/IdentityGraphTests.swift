@@ -106,10 +106,15 @@ import Testing
             type: .identify, messageId: "m", userId: "0000", anonymousId: "anon-1",
             traits: ["email": " Ada@Example.COM ", "phone": "null"], timestamp: now, receivedAt: now)
         #expect(extractor.identifiers(of: message) == ids(("anonymous_id", "anon-1"), ("email", "ada@example.com")))
-        for blocked in ["", "null", "undefined", "anonymous", "-1", "0", "000-000", "NULL"] {
+        for blocked in [
+            "", "null", "undefined", "anonymous", "-1", "0", "000-000", "NULL", " Anonymous\t",
+            "0000-0000-0000", " 0000000000 ", "\u{00A0}00000000000\u{00A0}",
+        ] {
             #expect(Identifier.isBlocked(blocked), "\(blocked)")
         }
-        #expect(!Identifier.isBlocked("0a"))
+        for kept in ["0a", "user-12345678", "00000000000a", " 0000000000x", "\u{00A0}user-12345678"] {
+            #expect(!Identifier.isBlocked(kept), "\(kept)")
+        }
     }
 
     @Test func customIdentifiersComeFromTheirTraitKeyAndFromExternalIds() {

@@ -48,9 +48,9 @@ log_checkpoints = on
 log_autovacuum_min_duration = 0
 log_lock_waits = on
 # Time per statement (postgres_activity lists where Postgres's CPU went), and the plan of any
-# statement over a second in the log.
+# statement over a second in the log (ENGAGE_PG_EXPLAIN_MS sets another threshold, e.g. 100).
 shared_preload_libraries = 'pg_stat_statements,auto_explain'
-auto_explain.log_min_duration = 1000
+auto_explain.log_min_duration = ${ENGAGE_PG_EXPLAIN_MS:-1000}
 CONF
   fi
   if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then

@@ -19,6 +19,14 @@ public struct Identifier: Hashable, Sendable, CustomStringConvertible {
     /// `nil` and `none`): empty, `null`, `undefined`, `anonymous` in any case, `-1`, and anything
     /// made only of zeros and dashes.
     public static func isBlocked(_ value: String) -> Bool {
+        // Fast path for what almost every value is: longer than any blocked word and without
+        // surrounding whitespace (an ASCII first and last byte that is not a space or tab).
+        let bytes = value.utf8
+        if bytes.count > 9, let first = bytes.first, let last = bytes.last,
+            first < 0x80, last < 0x80, first != 0x20, first != 0x09, last != 0x20, last != 0x09
+        {
+            return bytes.allSatisfy { $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "-") }
+        }
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return true }
         switch trimmed.lowercased() {

@@ -138,13 +138,18 @@ public final class ProfileWriter: Sendable {
             }
         }
 
-        // 3. The profiles these identifiers belong to, locked, with all their identifiers.
+        // 3. The profiles these identifiers belong to, locked, with all their identifiers. The
+        // lateral subquery makes it one index probe per identifier: with a plain join, a CSV
+        // batch's 6,000 keys made the planner hash the whole table (a seq scan per batch, three
+        // times slower at 120,000 identifiers; docs/benchmarks.md, "Key probes").
         var profileIds = Set<String>()
         for try await profileId in try await connection.query(
             """
-            SELECT DISTINCT i.profile_id FROM identifiers i
-            JOIN unnest(\(lookupSpaces)::text[], \(lookupTypes)::text[], \(lookupValues)::text[]) AS q(s, t, v)
-              ON i.space_id = q.s AND i.type = q.t AND i.value = q.v
+            SELECT DISTINCT i.profile_id
+            FROM unnest(\(lookupSpaces)::text[], \(lookupTypes)::text[], \(lookupValues)::text[]) AS q(s, t, v)
+            CROSS JOIN LATERAL (
+                SELECT profile_id FROM identifiers WHERE space_id = q.s AND type = q.t AND value = q.v LIMIT 1
+            ) AS i
             """, logger: logger
         ).decode(String.self) {
             profileIds.insert(profileId)
@@ -328,8 +333,10 @@ public final class ProfileWriter: Sendable {
         var previous: [String: String] = [:]
         for try await (profileId, key, value) in try await connection.query(
             """
-            SELECT t.profile_id, t.key, t.value::text FROM traits t
-            JOIN unnest(\(writes.map(\.profileId))::text[], \(writes.map(\.key))::text[]) AS q(p, k) ON t.profile_id = q.p AND t.key = q.k
+            -- one index probe per key, as for identifiers above
+            SELECT q.p, q.k, t.value::text
+            FROM unnest(\(writes.map(\.profileId))::text[], \(writes.map(\.key))::text[]) AS q(p, k)
+            CROSS JOIN LATERAL (SELECT value FROM traits WHERE profile_id = q.p AND key = q.k LIMIT 1) AS t
             """, logger: logger
         ).decode((String, String, String).self) {
             previous["\(profileId)|\(key)"] = value

@@ -119,7 +119,7 @@ public final class SubscriptionApplier: Sendable {
             }
         }
 
-        // 2. Lock the existing states concerned, in one global order (the query's ORDER BY).
+        // 2. Lock the existing states concerned, in one global order.
         var rows = try await lockStates(Array(keys), on: connection)
 
         // 3. Decide in order.
@@ -224,6 +224,9 @@ public final class SubscriptionApplier: Sendable {
         return final
     }
 
+    /// Locks row by row in the keys' order (sorted by the database, so every applier takes them in
+    /// the same order), one index probe each: with a join, a CSV batch's 4,000 keys made the
+    /// planner hash the whole table (docs/benchmarks.md, "Key probes").
     private func lockStates(_ keys: [Key], on connection: PostgresConnection) async throws -> [Key: Row] {
         var rows: [Key: Row] = [:]
         guard !keys.isEmpty else { return rows }
@@ -231,12 +234,16 @@ public final class SubscriptionApplier: Sendable {
             """
             SELECT s.space_id, s.channel, s.contact, s.group_id, s.status, s.opted_out_by_reply, s.status_changed_at, s.status_source,
                    s.status_origin, s.status_command_id, s.command_at_us, s.command_seq, s.command_id
-            FROM states s
-            JOIN unnest(\(keys.map(\.spaceId))::text[], \(keys.map(\.channel.rawValue))::text[], \(keys.map(\.contact))::text[],
-                        \(keys.map(\.groupId))::text[]) AS k(sp, ch, co, g)
-              ON s.space_id = k.sp AND s.channel = k.ch AND s.contact = k.co AND s.group_id = k.g
-            ORDER BY s.space_id, s.channel, s.contact, s.group_id
-            FOR UPDATE OF s
+            FROM (
+                SELECT * FROM unnest(\(keys.map(\.spaceId))::text[], \(keys.map(\.channel.rawValue))::text[], \(keys.map(\.contact))::text[],
+                                     \(keys.map(\.groupId))::text[]) AS k(sp, ch, co, g)
+                ORDER BY sp, ch, co, g
+            ) AS k
+            CROSS JOIN LATERAL (
+                SELECT * FROM states
+                WHERE space_id = k.sp AND channel = k.ch AND contact = k.co AND group_id = k.g
+                FOR UPDATE
+            ) AS s
             """, logger: logger)
         for try await row in sequence {
             let (
