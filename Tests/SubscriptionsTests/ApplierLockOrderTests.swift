@@ -17,13 +17,13 @@ struct ApplierLockOrderTests {
         try await TestPostgres.withMigratedSchema(SubscriptionsMigrations.all) { db, _ in
             let applier = SubscriptionApplier(db: db, logger: TestPostgres.logger)
             let contacts = (0..<300).map { "person\($0)@example.com" }
-            // The second applier also has states of its own, so that the two see the shared keys
-            // in different orders whatever order the commands come in.
+            // The second applier also has states of its own (created in the first round), so that
+            // its set of keys, and the order that set gives them in, is not the first one's.
             let others = (0..<300).map { "other\($0)@example.com" }
             let start = Date(timeIntervalSince1970: 1_800_000_000)
             func batch(_ id: String, _ status: SubscriptionStatus, at: Date, reversed: Bool) -> SubscriptionCommandBatch
             {
-                let ordered = reversed ? Array(contacts.reversed()) : contacts
+                let ordered = reversed ? Array((contacts + others).reversed()) : contacts
                 return SubscriptionCommandBatch(
                     id: id, spaceId: "spa_locks", source: .api,
                     commands: ordered.map {
